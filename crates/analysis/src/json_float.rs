@@ -1,0 +1,12 @@
+//! JSON has no NaN or infinity: such a value is written as `null` and read back as NaN, so that
+//! analysis.json round-trips (a standard error of one seed is NaN, not an error).
+
+use serde::{Deserialize, Deserializer, Serializer};
+
+pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    if value.is_finite() { serializer.serialize_f64(*value) } else { serializer.serialize_none() }
+}
+
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+}

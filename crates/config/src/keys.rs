@@ -1,0 +1,117 @@
+//! Every experiment-file key, its default and its meaning: the single table that README's key reference
+//! is generated from (`ddlab keys`), and that tests check against the parser (every key parses, every
+//! parsed key is listed, every default written here is the default the resolver uses).
+
+/// One documented key. `default` is a TOML value, or a parenthesised phrase when the default is not a
+/// literal (required keys, computed defaults).
+#[derive(Clone, Copy, Debug)]
+pub struct KeyDoc {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+const fn k(key: &'static str, default: &'static str, meaning: &'static str) -> KeyDoc {
+    KeyDoc { key, default, meaning }
+}
+
+pub const KEYS: &[KeyDoc] = &[
+    k("name", "(file stem)", "Sweep name; the sweep folder is `<name>-<10 hex of SHA-256 of the resolved spec>`."),
+    k("seeds", "[0, 1, 2]", "Replicate seeds; each drives one replicate's initialisation and batch order."),
+    k(
+        "data_seed",
+        "0",
+        "Drives the train/test split, the class-balanced training subset and the label noise; shared by all replicates.",
+    ),
+    k(
+        "data.dataset",
+        "(required)",
+        "A shipped dataset (`digits`, `mnist1d`, `mnist1d-large`, `mnist10k`), `file`, `teacher` or `gaussian_mixture`.",
+    ),
+    k(
+        "data.format",
+        "(required for `file`)",
+        "`csv` (label column + feature columns, with header), `idx` (idx3 images + idx1 labels, gzipped or raw) or `npy`.",
+    ),
+    k(
+        "data.train",
+        "(required for `file`)",
+        "Training file: the CSV, or the IDX/NPY features. Relative paths are relative to the experiment file.",
+    ),
+    k("data.train_labels", "(required for idx/npy)", "Training labels (idx1 or 1-d integer NPY)."),
+    k("data.test", "(none: hold out of train)", "Test file (same format as `train`)."),
+    k("data.test_labels", "(required with idx/npy test)", "Test labels."),
+    k("data.n_train", "(required)", "Training examples, drawn class-balanced from the training pool with `data_seed`."),
+    k(
+        "data.n_test",
+        "(all)",
+        "Test examples: drawn class-balanced from the test file, or held out of a single pool (default: a third of it).",
+    ),
+    k(
+        "data.label_noise",
+        "0.0",
+        "Fraction p of training labels replaced by a uniformly drawn different class (exactly round(p n) flips).",
+    ),
+    k(
+        "data.standardize",
+        "\"feature\"",
+        "`feature` (per-feature mean/std of the training set), `global` (one mean/std) or `none`.",
+    ),
+    k("data.pool", "4000", "Synthetic datasets: examples generated (the pool the train and test sets come from)."),
+    k("data.dim", "20", "Synthetic datasets: input dimension."),
+    k("data.classes", "10", "Synthetic datasets: number of classes."),
+    k("data.teacher_width", "32", "`teacher`: hidden width of the random teacher MLP whose argmax is the label."),
+    k("data.separation", "3.0", "`gaussian_mixture`: std of the class means (the noise std is 1)."),
+    k("data.generator_seed", "0", "Synthetic datasets: seed of the generator."),
+    k("model.depth", "1", "Hidden ReLU layers, all of the same width."),
+    k(
+        "model.widths",
+        "{ from = 1, to = 1024, count = 21 }",
+        "Hidden widths: a list, or a geometric range (rounded, duplicates dropped).",
+    ),
+    k(
+        "model.init",
+        "\"kaiming_uniform\"",
+        "`kaiming_uniform` (PyTorch nn.Linear default, U(+-1/sqrt(fan_in))) or `he_normal` (N(0, 2/fan_in), zero bias).",
+    ),
+    k(
+        "train.loss",
+        "\"mse\"",
+        "`mse` (squared loss on one-hot targets, summed over classes, mean over examples) or `ce` (cross-entropy).",
+    ),
+    k("train.optimizer", "\"adam\"", "`adam` or `sgd` (with momentum). No weight decay: regularisation hides the peak."),
+    k("train.lr", "0.001", "Learning rate."),
+    k("train.momentum", "0.9", "SGD momentum."),
+    k("train.beta1", "0.9", "Adam beta1."),
+    k("train.beta2", "0.999", "Adam beta2."),
+    k("train.eps", "1e-8", "Adam epsilon."),
+    k(
+        "train.lr_decay_every",
+        "0",
+        "Step schedule: multiply the learning rate by `lr_decay_factor` every this many epochs (0: constant).",
+    ),
+    k("train.lr_decay_factor", "0.1", "Step schedule factor."),
+    k("train.epochs", "1000", "Training epochs (the budget is part of the result: the peak moves with it)."),
+    k("train.batch_size", "\"full\"", "Mini-batch size, or `\"full\"` for full-batch gradient descent."),
+    k("train.eval_every", "10", "Evaluate train and test loss/error every this many epochs (and at the last)."),
+    k(
+        "train.checkpoint_every",
+        "500",
+        "Checkpoint every this many epochs (0: only at the end and on SIGINT/SIGTERM). Not part of the hash.",
+    ),
+    k("conditions.n_train", "([data.n_train])", "Training-set sizes crossed with the widths."),
+    k("conditions.label_noise", "([data.label_noise])", "Label-noise levels crossed with the widths."),
+    k("probe.probe_set", "1000", "Probe inputs: a seeded subset of at most this many test inputs."),
+    k("probe.draws", "3", "R: random partitions per M (P1) and random unit subsets per q (P2)."),
+    k("probe.q_grid", "[0.05, 0.1, 0.25, 0.5, 0.75]", "P2 keep-fractions q."),
+    k("probe.every", "0", "Also probe every this many epochs during training (0: only at init and at the end)."),
+];
+
+/// The key table as Markdown (README embeds this verbatim; a test keeps them equal).
+pub fn keys_markdown() -> String {
+    let mut out = String::from("| key | default | meaning |\n| --- | --- | --- |\n");
+    for key in KEYS {
+        out.push_str(&format!("| `{}` | `{}` | {} |\n", key.key, key.default, key.meaning));
+    }
+    out
+}

@@ -1,0 +1,391 @@
+//! Experiment file -> [`Spec`]: fill defaults, check every value, and say where a bad one is.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::Spanned;
+
+use crate::error::SpecError;
+use crate::file::{BatchValue, DataTable, ExperimentFile, WidthsValue};
+use crate::spec::*;
+
+/// Reads and resolves an experiment file. Errors name the file, the line and the key.
+pub fn load_spec(path: &Path) -> Result<Spec, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError::io(path, e))?;
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("sweep");
+    parse_spec(&text, stem).map_err(|e| e.in_file(path))
+}
+
+/// Parses and resolves experiment-file text; `default_name` names the sweep when the file does not.
+pub fn parse_spec(text: &str, default_name: &str) -> Result<Spec, SpecError> {
+    let file: ExperimentFile = toml::from_str(text).map_err(|e| SpecError::syntax(text, &e))?;
+    Resolver { text }.resolve(file, default_name)
+}
+
+struct Resolver<'a> {
+    text: &'a str,
+}
+
+impl Resolver<'_> {
+    fn bad(&self, span: Range<usize>, key: &str, message: impl Into<String>) -> SpecError {
+        SpecError::value(self.text, span, key, message)
+    }
+
+    fn bad_spanned<T>(&self, value: &Spanned<T>, key: &str, message: impl Into<String>) -> SpecError {
+        self.bad(value.span(), key, message)
+    }
+
+    /// An integer key that must be >= `min`.
+    fn count(&self, value: &Option<Spanned<i64>>, key: &str, default: usize, min: i64) -> Result<usize, SpecError> {
+        match value {
+            None => Ok(default),
+            Some(v) if *v.get_ref() < min => Err(self.bad_spanned(v, key, format!("must be >= {min}, got {}", v.get_ref()))),
+            Some(v) => Ok(*v.get_ref() as usize),
+        }
+    }
+
+    /// A real key that must be finite and inside `ok` (described by `what`).
+    fn real(
+        &self,
+        value: &Option<Spanned<f64>>,
+        key: &str,
+        default: f64,
+        ok: impl Fn(f64) -> bool,
+        what: &str,
+    ) -> Result<f64, SpecError> {
+        match value {
+            None => Ok(default),
+            Some(v) if !v.get_ref().is_finite() || !ok(*v.get_ref()) => {
+                Err(self.bad_spanned(v, key, format!("must be {what}, got {}", v.get_ref())))
+            }
+            Some(v) => Ok(*v.get_ref()),
+        }
+    }
+
+    fn resolve(&self, file: ExperimentFile, default_name: &str) -> Result<Spec, SpecError> {
+        let name = match &file.name {
+            Some(n) if n.get_ref().is_empty() || !n.get_ref().chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) => {
+                return Err(self.bad_spanned(n, "name", "must be non-empty and use only letters, digits, '-', '_' and '.'"));
+            }
+            Some(n) => n.get_ref().clone(),
+            None => default_name.to_string(),
+        };
+        let seeds = match &file.seeds {
+            None => vec![0, 1, 2],
+            Some(s) => {
+                let list = s.get_ref().clone();
+                if list.is_empty() {
+                    return Err(self.bad_spanned(s, "seeds", "needs at least one seed"));
+                }
+                if list.iter().collect::<BTreeSet<_>>().len() != list.len() {
+                    return Err(self.bad_spanned(s, "seeds", "has a repeated seed"));
+                }
+                list
+            }
+        };
+        let data = self.data(&file.data)?;
+        let conditions = self.conditions(&file)?;
+        Ok(Spec {
+            name,
+            seeds,
+            data_seed: file.data_seed.unwrap_or(0),
+            data,
+            model: self.model(&file)?,
+            train: self.train(&file)?,
+            conditions,
+            probe: self.probe(&file)?,
+        })
+    }
+
+    fn data(&self, d: &DataTable) -> Result<DataSpec, SpecError> {
+        let Some(dataset) = &d.dataset else {
+            return Err(SpecError::missing(
+                "data.dataset",
+                "name a shipped dataset (digits, mnist1d, mnist1d-large, mnist10k), `file`, `teacher` or `gaussian_mixture`",
+            ));
+        };
+        let synthetic_keys =
+            [("data.pool", d.pool.is_some()), ("data.dim", d.dim.is_some()), ("data.classes", d.classes.is_some())];
+        let file_keys = [
+            ("data.format", d.format.is_some()),
+            ("data.train", d.train.is_some()),
+            ("data.test", d.test.is_some()),
+            ("data.train_labels", d.train_labels.is_some()),
+            ("data.test_labels", d.test_labels.is_some()),
+        ];
+        let kind = dataset.get_ref().as_str();
+        let reject = |keys: &[(&str, bool)], why: &str| -> Result<(), SpecError> {
+            match keys.iter().find(|(_, set)| *set) {
+                Some((key, _)) => Err(self.bad_spanned(dataset, key, format!("does not apply to dataset `{kind}` ({why})"))),
+                None => Ok(()),
+            }
+        };
+        let source = match kind {
+            "file" => {
+                reject(&synthetic_keys, "it is for synthetic datasets")?;
+                let Some(format) = d.format else {
+                    return Err(self.bad_spanned(
+                        dataset,
+                        "data.format",
+                        "is required with dataset = \"file\" (csv, idx or npy)",
+                    ));
+                };
+                let Some(train) = &d.train else {
+                    return Err(self.bad_spanned(dataset, "data.train", "is required with dataset = \"file\""));
+                };
+                let needs_labels = format != FileFormat::Csv;
+                let files =
+                    |features: &Spanned<std::path::PathBuf>, labels: &Option<Spanned<std::path::PathBuf>>, key: &str| match (
+                        needs_labels,
+                        labels,
+                    ) {
+                        (true, None) => {
+                            Err(self.bad_spanned(features, key, format!("is required with format = \"{}\"", format_name(format))))
+                        }
+                        (false, Some(l)) => Err(self.bad_spanned(l, key, "does not apply to csv (the label is a column)")),
+                        _ => Ok(DataFiles {
+                            features: features.get_ref().clone(),
+                            labels: labels.as_ref().map(|l| l.get_ref().clone()),
+                        }),
+                    };
+                let train = files(train, &d.train_labels, "data.train_labels")?;
+                let test = match &d.test {
+                    Some(t) => Some(files(t, &d.test_labels, "data.test_labels")?),
+                    None => match &d.test_labels {
+                        Some(l) => return Err(self.bad_spanned(l, "data.test_labels", "given without data.test")),
+                        None => None,
+                    },
+                };
+                DatasetSource::File { format, train, test }
+            }
+            "teacher" | "gaussian_mixture" => {
+                reject(&file_keys, "it is for dataset = \"file\"")?;
+                let pool = self.count(&d.pool, "data.pool", 4000, 2)?;
+                let dim = self.count(&d.dim, "data.dim", 20, 1)?;
+                let classes = self.count(&d.classes, "data.classes", 10, 2)?;
+                let seed = d.generator_seed.unwrap_or(0);
+                if kind == "teacher" {
+                    if let Some(s) = &d.separation {
+                        return Err(self.bad_spanned(s, "data.separation", "applies to gaussian_mixture only"));
+                    }
+                    let teacher_width = self.count(&d.teacher_width, "data.teacher_width", 32, 1)?;
+                    DatasetSource::Teacher { pool, dim, classes, teacher_width, seed }
+                } else {
+                    if let Some(w) = &d.teacher_width {
+                        return Err(self.bad_spanned(w, "data.teacher_width", "applies to teacher only"));
+                    }
+                    let separation = self.real(&d.separation, "data.separation", 3.0, |x| x > 0.0, "> 0")?;
+                    DatasetSource::GaussianMixture { pool, dim, classes, separation, seed }
+                }
+            }
+            shipped => {
+                if !SHIPPED_DATASETS.iter().any(|(n, _)| *n == shipped) {
+                    let names: Vec<_> = SHIPPED_DATASETS.iter().map(|(n, _)| *n).collect();
+                    return Err(self.bad_spanned(
+                        dataset,
+                        "data.dataset",
+                        format!(
+                            "unknown dataset `{shipped}`: expected one of {}, file, teacher, gaussian_mixture",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                reject(&file_keys, "it is for dataset = \"file\"")?;
+                reject(&synthetic_keys, "it is for synthetic datasets")?;
+                DatasetSource::Shipped { name: shipped.to_string() }
+            }
+        };
+        let n_test = match &d.n_test {
+            None => None,
+            Some(_) => Some(self.count(&d.n_test, "data.n_test", 0, 1)?),
+        };
+        Ok(DataSpec { dataset: source, n_test, standardize: d.standardize.unwrap_or(Standardize::Feature) })
+    }
+
+    fn conditions(&self, file: &ExperimentFile) -> Result<Vec<Condition>, SpecError> {
+        let d = &file.data;
+        let c = file.conditions.as_ref();
+        let n_list: Vec<usize> = match c.and_then(|c| c.n_train.as_ref()) {
+            Some(list) => {
+                if list.get_ref().is_empty() {
+                    return Err(self.bad_spanned(list, "conditions.n_train", "is empty"));
+                }
+                if let Some(n) = list.get_ref().iter().find(|n| **n < 1) {
+                    return Err(self.bad_spanned(list, "conditions.n_train", format!("must be >= 1, got {n}")));
+                }
+                list.get_ref().iter().map(|n| *n as usize).collect()
+            }
+            None => match &d.n_train {
+                Some(_) => vec![self.count(&d.n_train, "data.n_train", 0, 1)?],
+                None => return Err(SpecError::missing("data.n_train", "how many training examples to draw")),
+            },
+        };
+        let noise_ok = |p: f64| p.is_finite() && (0.0..1.0).contains(&p);
+        let p_list: Vec<f64> = match c.and_then(|c| c.label_noise.as_ref()) {
+            Some(list) => {
+                if list.get_ref().is_empty() {
+                    return Err(self.bad_spanned(list, "conditions.label_noise", "is empty"));
+                }
+                if let Some(p) = list.get_ref().iter().find(|p| !noise_ok(**p)) {
+                    return Err(self.bad_spanned(list, "conditions.label_noise", format!("must be in [0, 1), got {p}")));
+                }
+                list.get_ref().clone()
+            }
+            None => vec![self.real(&d.label_noise, "data.label_noise", 0.0, noise_ok, "in [0, 1)")?],
+        };
+        let mut out = Vec::new();
+        for &n_train in &n_list {
+            for &label_noise in &p_list {
+                let cond = Condition { n_train, label_noise };
+                if out.contains(&cond) {
+                    let span = c.and_then(|c| c.n_train.as_ref()).map(|s| s.span()).unwrap_or(0..0);
+                    return Err(self.bad(span, "conditions", format!("condition {} appears twice", cond.label())));
+                }
+                out.push(cond);
+            }
+        }
+        Ok(out)
+    }
+
+    fn model(&self, file: &ExperimentFile) -> Result<ModelSpec, SpecError> {
+        let m = &file.model;
+        let depth = self.count(&m.depth, "model.depth", 1, 1)?;
+        let widths = match &m.widths {
+            None => geometric_widths(1, 1024, 21),
+            Some(spanned) => match spanned.get_ref() {
+                WidthsValue::List(list) => {
+                    if list.is_empty() {
+                        return Err(self.bad_spanned(spanned, "model.widths", "is empty: give at least one width"));
+                    }
+                    if let Some(w) = list.iter().find(|w| **w < 1) {
+                        return Err(self.bad_spanned(spanned, "model.widths", format!("every width must be >= 1, got {w}")));
+                    }
+                    let set: BTreeSet<usize> = list.iter().map(|w| *w as usize).collect();
+                    if set.len() != list.len() {
+                        return Err(self.bad_spanned(spanned, "model.widths", "has a repeated width"));
+                    }
+                    set.into_iter().collect()
+                }
+                WidthsValue::Range(r) => {
+                    if r.from < 1 || r.to < r.from || r.count < 1 {
+                        return Err(self.bad_spanned(
+                            spanned,
+                            "model.widths",
+                            format!(
+                                "needs 1 <= from <= to and count >= 1, got from = {}, to = {}, count = {}",
+                                r.from, r.to, r.count
+                            ),
+                        ));
+                    }
+                    geometric_widths(r.from as usize, r.to as usize, r.count as usize)
+                }
+            },
+        };
+        Ok(ModelSpec { depth, widths, init: m.init.unwrap_or(Init::KaimingUniform) })
+    }
+
+    fn train(&self, file: &ExperimentFile) -> Result<TrainSpec, SpecError> {
+        let t = &file.train;
+        let unit = |x: f64| (0.0..1.0).contains(&x);
+        let optimizer = match t.optimizer.as_ref().map(|o| (o, o.get_ref().as_str())) {
+            None | Some((_, "adam")) => {
+                if let Some(m) = &t.momentum {
+                    return Err(self.bad_spanned(m, "train.momentum", "applies to sgd only (Adam uses beta1)"));
+                }
+                Optimizer::Adam {
+                    beta1: self.real(&t.beta1, "train.beta1", 0.9, unit, "in [0, 1)")?,
+                    beta2: self.real(&t.beta2, "train.beta2", 0.999, unit, "in [0, 1)")?,
+                    eps: self.real(&t.eps, "train.eps", 1e-8, |x| x > 0.0, "> 0")?,
+                }
+            }
+            Some((_, "sgd")) => {
+                for (key, value) in [("train.beta1", &t.beta1), ("train.beta2", &t.beta2), ("train.eps", &t.eps)] {
+                    if let Some(v) = value {
+                        return Err(self.bad_spanned(v, key, "applies to adam only"));
+                    }
+                }
+                Optimizer::Sgd { momentum: self.real(&t.momentum, "train.momentum", 0.9, unit, "in [0, 1)")? }
+            }
+            Some((o, other)) => {
+                return Err(self.bad_spanned(o, "train.optimizer", format!("unknown optimizer `{other}`: expected adam or sgd")));
+            }
+        };
+        let lr = self.real(&t.lr, "train.lr", 1e-3, |x| x > 0.0, "> 0")?;
+        let decay_every = self.count(&t.lr_decay_every, "train.lr_decay_every", 0, 0)?;
+        let decay_factor = self.real(&t.lr_decay_factor, "train.lr_decay_factor", 0.1, |x| x > 0.0 && x <= 1.0, "in (0, 1]")?;
+        let lr_decay = (decay_every > 0).then_some(LrDecay { every: decay_every, factor: decay_factor });
+        let epochs = self.count(&t.epochs, "train.epochs", 1000, 1)?;
+        let batch_size = match &t.batch_size {
+            None => None,
+            Some(b) => match b.get_ref() {
+                BatchValue::Word(w) if w == "full" => None,
+                BatchValue::Size(n) if *n >= 1 => Some(*n as usize),
+                BatchValue::Size(n) => {
+                    return Err(self.bad_spanned(b, "train.batch_size", format!("must be >= 1 or \"full\", got {n}")));
+                }
+                BatchValue::Word(w) => {
+                    return Err(self.bad_spanned(
+                        b,
+                        "train.batch_size",
+                        format!("must be a positive integer or \"full\", got \"{w}\""),
+                    ));
+                }
+            },
+        };
+        Ok(TrainSpec {
+            loss: t.loss.unwrap_or(Loss::Mse),
+            optimizer,
+            lr,
+            lr_decay,
+            epochs,
+            batch_size,
+            eval_every: self.count(&t.eval_every, "train.eval_every", 10, 1)?,
+            checkpoint_every: self.count(&t.checkpoint_every, "train.checkpoint_every", 500, 0)?,
+        })
+    }
+
+    fn probe(&self, file: &ExperimentFile) -> Result<ProbeSpec, SpecError> {
+        let p = &file.probe;
+        let q_grid = match &p.q_grid {
+            None => vec![0.05, 0.1, 0.25, 0.5, 0.75],
+            Some(q) => {
+                let list = q.get_ref();
+                if list.is_empty() {
+                    return Err(self.bad_spanned(q, "probe.q_grid", "is empty"));
+                }
+                if let Some(bad) = list.iter().find(|x| !(x.is_finite() && **x > 0.0 && **x < 1.0)) {
+                    return Err(self.bad_spanned(q, "probe.q_grid", format!("every q must be in (0, 1), got {bad}")));
+                }
+                if list.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(self.bad_spanned(q, "probe.q_grid", "must be strictly increasing"));
+                }
+                list.clone()
+            }
+        };
+        Ok(ProbeSpec {
+            probe_set: self.count(&p.probe_set, "probe.probe_set", 1000, 1)?,
+            draws: self.count(&p.draws, "probe.draws", 3, 1)?,
+            q_grid,
+            every: self.count(&p.every, "probe.every", 0, 0)?,
+        })
+    }
+}
+
+fn format_name(format: FileFormat) -> &'static str {
+    match format {
+        FileFormat::Csv => "csv",
+        FileFormat::Idx => "idx",
+        FileFormat::Npy => "npy",
+    }
+}
+
+/// `count` widths spaced geometrically from `from` to `to` (both included), rounded, duplicates dropped.
+pub fn geometric_widths(from: usize, to: usize, count: usize) -> Vec<usize> {
+    if count == 1 || from == to {
+        return vec![from];
+    }
+    let ratio = (to as f64 / from as f64).ln() / (count - 1) as f64;
+    let set: BTreeSet<usize> = (0..count).map(|i| ((from as f64) * (ratio * i as f64).exp()).round() as usize).collect();
+    set.into_iter().collect()
+}

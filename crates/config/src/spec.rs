@@ -1,0 +1,183 @@
+//! The resolved spec: every default filled in, every value checked. Everything downstream reads this,
+//! never the experiment file.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// One experiment, resolved. Written to `spec.toml` in the sweep folder; its canonical form names the folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Short name; the sweep folder is `<name>-<hash>`.
+    pub name: String,
+    /// Replicate seeds: each drives one replicate's initialisation and batch order.
+    pub seeds: Vec<u64>,
+    /// Drives the training subset, the train/test split and the label noise, shared by all replicates.
+    pub data_seed: u64,
+    pub data: DataSpec,
+    pub model: ModelSpec,
+    pub train: TrainSpec,
+    /// Every (n_train, label_noise) pair the widths are crossed with; at least one.
+    pub conditions: Vec<Condition>,
+    pub probe: ProbeSpec,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    pub dataset: DatasetSource,
+    /// Test examples drawn (class-balanced) from the test pool; `None`: all of it.
+    pub n_test: Option<usize>,
+    pub standardize: Standardize,
+}
+
+/// Where examples come from. Paths are stored as given (relative paths resolve against the experiment
+/// file's folder at load time).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DatasetSource {
+    /// A dataset shipped in `data/` (see [`SHIPPED_DATASETS`]).
+    Shipped { name: String },
+    /// User files. `test` is optional: without it the test set is held out of `train`.
+    File { format: FileFormat, train: DataFiles, test: Option<DataFiles> },
+    /// Labels from a random teacher MLP on Gaussian inputs.
+    Teacher { pool: usize, dim: usize, classes: usize, teacher_width: usize, seed: u64 },
+    /// Isotropic Gaussian classes around random means.
+    GaussianMixture { pool: usize, dim: usize, classes: usize, separation: f64, seed: u64 },
+}
+
+/// The shipped datasets, by name, as `(name, what it is)`.
+pub const SHIPPED_DATASETS: &[(&str, &str)] = &[
+    ("digits", "UCI/scikit-learn digits: 1797 8x8 images, 64 features, one pool"),
+    ("mnist1d", "MNIST-1D: 4000 train + 1000 test signals, 40 features"),
+    ("mnist1d-large", "MNIST-1D large: 10000 train + 2000 test signals, 40 features"),
+    ("mnist10k", "MNIST: 10000 28x28 images (IDX, gzipped), 784 features, one pool"),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// One file: a label column plus feature columns, with a header.
+    Csv,
+    /// idx3 images + idx1 labels, gzipped or raw (as MNIST and Fashion-MNIST publish them).
+    Idx,
+    /// A 2-d float32/float64/uint8 features array + a 1-d integer labels array.
+    Npy,
+}
+
+/// The file(s) of one split. CSV uses `features` alone (labels are a column).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataFiles {
+    pub features: PathBuf,
+    pub labels: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standardize {
+    /// Per feature: subtract the training mean, divide by the training std (1 where the std is 0).
+    Feature,
+    /// One mean and std over all training features (keeps rare pixels from exploding).
+    Global,
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Hidden layers, all of the same width.
+    pub depth: usize,
+    /// Hidden widths of the sweep, ascending, distinct, all >= 1.
+    pub widths: Vec<usize>,
+    pub init: Init,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Init {
+    /// PyTorch's `nn.Linear` default: weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    KaimingUniform,
+    /// He normal weights N(0, 2/fan_in), zero biases.
+    HeNormal,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSpec {
+    pub loss: Loss,
+    pub optimizer: Optimizer,
+    pub lr: f64,
+    /// Multiply the learning rate by `factor` every `every` epochs.
+    pub lr_decay: Option<LrDecay>,
+    pub epochs: usize,
+    /// `None` is full batch.
+    pub batch_size: Option<usize>,
+    /// Evaluate (and write a metrics.csv row) every this many epochs, and at the last epoch.
+    pub eval_every: usize,
+    /// Checkpoint every this many epochs (0: only on a signal and at the end). Not part of the hash.
+    pub checkpoint_every: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Squared loss on one-hot targets: mean over examples of ||f(x) - onehot(y)||^2.
+    Mse,
+    /// Softmax cross-entropy, mean over examples.
+    Ce,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Optimizer {
+    Sgd { momentum: f64 },
+    Adam { beta1: f64, beta2: f64, eps: f64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LrDecay {
+    pub every: usize,
+    pub factor: f64,
+}
+
+/// One training set: its size and its label-noise level.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub n_train: usize,
+    pub label_noise: f64,
+}
+
+impl Condition {
+    /// The condition's folder name, e.g. `n1200-noise0.2`.
+    pub fn label(&self) -> String {
+        format!("n{}-noise{}", self.n_train, self.label_noise)
+    }
+
+    /// Exact number of flipped training labels: round(p * n).
+    pub fn flipped_count(&self) -> usize {
+        (self.label_noise * self.n_train as f64).round() as usize
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSpec {
+    /// At most this many test inputs (a seeded subset) form the probe set.
+    pub probe_set: usize,
+    /// R: random partitions per M (P1) and random subsets per q (P2).
+    pub draws: usize,
+    /// The P2 keep-fractions q.
+    pub q_grid: Vec<f64>,
+    /// Probe every this many epochs during training (0: only at init and at the end).
+    pub every: usize,
+}
+
+impl Spec {
+    /// Parameter count of one model: (d+1)H + (depth-1)(H+1)H + (H+1)K.
+    pub fn params(input: usize, width: usize, depth: usize, classes: usize) -> usize {
+        (input + 1) * width + depth.saturating_sub(1) * (width + 1) * width + (width + 1) * classes
+    }
+}

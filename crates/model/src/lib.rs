@@ -1,0 +1,23 @@
+//! # ddlab-model
+//!
+//! The MLP in three forms, each for one job:
+//! - [`MlpWeights`]: host-side values, the canonical form (seeded initialisation, checkpoints, probes'
+//!   closed forms). Initial weights come from ddlab's own seeded stream, never from Burn's lazy
+//!   initialisers, so they are reproducible and identical whether a model trains alone or packed.
+//! - [`Mlp`]: one model as a Burn module (`init.bpk`, `model.bpk`, probe forward passes).
+//! - [`StackLayout`]: M models packed along a leading axis for training (DESIGN.md section 6).
+
+mod mlp;
+mod stack;
+mod weights;
+
+pub use mlp::{Mlp, MlpConfig};
+pub use stack::{StackInput, StackLayout, Tape};
+pub use weights::{Layer, MlpShape, MlpWeights};
+
+use burn::tensor::Tensor;
+
+/// A float tensor's values on the host, as f32.
+pub fn host_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec_as::<f32>().expect("float tensor converts to f32")
+}

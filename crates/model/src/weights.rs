@@ -1,0 +1,111 @@
+//! Host-side weights: the canonical form of a model for initialisation, checkpoints and probes.
+//! Initialisation draws from our own seeded stream (not Burn's lazy initialisers), so a model's initial
+//! weights depend only on (shape, init, seed) and are the same whether it trains alone or packed.
+
+use ddlab_config::Init;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+/// Input -> `depth` hidden ReLU layers of `width` -> `classes` outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MlpShape {
+    pub input: usize,
+    pub width: usize,
+    pub depth: usize,
+    pub classes: usize,
+}
+
+impl MlpShape {
+    /// `(fan_in, fan_out)` of every layer, input first.
+    pub fn layer_dims(&self) -> Vec<(usize, usize)> {
+        let mut dims = vec![(self.input, self.width)];
+        dims.extend((1..self.depth).map(|_| (self.width, self.width)));
+        dims.push((self.width, self.classes));
+        dims
+    }
+
+    /// Trainable parameters.
+    pub fn params(&self) -> usize {
+        self.layer_dims().iter().map(|(i, o)| (i + 1) * o).sum()
+    }
+
+    /// Multiply-adds of one forward pass per example, times 2 (FLOPs).
+    pub fn forward_flops_per_example(&self) -> usize {
+        self.layer_dims().iter().map(|(i, o)| 2 * i * o).sum()
+    }
+}
+
+/// One dense layer: `w` is `fan_in x fan_out`, row-major (`w[i * fan_out + j]` connects input i to
+/// output j), as Burn's `Linear` stores it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    pub fan_in: usize,
+    pub fan_out: usize,
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+}
+
+/// All layers of one MLP, input layer first, readout last.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MlpWeights {
+    pub shape: MlpShape,
+    pub layers: Vec<Layer>,
+}
+
+/// The stream of the replicate seed that initial weights come from (batch order uses others).
+const INIT_STREAM: u64 = 0x1417;
+
+impl MlpWeights {
+    /// Draws initial weights for `shape` from `seed`.
+    pub fn init(shape: MlpShape, init: Init, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(INIT_STREAM);
+        let layers = shape
+            .layer_dims()
+            .into_iter()
+            .map(|(fan_in, fan_out)| {
+                let bound = 1.0 / (fan_in as f64).sqrt();
+                let (w, b) = match init {
+                    Init::KaimingUniform => {
+                        let mut draw =
+                            |count: usize| -> Vec<f32> { (0..count).map(|_| rng.random_range(-bound..bound) as f32).collect() };
+                        let w = draw(fan_in * fan_out);
+                        (w, draw(fan_out))
+                    }
+                    Init::HeNormal => {
+                        let std = (2.0 / fan_in as f64).sqrt();
+                        let w = (0..fan_in * fan_out).map(|_| (rng.sample::<f64, _>(StandardNormal) * std) as f32).collect();
+                        (w, vec![0.0; fan_out])
+                    }
+                };
+                Layer { fan_in, fan_out, w, b }
+            })
+            .collect();
+        MlpWeights { shape, layers }
+    }
+
+    /// All values, layer by layer (weights then bias), for checksums and comparisons.
+    pub fn flat(&self) -> Vec<f32> {
+        self.layers.iter().flat_map(|l| l.w.iter().chain(&l.b).copied()).collect()
+    }
+
+    /// Largest absolute difference to `other` (same shape).
+    pub fn max_abs_diff(&self, other: &MlpWeights) -> f32 {
+        self.flat().iter().zip(other.flat()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    }
+
+    /// The last hidden layer's readout as `(V, c)` with V `classes x width` row-major, as DESIGN.md writes
+    /// it (f = V a + c).
+    pub fn readout(&self) -> (Vec<f32>, Vec<f32>) {
+        let last = self.layers.last().expect("an MLP has a readout");
+        let mut v = vec![0.0; last.fan_in * last.fan_out];
+        for i in 0..last.fan_in {
+            for k in 0..last.fan_out {
+                v[k * last.fan_in + i] = last.w[i * last.fan_out + k];
+            }
+        }
+        (v, last.b.clone())
+    }
+}

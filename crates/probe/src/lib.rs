@@ -1,0 +1,62 @@
+//! # ddlab-probe
+//!
+//! Measures the ensemble of sub-functions inside a trained MLP (DESIGN.md section 3). Notation (last
+//! hidden layer): a(x) in R^H, readout V (K x H), bias c, f(x) = V a(x) + c, unit contribution
+//! u_i(x) = V[:, i] a_i(x). For depth > 1 every probe uses the last hidden layer, except P4, whose
+//! activation patterns span all hidden layers and whose Jacobians are the full input-output ones.
+//!
+//! ## Probes
+//! - P1 [`partition_ensemble`]: exact partition ensembles (Krogh-Vedelsby identity).
+//! - P2 [`competence`]: sub-network competence and N_eff.
+//! - P3 [`diversity`]: effective rank and participation ratio of the unit Gram; dead and duplicate units.
+//! - P4 [`circuits`]: activation patterns and the effective number of local linear maps.
+//! - P5 [`seed_ensemble`]: bias-variance across seeds of one width.
+//! - P6 [`activation_pr`], [`cka`]: representation dimension and similarity.
+//!
+//! ## Where the work runs
+//! [`ModelView::observe`] runs every product that grows with the probe set or the width on the Burn
+//! device (forward pass, A^T A, A A^T, the Jacobian Gram); the probes then work on the host in f64.
+//! Symmetric eigenvalues come from `faer`. Randomness (partitions, subsets) comes from a stream of the
+//! run's seed, so a run's trained and initial weights are probed with the same partitions.
+
+mod circuits;
+mod competence;
+mod diversity;
+mod ensemble;
+mod geometry;
+mod partition;
+mod rows;
+mod spectrum;
+mod view;
+
+pub use circuits::circuits;
+pub use competence::{COMPETENCE_LEVEL, chance_error, competence, q_star, subnetwork_error};
+pub use diversity::{DUPLICATE_COSINE, diversity, duplicate_groups, unit_gram};
+pub use ensemble::{SeedEnsemble, seed_ensemble, seed_ensemble_figures};
+pub use geometry::{activation_pr, cka, cka_from_grams};
+pub use partition::{PartitionFigures, partition_ensemble, partition_figures, random_partition};
+pub use rows::{Metric, PROBE_COLUMNS, Phase, ProbeRow};
+pub use spectrum::{effective_rank, participation_ratio, participation_ratio_of, psd_eigenvalues};
+pub use view::ModelView;
+
+use ddlab_config::ProbeSpec;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// The random stream of a run's seed that probes draw from.
+const PROBE_STREAM: u64 = 0x9b0be;
+
+/// Every single-model probe (P1-P4, P6's participation ratio) of one model.
+pub fn probe_model(view: &ModelView, labels: &[u32], spec: &ProbeSpec, seed: u64) -> Vec<Metric> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(PROBE_STREAM);
+    let full = partition_figures(view, labels, &vec![0; view.width], 1);
+    let mut out =
+        vec![("partition", "full_err".to_string(), full.full_err), ("partition", "full_loss".to_string(), full.full_loss)];
+    out.extend(partition_ensemble(view, labels, spec.draws, &mut rng));
+    out.extend(competence(view, labels, full.full_err, &spec.q_grid, spec.draws, &mut rng));
+    out.extend(diversity(view));
+    out.extend(circuits(view));
+    out.extend(activation_pr(view));
+    out
+}

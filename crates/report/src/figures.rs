@@ -1,0 +1,497 @@
+//! The figures, each drawn once per backend (SVG for the report, PNG for everything else).
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use ddlab_analysis::{Analysis, ConditionAnalysis, CurvePoint, MetricVerdict};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+type DrawResult = Result<(), Box<dyn Error>>;
+
+static FONT: Once = Once::new();
+
+/// Plotters draws text with a font registered here (DejaVu Sans, shipped in `assets/` with its licence),
+/// so figures look the same on machines without system fonts.
+fn register_font() {
+    FONT.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_err() {
+            panic!("the shipped font is unreadable");
+        }
+    });
+}
+
+const COLORS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+fn color(i: usize) -> RGBColor {
+    COLORS[i % COLORS.len()]
+}
+
+const FONT_TITLE: u32 = 24;
+const FONT_LABEL: u32 = 18;
+const FONT_TICK: u32 = 15;
+
+/// A drawn figure: its title and where its files are.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    pub name: String,
+    pub title: String,
+    pub svg: PathBuf,
+    pub png: PathBuf,
+}
+
+/// Renders `draw` to `<dir>/<name>.svg` and `<dir>/<name>.png` (each written atomically).
+macro_rules! render {
+    ($dir:expr, $name:expr, $title:expr, $size:expr, |$area:ident| $body:expr) => {{
+        let name: String = $name;
+        let svg_path = $dir.join(format!("{name}.svg"));
+        let png_path = $dir.join(format!("{name}.png"));
+        let mut svg = String::new();
+        {
+            let $area = SVGBackend::with_string(&mut svg, $size).into_drawing_area();
+            $body?;
+            $area.present()?;
+        }
+        ddlab_store::write_atomic(&svg_path, svg.as_bytes())?;
+        let tmp = $dir.join(format!(".tmp-{name}.png"));
+        {
+            let $area = BitMapBackend::new(&tmp, $size).into_drawing_area();
+            $body?;
+            $area.present()?;
+        }
+        std::fs::rename(&tmp, &png_path)?;
+        Figure { name, title: $title, svg: svg_path, png: png_path }
+    }};
+}
+
+/// Draws every figure of an analysis into `dir`.
+pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<dyn Error>> {
+    register_font();
+    std::fs::create_dir_all(dir)?;
+    let mut figures = Vec::new();
+    figures.push(render!(
+        dir,
+        "error_curves".to_string(),
+        "Train and test error, and test loss, against width".to_string(),
+        (1000, 900),
+        |area| error_figure(&area, analysis)
+    ));
+    let names: Vec<String> =
+        analysis.conditions.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).fold(Vec::new(), |mut v, m| {
+            if !v.contains(&m) {
+                v.push(m);
+            }
+            v
+        });
+    for metric in &names {
+        let slug = metric.replace('/', "-");
+        figures.push(render!(
+            dir,
+            format!("metric-{slug}"),
+            format!("{metric} against width, trained and at initialisation"),
+            (1000, 900),
+            |area| metric_figure(&area, analysis, metric)
+        ));
+    }
+    for metric in &names {
+        let slug = metric.replace('/', "-");
+        figures.push(render!(
+            dir,
+            format!("scatter-{slug}"),
+            format!("{metric} against test error, coloured by width"),
+            (900, 700),
+            |area| scatter_figure(&area, analysis, metric)
+        ));
+    }
+    if analysis.across.iter().any(|a| !a.points.is_empty()) {
+        figures.push(render!(
+            dir,
+            "onset_vs_peak".to_string(),
+            "Ensemble onset W_ens against peak width W_peak across conditions".to_string(),
+            (900, 750),
+            |area| onset_figure(&area, analysis)
+        ));
+    }
+    Ok(figures)
+}
+
+fn width_range(analysis: &Analysis) -> std::ops::Range<f64> {
+    let widths: Vec<f64> = analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter().map(|p| p.width as f64)).collect();
+    let lo = widths.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
+    let hi = widths.iter().copied().fold(0.0, f64::max).max(lo * 2.0);
+    lo / 1.2..hi * 1.2
+}
+
+fn value_range<'a>(curves: impl Iterator<Item = &'a CurvePoint>) -> std::ops::Range<f64> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for p in curves {
+        for v in [p.mean, p.lo, p.hi] {
+            if v.is_finite() {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    if !lo.is_finite() {
+        return 0.0..1.0;
+    }
+    let pad = ((hi - lo) * 0.08).max(1e-9);
+    (lo - pad)..(hi + pad)
+}
+
+fn width_label(v: &f64) -> String {
+    if *v >= 1.0 { format!("{}", v.round() as i64) } else { format!("{v:.2}") }
+}
+
+/// A curve's seed band (bootstrap 95% interval of the mean) and its mean line.
+fn draw_curve<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::combinators::LogCoord<f64>, plotters::coord::types::RangedCoordf64>,
+    >,
+    curve: &[CurvePoint],
+    colour: RGBColor,
+    dashed: bool,
+    label: &str,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let finite: Vec<&CurvePoint> = curve.iter().filter(|p| p.mean.is_finite()).collect();
+    if finite.is_empty() {
+        return Ok(());
+    }
+    let band: Vec<(f64, f64)> = finite
+        .iter()
+        .map(|p| (p.width as f64, if p.hi.is_finite() { p.hi } else { p.mean }))
+        .chain(finite.iter().rev().map(|p| (p.width as f64, if p.lo.is_finite() { p.lo } else { p.mean })))
+        .collect();
+    chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18).filled())))?;
+    let line: Vec<(f64, f64)> = finite.iter().map(|p| (p.width as f64, p.mean)).collect();
+    let style = colour.stroke_width(2);
+    if dashed {
+        chart
+            .draw_series(DashedLineSeries::new(line.clone(), 8, 5, style))?
+            .label(label.to_string())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2)));
+    } else {
+        chart
+            .draw_series(LineSeries::new(line.clone(), style))?
+            .label(label.to_string())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2)));
+    }
+    chart.draw_series(line.iter().map(|&(x, y)| Circle::new((x, y), 3, colour.filled())))?;
+    Ok(())
+}
+
+fn marker<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::combinators::LogCoord<f64>, plotters::coord::types::RangedCoordf64>,
+    >,
+    x: f64,
+    y: std::ops::Range<f64>,
+    colour: RGBColor,
+    label: String,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .draw_series(DashedLineSeries::new(vec![(x, y.start), (x, y.end)], 4, 4, colour.stroke_width(1)))?
+        .label(label)
+        .legend(move |(lx, ly)| PathElement::new(vec![(lx, ly), (lx + 24, ly)], colour.stroke_width(1)));
+    Ok(())
+}
+
+fn error_figure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, analysis: &Analysis) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let panels = area.split_evenly((2, 1));
+    let xs = width_range(analysis);
+    let err_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter().chain(&c.curves.train_err)));
+    let mut chart = ChartBuilder::on(&panels[0])
+        .caption("Error against hidden width (bands: bootstrap 95% interval over seeds)", ("sans-serif", FONT_TITLE))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xs.clone().log_scale(), err_range.clone())?;
+    chart
+        .configure_mesh()
+        .x_desc("hidden width H (log scale)")
+        .y_desc("error (share misclassified)")
+        .x_label_formatter(&width_label)
+        .label_style(("sans-serif", FONT_TICK))
+        .axis_desc_style(("sans-serif", FONT_LABEL))
+        .draw()?;
+    for (i, c) in analysis.conditions.iter().enumerate() {
+        draw_curve(&mut chart, &c.curves.test_err, color(i), false, &format!("test, {}", c.condition))?;
+        draw_curve(&mut chart, &c.curves.train_err, color(i), true, &format!("train, {}", c.condition))?;
+        if let Some(w) = c.w_interp {
+            marker(&mut chart, w as f64, err_range.clone(), RGBColor(90, 90, 90), format!("W_interp = {w} ({})", c.condition))?;
+        }
+        if let Some(p) = &c.peak.peak {
+            marker(&mut chart, p.width as f64, err_range.clone(), color(i), format!("W_peak = {} ({})", p.width, c.condition))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", FONT_TICK))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+
+    let loss_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_loss.iter()));
+    let mut chart = ChartBuilder::on(&panels[1])
+        .caption("Test loss against hidden width", ("sans-serif", FONT_TITLE))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xs.log_scale(), loss_range.clone())?;
+    chart
+        .configure_mesh()
+        .x_desc("hidden width H (log scale)")
+        .y_desc("test loss")
+        .x_label_formatter(&width_label)
+        .label_style(("sans-serif", FONT_TICK))
+        .axis_desc_style(("sans-serif", FONT_LABEL))
+        .draw()?;
+    for (i, c) in analysis.conditions.iter().enumerate() {
+        draw_curve(&mut chart, &c.curves.test_loss, color(i), false, &format!("test loss, {}", c.condition))?;
+        if let Some(p) = &c.peak_loss.peak {
+            marker(
+                &mut chart,
+                p.width as f64,
+                loss_range.clone(),
+                color(i),
+                format!("loss peak = {} ({})", p.width, c.condition),
+            )?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", FONT_TICK))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+fn metric_of<'a>(c: &'a ConditionAnalysis, metric: &str) -> Option<&'a MetricVerdict> {
+    c.metrics.iter().find(|m| m.metric == metric)
+}
+
+fn metric_figure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, analysis: &Analysis, metric: &str) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let panels = area.split_evenly((2, 1));
+    let xs = width_range(analysis);
+    let err_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter()));
+    let mut chart = ChartBuilder::on(&panels[0])
+        .caption("Test error", ("sans-serif", FONT_TITLE))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xs.clone().log_scale(), err_range.clone())?;
+    chart
+        .configure_mesh()
+        .x_desc("hidden width H (log scale)")
+        .y_desc("test error")
+        .x_label_formatter(&width_label)
+        .label_style(("sans-serif", FONT_TICK))
+        .axis_desc_style(("sans-serif", FONT_LABEL))
+        .draw()?;
+    for (i, c) in analysis.conditions.iter().enumerate() {
+        draw_curve(&mut chart, &c.curves.test_err, color(i), false, &format!("test error, {}", c.condition))?;
+        if let Some(p) = &c.peak.peak {
+            marker(&mut chart, p.width as f64, err_range.clone(), color(i), format!("W_peak = {} ({})", p.width, c.condition))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", FONT_TICK))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+
+    let range = value_range(
+        analysis.conditions.iter().filter_map(|c| metric_of(c, metric)).flat_map(|m| m.trained.iter().chain(&m.init)),
+    );
+    let mut chart = ChartBuilder::on(&panels[1])
+        .caption(format!("{metric}: trained (solid) and at initialisation (dashed)"), ("sans-serif", FONT_TITLE))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xs.log_scale(), range.clone())?;
+    chart
+        .configure_mesh()
+        .x_desc("hidden width H (log scale)")
+        .y_desc(metric.split('/').next_back().unwrap_or(metric))
+        .x_label_formatter(&width_label)
+        .label_style(("sans-serif", FONT_TICK))
+        .axis_desc_style(("sans-serif", FONT_LABEL))
+        .draw()?;
+    for (i, c) in analysis.conditions.iter().enumerate() {
+        let Some(m) = metric_of(c, metric) else { continue };
+        draw_curve(&mut chart, &m.trained, color(i), false, &format!("trained, {}", c.condition))?;
+        draw_curve(&mut chart, &m.init, color(i), true, &format!("init, {}", c.condition))?;
+        if let Some(w) = m.w_ens {
+            marker(&mut chart, w, range.clone(), RGBColor(90, 90, 90), format!("W_ens = {w:.0} ({})", c.condition))?;
+        }
+        if let Some(p) = &c.peak.peak {
+            marker(&mut chart, p.width as f64, range.clone(), color(i), format!("W_peak = {} ({})", p.width, c.condition))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(("sans-serif", FONT_TICK))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// Viridis-like colour for t in [0, 1] (narrow = dark purple, wide = yellow).
+fn width_colour(t: f64) -> RGBColor {
+    let stops = [(68.0, 1.0, 84.0), (59.0, 82.0, 139.0), (33.0, 145.0, 140.0), (94.0, 201.0, 98.0), (253.0, 231.0, 37.0)];
+    let x = t.clamp(0.0, 1.0) * (stops.len() - 1) as f64;
+    let i = (x.floor() as usize).min(stops.len() - 2);
+    let f = x - i as f64;
+    let lerp = |a: f64, b: f64| (a + (b - a) * f).round() as u8;
+    RGBColor(lerp(stops[i].0, stops[i + 1].0), lerp(stops[i].1, stops[i + 1].1), lerp(stops[i].2, stops[i + 1].2))
+}
+
+fn scatter_figure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, analysis: &Analysis, metric: &str) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let (plot, legend) = area.split_horizontally(780);
+    let mut points: Vec<(f64, f64, usize, usize)> = Vec::new();
+    for (ci, c) in analysis.conditions.iter().enumerate() {
+        let Some(m) = metric_of(c, metric) else { continue };
+        for p in &m.trained {
+            if let Some(e) = c.curves.test_err.iter().find(|e| e.width == p.width)
+                && p.mean.is_finite()
+            {
+                points.push((p.mean, e.mean, p.width, ci));
+            }
+        }
+    }
+    let xr = value_range(analysis.conditions.iter().filter_map(|c| metric_of(c, metric)).flat_map(|m| m.trained.iter()));
+    let yr = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter()));
+    let (wmin, wmax) = points.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| (lo.min(p.2 as f64), hi.max(p.2 as f64)));
+    let position = |w: usize| if wmax > wmin { ((w as f64).ln() - wmin.ln()) / (wmax.ln() - wmin.ln()) } else { 0.5 };
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(format!("Test error against {metric} (trained)"), ("sans-serif", FONT_TITLE))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xr, yr)?;
+    chart
+        .configure_mesh()
+        .x_desc(metric.split('/').next_back().unwrap_or(metric))
+        .y_desc("test error")
+        .label_style(("sans-serif", FONT_TICK))
+        .axis_desc_style(("sans-serif", FONT_LABEL))
+        .draw()?;
+    for ci in 0..analysis.conditions.len() {
+        let line: Vec<(f64, f64)> = points.iter().filter(|p| p.3 == ci).map(|p| (p.0, p.1)).collect();
+        chart.draw_series(LineSeries::new(line, color(ci).mix(0.35).stroke_width(1)))?;
+    }
+    chart.draw_series(points.iter().map(|p| Circle::new((p.0, p.1), 6, width_colour(position(p.2)).filled())))?;
+    // Colour key: width, log scale.
+    let key = ChartBuilder::on(&legend)
+        .margin_top(60)
+        .margin_bottom(60)
+        .caption("width", ("sans-serif", FONT_LABEL))
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..1.0, (wmin.max(1.0)..wmax.max(2.0)).log_scale());
+    if let Ok(mut key) = key {
+        key.configure_mesh()
+            .disable_x_mesh()
+            .disable_y_mesh()
+            .disable_x_axis()
+            .y_label_formatter(&width_label)
+            .label_style(("sans-serif", FONT_TICK))
+            .draw()?;
+        let steps = 60;
+        for s in 0..steps {
+            let (a, b) = (s as f64 / steps as f64, (s + 1) as f64 / steps as f64);
+            let (wa, wb) = ((wmin.ln() + a * (wmax.ln() - wmin.ln())).exp(), (wmin.ln() + b * (wmax.ln() - wmin.ln())).exp());
+            key.draw_series(std::iter::once(Rectangle::new([(0.0, wa), (1.0, wb)], width_colour(a).filled())))?;
+        }
+    }
+    Ok(())
+}
+
+fn onset_figure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, analysis: &Analysis) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let all: Vec<f64> =
+        analysis.across.iter().flat_map(|a| a.points.iter().flat_map(|p| [p.1, p.2])).filter(|v| *v > 0.0).collect();
+    let lo = all.iter().copied().fold(f64::INFINITY, f64::min).max(0.5) / 1.5;
+    let hi = all.iter().copied().fold(1.0, f64::max) * 1.5;
+    let mut chart = ChartBuilder::on(area)
+        .caption("Ensemble onset against the test-error peak (one point per condition)", ("sans-serif", FONT_TITLE))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("W_peak (log scale)")
+        .y_desc("W_ens (log scale)")
+        .x_label_formatter(&width_label)
+        .y_label_formatter(&width_label)
+        .label_style(("sans-serif", FONT_TICK))
+        .axis_desc_style(("sans-serif", FONT_LABEL))
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(vec![(lo, lo), (hi, hi)], BLACK.stroke_width(1)))?
+        .label("identity: W_ens = W_peak")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(1)));
+    for (i, a) in analysis.across.iter().enumerate() {
+        if a.points.is_empty() {
+            continue;
+        }
+        let colour = color(i);
+        let slope = a.slope.map_or(String::new(), |s| format!(", slope {s:.2}"));
+        chart
+            .draw_series(a.points.iter().map(|p| Circle::new((p.1, p.2), 6, colour.filled())))?
+            .label(format!("{}{slope}", a.metric))
+            .legend(move |(x, y)| Circle::new((x + 12, y), 5, colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(("sans-serif", FONT_TICK))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}

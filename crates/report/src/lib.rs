@@ -1,0 +1,13 @@
+//! # ddlab-report
+//!
+//! The human-readable end of a sweep: the verdict as Markdown, the figures (SVG and PNG, drawn with
+//! plotters in a shipped font) and one self-contained HTML report. It reads nothing itself: callers hand
+//! it the [`ddlab_analysis::Analysis`] and the rows to show.
+
+mod figures;
+mod html;
+mod markdown;
+
+pub use figures::{Figure, draw_figures};
+pub use html::{ReportInputs, report_html};
+pub use markdown::verdict_markdown;

@@ -1,0 +1,33 @@
+//! # ddlab-store
+//!
+//! The sweep folder: where every stage's results live, written so that a crash never leaves a
+//! half-written file where a reader would take it for a result.
+//!
+//! ## Layout
+//! ```text
+//! <runs-dir>/<name>-<hash>/
+//!   spec.toml                         the resolved spec (its canonical form gives <hash>)
+//!   data/<condition>/noise.csv        flipped training labels: index, original, noisy
+//!   runs/<condition>/w<W>-s<S>/       one folder per run
+//!     init.bpk, model.bpk             initial and trained weights (Burn burnpack)
+//!     metrics.csv                     one row per evaluation
+//!     run.json                        the run's runs.csv row
+//!     checkpoint.bin[.prev]           resumable state while training (checksummed)
+//!     snapshots/e<epoch>.bpk          weights at probe-schedule epochs
+//!     DONE                            written last: the run is finished
+//!     lock                            held (advisory lock) while a process trains the run
+//!   runs.csv, probes.csv, analysis.json, analysis.md, figures/, report.html
+//! ```
+//!
+//! ## Invariants
+//! - Every result file is written to a temporary file in the same folder, fsynced and renamed.
+//! - `DONE` is written after every other file of the run; a run without it is not finished.
+//! - Nothing here deletes a run folder.
+
+mod atomic;
+mod runs;
+mod sweep;
+
+pub use atomic::{read_csv, write_atomic, write_csv_atomic};
+pub use runs::{RUNS_COLUMNS, RunRecord, RunSummary};
+pub use sweep::{RunLock, RunPhase, StoreError, SweepDir};

@@ -1,0 +1,228 @@
+//! The sweep folder and the state of its runs.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+
+use ddlab_config::{RunKey, Spec, sweep_dir_name};
+
+use crate::atomic::{write_atomic, write_csv_atomic};
+use crate::runs::{RunRecord, RunSummary};
+
+/// A store error always names the path it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct StoreError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(path: &Path, message: impl Into<String>) -> Self {
+        StoreError { path: path.to_path_buf(), message: message.into() }
+    }
+
+    pub fn io(path: &Path, err: std::io::Error) -> Self {
+        let hint = match err.raw_os_error() {
+            Some(28) => " (the disk is full)",
+            Some(30) => " (the file system is read-only)",
+            Some(13) => " (permission denied: is the folder writable?)",
+            _ => "",
+        };
+        StoreError::new(path, format!("{err}{hint}"))
+    }
+}
+
+/// Where a run stands on disk.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunPhase {
+    /// Finished (DONE written); `status` is `done` or `diverged`.
+    Finished(RunRecord),
+    /// Training stopped by an error (FAILED written) with the reason.
+    Failed(String),
+    /// Started: a checkpoint exists.
+    Started,
+    /// Never started.
+    Missing,
+}
+
+/// An advisory lock on one run, held while a process trains it and released on drop (or when the
+/// process dies, which is why it is a lock and not a marker file).
+pub struct RunLock {
+    _file: File,
+}
+
+/// An open sweep folder.
+#[derive(Clone, Debug)]
+pub struct SweepDir {
+    pub root: PathBuf,
+    pub spec: Spec,
+}
+
+impl SweepDir {
+    /// Creates (or reopens) the sweep folder of `spec` under `runs_dir`, writing spec.toml once.
+    pub fn create(runs_dir: &Path, spec: &Spec) -> Result<Self, StoreError> {
+        let root = runs_dir.join(sweep_dir_name(spec));
+        std::fs::create_dir_all(&root).map_err(|e| StoreError::io(&root, e))?;
+        let spec_path = root.join("spec.toml");
+        if spec_path.exists() {
+            let existing = Self::open(&root)?;
+            if existing.spec != *spec {
+                return Err(StoreError::new(&spec_path, "holds a different spec with the same hash; refusing to mix results"));
+            }
+        } else {
+            let text = toml::to_string(spec).map_err(|e| StoreError::new(&spec_path, format!("cannot encode the spec: {e}")))?;
+            write_atomic(&spec_path, text.as_bytes())?;
+        }
+        Ok(SweepDir { root, spec: spec.clone() })
+    }
+
+    /// Opens an existing sweep folder by reading its spec.toml.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let spec_path = root.join("spec.toml");
+        let text =
+            std::fs::read_to_string(&spec_path).map_err(|e| StoreError::new(&spec_path, format!("not a sweep folder: {e}")))?;
+        let spec: Spec =
+            toml::from_str(&text).map_err(|e| StoreError::new(&spec_path, format!("unreadable spec: {}", e.message())))?;
+        Ok(SweepDir { root: root.to_path_buf(), spec })
+    }
+
+    pub fn run_dir(&self, key: &RunKey) -> PathBuf {
+        self.root.join("runs").join(key.rel_dir())
+    }
+
+    pub fn condition_data_dir(&self, condition: &ddlab_config::Condition) -> PathBuf {
+        self.root.join("data").join(condition.label())
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Where the run stands.
+    pub fn phase(&self, key: &RunKey) -> Result<RunPhase, StoreError> {
+        let dir = self.run_dir(key);
+        if dir.join("DONE").exists() {
+            let path = dir.join("run.json");
+            let text = std::fs::read_to_string(&path).map_err(|e| StoreError::io(&path, e))?;
+            let record: RunRecord =
+                serde_json::from_str(&text).map_err(|e| StoreError::new(&path, format!("unreadable: {e}")))?;
+            return Ok(RunPhase::Finished(record));
+        }
+        if let Ok(reason) = std::fs::read_to_string(dir.join("FAILED")) {
+            return Ok(RunPhase::Failed(reason.trim().to_string()));
+        }
+        if dir.join("checkpoint.bin").exists() || dir.join("checkpoint.bin.prev").exists() {
+            return Ok(RunPhase::Started);
+        }
+        Ok(RunPhase::Missing)
+    }
+
+    /// Takes the run's lock without waiting; `None` when another process holds it.
+    pub fn try_lock(&self, key: &RunKey) -> Result<Option<RunLock>, StoreError> {
+        let dir = self.run_dir(key);
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        let path = dir.join("lock");
+        let file =
+            OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| StoreError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+        }
+    }
+
+    /// True when another process holds the run's lock (a run being trained right now).
+    pub fn is_locked(&self, key: &RunKey) -> bool {
+        let path = self.run_dir(key).join("lock");
+        match File::options().write(true).open(&path) {
+            Ok(file) => matches!(file.try_lock(), Err(TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
+    }
+
+    /// Writes a checkpoint, keeping the previous one as `checkpoint.bin.prev` until the new one is in
+    /// place, so that a damaged newest checkpoint still leaves one to resume from.
+    pub fn write_checkpoint(&self, key: &RunKey, bytes: &[u8]) -> Result<(), StoreError> {
+        let dir = self.run_dir(key);
+        let current = dir.join("checkpoint.bin");
+        if current.exists() {
+            std::fs::rename(&current, dir.join("checkpoint.bin.prev")).map_err(|e| StoreError::io(&current, e))?;
+        }
+        write_atomic(&current, bytes)
+    }
+
+    /// The newest checkpoint that `parse` accepts, trying `checkpoint.bin` then `checkpoint.bin.prev`.
+    /// Damaged ones are reported through `warn` and skipped.
+    pub fn read_checkpoint<T>(
+        &self,
+        key: &RunKey,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
+        mut warn: impl FnMut(String),
+    ) -> Option<T> {
+        let dir = self.run_dir(key);
+        for name in ["checkpoint.bin", "checkpoint.bin.prev"] {
+            let path = dir.join(name);
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            match parse(&bytes) {
+                Ok(state) => return Some(state),
+                Err(e) => warn(format!("{}: {e}; trying an older checkpoint", path.display())),
+            }
+        }
+        None
+    }
+
+    /// Marks a run finished: run.json, then DONE last; then drops its checkpoints and any failure note.
+    pub fn finish_run(&self, key: &RunKey, record: &RunRecord) -> Result<(), StoreError> {
+        let dir = self.run_dir(key);
+        let json = serde_json::to_vec_pretty(record).expect("a run record serialises");
+        write_atomic(&dir.join("run.json"), &json)?;
+        write_atomic(&dir.join("DONE"), b"")?;
+        for name in ["checkpoint.bin", "checkpoint.bin.prev", "FAILED"] {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+        Ok(())
+    }
+
+    /// Records that training a run failed (its checkpoints stay for a retry).
+    pub fn fail_run(&self, key: &RunKey, reason: &str) -> Result<(), StoreError> {
+        write_atomic(&self.run_dir(key).join("FAILED"), reason.as_bytes())
+    }
+
+    /// Makes a failed or diverged run trainable again (`--retry-failed`): removes DONE and FAILED; a
+    /// checkpoint, if any, is kept and resumed from.
+    pub fn reset_failed(&self, key: &RunKey) -> Result<bool, StoreError> {
+        let dir = self.run_dir(key);
+        let retry = match self.phase(key)? {
+            RunPhase::Failed(_) => true,
+            RunPhase::Finished(record) => record.summary.status != "done",
+            _ => false,
+        };
+        if retry {
+            for name in ["DONE", "FAILED", "run.json"] {
+                let path = dir.join(name);
+                if path.exists() {
+                    std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+                }
+            }
+        }
+        Ok(retry)
+    }
+
+    /// The summaries of every finished run, in sweep order.
+    pub fn finished_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.spec.runs() {
+            if let RunPhase::Finished(record) = self.phase(&key)? {
+                out.push(record.summary);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rewrites runs.csv from the finished runs' run.json files.
+    pub fn write_runs_csv(&self) -> Result<usize, StoreError> {
+        let rows = self.finished_runs()?;
+        write_csv_atomic(&self.path("runs.csv"), &rows)?;
+        Ok(rows.len())
+    }
+}

@@ -1,0 +1,150 @@
+//! A run's resumable state on the host, and its checksummed byte form.
+//!
+//! Layout: `DDLABCK1`, a u64 header length, a JSON header (epoch, optimiser step, shape, metrics so far,
+//! status), the f32 values (weights, then each optimiser moment) little-endian, and a SHA-256 of all the
+//! bytes before it. A truncated or altered file fails the checksum and is refused.
+
+use ddlab_model::{Layer, MlpShape, MlpWeights};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::metrics::MetricsRow;
+
+/// Why a run stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Still training (a checkpoint taken along the way).
+    Running,
+    Done,
+    /// The training loss became NaN or infinite.
+    Diverged {
+        reason: String,
+    },
+}
+
+/// Everything a run needs to continue exactly where it stopped. The batch order is a function of
+/// (seed, epoch), so no random-generator state is kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunState {
+    pub seed: u64,
+    /// Epochs completed.
+    pub epoch: usize,
+    pub weights: MlpWeights,
+    /// Optimiser moments shaped like the weights (SGD: 1, Adam: 2; empty before the first step).
+    pub moments: Vec<MlpWeights>,
+    pub optim_step: u64,
+    pub metrics: Vec<MetricsRow>,
+    /// Wall-clock seconds spent training so far.
+    pub seconds: f64,
+    pub status: RunStatus,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    seed: u64,
+    epoch: usize,
+    shape: MlpShape,
+    moments: usize,
+    optim_step: u64,
+    metrics: Vec<MetricsRow>,
+    seconds: f64,
+    #[serde(flatten)]
+    status: RunStatus,
+}
+
+const MAGIC: &[u8; 8] = b"DDLABCK1";
+
+impl RunState {
+    /// A run at epoch 0 with its initial weights.
+    pub fn fresh(seed: u64, weights: MlpWeights) -> Self {
+        RunState {
+            seed,
+            epoch: 0,
+            weights,
+            moments: Vec::new(),
+            optim_step: 0,
+            metrics: Vec::new(),
+            seconds: 0.0,
+            status: RunStatus::Running,
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = Header {
+            seed: self.seed,
+            epoch: self.epoch,
+            shape: self.weights.shape,
+            moments: self.moments.len(),
+            optim_step: self.optim_step,
+            metrics: self.metrics.clone(),
+            seconds: self.seconds,
+            status: self.status.clone(),
+        };
+        let header = serde_json::to_vec(&header).expect("header serialises");
+        let mut out = Vec::with_capacity(16 + header.len() + 4 * self.weights.shape.params() * (1 + self.moments.len()) + 32);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        out.extend_from_slice(&header);
+        for weights in std::iter::once(&self.weights).chain(&self.moments) {
+            for v in weights.flat() {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let digest = Sha256::digest(&out);
+        out.extend_from_slice(&digest);
+        out
+    }
+
+    /// Parses and verifies a checkpoint; any damage is an error, never a silently wrong state.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        if bytes.len() < 8 + 8 + 32 || &bytes[..8] != MAGIC {
+            return Err("not a ddlab checkpoint (bad magic or too short)".into());
+        }
+        let (body, digest) = bytes.split_at(bytes.len() - 32);
+        if Sha256::digest(body).as_slice() != digest {
+            return Err("checksum mismatch (truncated or corrupted checkpoint)".into());
+        }
+        let header_len = u64::from_le_bytes(body[8..16].try_into().unwrap()) as usize;
+        let header: Header = body
+            .get(16..16 + header_len)
+            .ok_or("header length out of range")
+            .and_then(|h| serde_json::from_slice(h).map_err(|_| "unreadable header"))
+            .map_err(|e| e.to_string())?;
+        let values: Vec<f32> =
+            body[16 + header_len..].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let per_array = header.shape.params();
+        if values.len() != per_array * (1 + header.moments) {
+            return Err(format!("holds {} values, expected {}", values.len(), per_array * (1 + header.moments)));
+        }
+        let arrays: Vec<MlpWeights> = values.chunks_exact(per_array).map(|chunk| unflatten(header.shape, chunk)).collect();
+        let mut arrays = arrays.into_iter();
+        Ok(RunState {
+            seed: header.seed,
+            epoch: header.epoch,
+            weights: arrays.next().unwrap(),
+            moments: arrays.collect(),
+            optim_step: header.optim_step,
+            metrics: header.metrics,
+            seconds: header.seconds,
+            status: header.status,
+        })
+    }
+}
+
+/// The inverse of [`MlpWeights::flat`].
+fn unflatten(shape: MlpShape, values: &[f32]) -> MlpWeights {
+    let mut offset = 0;
+    let layers = shape
+        .layer_dims()
+        .into_iter()
+        .map(|(fan_in, fan_out)| {
+            let w = values[offset..offset + fan_in * fan_out].to_vec();
+            offset += fan_in * fan_out;
+            let b = values[offset..offset + fan_out].to_vec();
+            offset += fan_out;
+            Layer { fan_in, fan_out, w, b }
+        })
+        .collect();
+    MlpWeights { shape, layers }
+}

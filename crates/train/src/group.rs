@@ -1,0 +1,313 @@
+//! The training loop for one packed group of runs: forward, loss, backward, step, then the hooks
+//! (evaluation, checkpoint, snapshot, stop).
+
+use std::time::Instant;
+
+use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::{Device, Tensor};
+use ddlab_config::{Loss, Optimizer, TrainSpec};
+use ddlab_model::{MlpWeights, StackInput, StackLayout};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::checkpoint::{RunState, RunStatus};
+use crate::device_data::{DeviceData, DeviceSet, index_tensor};
+use crate::metrics::MetricsRow;
+use crate::optim::{OptimState, lr_at};
+
+/// What the loop tells the outside world, and asks of it. The loop itself writes nothing.
+pub trait Observer {
+    /// A run was evaluated.
+    fn evaluated(&mut self, _run: usize, _row: &MetricsRow) {}
+    /// Every run of the group finished `epoch`.
+    fn epoch_done(&mut self, _epoch: usize) {}
+    /// Persist a run's state (periodic checkpoint, or before stopping on request).
+    fn checkpoint(&mut self, run: usize, state: &RunState) -> Result<(), String>;
+    /// Weights at a probe-schedule epoch.
+    fn snapshot(&mut self, _run: usize, _epoch: usize, _weights: &MlpWeights) -> Result<(), String> {
+        Ok(())
+    }
+    /// Checked after every epoch: true stops the group after checkpointing every run.
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// How a group's training ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupEnd {
+    Finished,
+    /// Stopped on request after checkpointing.
+    Interrupted,
+}
+
+/// A finished (or diverged) run: its final state and the share of flipped training labels it fits.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub state: RunState,
+    pub noisy_fit: f64,
+}
+
+/// The per-model schedule knobs the loop needs beyond [`TrainSpec`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Hooks {
+    /// Snapshot weights every this many epochs (0: never).
+    pub snapshot_every: usize,
+}
+
+/// The stream of a replicate seed that epoch `e`'s batch order comes from: `BATCH_STREAM + e`.
+const BATCH_STREAM: u64 = 1 << 32;
+
+/// The order in which epoch `epoch` visits the training examples for replicate `seed`.
+pub fn batch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(BATCH_STREAM + epoch as u64);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    order
+}
+
+/// Per-example loss, `[M, n, 1]`: squared error summed over classes, or cross-entropy.
+pub fn per_example_loss(out: Tensor<3>, target: Tensor<3>, loss: Loss) -> Tensor<3> {
+    match loss {
+        Loss::Mse => (out - target).powi_scalar(2).sum_dim(2),
+        Loss::Ce => (log_softmax(out, 2) * target).sum_dim(2).neg(),
+    }
+}
+
+/// d(sum over models of the mean loss) / d output, `[M, n, K]`: each model's own mean-loss gradient.
+pub fn loss_gradient(out: Tensor<3>, target: Tensor<3>, loss: Loss) -> Tensor<3> {
+    let [_, n, _] = out.dims();
+    match loss {
+        Loss::Mse => (out - target).mul_scalar(2.0 / n as f64),
+        Loss::Ce => (softmax(out, 2) - target).div_scalar(n as f64),
+    }
+}
+
+/// Loss and error of every model on a whole set, in chunks so that wide stacks fit in memory.
+/// Returns per model `(mean loss, error, predictions)`.
+pub(crate) fn evaluate(layout: &StackLayout, params: &[Tensor<3>], set: &DeviceSet, loss: Loss) -> Vec<(f64, f64, Vec<u32>)> {
+    let m = layout.models();
+    let n = set.len();
+    let chunk = (1 << 22) / (m * layout.padded_width).max(1);
+    let chunk = chunk.clamp(256, n.max(256));
+    let mut loss_sums = vec![0f64; m];
+    let mut preds: Vec<Vec<u32>> = vec![Vec::with_capacity(n); m];
+    let mut start = 0;
+    while start < n {
+        let len = chunk.min(n - start);
+        let x = set.x.clone().narrow(0, start, len);
+        let target = set.onehot.clone().narrow(0, start, len).unsqueeze_dim(0);
+        let out = layout.forward(params, StackInput::Shared(x));
+        let sums = ddlab_model::host_f32(per_example_loss(out.clone(), target, loss).sum_dim(1));
+        for (j, s) in sums.iter().enumerate() {
+            loss_sums[j] += *s as f64;
+        }
+        let argmax = out.argmax(2).into_data().try_into_vec_as::<i64>().expect("integer argmax");
+        for j in 0..m {
+            preds[j].extend(argmax[j * len..(j + 1) * len].iter().map(|&k| k as u32));
+        }
+        start += len;
+    }
+    (0..m)
+        .map(|j| {
+            let wrong = preds[j].iter().zip(&set.labels).filter(|(p, y)| p != y).count();
+            (loss_sums[j] / n as f64, wrong as f64 / n as f64, std::mem::take(&mut preds[j]))
+        })
+        .collect()
+}
+
+/// Trains a group of runs, packed, from their current states to `spec.epochs`.
+///
+/// All runs must be at the same epoch with the same optimiser step (the scheduler groups them so).
+/// Runs that share a seed share their batch order, so a mini-batch is one gather for all of them;
+/// runs with different seeds get a batch each.
+pub fn train_group(
+    spec: &TrainSpec,
+    hooks: Hooks,
+    data: &DeviceData,
+    mut runs: Vec<RunState>,
+    observer: &mut dyn Observer,
+) -> Result<(Vec<RunOutcome>, GroupEnd), String> {
+    let device: &Device = &data.device;
+    let start_epoch = runs[0].epoch;
+    if runs.iter().any(|r| r.epoch != start_epoch || r.optim_step != runs[0].optim_step) {
+        return Err("runs of one group must be at the same epoch".into());
+    }
+    let layout = StackLayout::new(runs.iter().map(|r| r.weights.shape).collect());
+    let weights: Vec<MlpWeights> = runs.iter().map(|r| r.weights.clone()).collect();
+    let mut params = layout.pack(&weights, device);
+    let moment_count = OptimState::moment_count(spec.optimizer);
+    let moments = (0..moment_count)
+        .map(|k| {
+            let per_run: Vec<MlpWeights> =
+                runs.iter().map(|r| r.moments.get(k).cloned().unwrap_or_else(|| zeros_like(&r.weights))).collect();
+            layout.pack(&per_run, device)
+        })
+        .collect();
+    let mut optim = OptimState { kind: spec.optimizer, moments, step: runs[0].optim_step };
+    let n = data.train.len();
+    let shared_order = runs.iter().all(|r| r.seed == runs[0].seed);
+    let clock = Instant::now();
+    let seconds_before: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
+    let mut last_preds: Vec<Vec<u32>> = vec![Vec::new(); runs.len()];
+
+    let snapshot = |runs: &[RunState], params: &[Tensor<3>], epoch: usize, observer: &mut dyn Observer| -> Result<(), String> {
+        let current = layout.unpack(params);
+        for (j, w) in current.iter().enumerate() {
+            if runs[j].status == RunStatus::Running {
+                observer.snapshot(j, epoch, w)?;
+            }
+        }
+        Ok(())
+    };
+
+    for epoch in start_epoch + 1..=spec.epochs {
+        let lr = lr_at(spec.lr, spec.lr_decay, epoch);
+        for (input, target) in batches(spec.batch_size, n, &runs, shared_order, epoch, data) {
+            // Forward, loss gradient, backward, step.
+            let (out, tape) = layout.forward_train(&params, input);
+            let grad_out = loss_gradient(out, target, spec.loss);
+            let grads = layout.backward(&params, tape, grad_out);
+            optim.update(&mut params, grads, lr);
+        }
+
+        // Hooks: evaluation, checkpoint, snapshot, stop.
+        let last = epoch == spec.epochs;
+        let elapsed = clock.elapsed().as_secs_f64();
+        if epoch % spec.eval_every == 0 || last {
+            let train = evaluate(&layout, &params, &data.train, spec.loss);
+            let test = evaluate(&layout, &params, &data.test, spec.loss);
+            for (j, run) in runs.iter_mut().enumerate() {
+                if run.status != RunStatus::Running {
+                    continue;
+                }
+                let row = MetricsRow {
+                    epoch,
+                    train_loss: train[j].0,
+                    train_err: train[j].1,
+                    test_loss: test[j].0,
+                    test_err: test[j].1,
+                    seconds: seconds_before[j] + elapsed,
+                };
+                if !row.train_loss.is_finite() {
+                    run.status =
+                        RunStatus::Diverged { reason: format!("training loss became {} at epoch {epoch}", row.train_loss) };
+                }
+                observer.evaluated(j, &row);
+                run.metrics.push(row);
+                last_preds[j] = train[j].2.clone();
+            }
+        }
+        for (j, run) in runs.iter_mut().enumerate() {
+            if run.status == RunStatus::Running {
+                run.epoch = epoch;
+                run.seconds = seconds_before[j] + elapsed;
+            }
+        }
+        observer.epoch_done(epoch);
+        if hooks.snapshot_every > 0 && epoch % hooks.snapshot_every == 0 && !last {
+            snapshot(&runs, &params, epoch, observer)?;
+        }
+        let stop = observer.stop_requested();
+        let periodic = spec.checkpoint_every > 0 && epoch % spec.checkpoint_every == 0 && !last;
+        if stop || periodic {
+            sync_states(&layout, &params, &optim, &mut runs);
+            for (j, run) in runs.iter().enumerate() {
+                if run.status == RunStatus::Running {
+                    observer.checkpoint(j, run)?;
+                }
+            }
+        }
+        if stop && !last {
+            let outcomes = runs.into_iter().map(|state| RunOutcome { state, noisy_fit: f64::NAN }).collect();
+            return Ok((outcomes, GroupEnd::Interrupted));
+        }
+        if runs.iter().all(|r| r.status != RunStatus::Running) {
+            break;
+        }
+    }
+    sync_states(&layout, &params, &optim, &mut runs);
+    let outcomes = runs
+        .into_iter()
+        .enumerate()
+        .map(|(j, mut state)| {
+            if state.status == RunStatus::Running {
+                state.status = RunStatus::Done;
+            }
+            let fitted = data.flipped.iter().filter(|&&i| last_preds[j].get(i) == Some(&data.train.labels[i])).count();
+            let noisy_fit = if data.flipped.is_empty() { f64::NAN } else { fitted as f64 / data.flipped.len() as f64 };
+            RunOutcome { state, noisy_fit }
+        })
+        .collect();
+    Ok((outcomes, GroupEnd::Finished))
+}
+
+/// Copies the packed weights and optimiser moments back into the runs still training.
+fn sync_states(layout: &StackLayout, params: &[Tensor<3>], optim: &OptimState, runs: &mut [RunState]) {
+    let weights = layout.unpack(params);
+    let moments: Vec<Vec<MlpWeights>> = optim.moments.iter().map(|m| layout.unpack(m)).collect();
+    for (j, run) in runs.iter_mut().enumerate() {
+        if run.status == RunStatus::Running {
+            run.weights = weights[j].clone();
+            run.moments = moments.iter().map(|m| m[j].clone()).collect();
+            run.optim_step = optim.step;
+        }
+    }
+}
+
+fn zeros_like(weights: &MlpWeights) -> MlpWeights {
+    let mut zero = weights.clone();
+    for layer in &mut zero.layers {
+        layer.w.iter_mut().for_each(|v| *v = 0.0);
+        layer.b.iter_mut().for_each(|v| *v = 0.0);
+    }
+    zero
+}
+
+/// The epoch's batches as (input, target) pairs.
+fn batches(
+    batch_size: Option<usize>,
+    n: usize,
+    runs: &[RunState],
+    shared_order: bool,
+    epoch: usize,
+    data: &DeviceData,
+) -> Vec<(StackInput, Tensor<3>)> {
+    let device = &data.device;
+    let Some(size) = batch_size.filter(|&b| b < n) else {
+        return vec![(StackInput::Shared(data.train.x.clone()), data.train.onehot.clone().unsqueeze_dim(0))];
+    };
+    if shared_order {
+        let order = batch_order(n, runs[0].seed, epoch);
+        return order
+            .chunks(size)
+            .map(|chunk| {
+                let idx = index_tensor(chunk, device);
+                (
+                    StackInput::Shared(data.train.x.clone().select(0, idx.clone())),
+                    data.train.onehot.clone().select(0, idx).unsqueeze_dim(0),
+                )
+            })
+            .collect();
+    }
+    let orders: Vec<Vec<usize>> = runs.iter().map(|r| batch_order(n, r.seed, epoch)).collect();
+    let m = runs.len();
+    (0..n.div_ceil(size))
+        .map(|b| {
+            let range = b * size..((b + 1) * size).min(n);
+            let len = range.len();
+            let joined: Vec<usize> = orders.iter().flat_map(|o| o[range.clone()].iter().copied()).collect();
+            let idx = index_tensor(&joined, device);
+            let x = data.train.x.clone().select(0, idx.clone()).reshape([m, len, data.dim]);
+            let t = data.train.onehot.clone().select(0, idx).reshape([m, len, data.classes]);
+            (StackInput::PerModel(x), t)
+        })
+        .collect()
+}
+
+/// Optimiser kind check used by resume: a checkpoint's moment count must match the optimiser.
+pub fn moments_match(optimizer: Optimizer, state: &RunState) -> bool {
+    state.moments.is_empty() || state.moments.len() == OptimState::moment_count(optimizer)
+}

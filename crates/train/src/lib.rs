@@ -1,0 +1,31 @@
+//! # ddlab-train
+//!
+//! Trains packed groups of MLPs on a Burn device and hands every evaluation, checkpoint and snapshot to
+//! an [`Observer`]; it writes nothing itself (the store and the CLI decide where things go).
+//!
+//! ## Loop
+//! [`train_group`]: forward, loss gradient (of the sum of the models' mean losses), backward, optimiser
+//! step, then hooks. The backward pass is the packed MLP's own ([`ddlab_model::StackLayout::backward`],
+//! checked against Burn's autodiff in tests); the optimisers ([`OptimState`]) are element-wise and keep per-model-sliceable state, so every run can be
+//! checkpointed, resumed and saved on its own whatever group it trained in.
+//!
+//! ## Determinism
+//! Initial weights come from the replicate seed ([`ddlab_model::MlpWeights::init`]); epoch e's batch
+//! order from (seed, e) ([`batch_order`]). A resumed run therefore sees the same batches as an
+//! uninterrupted one.
+
+mod checkpoint;
+mod device_data;
+mod group;
+mod metrics;
+mod optim;
+mod schedule;
+
+pub use checkpoint::{RunState, RunStatus};
+pub use device_data::{DeviceData, DeviceSet, index_tensor};
+pub use group::{
+    GroupEnd, Hooks, Observer, RunOutcome, batch_order, loss_gradient, moments_match, per_example_loss, train_group,
+};
+pub use metrics::{METRICS_COLUMNS, MetricsRow};
+pub use optim::{OptimState, lr_at};
+pub use schedule::{Packing, PendingRun, plan_groups};

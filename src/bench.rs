@@ -1,0 +1,221 @@
+//! `ddlab bench`: how fast the default sweep trains, as ratios measured in one run on one machine.
+//!
+//! Each configuration trains the same sweep (the experiment, cut to `--epochs`) in a child process of
+//! its own, so that its wall time, CPU time and peak memory are its own (`wait4`). The plain-matmul
+//! reference runs in this process on the same backend, with as many threads as the sweep's workers.
+
+use std::path::Path;
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use burn::tensor::{Device, Tensor, TensorData};
+use ddlab_config::{Spec, load_spec};
+use ddlab_model::MlpShape;
+use ddlab_store::{SweepDir, write_atomic};
+use ddlab_train::Packing;
+
+use crate::cli::{Backend, BenchArgs, BenchChildArgs};
+use crate::progress::Mode;
+use crate::sweep::{TrainOptions, default_jobs, prepare_conditions, train_sweep};
+use crate::{backend, default_experiment};
+
+/// What one child process measured.
+#[derive(Clone, Copy, Debug)]
+struct Measured {
+    wall: f64,
+    cpu: f64,
+    max_rss_mib: f64,
+}
+
+/// Runs a command and measures it with wait4 (its own CPU time and peak resident memory).
+fn measure(mut command: Process) -> anyhow::Result<Measured> {
+    let start = Instant::now();
+    let child = command.spawn().context("cannot start the benchmark child")?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills; pid is our own child, not yet reaped.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed().as_secs_f64();
+    if reaped != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        anyhow::bail!("benchmark child failed (status {status})");
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    Ok(Measured { wall, cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime), max_rss_mib: usage.ru_maxrss as f64 / 1024.0 })
+}
+
+/// Training FLOPs of the sweep: forward 2 sum(fan_in fan_out) per example; backward the weight
+/// gradients (same again) and the input gradients of every layer but the first; plus the forward
+/// passes of every evaluation over the training and test sets.
+fn sweep_flops(spec: &Spec, input: usize, classes: usize, n_test: usize) -> f64 {
+    let mut total = 0.0;
+    for run in spec.runs() {
+        let shape = MlpShape { input, width: run.width, depth: spec.model.depth, classes };
+        let forward = shape.forward_flops_per_example() as f64;
+        let backward = 2.0 * forward - 2.0 * (input * run.width) as f64;
+        let n = run.condition.n_train as f64;
+        let evals = spec.train.epochs.div_ceil(spec.train.eval_every) as f64;
+        total += spec.train.epochs as f64 * n * (forward + backward) + evals * forward * (n + n_test as f64);
+    }
+    total
+}
+
+/// GFLOP/s of a plain `[n, d] x [d, h]` matmul, `threads` running at once, for about a second.
+fn plain_matmul_gflops(device: &Device, n: usize, d: usize, h: usize, threads: usize) -> f64 {
+    let a = Tensor::<2>::from_data(TensorData::new(vec![0.5f32; n * d], [n, d]), device);
+    let b = Tensor::<2>::from_data(TensorData::new(vec![0.25f32; d * h], [d, h]), device);
+    let _ = a.clone().matmul(b.clone()).into_data();
+    let runs: Vec<(usize, f64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let start = Instant::now();
+                    let mut count = 0;
+                    while start.elapsed() < Duration::from_secs(1) {
+                        let _ = a.clone().matmul(b.clone()).into_data();
+                        count += 1;
+                    }
+                    (count, start.elapsed().as_secs_f64())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("matmul thread")).collect()
+    });
+    let flops = 2.0 * (n * d * h) as f64 * runs.iter().map(|r| r.0).sum::<usize>() as f64;
+    let seconds = runs.iter().map(|r| r.1).fold(0.0, f64::max);
+    flops / seconds / 1e9
+}
+
+fn child(exe: &Path, spec_path: &Path, runs_dir: &Path, backend: &str, packed: bool, jobs: usize) -> Process {
+    let mut command = Process::new(exe);
+    command.args(["bench-child", "--spec"]).arg(spec_path).arg("--runs-dir").arg(runs_dir).args([
+        "--backend",
+        backend,
+        "--jobs",
+        &jobs.to_string(),
+    ]);
+    if !packed {
+        command.arg("--separate");
+    }
+    command
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let file = args.experiment.clone().unwrap_or_else(default_experiment);
+    let mut spec = load_spec(&file)?;
+    spec.name = format!("{}-bench", spec.name);
+    spec.train.epochs = args.epochs.min(spec.train.epochs);
+    spec.train.eval_every = spec.train.eval_every.min(spec.train.epochs);
+    spec.train.checkpoint_every = 0;
+    let prepared = prepare_conditions(&spec)?;
+    let (input, classes, n_test) = (prepared[0].train.dim, prepared[0].classes, prepared[0].test.len());
+    let jobs = default_jobs();
+    let tmp = tempfile::tempdir()?;
+    let spec_path = tmp.path().join("spec.toml");
+    write_atomic(&spec_path, toml::to_string(&spec)?.as_bytes())?;
+    let exe = std::env::current_exe()?;
+    println!("ddlab bench: {} ({} runs, {} of its epochs, {} cores)", file.display(), spec.runs().len(), spec.train.epochs, jobs);
+
+    let dir = |name: &str| tmp.path().join(name);
+    let separate = measure(child(&exe, &spec_path, &dir("separate"), "flex", false, 1))?;
+    println!("one model at a time, flex, 1 worker:        {:7.2} s", separate.wall);
+    let packed = measure(child(&exe, &spec_path, &dir("packed"), "flex", true, jobs))?;
+    println!(
+        "scheduler (packed), flex, {jobs} workers:       {:7.2} s   speed-up {:.2}x",
+        packed.wall,
+        separate.wall / packed.wall
+    );
+    if !args.no_ndarray {
+        let nd = measure(child(&exe, &spec_path, &dir("ndarray"), "ndarray", true, jobs))?;
+        println!(
+            "scheduler (packed), ndarray, {jobs} workers:    {:7.2} s   flex is {:.2}x faster",
+            nd.wall,
+            nd.wall / packed.wall
+        );
+    }
+    let flops = sweep_flops(&spec, input, classes, n_test);
+    let widest = *spec.model.widths.iter().max().unwrap();
+    let n = spec.conditions.iter().map(|c| c.n_train).max().unwrap();
+    let device = backend::device(Backend::Flex)?;
+    let plain = plain_matmul_gflops(&device, n, input, widest, jobs);
+    let achieved = flops / packed.wall / 1e9;
+    println!(
+        "throughput: {achieved:.1} GFLOP/s over the sweep = {:.0}% of a plain [{n} x {input}] x [{input} x {widest}] matmul on flex with {jobs} threads ({plain:.1} GFLOP/s)",
+        100.0 * achieved / plain
+    );
+    println!("cores busy (CPU time / wall time): {:.2}", packed.cpu / packed.wall);
+    println!("peak resident memory: {:.0} MiB", packed.max_rss_mib);
+    if args.no_torch {
+        return Ok(());
+    }
+    match torch_reference(&spec, &prepared, tmp.path(), jobs)? {
+        Some(torch) => println!(
+            "PyTorch reference (1 thread per process, {jobs} processes): {torch:7.2} s   ddlab is {:.2}x faster",
+            torch / packed.wall
+        ),
+        None => println!("PyTorch reference: skipped (python3 cannot import torch)"),
+    }
+    Ok(())
+}
+
+/// Runs scripts/bench_torch.py on the same prepared data, if PyTorch is installed; its wall time.
+fn torch_reference(spec: &Spec, prepared: &[ddlab_data::Prepared], dir: &Path, jobs: usize) -> anyhow::Result<Option<f64>> {
+    let has_torch = Process::new("python3")
+        .args(["-c", "import torch"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_torch {
+        return Ok(None);
+    }
+    let mut conditions = Vec::new();
+    for (i, (condition, data)) in spec.conditions.iter().zip(prepared).enumerate() {
+        let write_f32 = |name: &str, values: &[f32]| -> anyhow::Result<String> {
+            let path = dir.join(format!("c{i}-{name}.f32"));
+            std::fs::write(&path, values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())?;
+            Ok(path.display().to_string())
+        };
+        let labels = |y: &[u32]| y.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        conditions.push(serde_json::json!({
+            "n_train": condition.n_train,
+            "x_train": write_f32("xtrain", &data.train.x)?, "y_train": write_f32("ytrain", &labels(&data.train.y))?,
+            "x_test": write_f32("xtest", &data.test.x)?, "y_test": write_f32("ytest", &labels(&data.test.y))?,
+            "dim": data.train.dim, "classes": data.classes,
+        }));
+    }
+    let config = serde_json::json!({
+        "conditions": conditions,
+        "widths": spec.model.widths, "depth": spec.model.depth, "seeds": spec.seeds,
+        "epochs": spec.train.epochs, "eval_every": spec.train.eval_every,
+        "batch_size": spec.train.batch_size, "lr": spec.train.lr,
+        "loss": match spec.train.loss { ddlab_config::Loss::Mse => "mse", ddlab_config::Loss::Ce => "ce" },
+        "optimizer": match spec.train.optimizer { ddlab_config::Optimizer::Adam { .. } => "adam", ddlab_config::Optimizer::Sgd { .. } => "sgd" },
+        "momentum": match spec.train.optimizer { ddlab_config::Optimizer::Sgd { momentum } => momentum, _ => 0.0 },
+        "processes": jobs,
+    });
+    let config_path = dir.join("torch.json");
+    std::fs::write(&config_path, serde_json::to_vec(&config)?)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_torch.py");
+    let mut command = Process::new("python3");
+    command.arg(&script).arg(&config_path);
+    Ok(Some(measure(command)?.wall))
+}
+
+/// The hidden child of `ddlab bench`: trains a resolved spec with the given options, silently.
+pub fn child_main(args: BenchChildArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.spec)?;
+    let spec: Spec = toml::from_str(&text).with_context(|| format!("{}: unreadable spec", args.spec.display()))?;
+    let prepared = prepare_conditions(&spec)?;
+    let device = backend::device(args.backend)?;
+    let sweep = SweepDir::create(&args.runs_dir, &spec)?;
+    let options = TrainOptions {
+        jobs: args.jobs,
+        packing: if args.separate { Packing::Separate } else { Packing::default() },
+        retry_failed: false,
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let outcome = train_sweep(&sweep, &prepared, &device, options, Mode::Quiet, &stop)?;
+    anyhow::ensure!(outcome.failed == 0, "{} runs failed", outcome.failed);
+    Ok(())
+}

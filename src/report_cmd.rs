@@ -1,0 +1,140 @@
+//! `ddlab analyze`, `ddlab plot`, `ddlab report`: from the sweep folder's tables to the verdict, the
+//! figures and the report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use ddlab_analysis::{Analysis, ConditionInput, MetricValue, Options, RunFigures, analyze as analyze_sweep};
+use ddlab_probe::{Phase, ProbeRow};
+use ddlab_report::{ReportInputs, draw_figures, report_html, verdict_markdown};
+use ddlab_store::{SweepDir, read_csv, write_atomic};
+use serde::{Deserialize, Serialize};
+
+/// Reads the finished runs and the probes, analyses them, writes analysis.json and analysis.md.
+pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
+    let sweep = SweepDir::open(folder)?;
+    let runs = sweep.finished_runs()?;
+    if runs.is_empty() {
+        anyhow::bail!("{}: no finished runs to analyse (run `ddlab sweep` first)", folder.display());
+    }
+    let probes_path = sweep.path("probes.csv");
+    let probes: Vec<ProbeRow> = if probes_path.exists() {
+        read_csv(&probes_path)?
+    } else {
+        if !quiet {
+            eprintln!("note: {} is missing; analysing error curves only (run `ddlab probe`)", probes_path.display());
+        }
+        Vec::new()
+    };
+    let inputs: Vec<ConditionInput> = sweep
+        .spec
+        .conditions
+        .iter()
+        .map(|condition| {
+            let label = condition.label();
+            let mut metrics: BTreeMap<String, Vec<MetricValue>> = BTreeMap::new();
+            for p in probes.iter().filter(|p| p.condition == label && p.phase != Phase::Snapshot) {
+                metrics.entry(format!("{}/{}", p.probe, p.metric)).or_default().push(MetricValue {
+                    width: p.width,
+                    seed: p.seed,
+                    trained: p.phase == Phase::Trained,
+                    value: p.value,
+                });
+            }
+            ConditionInput {
+                condition: label.clone(),
+                n_train: condition.n_train,
+                label_noise: condition.label_noise,
+                runs: runs
+                    .iter()
+                    .filter(|r| r.condition == label && r.status == "done")
+                    .map(|r| RunFigures {
+                        width: r.width,
+                        seed: r.seed,
+                        train_err: r.train_err,
+                        train_loss: r.train_loss,
+                        test_err: r.test_err,
+                        test_loss: r.test_loss,
+                    })
+                    .collect(),
+                metrics,
+            }
+        })
+        .collect();
+    let analysis = analyze_sweep(&inputs, &Options::default());
+    let json = serde_json::to_vec_pretty(&analysis)?;
+    write_atomic(&sweep.path("analysis.json"), &json)?;
+    write_atomic(&sweep.path("analysis.md"), verdict_markdown(&analysis, &sweep_name(&sweep)).as_bytes())?;
+    if !quiet {
+        println!("analysis: {}", sweep.path("analysis.md").display());
+    }
+    Ok(analysis)
+}
+
+fn sweep_name(sweep: &SweepDir) -> String {
+    sweep.root.file_name().map_or_else(|| sweep.spec.name.clone(), |n| n.to_string_lossy().to_string())
+}
+
+fn load_analysis(sweep: &SweepDir) -> anyhow::Result<Analysis> {
+    let path = sweep.path("analysis.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{}: run `ddlab analyze` first", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: unreadable", path.display()))
+}
+
+/// The figures' order and titles, written beside them for the report.
+#[derive(Serialize, Deserialize)]
+struct FigureIndex {
+    figures: Vec<(String, String)>,
+}
+
+pub fn plot(folder: &Path, quiet: bool) -> anyhow::Result<()> {
+    let sweep = SweepDir::open(folder)?;
+    let analysis = load_analysis(&sweep)?;
+    let dir = sweep.path("figures");
+    let figures = draw_figures(&analysis, &dir).map_err(|e| anyhow::anyhow!("drawing figures into {}: {e}", dir.display()))?;
+    let index = FigureIndex { figures: figures.iter().map(|f| (f.name.clone(), f.title.clone())).collect() };
+    write_atomic(&dir.join("index.json"), &serde_json::to_vec_pretty(&index)?)?;
+    if !quiet {
+        println!("figures: {} ({} figures, SVG and PNG)", dir.display(), figures.len());
+    }
+    Ok(())
+}
+
+pub fn report(folder: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
+    let sweep = SweepDir::open(folder)?;
+    let analysis = load_analysis(&sweep)?;
+    let dir = sweep.path("figures");
+    let index_path = dir.join("index.json");
+    let index: FigureIndex = serde_json::from_str(
+        &std::fs::read_to_string(&index_path).with_context(|| format!("{}: run `ddlab plot` first", index_path.display()))?,
+    )?;
+    let figures = index
+        .figures
+        .into_iter()
+        .map(|(name, title)| {
+            let path = dir.join(format!("{name}.svg"));
+            std::fs::read_to_string(&path).with_context(|| format!("{}: missing figure", path.display())).map(|svg| (title, svg))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let runs_path = sweep.path("runs.csv");
+    let mut reader = csv::Reader::from_path(&runs_path).with_context(|| format!("{}: cannot read", runs_path.display()))?;
+    let runs_header = reader.headers()?.iter().map(str::to_string).collect();
+    let runs_rows =
+        reader.records().map(|r| r.map(|r| r.iter().map(str::to_string).collect())).collect::<Result<Vec<Vec<String>>, _>>()?;
+    let spec_toml = std::fs::read_to_string(sweep.path("spec.toml"))?;
+    let html = report_html(&ReportInputs {
+        sweep_name: &sweep_name(&sweep),
+        spec_toml: &spec_toml,
+        analysis: &analysis,
+        figures,
+        runs_header,
+        runs_rows,
+    });
+    let path = sweep.path("report.html");
+    write_atomic(&path, html.as_bytes())?;
+    if !quiet {
+        println!("report: {}", path.display());
+    }
+    Ok(path)
+}
