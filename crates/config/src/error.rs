@@ -26,7 +26,11 @@ impl SpecError {
 
     pub(crate) fn syntax(text: &str, err: &toml::de::Error) -> Self {
         let line = err.span().map(|s| line_of(text, s.start));
-        let message = err.message().trim().to_string();
+        let mut message = err.message().trim().to_string();
+        // Quote the offending line: it shows the key even when toml's message does not name it.
+        if let Some(source) = line.and_then(|l| text.lines().nth(l - 1)).map(str::trim).filter(|l| !l.is_empty()) {
+            message.push_str(&format!(" (in `{source}`)"));
+        }
         SpecError { file: None, line, key: String::new(), message }
     }
 

@@ -14,7 +14,19 @@ use crate::spec::*;
 pub fn load_spec(path: &Path) -> Result<Spec, SpecError> {
     let text = std::fs::read_to_string(path).map_err(|e| SpecError::io(path, e))?;
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("sweep");
-    parse_spec(&text, stem).map_err(|e| e.in_file(path))
+    let mut spec = parse_spec(&text, stem).map_err(|e| e.in_file(path))?;
+    // Data paths are relative to the experiment file, so that an experiment and its data move together.
+    if let DatasetSource::File { train, test, .. } = &mut spec.data.dataset {
+        let base = path.parent().unwrap_or(Path::new("."));
+        for files in std::iter::once(train).chain(test.as_mut()) {
+            for file in std::iter::once(&mut files.features).chain(files.labels.as_mut()) {
+                if file.is_relative() {
+                    *file = base.join(&*file);
+                }
+            }
+        }
+    }
+    Ok(spec)
 }
 
 /// Parses and resolves experiment-file text; `default_name` names the sweep when the file does not.
@@ -121,25 +133,24 @@ impl Resolver<'_> {
                 None => Ok(()),
             }
         };
-        let source = match kind {
-            "file" => {
-                reject(&synthetic_keys, "it is for synthetic datasets")?;
-                let Some(format) = d.format else {
-                    return Err(self.bad_spanned(
-                        dataset,
-                        "data.format",
-                        "is required with dataset = \"file\" (csv, idx or npy)",
-                    ));
-                };
-                let Some(train) = &d.train else {
-                    return Err(self.bad_spanned(dataset, "data.train", "is required with dataset = \"file\""));
-                };
-                let needs_labels = format != FileFormat::Csv;
-                let files =
-                    |features: &Spanned<std::path::PathBuf>, labels: &Option<Spanned<std::path::PathBuf>>, key: &str| match (
-                        needs_labels,
-                        labels,
-                    ) {
+        let source =
+            match kind {
+                "file" => {
+                    reject(&synthetic_keys, "it is for synthetic datasets")?;
+                    let Some(format) = d.format else {
+                        return Err(self.bad_spanned(
+                            dataset,
+                            "data.format",
+                            "is required with dataset = \"file\" (csv, idx or npy)",
+                        ));
+                    };
+                    let Some(train) = &d.train else {
+                        return Err(self.bad_spanned(dataset, "data.train", "is required with dataset = \"file\""));
+                    };
+                    let needs_labels = format != FileFormat::Csv;
+                    let files = |features: &Spanned<std::path::PathBuf>,
+                                 labels: &Option<Spanned<std::path::PathBuf>>,
+                                 key: &str| match (needs_labels, labels) {
                         (true, None) => {
                             Err(self.bad_spanned(features, key, format!("is required with format = \"{}\"", format_name(format))))
                         }
@@ -149,53 +160,53 @@ impl Resolver<'_> {
                             labels: labels.as_ref().map(|l| l.get_ref().clone()),
                         }),
                     };
-                let train = files(train, &d.train_labels, "data.train_labels")?;
-                let test = match &d.test {
-                    Some(t) => Some(files(t, &d.test_labels, "data.test_labels")?),
-                    None => match &d.test_labels {
-                        Some(l) => return Err(self.bad_spanned(l, "data.test_labels", "given without data.test")),
-                        None => None,
-                    },
-                };
-                DatasetSource::File { format, train, test }
-            }
-            "teacher" | "gaussian_mixture" => {
-                reject(&file_keys, "it is for dataset = \"file\"")?;
-                let pool = self.count(&d.pool, "data.pool", 4000, 2)?;
-                let dim = self.count(&d.dim, "data.dim", 20, 1)?;
-                let classes = self.count(&d.classes, "data.classes", 10, 2)?;
-                let seed = d.generator_seed.unwrap_or(0);
-                if kind == "teacher" {
-                    if let Some(s) = &d.separation {
-                        return Err(self.bad_spanned(s, "data.separation", "applies to gaussian_mixture only"));
-                    }
-                    let teacher_width = self.count(&d.teacher_width, "data.teacher_width", 32, 1)?;
-                    DatasetSource::Teacher { pool, dim, classes, teacher_width, seed }
-                } else {
-                    if let Some(w) = &d.teacher_width {
-                        return Err(self.bad_spanned(w, "data.teacher_width", "applies to teacher only"));
-                    }
-                    let separation = self.real(&d.separation, "data.separation", 3.0, |x| x > 0.0, "> 0")?;
-                    DatasetSource::GaussianMixture { pool, dim, classes, separation, seed }
+                    let train = files(train, &d.train_labels, "data.train_labels")?;
+                    let test = match &d.test {
+                        Some(t) => Some(files(t, &d.test_labels, "data.test_labels")?),
+                        None => match &d.test_labels {
+                            Some(l) => return Err(self.bad_spanned(l, "data.test_labels", "given without data.test")),
+                            None => None,
+                        },
+                    };
+                    DatasetSource::File { format, train, test }
                 }
-            }
-            shipped => {
-                if !SHIPPED_DATASETS.iter().any(|(n, _)| *n == shipped) {
-                    let names: Vec<_> = SHIPPED_DATASETS.iter().map(|(n, _)| *n).collect();
-                    return Err(self.bad_spanned(
-                        dataset,
-                        "data.dataset",
-                        format!(
-                            "unknown dataset `{shipped}`: expected one of {}, file, teacher, gaussian_mixture",
-                            names.join(", ")
-                        ),
-                    ));
+                "teacher" | "gaussian_mixture" => {
+                    reject(&file_keys, "it is for dataset = \"file\"")?;
+                    let pool = self.count(&d.pool, "data.pool", 4000, 2)?;
+                    let dim = self.count(&d.dim, "data.dim", 20, 1)?;
+                    let classes = self.count(&d.classes, "data.classes", 10, 2)?;
+                    let seed = d.generator_seed.unwrap_or(0);
+                    if kind == "teacher" {
+                        if let Some(s) = &d.separation {
+                            return Err(self.bad_spanned(s, "data.separation", "applies to gaussian_mixture only"));
+                        }
+                        let teacher_width = self.count(&d.teacher_width, "data.teacher_width", 32, 1)?;
+                        DatasetSource::Teacher { pool, dim, classes, teacher_width, seed }
+                    } else {
+                        if let Some(w) = &d.teacher_width {
+                            return Err(self.bad_spanned(w, "data.teacher_width", "applies to teacher only"));
+                        }
+                        let separation = self.real(&d.separation, "data.separation", 3.0, |x| x > 0.0, "> 0")?;
+                        DatasetSource::GaussianMixture { pool, dim, classes, separation, seed }
+                    }
                 }
-                reject(&file_keys, "it is for dataset = \"file\"")?;
-                reject(&synthetic_keys, "it is for synthetic datasets")?;
-                DatasetSource::Shipped { name: shipped.to_string() }
-            }
-        };
+                shipped => {
+                    if !SHIPPED_DATASETS.iter().any(|(n, _)| *n == shipped) {
+                        let names: Vec<_> = SHIPPED_DATASETS.iter().map(|(n, _)| *n).collect();
+                        return Err(self.bad_spanned(
+                            dataset,
+                            "data.dataset",
+                            format!(
+                                "unknown dataset `{shipped}`: expected one of {}, file, teacher, gaussian_mixture",
+                                names.join(", ")
+                            ),
+                        ));
+                    }
+                    reject(&file_keys, "it is for dataset = \"file\"")?;
+                    reject(&synthetic_keys, "it is for synthetic datasets")?;
+                    DatasetSource::Shipped { name: shipped.to_string() }
+                }
+            };
         let n_test = match &d.n_test {
             None => None,
             Some(_) => Some(self.count(&d.n_test, "data.n_test", 0, 1)?),

@@ -22,10 +22,10 @@ impl StoreError {
     }
 
     pub fn io(path: &Path, err: std::io::Error) -> Self {
-        let hint = match err.raw_os_error() {
-            Some(28) => " (the disk is full)",
-            Some(30) => " (the file system is read-only)",
-            Some(13) => " (permission denied: is the folder writable?)",
+        let hint = match err.kind() {
+            std::io::ErrorKind::StorageFull => " (the disk is full)",
+            std::io::ErrorKind::ReadOnlyFilesystem => " (the file system is read-only)",
+            std::io::ErrorKind::PermissionDenied => " (permission denied: is the folder writable?)",
             _ => "",
         };
         StoreError::new(path, format!("{err}{hint}"))

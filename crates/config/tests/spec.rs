@@ -1,0 +1,127 @@
+//! The experiment file: defaults, errors that say where, the sweep name's hash.
+
+use ddlab_config::*;
+
+const MINIMAL: &str = "[data]\ndataset = \"digits\"\nn_train = 100\n";
+
+fn error(text: &str) -> String {
+    parse_spec(text, "t").expect_err("the file is invalid").to_string()
+}
+
+#[test]
+fn minimal_file_resolves_to_documented_defaults() {
+    let spec = parse_spec(MINIMAL, "minimal").unwrap();
+    assert_eq!(spec.name, "minimal");
+    assert_eq!(spec.seeds, vec![0, 1, 2]);
+    assert_eq!(spec.conditions, vec![Condition { n_train: 100, label_noise: 0.0 }]);
+    assert_eq!(spec.model.depth, 1);
+    assert_eq!(spec.model.widths, geometric_widths(1, 1024, 21));
+    assert_eq!(spec.train.loss, Loss::Mse);
+    assert_eq!(spec.train.optimizer, Optimizer::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+    assert_eq!(spec.train.batch_size, None);
+    assert_eq!(spec.data.standardize, Standardize::Feature);
+}
+
+#[test]
+fn geometric_widths_span_the_range_without_duplicates() {
+    let w = geometric_widths(1, 1024, 11);
+    assert_eq!(w, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
+    let dense = geometric_widths(1, 8, 20);
+    assert_eq!(dense, (1..=8).collect::<Vec<_>>());
+}
+
+#[test]
+fn conditions_cross_sizes_and_noise() {
+    let spec =
+        parse_spec("[data]\ndataset = \"digits\"\n[conditions]\nn_train = [100, 200]\nlabel_noise = [0.0, 0.2]\n", "c").unwrap();
+    assert_eq!(spec.conditions.len(), 4);
+    assert_eq!(spec.conditions[3], Condition { n_train: 200, label_noise: 0.2 });
+    assert_eq!(spec.conditions[3].label(), "n200-noise0.2");
+    assert_eq!(spec.runs().len(), 4 * spec.model.widths.len() * 3);
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let e = error("[data]\ndataset = \"digits\"\nn_train = 100\n\n[model]\nwidht = [1]\n");
+    assert!(e.contains("line 6") && e.contains("widht"), "{e}");
+}
+
+#[test]
+fn width_zero_is_named_with_its_line() {
+    let e = error(&format!("{MINIMAL}[model]\nwidths = [1, 0, 4]\n"));
+    assert!(e.contains("line 5") && e.contains("model.widths") && e.contains(">= 1"), "{e}");
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    for (extra, key) in [
+        ("[train]\nlr = -0.1\n", "train.lr"),
+        ("[train]\nepochs = 0\n", "train.epochs"),
+        ("[train]\nbatch_size = \"half\"\n", "train.batch_size"),
+        ("[train]\noptimizer = \"lbfgs\"\n", "train.optimizer"),
+        ("[model]\nwidths = []\n", "model.widths"),
+        ("[model]\ndepth = 0\n", "model.depth"),
+        ("[probe]\nq_grid = [0.5, 0.25]\n", "probe.q_grid"),
+        ("seeds = [1, 1]\n", "seeds"),
+    ] {
+        let text = if extra.starts_with('[') { format!("{MINIMAL}{extra}") } else { format!("{extra}{MINIMAL}") };
+        let e = error(&text);
+        assert!(e.contains(key) && e.contains("line"), "{key}: {e}");
+    }
+}
+
+#[test]
+fn noise_of_one_or_more_is_refused() {
+    let e = error("[data]\ndataset = \"digits\"\nn_train = 100\nlabel_noise = 1.0\n");
+    assert!(e.contains("data.label_noise") && e.contains("line 4"), "{e}");
+}
+
+#[test]
+fn missing_dataset_and_size_are_named() {
+    assert!(error("[data]\nn_train = 5\n").contains("data.dataset"));
+    assert!(error("[data]\ndataset = \"digits\"\n").contains("data.n_train"));
+    assert!(error("[data]\ndataset = \"cifar\"\nn_train = 5\n").contains("unknown dataset"));
+}
+
+#[test]
+fn syntax_error_names_its_line() {
+    let e = error("[data]\ndataset = \"digits\nn_train = 100\n");
+    assert!(e.contains("line 2"), "{e}");
+}
+
+#[test]
+fn file_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[model]\nwidths = [0]\n[data]\ndataset = \"digits\"\nn_train = 3\n").unwrap();
+    let e = load_spec(&path).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("{}:2:", path.display())), "{e}");
+    let missing = load_spec(&dir.path().join("none.toml")).unwrap_err().to_string();
+    assert!(missing.contains("none.toml"), "{missing}");
+}
+
+/// The sweep folder name of a committed spec is a committed string: the hash must never drift.
+#[test]
+fn sweep_hash_of_committed_spec_is_stable() {
+    let text = include_str!("hash-spec.toml");
+    let spec = parse_spec(text, "unused").unwrap();
+    assert_eq!(sweep_dir_name(&spec), include_str!("hash-spec.expected").trim());
+}
+
+#[test]
+fn checkpoint_interval_does_not_rename_the_sweep() {
+    let a = parse_spec(MINIMAL, "a").unwrap();
+    let b = parse_spec(&format!("{MINIMAL}[train]\ncheckpoint_every = 7\n"), "a").unwrap();
+    assert_eq!(spec_hash(&a), spec_hash(&b));
+    let c = parse_spec(&format!("{MINIMAL}[train]\nepochs = 7\n"), "a").unwrap();
+    assert_ne!(spec_hash(&a), spec_hash(&c));
+}
+
+#[test]
+fn resolved_spec_round_trips_through_toml() {
+    let spec = parse_spec("[data]\ndataset = \"teacher\"\ndim = 5\n[conditions]\nn_train = [10, 20]\nlabel_noise = [0.1]\n[train]\nbatch_size = 8\noptimizer = \"sgd\"\nlr_decay_every = 3\n", "rt").unwrap();
+    let text = toml::to_string(&spec).unwrap();
+    let back: Spec = toml::from_str(&text).unwrap();
+    assert_eq!(back, spec);
+    assert_eq!(spec_hash(&back), spec_hash(&spec));
+}

@@ -1,0 +1,186 @@
+//! Packed training is exact, training learns, checkpoints are checked, resumed runs equal
+//! uninterrupted ones, and divergence is caught.
+
+use burn::tensor::Device;
+use ddlab_config::{Condition, Init, Loss, Optimizer, Standardize, TrainSpec};
+use ddlab_data::{Pools, Prepared, prepare, split, teacher};
+use ddlab_model::{MlpShape, MlpWeights};
+use ddlab_train::*;
+
+struct Quiet {
+    checkpoints: Vec<(usize, RunState)>,
+    stop_after: Option<usize>,
+    epoch: usize,
+}
+
+impl Quiet {
+    fn new() -> Self {
+        Quiet { checkpoints: Vec::new(), stop_after: None, epoch: 0 }
+    }
+}
+
+impl Observer for Quiet {
+    fn epoch_done(&mut self, epoch: usize) {
+        self.epoch = epoch;
+    }
+    fn checkpoint(&mut self, run: usize, state: &RunState) -> Result<(), String> {
+        self.checkpoints.push((run, state.clone()));
+        Ok(())
+    }
+    fn stop_requested(&self) -> bool {
+        self.stop_after.is_some_and(|e| self.epoch >= e)
+    }
+}
+
+fn data(n: usize) -> Prepared {
+    let pools = Pools { train: teacher(400, 6, 3, 8, 7).unwrap(), test: None };
+    let split = split(pools, Some(100), 0).unwrap();
+    prepare(&split, Condition { n_train: n, label_noise: 0.2 }, Standardize::Feature, 0).unwrap()
+}
+
+fn spec(loss: Loss, optimizer: Optimizer, epochs: usize, batch_size: Option<usize>) -> TrainSpec {
+    TrainSpec { loss, optimizer, lr: 0.01, lr_decay: None, epochs, batch_size, eval_every: epochs, checkpoint_every: 0 }
+}
+
+fn fresh(width: usize, depth: usize, seed: u64) -> RunState {
+    let shape = MlpShape { input: 6, width, depth, classes: 3 };
+    RunState::fresh(seed, MlpWeights::init(shape, Init::KaimingUniform, seed))
+}
+
+fn train(spec: &TrainSpec, data: &DeviceData, runs: Vec<RunState>) -> Vec<RunOutcome> {
+    train_group(spec, Hooks::default(), data, runs, &mut Quiet::new()).unwrap().0
+}
+
+const SGD: Optimizer = Optimizer::Sgd { momentum: 0.9 };
+const ADAM: Optimizer = Optimizer::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/// Grouped and separate training from the same initial weights and batch order give the same weights
+/// after 20 steps (max abs difference <= 1e-5), for every grouping the scheduler uses.
+#[test]
+fn packed_training_equals_separate_training() {
+    let device = Device::flex();
+    let prepared = data(40);
+    let data = DeviceData::new(&prepared, &device);
+    for loss in [Loss::Mse, Loss::Ce] {
+        for optimizer in [SGD, ADAM] {
+            for depth in [1, 2] {
+                // (batch size, epochs) giving 20 steps; runs of one seed share batches, of several seeds do not.
+                for (batch, epochs, seeds) in
+                    [(None, 20, vec![3, 3, 3]), (Some(10), 5, vec![3, 3, 3]), (Some(10), 5, vec![1, 2, 3])]
+                {
+                    let widths = [2, 5, 8];
+                    let spec = spec(loss, optimizer, epochs, batch);
+                    let runs: Vec<RunState> = widths.iter().zip(&seeds).map(|(&w, &s)| fresh(w, depth, s)).collect();
+                    let packed = train(&spec, &data, runs.clone());
+                    for (run, grouped) in runs.into_iter().zip(&packed) {
+                        let alone = &train(&spec, &data, vec![run])[0];
+                        let diff = alone.state.weights.max_abs_diff(&grouped.state.weights);
+                        assert!(diff <= 1e-5, "{loss:?} {optimizer:?} depth {depth} batch {batch:?} seeds {seeds:?}: {diff}");
+                        assert_eq!(alone.state.optim_step, 20);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn training_lowers_the_training_loss() {
+    let device = Device::flex();
+    let data = DeviceData::new(&data(200), &device);
+    let mut spec = spec(Loss::Ce, ADAM, 60, Some(32));
+    spec.eval_every = 10;
+    let out = &train(&spec, &data, vec![fresh(32, 1, 0)])[0];
+    let first = out.state.metrics.first().unwrap().train_loss;
+    let last = out.state.metrics.last().unwrap().train_loss;
+    assert!(last < 0.8 * first, "loss {first} -> {last}");
+    assert_eq!(out.state.metrics.len(), 6);
+    assert_eq!(out.state.status, RunStatus::Done);
+    assert!((0.0..=1.0).contains(&out.noisy_fit));
+}
+
+#[test]
+fn checkpoints_round_trip_and_damage_is_detected() {
+    let device = Device::flex();
+    let data = DeviceData::new(&data(40), &device);
+    let mut spec = spec(Loss::Mse, ADAM, 6, Some(16));
+    spec.checkpoint_every = 3;
+    let mut observer = Quiet::new();
+    train_group(&spec, Hooks::default(), &data, vec![fresh(4, 2, 1)], &mut observer).unwrap();
+    let (_, state) = &observer.checkpoints[0];
+    assert_eq!(state.epoch, 3);
+    assert_eq!(state.moments.len(), 2);
+    let bytes = state.to_bytes();
+    assert_eq!(&RunState::from_bytes(&bytes).unwrap(), state);
+    let mut flipped = bytes.clone();
+    flipped[40] ^= 1;
+    assert!(RunState::from_bytes(&flipped).unwrap_err().contains("checksum"));
+    assert!(RunState::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    assert!(RunState::from_bytes(b"garbage").is_err());
+}
+
+/// Stopping after epoch 4 and resuming from the checkpoint gives exactly the uninterrupted run.
+#[test]
+fn resumed_run_equals_uninterrupted_run() {
+    let device = Device::flex();
+    let data = DeviceData::new(&data(40), &device);
+    for optimizer in [SGD, ADAM] {
+        let mut spec = spec(Loss::Ce, optimizer, 9, Some(16));
+        spec.eval_every = 2;
+        let straight = &train(&spec, &data, vec![fresh(6, 1, 2), fresh(3, 1, 5)]);
+        let mut observer = Quiet::new();
+        observer.stop_after = Some(4);
+        let (partial, end) =
+            train_group(&spec, Hooks::default(), &data, vec![fresh(6, 1, 2), fresh(3, 1, 5)], &mut observer).unwrap();
+        assert_eq!(end, GroupEnd::Interrupted);
+        assert!(partial.iter().all(|p| p.state.epoch == 4));
+        let saved: Vec<RunState> =
+            observer.checkpoints.iter().map(|(_, s)| RunState::from_bytes(&s.to_bytes()).unwrap()).collect();
+        let resumed = train(&spec, &data, saved);
+        for (a, b) in straight.iter().zip(&resumed) {
+            assert_eq!(a.state.weights, b.state.weights, "{optimizer:?}: weights differ");
+            assert_eq!(a.state.metrics.len(), b.state.metrics.len());
+            // Weights are bit-identical; an evaluation's loss is a multi-threaded sum on the device whose
+            // order may vary, so it agrees to rounding.
+            for (x, y) in a.state.metrics.iter().zip(&b.state.metrics) {
+                assert_eq!((x.epoch, x.train_err, x.test_err), (y.epoch, y.train_err, y.test_err));
+                assert!((x.train_loss - y.train_loss).abs() <= 1e-9 * x.train_loss.abs().max(1.0));
+                assert!((x.test_loss - y.test_loss).abs() <= 1e-9 * x.test_loss.abs().max(1.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_diverging_run_stops_with_a_reason_and_the_others_go_on() {
+    let device = Device::flex();
+    let data = DeviceData::new(&data(40), &device);
+    let mut spec = spec(Loss::Mse, SGD, 30, None);
+    spec.lr = 1e6;
+    spec.eval_every = 1;
+    let out = train(&spec, &data, vec![fresh(8, 1, 0)]);
+    match &out[0].state.status {
+        RunStatus::Diverged { reason } => assert!(reason.contains("epoch"), "{reason}"),
+        other => panic!("expected divergence, got {other:?}"),
+    }
+    assert!(out[0].state.epoch < 30);
+}
+
+#[test]
+fn scheduler_packs_small_models_and_keeps_keys_apart() {
+    let runs: Vec<PendingRun> = [1, 2, 4, 8, 16, 32, 64, 96, 128, 1024]
+        .iter()
+        .flat_map(|&w| [(0, 0), (1, 0)].map(|key| PendingRun { key, width: w }))
+        .collect();
+    let groups = plan_groups(&runs, Packing::default());
+    let mut seen: Vec<usize> = groups.iter().flatten().copied().collect();
+    seen.sort();
+    assert_eq!(seen, (0..runs.len()).collect::<Vec<_>>(), "every run in exactly one group");
+    for g in &groups {
+        assert!(g.iter().all(|&i| runs[i].key == runs[g[0]].key));
+    }
+    assert!(groups.iter().any(|g| g.len() >= 6), "the small widths share a network");
+    assert_eq!(plan_groups(&runs, Packing::Separate).len(), runs.len());
+    let first = &groups[0];
+    assert!(first.iter().all(|&i| runs[i].width == 1024), "the largest group goes first");
+}

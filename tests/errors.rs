@@ -1,0 +1,363 @@
+//! The bad-input table of README.md, one case per row: every case exits non-zero with a message that
+//! names the file, field or line, and never panics. A test also checks that README lists exactly these
+//! cases with these messages.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use util::*;
+
+const VALID: &str = "[data]\ndataset = \"teacher\"\npool = 200\ndim = 4\nclasses = 3\nn_train = 40\n[model]\nwidths = [2, 4]\n[train]\nepochs = 3\n";
+
+/// A valid experiment with `extra` appended (later keys of a table must not repeat earlier ones).
+fn with(extra: &str) -> String {
+    format!("seeds = [0]\n{VALID}{extra}")
+}
+
+/// A file-dataset experiment over `train` (and `test`), in `dir`.
+fn file_experiment(dir: &Path, format: &str, train: &str, labels: Option<&str>, test: Option<&str>) -> String {
+    let mut text = format!("seeds = [0]\n[data]\ndataset = \"file\"\nformat = \"{format}\"\ntrain = \"{train}\"\nn_train = 2\n");
+    if let Some(l) = labels {
+        text.push_str(&format!("train_labels = \"{l}\"\n"));
+    }
+    if let Some(t) = test {
+        text.push_str(&format!("test = \"{t}\"\n"));
+    }
+    text.push_str("[model]\nwidths = [2]\n[train]\nepochs = 1\n");
+    let _ = dir;
+    text
+}
+
+fn idx(type_code: u8, dims: &[u32], body: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, type_code, dims.len() as u8];
+    dims.iter().for_each(|d| out.extend_from_slice(&d.to_be_bytes()));
+    out.extend_from_slice(body);
+    out
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (11 + header.len()) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// A tmpfs mounted at `path` for the test's life (needs root; disk-full and read-only cases use it).
+struct Mount(PathBuf);
+
+impl Mount {
+    fn new(path: &Path, options: &str) -> Result<Self, String> {
+        std::fs::create_dir_all(path).unwrap();
+        let out =
+            Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(path).output().map_err(|e| e.to_string())?;
+        if out.status.success() { Ok(Mount(path.to_path_buf())) } else { Err(String::from_utf8_lossy(&out.stderr).to_string()) }
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// One row of the table: the case's id, its setup (returns the ddlab arguments), and the excerpt the
+/// message must contain.
+struct Case {
+    id: &'static str,
+    expect: &'static str,
+    setup: fn(&Path) -> Vec<String>,
+}
+
+fn sweep_args(dir: &Path, text: &str) -> Vec<String> {
+    let file = experiment(dir, "exp.toml", text);
+    vec![
+        "sweep".into(),
+        file.display().to_string(),
+        "--runs-dir".into(),
+        dir.join("runs").display().to_string(),
+        "--no-probe".into(),
+    ]
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case { id: "syntax-error", expect: "exp.toml:2:", setup: |d| sweep_args(d, "seeds = [0]\n[data\n") },
+        Case { id: "unknown-key", expect: "unknown field `widht`", setup: |d| sweep_args(d, &with("[probe]\nwidht = 3\n")) },
+        Case {
+            id: "wrong-type",
+            expect: "epochs = \"many\"",
+            setup: |d| sweep_args(d, &VALID.replace("epochs = 3", "epochs = \"many\"")),
+        },
+        Case {
+            id: "width-zero",
+            expect: "model.widths every width must be >= 1",
+            setup: |d| sweep_args(d, &VALID.replace("[2, 4]", "[0, 4]")),
+        },
+        Case { id: "negative-lr", expect: "exp.toml:12: train.lr must be > 0", setup: |d| sweep_args(d, &with("lr = -0.1\n")) },
+        Case {
+            id: "noise-one",
+            expect: "data.label_noise must be in [0, 1)",
+            setup: |d| sweep_args(d, &VALID.replace("n_train = 40", "n_train = 40\nlabel_noise = 1.0")),
+        },
+        Case {
+            id: "n-train-too-large",
+            expect: "data.n_train = 5000 but the training pool has only",
+            setup: |d| sweep_args(d, &VALID.replace("n_train = 40", "n_train = 5000")),
+        },
+        Case { id: "empty-widths", expect: "model.widths is empty", setup: |d| sweep_args(d, &VALID.replace("[2, 4]", "[]")) },
+        Case { id: "no-dataset", expect: "data.dataset is missing", setup: |d| sweep_args(d, "[data]\nn_train = 3\n") },
+        Case {
+            id: "unknown-dataset",
+            expect: "unknown dataset `cifar`",
+            setup: |d| sweep_args(d, &VALID.replace("\"teacher\"", "\"cifar\"")),
+        },
+        Case { id: "batch-zero", expect: "train.batch_size must be >= 1", setup: |d| sweep_args(d, &with("batch_size = 0\n")) },
+        Case {
+            id: "repeated-seed",
+            expect: "exp.toml:1: seeds has a repeated seed",
+            setup: |d| sweep_args(d, &format!("seeds = [1, 1]\n{VALID}")),
+        },
+        Case {
+            id: "zero-epochs",
+            expect: "train.epochs must be >= 1",
+            setup: |d| sweep_args(d, &VALID.replace("epochs = 3", "epochs = 0")),
+        },
+        Case {
+            id: "missing-experiment",
+            expect: "nothere.toml: cannot read experiment file",
+            setup: |d| vec!["sweep".into(), d.join("nothere.toml").display().to_string()],
+        },
+        Case {
+            id: "momentum-with-adam",
+            expect: "train.momentum applies to sgd only",
+            setup: |d| sweep_args(d, &with("momentum = 0.5\n")),
+        },
+        Case {
+            id: "q-out-of-range",
+            expect: "probe.q_grid every q must be in (0, 1)",
+            setup: |d| sweep_args(d, &with("[probe]\nq_grid = [0.5, 1.5]\n")),
+        },
+        Case {
+            id: "missing-data-file",
+            expect: "nope.csv: cannot read",
+            setup: |d| sweep_args(d, &file_experiment(d, "csv", "nope.csv", None, None)),
+        },
+        Case {
+            id: "truncated-gzip",
+            expect: "x.gz: corrupt or truncated gzip stream",
+            setup: |d| {
+                let full = gz(&idx(0x08, &[4, 2, 2], &[1; 16]));
+                write(d, "x.gz", &full[..full.len() - 8]);
+                write(d, "y.idx", &idx(0x08, &[4], &[0, 1, 0, 1]));
+                sweep_args(d, &file_experiment(d, "idx", "x.gz", Some("y.idx"), None))
+            },
+        },
+        Case {
+            id: "wrong-idx-magic",
+            expect: "x.idx: not an IDX file",
+            setup: |d| {
+                write(d, "x.idx", b"PK\x03\x04 not idx at all");
+                write(d, "y.idx", &idx(0x08, &[1], &[0]));
+                sweep_args(d, &file_experiment(d, "idx", "x.idx", Some("y.idx"), None))
+            },
+        },
+        Case {
+            id: "idx-labels-not-1d",
+            expect: "y.idx: label file has 2 dimensions; expected idx1",
+            setup: |d| {
+                write(d, "x.idx", &idx(0x08, &[2, 1, 1], &[1, 2]));
+                write(d, "y.idx", &idx(0x08, &[2, 1], &[0, 1]));
+                sweep_args(d, &file_experiment(d, "idx", "x.idx", Some("y.idx"), None))
+            },
+        },
+        Case {
+            id: "label-out-of-range",
+            expect: "big.csv: label 20000 is out of range",
+            setup: |d| {
+                write(d, "big.csv", b"label,a\n0,1\n20000,2\n1,3\n");
+                sweep_args(d, &file_experiment(d, "csv", "big.csv", None, None))
+            },
+        },
+        Case {
+            id: "ragged-csv",
+            expect: "rag.csv: line 3: has 2 fields; the header has 3",
+            setup: |d| {
+                write(d, "rag.csv", b"label,a,b\n0,1,2\n1,3\n");
+                sweep_args(d, &file_experiment(d, "csv", "rag.csv", None, None))
+            },
+        },
+        Case {
+            id: "nan-feature",
+            expect: "nan.csv: line 2: column `a` is NaN",
+            setup: |d| {
+                write(d, "nan.csv", b"label,a\n0,NaN\n1,3\n");
+                sweep_args(d, &file_experiment(d, "csv", "nan.csv", None, None))
+            },
+        },
+        Case {
+            id: "npy-dtype",
+            expect: "x.npy: unsupported feature dtype '<f2'",
+            setup: |d| {
+                write(d, "x.npy", &npy("<f2", "(2, 1)", &[0; 4]));
+                write(d, "y.npy", &npy("<i8", "(2,)", &[0; 16]));
+                sweep_args(d, &file_experiment(d, "npy", "x.npy", Some("y.npy"), None))
+            },
+        },
+        Case {
+            id: "npy-count-mismatch",
+            expect: "y.npy: 1 labels for 2 examples",
+            setup: |d| {
+                write(d, "x.npy", &npy("<f4", "(2, 1)", &[0; 8]));
+                write(d, "y.npy", &npy("<i8", "(1,)", &[0; 8]));
+                sweep_args(d, &file_experiment(d, "npy", "x.npy", Some("y.npy"), None))
+            },
+        },
+        Case {
+            id: "one-class",
+            expect: "the dataset has 1 class(es); classification needs at least 2",
+            setup: |d| {
+                write(d, "one.csv", b"label,a\n0,1\n0,2\n0,3\n");
+                sweep_args(d, &file_experiment(d, "csv", "one.csv", None, None))
+            },
+        },
+        Case {
+            id: "test-dim-mismatch",
+            expect: "test.csv: test examples have 1 features, training examples 2",
+            setup: |d| {
+                write(d, "train.csv", b"label,a,b\n0,1,2\n1,3,4\n");
+                write(d, "test.csv", b"label,a\n0,1\n1,3\n");
+                sweep_args(d, &file_experiment(d, "csv", "train.csv", None, Some("test.csv")))
+            },
+        },
+        Case {
+            id: "runs-dir-is-a-file",
+            expect: "runs/exp-1928c2f10f: Not a directory",
+            setup: |d| {
+                write(d, "runs", b"a file where the runs folder should be");
+                sweep_args(d, VALID)
+            },
+        },
+        Case {
+            id: "not-a-sweep-folder",
+            expect: "spec.toml: not a sweep folder",
+            setup: |d| vec!["analyze".into(), d.display().to_string()],
+        },
+        Case {
+            id: "unknown-backend",
+            expect: "invalid value 'cuda' for '--backend",
+            setup: |d| {
+                let mut a = sweep_args(d, VALID);
+                a.extend(["--backend".into(), "cuda".into()]);
+                a
+            },
+        },
+        Case {
+            id: "wgpu-not-built",
+            expect: "built without the wgpu backend",
+            setup: |d| {
+                let mut a = sweep_args(d, VALID);
+                a.extend(["--backend".into(), "wgpu".into()]);
+                a
+            },
+        },
+    ]
+}
+
+#[test]
+fn every_bad_input_gets_a_clear_error_and_a_nonzero_exit() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        if case.id == "wgpu-not-built" && cfg!(feature = "wgpu") {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let args = (case.setup)(dir.path());
+        let out = ddlab().args(&args).current_dir(dir.path()).output().unwrap();
+        let err = stderr(&out);
+        let ok = !out.status.success() && err.contains(case.expect) && !err.contains("panicked");
+        if !ok {
+            failures.push(format!("{}: exit {:?}, stderr: {err}", case.id, out.status.code()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn readme_lists_exactly_these_cases() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = readme
+        .split("<!-- bad-input:start -->")
+        .nth(1)
+        .and_then(|t| t.split("<!-- bad-input:end -->").next())
+        .expect("README has the bad-input table");
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| `")).collect();
+    let mut all: Vec<(&str, &str)> = cases().iter().map(|c| (c.id, c.expect)).collect();
+    all.extend([("read-only-runs-dir", "Read-only file system"), ("disk-full", "the disk is full")]);
+    assert!(all.len() >= 25);
+    assert_eq!(rows.len(), all.len(), "README rows vs test cases");
+    for (id, expect) in all {
+        let row = rows.iter().find(|r| r.starts_with(&format!("| `{id}` |"))).unwrap_or_else(|| panic!("README lacks case {id}"));
+        assert!(row.contains(&format!("`{}`", expect.replace('|', "\\|"))), "README row of {id} does not show `{expect}`");
+    }
+}
+
+/// A read-only runs folder: the error says so, nothing is half-written.
+#[test]
+fn read_only_runs_dir_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mount = match Mount::new(&dir.path().join("ro"), "ro,size=1m") {
+        Ok(m) => m,
+        Err(e) => return eprintln!("SKIPPED read-only-runs-dir: this machine cannot mount a tmpfs ({e})"),
+    };
+    let file = experiment(dir.path(), "exp.toml", VALID);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", mount.0.to_str().unwrap(), "--no-probe"], dir.path());
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("Read-only file system") && stderr(&out).contains("/ro/"), "{}", stderr(&out));
+}
+
+/// A disk that fills up mid-sweep: a clear error, and every run marked DONE is complete and readable.
+#[test]
+fn full_disk_is_reported_and_finished_runs_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let mount = match Mount::new(&dir.path().join("small"), "size=160k") {
+        Ok(m) => m,
+        Err(e) => return eprintln!("SKIPPED disk-full: this machine cannot mount a tmpfs ({e})"),
+    };
+    let text = "seeds = [0, 1, 2]\n[data]\ndataset = \"teacher\"\npool = 300\ndim = 8\nclasses = 3\nn_train = 60\n[model]\nwidths = [1, 2, 4, 8, 16, 32, 64, 128, 256]\n[train]\nepochs = 5\ncheckpoint_every = 1\n";
+    let file = experiment(dir.path(), "exp.toml", text);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", mount.0.to_str().unwrap()], dir.path());
+    let err = stderr(&out) + &stdout(&out);
+    assert!(!out.status.success(), "the sweep cannot fit in 160 KiB");
+    assert!(err.contains("the disk is full"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let sweep = sweep_folder(&mount.0);
+    let mut done = 0;
+    for entry in files(&sweep).iter().filter(|f| f.ends_with("/DONE")) {
+        let run = sweep.join(entry).parent().unwrap().to_path_buf();
+        let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+        assert!(record["summary"]["test_err"].is_number());
+        assert!(std::fs::read_to_string(run.join("metrics.csv")).unwrap().lines().count() >= 2);
+        assert!(std::fs::metadata(run.join("model.bpk")).unwrap().len() > 0);
+        done += 1;
+    }
+    eprintln!("{done} runs finished before the disk filled up");
+}

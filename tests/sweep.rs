@@ -1,0 +1,106 @@
+//! `ddlab sweep` end to end on a tiny synthetic experiment: every documented file, with its columns.
+
+mod util;
+
+use util::*;
+
+#[test]
+fn sweep_writes_every_documented_file_with_its_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "tiny.toml", TINY);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs"], dir.path());
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let sweep = sweep_folder(&dir.path().join("runs"));
+    let name = sweep.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(name.starts_with("tiny-") && name.len() == "tiny-".len() + 10, "{name}");
+    assert!(stdout(&out).contains("report.html"));
+
+    assert!(sweep.join("spec.toml").exists());
+    assert_eq!(csv_header(&sweep.join("data/n60-noise0.2/noise.csv")), ["index", "original", "noisy"]);
+    assert_eq!(std::fs::read_to_string(sweep.join("data/n60-noise0.2/noise.csv")).unwrap().lines().count(), 1 + 12);
+    for width in [1, 2, 4, 8, 16, 32] {
+        for seed in [0, 1] {
+            let run = sweep.join(format!("runs/n60-noise0.2/w{width}-s{seed}"));
+            for f in ["init.bpk", "model.bpk", "metrics.csv", "run.json", "DONE", "probes.csv"] {
+                assert!(run.join(f).exists(), "{}/{f}", run.display());
+            }
+            assert!(!run.join("checkpoint.bin").exists(), "checkpoints are dropped once a run is done");
+            assert_eq!(
+                csv_header(&run.join("metrics.csv")),
+                ["epoch", "train_loss", "train_err", "test_loss", "test_err", "seconds"]
+            );
+            let rows = std::fs::read_to_string(run.join("metrics.csv")).unwrap().lines().count();
+            assert_eq!(rows, 1 + 4, "evaluations at epochs 10, 20, 30, 40");
+        }
+    }
+    assert_eq!(
+        csv_header(&sweep.join("runs.csv")),
+        [
+            "condition",
+            "n_train",
+            "label_noise",
+            "width",
+            "depth",
+            "seed",
+            "params",
+            "epochs",
+            "train_err",
+            "train_loss",
+            "test_err",
+            "test_loss",
+            "noisy_fit",
+            "seconds",
+            "status"
+        ]
+    );
+    let runs = std::fs::read_to_string(sweep.join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 12);
+    assert!(runs.lines().skip(1).all(|l| l.ends_with(",done")));
+    assert_eq!(
+        csv_header(&sweep.join("probes.csv")),
+        ["condition", "n_train", "label_noise", "width", "seed", "phase", "epoch", "probe", "metric", "value"]
+    );
+    let probes = std::fs::read_to_string(sweep.join("probes.csv")).unwrap();
+    for needle in [
+        ",init,0,partition,ambiguity_m2,",
+        ",trained,40,competence,n_eff,",
+        ",seed_ensemble,variance,",
+        ",geometry,cka_seeds,",
+        ",geometry,cka_next_width,",
+        ",circuits,linear_maps,",
+        ",diversity,effective_rank,",
+    ] {
+        assert!(probes.contains(needle), "probes.csv lacks {needle}");
+    }
+    let analysis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sweep.join("analysis.json")).unwrap()).unwrap();
+    assert_eq!(analysis["conditions"][0]["condition"], "n60-noise0.2");
+    assert!(analysis["conditions"][0]["curves"]["test_err"].as_array().unwrap().len() == 6);
+    let md = std::fs::read_to_string(sweep.join("analysis.md")).unwrap();
+    assert!(md.contains("| metric | W_ens [95%] | W_peak [95%] | coincides |"));
+    for figure in ["error_curves", "metric-partition-ambiguity_m2", "scatter-competence-n_eff"] {
+        for ext in ["svg", "png"] {
+            let path = sweep.join(format!("figures/{figure}.{ext}"));
+            assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{}", path.display());
+        }
+    }
+    let html = std::fs::read_to_string(sweep.join("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("id=\"verdict-0\"") && html.contains("id=\"runs\""));
+    assert!(!html.contains("http://") && !html.contains("https://") || !html.contains("src=\"http"), "no network resources");
+    assert!(files(&sweep).iter().all(|f| !f.contains(".tmp-")), "no temporary files left");
+
+    // A second sweep finds everything done and trains nothing.
+    let again = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs", "--no-probe"], dir.path());
+    assert!(again.status.success());
+    assert!(stdout(&again).contains("(0 trained now"), "{}", stdout(&again));
+    // Status lists every run as done.
+    let status = run(&["status", sweep.to_str().unwrap()], dir.path());
+    assert!(stdout(&status).contains("done: 12"), "{}", stdout(&status));
+}
+
+#[test]
+fn keys_prints_the_readme_table() {
+    let out = run(&["keys"], std::path::Path::new("."));
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("| `model.widths` |"));
+}
