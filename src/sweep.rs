@@ -12,8 +12,8 @@ use ddlab_data::{Prepared, load_pools, prepare, split};
 use ddlab_model::{Mlp, MlpShape, MlpWeights};
 use ddlab_store::{RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
 use ddlab_train::{
-    DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, PendingRun, RunOutcome, RunState, RunStatus, moments_match,
-    plan_groups, train_group,
+    DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, PendingRun, RunState, RunStatus, moments_match, plan_groups,
+    train_group,
 };
 use indicatif::ProgressBar;
 use serde::Serialize;
@@ -128,12 +128,30 @@ pub struct TrainOutcome {
     pub interrupted: bool,
 }
 
-/// A run to train and where it starts from.
+/// A run to train (or to finish) and the state it starts from.
 struct Pending {
     key: RunKey,
     condition: usize,
-    shape: MlpShape,
     state: RunState,
+    /// Epoch of the run's newest checkpoint when the plan was made (None: no checkpoint), to notice a
+    /// run another process advanced meanwhile.
+    seen: Option<usize>,
+}
+
+/// What a worker does with a group.
+enum Work {
+    /// Train the runs together, packed in this order.
+    Train(Vec<Pending>),
+    /// The runs finished training (their checkpoints say so): write their results.
+    Finish(Vec<Pending>),
+}
+
+impl Work {
+    fn runs(&self) -> &[Pending] {
+        match self {
+            Work::Train(r) | Work::Finish(r) => r,
+        }
+    }
 }
 
 /// Trains every unfinished run of the sweep.
@@ -147,7 +165,7 @@ pub fn train_sweep(
 ) -> anyhow::Result<TrainOutcome> {
     let spec = &sweep.spec;
     let all = spec.runs();
-    let mut pending = Vec::new();
+    let mut candidates = Vec::new();
     let mut done = 0;
     let mut outcome = TrainOutcome::default();
     for key in &all {
@@ -162,20 +180,16 @@ pub fn train_sweep(
                     eprintln!("{}: failed earlier ({reason}); --retry-failed trains it again", key.rel_dir());
                 }
             }
-            RunPhase::Started | RunPhase::Missing => pending.push(load_pending(sweep, prepared, key)?),
+            RunPhase::Started | RunPhase::Missing => candidates.push(*key),
         }
     }
+    let work = plan_work(sweep, prepared, &candidates, options.packing)?;
     let progress = Progress::new(mode, all.len(), done);
-    if !pending.is_empty() {
-        progress.line(&format!("{} runs to train ({} finished already)", pending.len(), done));
+    if !candidates.is_empty() {
+        progress.line(&format!("{} runs to train ({} finished already)", candidates.len(), done));
     }
-    let planned: Vec<PendingRun> =
-        pending.iter().map(|p| PendingRun { key: (p.condition, p.state.epoch), width: p.shape.width }).collect();
-    let groups = plan_groups(&planned, options.packing);
     let device_data: Vec<DeviceData> = prepared.iter().map(|p| DeviceData::new(p, device)).collect();
-
-    let queue = Mutex::new(groups.into_iter().collect::<std::collections::VecDeque<_>>());
-    let pending = Mutex::new(pending.into_iter().map(Some).collect::<Vec<_>>());
+    let queue = Mutex::new(work.into_iter().collect::<std::collections::VecDeque<_>>());
     let totals = Mutex::new(outcome);
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.max(1) {
@@ -184,9 +198,8 @@ pub fn train_sweep(
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let Some(group) = queue.lock().unwrap().pop_front() else { break };
-                    let runs: Vec<Pending> = group.iter().filter_map(|&i| pending.lock().unwrap()[i].take()).collect();
-                    let result = train_one_group(sweep, &device_data, runs, &progress, stop);
+                    let Some(work) = queue.lock().unwrap().pop_front() else { break };
+                    let result = run_work(sweep, &device_data, work, &progress, stop);
                     let mut t = totals.lock().unwrap();
                     t.trained += result.trained;
                     t.failed += result.failed;
@@ -202,27 +215,103 @@ pub fn train_sweep(
     Ok(outcome)
 }
 
-/// Reads a started run's newest good checkpoint, or initialises a fresh run (writing init.bpk).
-fn load_pending(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> anyhow::Result<Pending> {
-    let spec = &sweep.spec;
-    let condition = spec.conditions.iter().position(|c| *c == key.condition).expect("run of this spec");
+fn shape_of(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> (usize, MlpShape) {
+    let condition = sweep.spec.conditions.iter().position(|c| *c == key.condition).expect("run of this spec");
     let data = &prepared[condition];
-    let shape = MlpShape { input: data.train.dim, width: key.width, depth: spec.model.depth, classes: data.classes };
-    let state = sweep.read_checkpoint(key, RunState::from_bytes, |w| eprintln!("warning: {w}"));
-    let state = match state {
-        Some(s) if s.weights.shape == shape && moments_match(spec.train.optimizer, &s) => s,
-        Some(_) => anyhow::bail!("{}: checkpoint does not match the spec (shape or optimiser)", sweep.run_dir(key).display()),
-        None => {
-            let init = MlpWeights::init(shape, spec.model.init, key.seed);
-            let path = sweep.run_dir(key).join("init.bpk");
-            if !path.exists() {
-                let bytes = Mlp::from_weights(&init, &Device::flex()).to_bytes().map_err(anyhow::Error::msg)?;
-                write_atomic(&path, &bytes)?;
+    (condition, MlpShape { input: data.train.dim, width: key.width, depth: sweep.spec.model.depth, classes: data.classes })
+}
+
+/// A run from its initial weights, writing init.bpk (the probes' null control) the first time.
+fn fresh_state(sweep: &SweepDir, key: &RunKey, shape: MlpShape) -> anyhow::Result<RunState> {
+    let init = MlpWeights::init(shape, sweep.spec.model.init, key.seed);
+    let path = sweep.run_dir(key).join("init.bpk");
+    if !path.exists() {
+        let bytes = Mlp::from_weights(&init, &Device::flex()).to_bytes().map_err(anyhow::Error::msg)?;
+        write_atomic(&path, &bytes)?;
+    }
+    Ok(RunState::fresh(key.seed, init))
+}
+
+/// Groups the unfinished runs into work. Runs with checkpoints go back into the pack they trained in,
+/// at a common epoch (a run checkpointed one round ahead of its pack steps back to its previous
+/// checkpoint), so that a resumed sweep computes exactly what an uninterrupted one does; runs without
+/// one are packed by the scheduler, whose plan of a set of runs does not depend on which other packs
+/// already ran.
+fn plan_work(sweep: &SweepDir, prepared: &[Prepared], candidates: &[RunKey], packing: Packing) -> anyhow::Result<Vec<Work>> {
+    let spec = &sweep.spec;
+    let warn = |w: String| eprintln!("warning: {w}");
+    let mut by_pack: std::collections::BTreeMap<Vec<String>, Vec<(RunKey, Option<RunState>, Option<RunState>)>> =
+        Default::default();
+    let mut fresh = Vec::new();
+    for key in candidates {
+        let (current, previous) = sweep.read_checkpoints(key, RunState::from_bytes, warn);
+        let (_, shape) = shape_of(sweep, prepared, key);
+        for state in current.iter().chain(&previous) {
+            if state.weights.shape != shape || !moments_match(spec.train.optimizer, state) {
+                anyhow::bail!("{}: checkpoint does not match the spec (shape or optimiser)", sweep.run_dir(key).display());
             }
-            RunState::fresh(key.seed, init)
         }
-    };
-    Ok(Pending { key: *key, condition, shape, state })
+        match &current {
+            Some(state) if !state.pack.is_empty() => {
+                by_pack.entry(state.pack.clone()).or_default().push((*key, current, previous))
+            }
+            _ => fresh.push(*key),
+        }
+    }
+    let mut work = Vec::new();
+    for (pack, mut members) in by_pack {
+        members.sort_by_key(|(key, _, _)| pack.iter().position(|p| *p == key.rel_dir()));
+        if members.len() < pack.len() {
+            warn(format!(
+                "{} of the {} runs packed with {} are finished or failed; the others resume in a smaller pack, which rounds differently",
+                pack.len() - members.len(),
+                pack.len(),
+                members[0].0.rel_dir()
+            ));
+        }
+        let target = members.iter().map(|(_, c, _)| c.as_ref().unwrap().epoch).min().unwrap();
+        let mut runs = Vec::new();
+        for (key, current, previous) in members.iter() {
+            let current = current.as_ref().unwrap();
+            let state =
+                if current.epoch == target { Some(current.clone()) } else { previous.clone().filter(|p| p.epoch == target) };
+            runs.push((*key, current.epoch, state));
+        }
+        let aligned = runs.iter().all(|(_, _, s)| s.is_some());
+        let mut pending = Vec::new();
+        for (key, seen, state) in runs {
+            let (condition, shape) = shape_of(sweep, prepared, &key);
+            let state = match state.filter(|_| aligned) {
+                Some(s) => s,
+                None => fresh_state(sweep, &key, shape)?,
+            };
+            pending.push(Pending { key, condition, state, seen: Some(seen) });
+        }
+        if pending.iter().all(|p| p.state.status != RunStatus::Running) {
+            work.push(Work::Finish(pending));
+        } else {
+            work.push(Work::Train(pending));
+        }
+    }
+    let mut fresh_pending = Vec::new();
+    for key in fresh {
+        let (condition, shape) = shape_of(sweep, prepared, &key);
+        let seen = sweep.read_checkpoints(&key, RunState::from_bytes, |_| {}).0.map(|s| s.epoch);
+        fresh_pending.push(Pending { key, condition, state: fresh_state(sweep, &key, shape)?, seen });
+    }
+    let planned: Vec<PendingRun> =
+        fresh_pending.iter().map(|p| PendingRun { key: (p.condition, 0), width: p.key.width }).collect();
+    let mut slots: Vec<Option<Pending>> = fresh_pending.into_iter().map(Some).collect();
+    let mut trained: Vec<Work> = work.into_iter().collect();
+    for group in plan_groups(&planned, packing) {
+        trained.push(Work::Train(group.iter().map(|&i| slots[i].take().expect("each run in one group")).collect()));
+    }
+    // Finishing first (cheap), then the largest packs first so that two workers end together.
+    trained.sort_by_key(|w| match w {
+        Work::Finish(_) => (0, 0),
+        Work::Train(runs) => (1, usize::MAX - runs.len() * runs.iter().map(|p| p.key.width).max().unwrap_or(0)),
+    });
+    Ok(trained)
 }
 
 #[derive(Default)]
@@ -233,89 +322,96 @@ struct GroupResult {
     interrupted: bool,
 }
 
-/// Locks a group's runs, trains them together and writes each run's results.
-fn train_one_group(
-    sweep: &SweepDir,
-    device_data: &[DeviceData],
-    runs: Vec<Pending>,
-    progress: &Progress,
-    stop: &AtomicBool,
-) -> GroupResult {
+/// Locks a group's runs (all or none), checks that nobody advanced them meanwhile, then trains or
+/// finishes them.
+fn run_work(sweep: &SweepDir, device_data: &[DeviceData], work: Work, progress: &Progress, stop: &AtomicBool) -> GroupResult {
     let mut result = GroupResult::default();
-    // Lock, then re-read: another process may have finished or advanced a run since the plan was made.
-    let mut locked = Vec::new();
-    for run in runs {
+    let mut locks = Vec::new();
+    for run in work.runs() {
+        let fresh_enough = || -> Result<bool, ddlab_store::StoreError> {
+            if matches!(sweep.phase(&run.key)?, RunPhase::Finished(_) | RunPhase::Failed(_)) {
+                return Ok(false);
+            }
+            let now = sweep.read_checkpoints(&run.key, RunState::from_bytes, |_| {}).0.map(|s| s.epoch);
+            Ok(now == run.seen)
+        };
         match sweep.try_lock(&run.key) {
-            Ok(Some(lock)) => match sweep.phase(&run.key) {
-                Ok(RunPhase::Finished(_)) => {}
-                Ok(_) => {
-                    let now = sweep.read_checkpoint(&run.key, RunState::from_bytes, |_| {}).map_or(0, |s| s.epoch);
-                    if now == run.state.epoch {
-                        locked.push((run, lock));
-                    } else {
-                        // Another process trained it further meanwhile; the next invocation resumes it.
-                        result.busy += 1;
-                    }
-                }
-                Err(e) => {
-                    progress.line(&format!("error: {e}"));
-                    result.failed += 1;
-                }
-            },
-            Ok(None) => result.busy += 1,
+            Ok(Some(lock)) if fresh_enough().unwrap_or(false) => locks.push(lock),
+            Ok(_) => {
+                // Held or advanced by another process: leave the whole pack to it (a partial pack would
+                // round differently).
+                result.busy += work.runs().len();
+                return result;
+            }
             Err(e) => {
                 progress.line(&format!("error: {e}"));
-                result.failed += 1;
+                result.failed += work.runs().len();
+                return result;
             }
         }
     }
-    if locked.is_empty() {
-        return result;
+    for run in work.runs() {
+        sweep.remove_stale_temporaries(&run.key);
     }
-    let condition = locked[0].0.condition;
-    let data = &device_data[condition];
-    let spec = &sweep.spec;
-    let keys: Vec<RunKey> = locked.iter().map(|(r, _)| r.key).collect();
-    let label = group_label(&keys);
-    let epochs_left = spec.train.epochs - locked[0].0.state.epoch;
-    let bar = progress.group_bar(&label, epochs_left);
-    let states: Vec<RunState> = locked.iter().map(|(r, _)| r.state.clone()).collect();
-    let mut observer =
-        SweepObserver { sweep, keys: &keys, bar: &bar, progress, stop, last_row: None, start_epoch: locked[0].0.state.epoch };
-    let hooks = Hooks { snapshot_every: spec.probe.every };
-    let trained =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| train_group(&spec.train, hooks, data, states, &mut observer)));
-    bar.finish_and_clear();
-    let outcomes = match trained {
-        Ok(Ok((outcomes, GroupEnd::Finished))) => outcomes,
-        Ok(Ok((_, GroupEnd::Interrupted))) => {
-            result.interrupted = true;
-            return result;
-        }
-        Ok(Err(e)) => return fail_group(sweep, &keys, &e, progress, result),
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "panic".into());
-            return fail_group(sweep, &keys, &format!("training panicked: {message}"), progress, result);
-        }
+    let (runs, train) = match work {
+        Work::Train(runs) => (runs, true),
+        Work::Finish(runs) => (runs, false),
     };
-    for (key, outcome) in keys.iter().zip(outcomes) {
-        match finish_run(sweep, key, &outcome) {
+    let keys: Vec<RunKey> = runs.iter().map(|r| r.key).collect();
+    let pack: Vec<String> = keys.iter().map(RunKey::rel_dir).collect();
+    let mut states: Vec<RunState> = runs.into_iter().map(|r| RunState { pack: pack.clone(), ..r.state }).collect();
+    if train {
+        let condition = sweep.spec.conditions.iter().position(|c| *c == keys[0].condition).expect("run of this spec");
+        let bar = progress.group_bar(&group_label(&keys), sweep.spec.train.epochs - states[0].epoch);
+        let mut observer = SweepObserver { sweep, keys: &keys, bar: &bar, progress, stop, start_epoch: states[0].epoch };
+        let hooks = Hooks { snapshot_every: sweep.spec.probe.every };
+        let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train_group(&sweep.spec.train, hooks, &device_data[condition], states, &mut observer)
+        }));
+        bar.finish_and_clear();
+        states = match trained {
+            Ok(Ok((states, GroupEnd::Finished))) => states,
+            Ok(Ok((_, GroupEnd::Interrupted))) => {
+                result.interrupted = true;
+                return result;
+            }
+            Ok(Err(e)) => return fail_group(sweep, &keys, &e, progress, result),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                return fail_group(sweep, &keys, &format!("training panicked: {message}"), progress, result);
+            }
+        };
+        // The final states first, as checkpoints, then each run's results: a crash in between leaves
+        // every run of the pack resumable at the same epoch, or finished.
+        for (key, state) in keys.iter().zip(&states) {
+            if let Err(e) = sweep.write_checkpoint(key, &state.to_bytes()) {
+                return fail_group(sweep, &keys, &e.to_string(), progress, result);
+            }
+        }
+    }
+    for (key, state) in keys.iter().zip(&states) {
+        match finish_run(sweep, key, state) {
             Ok(()) => {
                 result.trained += 1;
-                if let RunStatus::Diverged { reason } = &outcome.state.status {
-                    result.failed += 1;
-                    progress.line(&format!("{}: diverged: {reason}", key.rel_dir()));
-                } else if let Some(last) = outcome.state.metrics.last() {
-                    progress.line(&format!(
-                        "{}: done, train_err {:.3}, test_err {:.3}",
-                        key.rel_dir(),
-                        last.train_err,
-                        last.test_err
-                    ));
+                match &state.status {
+                    RunStatus::Diverged { reason } => {
+                        result.failed += 1;
+                        progress.line(&format!("{}: diverged: {reason}", key.rel_dir()));
+                    }
+                    _ => {
+                        if let Some(last) = state.metrics.last() {
+                            progress.line(&format!(
+                                "{}: done, train_err {:.3}, test_err {:.3}",
+                                key.rel_dir(),
+                                last.train_err,
+                                last.test_err
+                            ));
+                        }
+                    }
                 }
             }
             Err(e) => {
@@ -326,7 +422,7 @@ fn train_one_group(
         }
         progress.run_finished(1);
     }
-    drop(locked);
+    drop(locks);
     result
 }
 
@@ -348,9 +444,8 @@ fn group_label(keys: &[RunKey]) -> String {
 }
 
 /// Writes a finished run: model.bpk, metrics.csv, run.json, then DONE.
-fn finish_run(sweep: &SweepDir, key: &RunKey, outcome: &RunOutcome) -> anyhow::Result<()> {
+fn finish_run(sweep: &SweepDir, key: &RunKey, state: &RunState) -> anyhow::Result<()> {
     let dir = sweep.run_dir(key);
-    let state = &outcome.state;
     let bytes = Mlp::from_weights(&state.weights, &Device::flex()).to_bytes().map_err(anyhow::Error::msg)?;
     write_atomic(&dir.join("model.bpk"), &bytes)?;
     write_csv_atomic(&dir.join("metrics.csv"), &state.metrics)?;
@@ -362,9 +457,9 @@ fn finish_run(sweep: &SweepDir, key: &RunKey, outcome: &RunOutcome) -> anyhow::R
         test_err: f64::NAN,
         seconds: 0.0,
     });
-    let (status, reason) = match &state.status {
-        RunStatus::Diverged { reason } => ("diverged", Some(reason.clone())),
-        _ => ("done", None),
+    let (status, reason, epochs) = match &state.status {
+        RunStatus::Diverged { reason } => ("diverged", Some(reason.clone()), last.epoch),
+        _ => ("done", None, state.epoch),
     };
     let summary = RunSummary {
         condition: key.condition.label(),
@@ -374,12 +469,12 @@ fn finish_run(sweep: &SweepDir, key: &RunKey, outcome: &RunOutcome) -> anyhow::R
         depth: state.weights.shape.depth,
         seed: key.seed,
         params: state.weights.shape.params(),
-        epochs: state.epoch,
+        epochs,
         train_err: last.train_err,
         train_loss: last.train_loss,
         test_err: last.test_err,
         test_loss: last.test_loss,
-        noisy_fit: outcome.noisy_fit.is_finite().then_some(outcome.noisy_fit),
+        noisy_fit: state.noisy_fit,
         seconds: state.seconds,
         status: status.to_string(),
     };
@@ -394,7 +489,6 @@ struct SweepObserver<'a> {
     bar: &'a ProgressBar,
     progress: &'a Progress,
     stop: &'a AtomicBool,
-    last_row: Option<(usize, MetricsRow)>,
     start_epoch: usize,
 }
 
@@ -402,7 +496,6 @@ impl Observer for SweepObserver<'_> {
     fn evaluated(&mut self, run: usize, row: &MetricsRow) {
         // Show the widest model of the group: the one whose curve moves last.
         if run + 1 == self.keys.len() {
-            self.last_row = Some((run, row.clone()));
             let key = &self.keys[run];
             self.bar.set_message(format!(
                 "w{} s{}: train_err {:.3} test_err {:.3}",

@@ -151,24 +151,40 @@ impl SweepDir {
         write_atomic(&current, bytes)
     }
 
-    /// The newest checkpoint that `parse` accepts, trying `checkpoint.bin` then `checkpoint.bin.prev`.
-    /// Damaged ones are reported through `warn` and skipped.
-    pub fn read_checkpoint<T>(
+    /// The newest checkpoint that `parse` accepts and, when that is `checkpoint.bin`, the previous one
+    /// (`checkpoint.bin.prev`) too. A damaged checkpoint is reported through `warn` and skipped, so a
+    /// truncated newest checkpoint falls back to the previous one.
+    pub fn read_checkpoints<T>(
         &self,
         key: &RunKey,
         parse: impl Fn(&[u8]) -> Result<T, String>,
         mut warn: impl FnMut(String),
-    ) -> Option<T> {
+    ) -> (Option<T>, Option<T>) {
         let dir = self.run_dir(key);
-        for name in ["checkpoint.bin", "checkpoint.bin.prev"] {
+        let mut read = |name: &str| -> Option<T> {
             let path = dir.join(name);
-            let Ok(bytes) = std::fs::read(&path) else { continue };
-            match parse(&bytes) {
-                Ok(state) => return Some(state),
-                Err(e) => warn(format!("{}: {e}; trying an older checkpoint", path.display())),
+            let bytes = std::fs::read(&path).ok()?;
+            parse(&bytes).map_err(|e| warn(format!("{}: {e}; using an older checkpoint", path.display()))).ok()
+        };
+        let current = read("checkpoint.bin");
+        let previous = read("checkpoint.bin.prev");
+        match current {
+            Some(c) => (Some(c), previous),
+            None => (previous, None),
+        }
+    }
+
+    /// Removes temporary files a killed writer left in a run's folder. Only call it holding the run's
+    /// lock: then no other process is writing there.
+    pub fn remove_stale_temporaries(&self, key: &RunKey) {
+        let dir = self.run_dir(key);
+        for folder in [dir.clone(), dir.join("snapshots")] {
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
             }
         }
-        None
     }
 
     /// Marks a run finished: run.json, then DONE last; then drops its checkpoints and any failure note.

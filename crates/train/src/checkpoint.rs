@@ -38,6 +38,11 @@ pub struct RunState {
     /// Wall-clock seconds spent training so far.
     pub seconds: f64,
     pub status: RunStatus,
+    /// Share of the flipped training labels the final model fits (set when the run is done).
+    pub noisy_fit: Option<f64>,
+    /// The runs this one was packed with (names, in pack order), so that a resumed run is packed the
+    /// same way: packing changes floating-point rounding, which training amplifies.
+    pub pack: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -51,6 +56,8 @@ struct Header {
     seconds: f64,
     #[serde(flatten)]
     status: RunStatus,
+    noisy_fit: Option<f64>,
+    pack: Vec<String>,
 }
 
 const MAGIC: &[u8; 8] = b"DDLABCK1";
@@ -67,6 +74,8 @@ impl RunState {
             metrics: Vec::new(),
             seconds: 0.0,
             status: RunStatus::Running,
+            noisy_fit: None,
+            pack: Vec::new(),
         }
     }
 
@@ -80,6 +89,8 @@ impl RunState {
             metrics: self.metrics.clone(),
             seconds: self.seconds,
             status: self.status.clone(),
+            noisy_fit: self.noisy_fit,
+            pack: self.pack.clone(),
         };
         let header = serde_json::to_vec(&header).expect("header serialises");
         let mut out = Vec::with_capacity(16 + header.len() + 4 * self.weights.shape.params() * (1 + self.moments.len()) + 32);
@@ -128,6 +139,8 @@ impl RunState {
             metrics: header.metrics,
             seconds: header.seconds,
             status: header.status,
+            noisy_fit: header.noisy_fit,
+            pack: header.pack,
         })
     }
 }

@@ -42,13 +42,6 @@ pub enum GroupEnd {
     Interrupted,
 }
 
-/// A finished (or diverged) run: its final state and the share of flipped training labels it fits.
-#[derive(Clone, Debug)]
-pub struct RunOutcome {
-    pub state: RunState,
-    pub noisy_fit: f64,
-}
-
 /// The per-model schedule knobs the loop needs beyond [`TrainSpec`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Hooks {
@@ -122,14 +115,16 @@ pub(crate) fn evaluate(layout: &StackLayout, params: &[Tensor<3>], set: &DeviceS
 ///
 /// All runs must be at the same epoch with the same optimiser step (the scheduler groups them so).
 /// Runs that share a seed share their batch order, so a mini-batch is one gather for all of them;
-/// runs with different seeds get a batch each.
+/// runs with different seeds get a batch each. A run that diverges stops recording metrics but stays in
+/// the pack (its parameters touch no other run's), so that the pack, and with it every other run's
+/// floating-point arithmetic, is the same whether the group trains straight through or is resumed.
 pub fn train_group(
     spec: &TrainSpec,
     hooks: Hooks,
     data: &DeviceData,
     mut runs: Vec<RunState>,
     observer: &mut dyn Observer,
-) -> Result<(Vec<RunOutcome>, GroupEnd), String> {
+) -> Result<(Vec<RunState>, GroupEnd), String> {
     let device: &Device = &data.device;
     let start_epoch = runs[0].epoch;
     if runs.iter().any(|r| r.epoch != start_epoch || r.optim_step != runs[0].optim_step) {
@@ -201,10 +196,8 @@ pub fn train_group(
             }
         }
         for (j, run) in runs.iter_mut().enumerate() {
-            if run.status == RunStatus::Running {
-                run.epoch = epoch;
-                run.seconds = seconds_before[j] + elapsed;
-            }
+            run.epoch = epoch;
+            run.seconds = seconds_before[j] + elapsed;
         }
         observer.epoch_done(epoch);
         if hooks.snapshot_every > 0 && epoch % hooks.snapshot_every == 0 && !last {
@@ -215,45 +208,35 @@ pub fn train_group(
         if stop || periodic {
             sync_states(&layout, &params, &optim, &mut runs);
             for (j, run) in runs.iter().enumerate() {
-                if run.status == RunStatus::Running {
-                    observer.checkpoint(j, run)?;
-                }
+                observer.checkpoint(j, run)?;
             }
         }
         if stop && !last {
-            let outcomes = runs.into_iter().map(|state| RunOutcome { state, noisy_fit: f64::NAN }).collect();
-            return Ok((outcomes, GroupEnd::Interrupted));
+            return Ok((runs, GroupEnd::Interrupted));
         }
         if runs.iter().all(|r| r.status != RunStatus::Running) {
             break;
         }
     }
     sync_states(&layout, &params, &optim, &mut runs);
-    let outcomes = runs
-        .into_iter()
-        .enumerate()
-        .map(|(j, mut state)| {
-            if state.status == RunStatus::Running {
-                state.status = RunStatus::Done;
-            }
+    for (j, state) in runs.iter_mut().enumerate() {
+        if state.status == RunStatus::Running {
+            state.status = RunStatus::Done;
             let fitted = data.flipped.iter().filter(|&&i| last_preds[j].get(i) == Some(&data.train.labels[i])).count();
-            let noisy_fit = if data.flipped.is_empty() { f64::NAN } else { fitted as f64 / data.flipped.len() as f64 };
-            RunOutcome { state, noisy_fit }
-        })
-        .collect();
-    Ok((outcomes, GroupEnd::Finished))
+            state.noisy_fit = (!data.flipped.is_empty()).then(|| fitted as f64 / data.flipped.len() as f64);
+        }
+    }
+    Ok((runs, GroupEnd::Finished))
 }
 
-/// Copies the packed weights and optimiser moments back into the runs still training.
+/// Copies the packed weights and optimiser moments back into the runs.
 fn sync_states(layout: &StackLayout, params: &[Tensor<3>], optim: &OptimState, runs: &mut [RunState]) {
     let weights = layout.unpack(params);
     let moments: Vec<Vec<MlpWeights>> = optim.moments.iter().map(|m| layout.unpack(m)).collect();
     for (j, run) in runs.iter_mut().enumerate() {
-        if run.status == RunStatus::Running {
-            run.weights = weights[j].clone();
-            run.moments = moments.iter().map(|m| m[j].clone()).collect();
-            run.optim_step = optim.step;
-        }
+        run.weights = weights[j].clone();
+        run.moments = moments.iter().map(|m| m[j].clone()).collect();
+        run.optim_step = optim.step;
     }
 }
 

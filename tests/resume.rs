@@ -1,0 +1,133 @@
+//! Sweeps that survive: SIGKILL at random moments, then resume, gives exactly the uninterrupted
+//! result; two processes on one folder share the work without training a run twice.
+
+mod util;
+
+use std::path::Path;
+use std::time::Duration;
+
+use util::*;
+
+/// Long enough (a few seconds) to be killed mid-training several times.
+const LONG: &str = r#"
+name = "long"
+seeds = [0, 1, 2]
+[data]
+dataset = "teacher"
+pool = 400
+dim = 8
+classes = 3
+n_train = 100
+n_test = 100
+label_noise = 0.2
+[model]
+widths = [1, 2, 4, 8, 16, 32, 64, 128]
+[train]
+loss = "ce"
+lr = 0.01
+epochs = 4000
+eval_every = 50
+checkpoint_every = 50
+"#;
+
+/// runs.csv without the `seconds` column (wall time is the one thing that may differ).
+fn results(sweep: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(sweep.join("runs.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let seconds = header.iter().position(|h| *h == "seconds").unwrap();
+    text.lines()
+        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != seconds).map(|(_, f)| f).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+/// Every run marked DONE has complete, readable results.
+fn assert_finished_runs_complete(sweep: &Path) {
+    for entry in files(sweep).iter().filter(|f| f.ends_with("/DONE")) {
+        let run = sweep.join(entry).parent().unwrap().to_path_buf();
+        let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+        assert_eq!(record["summary"]["epochs"], 4000, "{}", run.display());
+        let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        assert_eq!(metrics.lines().count(), 1 + 80, "{}", run.display());
+        assert!(std::fs::metadata(run.join("model.bpk")).unwrap().len() > 0);
+    }
+}
+
+#[test]
+fn sweeps_killed_at_random_moments_resume_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "long.toml", LONG);
+    let straight = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "straight", "--no-probe", "--quiet"], dir.path());
+    assert!(straight.status.success(), "{}", stderr(&straight));
+    let expected = results(&sweep_folder(&dir.path().join("straight")));
+
+    // Kill moments from a fixed linear congruential sequence: random-looking, reproducible.
+    let mut state: u64 = 2026;
+    let mut kills = Vec::new();
+    for _ in 0..6 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let after = Duration::from_millis(150 + (state >> 33) % 700);
+        let mut child = ddlab()
+            .args(["sweep", file.to_str().unwrap(), "--runs-dir", "killed", "--no-probe", "--quiet"])
+            .current_dir(dir.path())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(after);
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+        kills.push((after, finished));
+        let killed = dir.path().join("killed");
+        if killed.exists() {
+            for sweep in std::fs::read_dir(&killed).unwrap().flatten() {
+                assert_finished_runs_complete(&sweep.path());
+            }
+        }
+    }
+    assert!(kills.iter().any(|(_, finished)| !finished), "at least one kill lands mid-sweep: {kills:?}");
+    let resumed = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "killed", "--no-probe", "--quiet"], dir.path());
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let sweep = sweep_folder(&dir.path().join("killed"));
+    assert_finished_runs_complete(&sweep);
+    assert_eq!(results(&sweep), expected, "resumed sweep differs from the uninterrupted one (kills: {kills:?})");
+    let leftovers: Vec<String> =
+        files(&sweep).into_iter().filter(|f| f.contains("/runs/") && (f.contains(".tmp-") || f.contains("checkpoint"))).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn two_sweeps_on_one_folder_share_the_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(
+        dir.path(),
+        "long.toml",
+        &LONG.replace("epochs = 4000", "epochs = 1500").replace("eval_every = 50", "eval_every = 1500"),
+    );
+    let start = || {
+        ddlab()
+            .args(["sweep", file.to_str().unwrap(), "--runs-dir", "shared", "--no-probe"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success(), "{}\n{}", stderr(&a), stderr(&b));
+    let trained: Vec<String> = [stdout(&a), stdout(&b)]
+        .iter()
+        .flat_map(|o| {
+            o.lines()
+                .filter(|l| l.contains(": done, train_err"))
+                .map(|l| l.split_whitespace().find(|t| t.contains("/w")).unwrap().trim_end_matches(':').to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut unique = trained.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), trained.len(), "a run was trained twice: {trained:?}");
+    assert_eq!(trained.len(), 24, "every run trained once: {trained:?}");
+    let solo = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "solo", "--no-probe", "--quiet"], dir.path());
+    assert!(solo.status.success());
+    assert_eq!(results(&sweep_folder(&dir.path().join("shared"))), results(&sweep_folder(&dir.path().join("solo"))));
+}
