@@ -49,12 +49,13 @@ fn parse_idx(path: &Path, bytes: &[u8]) -> Result<IdxArray, DataError> {
     }
     let dims: Vec<usize> =
         (0..ndims).map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
-    let count: usize = dims.iter().product();
     let body = &bytes[header..];
-    if body.len() != count * width {
+    let needed = dims.iter().try_fold(width as usize, |acc: usize, &d| acc.checked_mul(d));
+    if needed != Some(body.len()) {
+        let needed = needed.map_or("more than addressable".to_string(), |n| n.to_string());
         return Err(DataError::format(
             path,
-            format!("IDX sizes {dims:?} need {} bytes of values, found {} (truncated or padded file)", count * width, body.len()),
+            format!("IDX sizes {dims:?} need {needed} bytes of values, found {} (truncated or padded file)", body.len()),
         ));
     }
     let values = body
@@ -102,6 +103,9 @@ pub fn load_idx(features: &Path, labels: &Path) -> Result<Dataset, DataError> {
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let dim = x.dims[1..].iter().product();
+    let dim = x.dims[1..]
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| DataError::format(features, format!("IDX sizes {:?} overflow", x.dims)))?;
     Dataset::new(x.values.iter().map(|&v| v as f32).collect(), labels_u32, dim, features)
 }

@@ -7,7 +7,43 @@ use npyz::{DType, NpyFile, TypeChar};
 use crate::dataset::Dataset;
 use crate::error::DataError;
 
+/// The shape an NPY header declares, read before npyz sees the file: npyz multiplies the dimensions
+/// without overflow checks, so an absurd header must be refused here.
+fn declared_shape(path: &Path) -> Result<Vec<u64>, DataError> {
+    use std::io::Read;
+    let mut head = vec![0u8; 4096];
+    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let read = file.read(&mut head).map_err(|e| DataError::io(path, e))?;
+    let head = &head[..read];
+    let bad = |why: &str| DataError::format(path, format!("not a readable NPY file: {why}"));
+    if head.len() < 10 || &head[..6] != b"\x93NUMPY" {
+        return Err(bad("no NPY magic"));
+    }
+    let (len, start) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as usize, 10),
+        _ if head.len() >= 12 => (u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize, 12),
+        _ => return Err(bad("truncated header")),
+    };
+    let text = head.get(start..start + len).map(String::from_utf8_lossy).ok_or_else(|| bad("truncated header"))?;
+    let tuple = text
+        .split("'shape'")
+        .nth(1)
+        .and_then(|t| t.split('(').nth(1))
+        .and_then(|t| t.split(')').next())
+        .ok_or_else(|| bad("no shape in the header"))?;
+    tuple
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse::<u64>().map_err(|_| bad("a dimension is not a number")))
+        .collect()
+}
+
 fn open(path: &Path) -> Result<NpyFile<std::io::BufReader<std::fs::File>>, DataError> {
+    let shape = declared_shape(path)?;
+    if shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).is_none() {
+        return Err(DataError::format(path, format!("shape {shape:?} overflows")));
+    }
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     NpyFile::new(std::io::BufReader::new(file)).map_err(|e| DataError::format(path, format!("not a readable NPY file: {e}")))
 }
@@ -16,6 +52,20 @@ fn type_of(path: &Path, dtype: &DType) -> Result<(TypeChar, u64), DataError> {
     match dtype {
         DType::Plain(t) => Ok((t.type_char(), t.size_field())),
         other => Err(DataError::format(path, format!("unsupported dtype {}: expected a plain numeric array", other.descr()))),
+    }
+}
+
+/// Refuses an array whose shape claims more values than the file holds, before anything is allocated.
+fn check_size(path: &Path, shape: &[u64], dtype: &DType) -> Result<(), DataError> {
+    let item = dtype.num_bytes().unwrap_or(1) as u64;
+    let needed = shape.iter().try_fold(item, |acc, &d| acc.checked_mul(d));
+    let available = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?.len();
+    match needed {
+        Some(n) if n <= available => Ok(()),
+        _ => Err(DataError::format(
+            path,
+            format!("shape {shape:?} needs more bytes than the file's {available} (truncated file?)"),
+        )),
     }
 }
 
@@ -29,6 +79,7 @@ pub fn load_npy(features: &Path, labels: &Path) -> Result<Dataset, DataError> {
     if shape.len() != 2 {
         return Err(DataError::format(features, format!("features have shape {shape:?}; expected 2-d (examples x features)")));
     }
+    check_size(features, &shape, &fx.dtype())?;
     if fx.order() == npyz::Order::Fortran {
         return Err(DataError::format(features, "Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray"));
     }
@@ -47,6 +98,7 @@ pub fn load_npy(features: &Path, labels: &Path) -> Result<Dataset, DataError> {
     if fy.shape().len() != 1 {
         return Err(DataError::format(labels, format!("labels have shape {:?}; expected 1-d", fy.shape())));
     }
+    check_size(labels, fy.shape(), &fy.dtype())?;
     if fy.shape()[0] != shape[0] {
         return Err(DataError::format(
             labels,
