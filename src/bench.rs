@@ -197,9 +197,10 @@ fn torch_reference(spec: &Spec, prepared: &[ddlab_data::Prepared], dir: &Path, j
     let config_path = dir.join("torch.json");
     std::fs::write(&config_path, serde_json::to_vec(&config)?)?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_torch.py");
-    let mut command = Process::new("python3");
-    command.arg(&script).arg(&config_path);
-    Ok(Some(measure(command)?.wall))
+    let out = Process::new("python3").arg(&script).arg(&config_path).output().context("cannot run the PyTorch reference")?;
+    anyhow::ensure!(out.status.success(), "the PyTorch reference failed: {}", String::from_utf8_lossy(&out.stderr));
+    let seconds = String::from_utf8_lossy(&out.stdout).trim().parse().context("the PyTorch reference printed no time")?;
+    Ok(Some(seconds))
 }
 
 /// The hidden child of `ddlab bench`: trains a resolved spec with the given options, silently.

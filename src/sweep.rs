@@ -191,9 +191,13 @@ pub fn train_sweep(
     let device_data: Vec<DeviceData> = prepared.iter().map(|p| DeviceData::new(p, device)).collect();
     let queue = Mutex::new(work.into_iter().collect::<std::collections::VecDeque<_>>());
     let totals = Mutex::new(outcome);
-    std::thread::scope(|scope| {
+    // The workers are the threads of a rayon pool of their own: Burn's flex backend parallelises large
+    // ops with rayon on the current pool, so the whole sweep uses `jobs` threads, no more.
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(options.jobs.max(1)).build().context("cannot start the worker threads")?;
+    pool.scope(|scope| {
         for _ in 0..options.jobs.max(1) {
-            scope.spawn(|| {
+            scope.spawn(|_| {
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         break;

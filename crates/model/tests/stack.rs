@@ -45,9 +45,10 @@ fn packing_round_trips_and_packed_forward_equals_each_model() {
         let params = layout.pack(&weights, &device);
         assert_eq!(layout.unpack(&params), weights);
         let x = input(6, &device);
+        // Packed outputs are class-major, [M, classes, n]; a model alone gives [n, classes].
         let packed = host_f32(layout.forward(&params, StackInput::Shared(x.clone())));
         for (j, w) in weights.iter().enumerate() {
-            let alone = host_f32(Mlp::from_weights(w, &device).forward(x.clone()));
+            let alone = host_f32(Mlp::from_weights(w, &device).forward(x.clone()).transpose());
             assert!(max_diff(&packed[j * 18..(j + 1) * 18], &alone) < 1e-5, "depth {depth}, model {j}");
         }
     }
@@ -74,7 +75,7 @@ fn hand_written_backward_equals_autodiff() {
                 }
             };
             let r: Vec<f32> = (0..3 * n * 3).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
-            let r = Tensor::<3>::from_data(TensorData::new(r, [3, n, 3]), &device);
+            let r = Tensor::<3>::from_data(TensorData::new(r, [3, 3, n]), &device);
 
             let (out, tape) = layout.forward_train(&params, make_input());
             let _ = out;
@@ -88,11 +89,12 @@ fn hand_written_backward_equals_autodiff() {
                 let diff = max_diff(&auto, &host_f32(m.clone()));
                 assert!(diff < 1e-5, "depth {depth}, per_model {per_model}, parameter {i}: {diff}");
             }
-            // Padding stays inert: the gradient of every padded weight is exactly zero.
+            // Padding stays inert: the gradient of every padded weight is exactly zero (layout
+            // [M, units, inputs]).
             let grad_w0 = host_f32(manual[0].clone());
             for unit in 2..6 {
                 for inp in 0..5 {
-                    assert_eq!(grad_w0[inp * 6 + unit], 0.0, "padded unit {unit} of the width-2 model");
+                    assert_eq!(grad_w0[unit * 5 + inp], 0.0, "padded unit {unit} of the width-2 model");
                 }
             }
         }

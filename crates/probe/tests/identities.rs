@@ -33,8 +33,8 @@ fn trained(width: usize, seed: u64) -> (MlpWeights, Tensor<2>, Vec<u32>) {
     let device = Device::flex();
     let x = tensor(inputs(n, d, seed), n, d);
     let y = labels(n, k as u32);
-    let onehot: Vec<f32> = y.iter().flat_map(|&c| (0..k as u32).map(move |j| if j == c { 1.0 } else { 0.0 })).collect();
-    let target = Tensor::<3>::from_data(TensorData::new(onehot, [1, n, k]), &device);
+    let onehot: Vec<f32> = (0..k as u32).flat_map(|j| y.iter().map(move |&c| if j == c { 1.0 } else { 0.0 })).collect();
+    let target = Tensor::<3>::from_data(TensorData::new(onehot, [1, k, n]), &device);
     let layout = StackLayout::new(vec![shape]);
     let mut params = layout.pack(&[MlpWeights::init(shape, Init::KaimingUniform, seed)], &device);
     for _ in 0..300 {

@@ -5,7 +5,9 @@ use ddlab_data::{Dataset, Prepared};
 
 /// A split on the device: inputs, one-hot targets, and host labels for error counting.
 pub struct DeviceSet {
+    /// `[n, d]`.
     pub x: Tensor<2>,
+    /// One-hot targets, class-major like the packed network's output: `[classes, n]`.
     pub onehot: Tensor<2>,
     pub labels: Vec<u32>,
 }
@@ -13,13 +15,13 @@ pub struct DeviceSet {
 impl DeviceSet {
     pub fn new(set: &Dataset, classes: usize, device: &Device) -> Self {
         let n = set.len();
-        let mut onehot = vec![0f32; n * classes];
+        let mut onehot = vec![0f32; classes * n];
         for (i, &y) in set.y.iter().enumerate() {
-            onehot[i * classes + y as usize] = 1.0;
+            onehot[y as usize * n + i] = 1.0;
         }
         DeviceSet {
             x: Tensor::from_data(TensorData::new(set.x.clone(), [n, set.dim]), device),
-            onehot: Tensor::from_data(TensorData::new(onehot, [n, classes]), device),
+            onehot: Tensor::from_data(TensorData::new(onehot, [classes, n]), device),
             labels: set.y.clone(),
         }
     }

@@ -61,20 +61,21 @@ pub fn batch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
     order
 }
 
-/// Per-example loss, `[M, n, 1]`: squared error summed over classes, or cross-entropy.
+/// Per-example loss, `[M, 1, n]`, from outputs and targets `[M, classes, n]`: squared error summed over
+/// classes, or cross-entropy.
 pub fn per_example_loss(out: Tensor<3>, target: Tensor<3>, loss: Loss) -> Tensor<3> {
     match loss {
-        Loss::Mse => (out - target).powi_scalar(2).sum_dim(2),
-        Loss::Ce => (log_softmax(out, 2) * target).sum_dim(2).neg(),
+        Loss::Mse => (out - target).powi_scalar(2).sum_dim(1),
+        Loss::Ce => (log_softmax(out, 1) * target).sum_dim(1).neg(),
     }
 }
 
-/// d(sum over models of the mean loss) / d output, `[M, n, K]`: each model's own mean-loss gradient.
+/// d(sum over models of the mean loss) / d output, `[M, classes, n]`: each model's own mean-loss gradient.
 pub fn loss_gradient(out: Tensor<3>, target: Tensor<3>, loss: Loss) -> Tensor<3> {
-    let [_, n, _] = out.dims();
+    let [_, _, n] = out.dims();
     match loss {
         Loss::Mse => (out - target).mul_scalar(2.0 / n as f64),
-        Loss::Ce => (softmax(out, 2) - target).div_scalar(n as f64),
+        Loss::Ce => (softmax(out, 1) - target).div_scalar(n as f64),
     }
 }
 
@@ -91,13 +92,13 @@ pub(crate) fn evaluate(layout: &StackLayout, params: &[Tensor<3>], set: &DeviceS
     while start < n {
         let len = chunk.min(n - start);
         let x = set.x.clone().narrow(0, start, len);
-        let target = set.onehot.clone().narrow(0, start, len).unsqueeze_dim(0);
+        let target = set.onehot.clone().narrow(1, start, len).unsqueeze_dim(0);
         let out = layout.forward(params, StackInput::Shared(x));
-        let sums = ddlab_model::host_f32(per_example_loss(out.clone(), target, loss).sum_dim(1));
+        let sums = ddlab_model::host_f32(per_example_loss(out.clone(), target, loss).sum_dim(2));
         for (j, s) in sums.iter().enumerate() {
             loss_sums[j] += *s as f64;
         }
-        let argmax = out.argmax(2).into_data().try_into_vec_as::<i64>().expect("integer argmax");
+        let argmax = out.argmax(1).into_data().try_into_vec_as::<i64>().expect("integer argmax");
         for j in 0..m {
             preds[j].extend(argmax[j * len..(j + 1) * len].iter().map(|&k| k as u32));
         }
@@ -270,7 +271,7 @@ fn batches(
                 let idx = index_tensor(chunk, device);
                 (
                     StackInput::Shared(data.train.x.clone().select(0, idx.clone())),
-                    data.train.onehot.clone().select(0, idx).unsqueeze_dim(0),
+                    data.train.onehot.clone().select(1, idx).unsqueeze_dim(0),
                 )
             })
             .collect();
@@ -284,7 +285,7 @@ fn batches(
             let joined: Vec<usize> = orders.iter().flat_map(|o| o[range.clone()].iter().copied()).collect();
             let idx = index_tensor(&joined, device);
             let x = data.train.x.clone().select(0, idx.clone()).reshape([m, len, data.dim]);
-            let t = data.train.onehot.clone().select(0, idx).reshape([m, len, data.classes]);
+            let t = data.train.onehot.clone().select(1, idx).reshape([data.classes, m, len]).swap_dims(0, 1);
             (StackInput::PerModel(x), t)
         })
         .collect()
