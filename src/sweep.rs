@@ -64,7 +64,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     crate::report_cmd::analyze(&sweep.root, args.quiet)?;
     crate::report_cmd::plot(&sweep.root, args.quiet)?;
     let report = crate::report_cmd::report(&sweep.root, args.quiet)?;
-    println!("report: {}", report.display());
+    if args.quiet {
+        println!("report: {}", report.display());
+    }
 
     Ok(if outcome.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

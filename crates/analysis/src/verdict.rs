@@ -95,7 +95,8 @@ pub struct Curves {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PeakSummary {
     pub peak: Option<Peak>,
-    /// 95% bootstrap interval of the peak width (from resamples that have a peak).
+    /// 95% bootstrap interval of the peak width (from resamples that have a peak), widened by the grid's
+    /// resolution: half-way, in log2 width, to the neighbouring widths.
     pub lo: Option<f64>,
     pub hi: Option<f64>,
     /// Share of bootstrap resamples that have an interior peak.
@@ -112,7 +113,7 @@ pub struct MetricVerdict {
     pub init: Vec<CurvePoint>,
     /// Trained minus init, paired by seed.
     pub growth: Vec<CurvePoint>,
-    /// Onset of growth (width, from the hinge change point in log2 width) and its 95% bootstrap
+    /// Onset of growth (width, from the segmented-regression change point in log2 width) and its 95% bootstrap
     /// interval; the interval is absent for seed-ensemble metrics (one value per width).
     pub w_ens: Option<f64>,
     pub w_ens_lo: Option<f64>,
@@ -244,7 +245,16 @@ fn peak_summary(values: &SeedValues, opts: &Options, rng: &mut ChaCha8Rng) -> Pe
     let peak = peak_of(values);
     let widths: Vec<f64> =
         (0..opts.resamples).filter_map(|_| peak_of(&resample_all(values, rng)).map(|p| p.width as f64)).collect();
-    let (lo, hi) = interval(&widths);
+    // The peak is an argmax on a grid, so it cannot be placed finer than the grid: each resample's
+    // peak stands for the span half-way (in log2 width) to its neighbouring widths.
+    let grid: Vec<f64> = values.iter().map(|(w, _)| *w as f64).collect();
+    let half_way = |w: f64, step: isize| {
+        let i = grid.iter().position(|g| *g == w).unwrap() as isize;
+        grid.get((i + step) as usize).filter(|_| i + step >= 0).map_or(w, |n| (w * n).sqrt())
+    };
+    let lows: Vec<f64> = widths.iter().map(|&w| half_way(w, -1)).collect();
+    let highs: Vec<f64> = widths.iter().map(|&w| half_way(w, 1)).collect();
+    let (lo, hi) = (interval(&lows).0, interval(&highs).1);
     let detected = peak.as_ref().is_some_and(|p| p.prominence_left >= opts.prominence && p.prominence_right >= opts.prominence);
     PeakSummary { peak, lo, hi, resamples_with_peak: widths.len() as f64 / opts.resamples.max(1) as f64, detected }
 }

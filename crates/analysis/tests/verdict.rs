@@ -113,6 +113,9 @@ fn small_statistics_have_their_known_values() {
     let t: Vec<f64> = (0..10).map(|i| i as f64).collect();
     let y: Vec<f64> = t.iter().map(|&x| if x < 4.0 { 1.0 } else { 1.0 + 2.0 * (x - 4.0) }).collect();
     assert!((hinge_onset(&t, &y).unwrap() - 4.0).abs() < 1e-9);
+    // A hump turns at its top: rising to t = 6, falling after.
+    let hump: Vec<f64> = t.iter().map(|&x| if x < 6.0 { x } else { 12.0 - x }).collect();
+    assert!((hinge_onset(&t, &hump).unwrap() - 6.0).abs() < 1e-9);
     let peak = find_peak(&[1, 2, 3, 4, 5], &[0.9, 0.3, 0.6, 0.4, 0.2], &[0.01; 5]).unwrap();
     assert_eq!((peak.width, peak.best_left, peak.best_right), (3, 2, 5));
     assert!((peak.prominence_left - 0.3 / (0.0002f64).sqrt()).abs() < 1e-9);

@@ -39,6 +39,17 @@ fn color(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
 }
 
+/// A legend key for a dashed line: three short strokes.
+macro_rules! dashed_key {
+    ($x:expr, $y:expr, $colour:expr, $width:expr) => {{
+        let style = $colour.stroke_width($width);
+        EmptyElement::at(($x, $y))
+            + PathElement::new(vec![(0, 0), (6, 0)], style)
+            + PathElement::new(vec![(9, 0), (15, 0)], style)
+            + PathElement::new(vec![(18, 0), (24, 0)], style)
+    }};
+}
+
 const FONT_TITLE: u32 = 24;
 const FONT_LABEL: u32 = 18;
 const FONT_TICK: u32 = 15;
@@ -156,9 +167,9 @@ fn width_label(v: &f64) -> String {
 }
 
 /// A curve's seed band (bootstrap 95% interval of the mean) and its mean line.
-fn draw_curve<DB: DrawingBackend>(
+fn draw_curve<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<
-        '_,
+        'a,
         DB,
         Cartesian2d<plotters::coord::combinators::LogCoord<f64>, plotters::coord::types::RangedCoordf64>,
     >,
@@ -197,9 +208,9 @@ where
     Ok(())
 }
 
-fn marker<DB: DrawingBackend>(
+fn marker<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<
-        '_,
+        'a,
         DB,
         Cartesian2d<plotters::coord::combinators::LogCoord<f64>, plotters::coord::types::RangedCoordf64>,
     >,
@@ -214,7 +225,7 @@ where
     chart
         .draw_series(DashedLineSeries::new(vec![(x, y.start), (x, y.end)], 4, 4, colour.stroke_width(1)))?
         .label(label)
-        .legend(move |(lx, ly)| PathElement::new(vec![(lx, ly), (lx + 24, ly)], colour.stroke_width(1)));
+        .legend(move |(lx, ly)| dashed_key!(lx, ly, colour, 1));
     Ok(())
 }
 
