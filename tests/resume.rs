@@ -94,6 +94,36 @@ fn sweeps_killed_at_random_moments_resume_to_the_uninterrupted_result() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// SIGINT (and SIGTERM) checkpoint every run in progress and exit 130; the same command resumes.
+#[test]
+fn an_interrupted_sweep_checkpoints_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "long.toml", LONG);
+    let straight = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "straight", "--no-probe", "--quiet"], dir.path());
+    assert!(straight.status.success());
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let runs_dir = format!("signal{signal}");
+        let child = ddlab()
+            .args(["sweep", file.to_str().unwrap(), "--runs-dir", &runs_dir, "--no-probe"])
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+        assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+        let sweep = sweep_folder(&dir.path().join(&runs_dir));
+        let checkpoints = files(&sweep).iter().filter(|f| f.ends_with("checkpoint.bin")).count();
+        assert!(checkpoints > 0, "the runs in progress were checkpointed");
+        let resumed = run(&["sweep", file.to_str().unwrap(), "--runs-dir", &runs_dir, "--no-probe", "--quiet"], dir.path());
+        assert!(resumed.status.success());
+        assert_eq!(results(&sweep), results(&sweep_folder(&dir.path().join("straight"))));
+    }
+}
+
 #[test]
 fn two_sweeps_on_one_folder_share_the_work() {
     let dir = tempfile::tempdir().unwrap();

@@ -21,7 +21,7 @@ fn sweep_writes_every_documented_file_with_its_columns() {
     for width in [1, 2, 4, 8, 16, 32] {
         for seed in [0, 1] {
             let run = sweep.join(format!("runs/n60-noise0.2/w{width}-s{seed}"));
-            for f in ["init.bpk", "model.bpk", "metrics.csv", "run.json", "DONE", "probes.csv"] {
+            for f in ["init.bpk", "model.bpk", "metrics.csv", "run.json", "DONE", "probes.csv", "snapshots/e20.bpk"] {
                 assert!(run.join(f).exists(), "{}/{f}", run.display());
             }
             assert!(!run.join("checkpoint.bin").exists(), "checkpoints are dropped once a run is done");

@@ -48,6 +48,7 @@ checkpoint_every = 10
 [probe]
 probe_set = 40
 draws = 2
+every = 20
 "#;
 
 /// Writes an experiment file into `dir`.
