@@ -24,7 +24,7 @@ fn register_font() {
     });
 }
 
-const COLORS: [RGBColor; 8] = [
+const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
@@ -33,6 +33,8 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
+    RGBColor(188, 189, 34),
+    RGBColor(127, 127, 127),
 ];
 
 fn color(i: usize) -> RGBColor {
@@ -492,6 +494,9 @@ where
         }
         let colour = color(i);
         let slope = a.slope.map_or(String::new(), |s| format!(", slope {s:.2}"));
+        let mut line: Vec<(f64, f64)> = a.points.iter().map(|p| (p.1, p.2)).collect();
+        line.sort_by(|p, q| p.0.total_cmp(&q.0));
+        chart.draw_series(LineSeries::new(line, colour.mix(0.5).stroke_width(1)))?;
         chart
             .draw_series(a.points.iter().map(|p| Circle::new((p.1, p.2), 6, colour.filled())))?
             .label(format!("{}{slope}", a.metric))
