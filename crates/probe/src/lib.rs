@@ -35,7 +35,7 @@ pub use diversity::{DUPLICATE_COSINE, diversity, duplicate_groups, unit_gram};
 pub use ensemble::{SeedEnsemble, seed_ensemble, seed_ensemble_figures};
 pub use geometry::{activation_pr, cka, cka_from_grams};
 pub use partition::{PartitionFigures, partition_ensemble, partition_figures, random_partition};
-pub use rows::{Metric, PROBE_COLUMNS, Phase, ProbeRow};
+pub use rows::{Metric, Phase, ProbeRow};
 pub use spectrum::{effective_rank, participation_ratio, participation_ratio_of, psd_eigenvalues};
 pub use view::ModelView;
 

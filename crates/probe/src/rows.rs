@@ -31,7 +31,3 @@ pub struct ProbeRow {
 
 /// A metric before it is placed: `(probe, metric, value)`.
 pub type Metric = (&'static str, String, f64);
-
-/// Column names of probes.csv, in order.
-pub const PROBE_COLUMNS: &[&str] =
-    &["condition", "n_train", "label_noise", "width", "seed", "phase", "epoch", "probe", "metric", "value"];

@@ -27,25 +27,6 @@ pub struct RunSummary {
     pub status: String,
 }
 
-/// Column names of runs.csv, in order.
-pub const RUNS_COLUMNS: &[&str] = &[
-    "condition",
-    "n_train",
-    "label_noise",
-    "width",
-    "depth",
-    "seed",
-    "params",
-    "epochs",
-    "train_err",
-    "train_loss",
-    "test_err",
-    "test_loss",
-    "noisy_fit",
-    "seconds",
-    "status",
-];
-
 /// What run.json holds: the summary and, for a failed run, why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

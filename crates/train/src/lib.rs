@@ -24,6 +24,6 @@ mod schedule;
 pub use checkpoint::{RunState, RunStatus};
 pub use device_data::{DeviceData, DeviceSet, index_tensor};
 pub use group::{GroupEnd, Hooks, Observer, batch_order, loss_gradient, moments_match, per_example_loss, train_group};
-pub use metrics::{METRICS_COLUMNS, MetricsRow};
+pub use metrics::MetricsRow;
 pub use optim::{OptimState, lr_at};
 pub use schedule::{Packing, PendingRun, plan_groups};

@@ -15,6 +15,3 @@ pub struct MetricsRow {
     /// Wall-clock seconds of training up to this evaluation.
     pub seconds: f64,
 }
-
-/// Column names of metrics.csv, in order.
-pub const METRICS_COLUMNS: &[&str] = &["epoch", "train_loss", "train_err", "test_loss", "test_err", "seconds"];
