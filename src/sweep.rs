@@ -60,6 +60,14 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if args.no_probe {
         return Ok(if outcome.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS });
     }
+    if outcome.busy > 0 {
+        // Probing now would report a sweep with holes; the other process reports it when its runs are done.
+        println!(
+            "another ddlab process is training {} runs: run this command again when it is done to probe and report",
+            outcome.busy
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::probe_cmd::probe_sweep(&sweep, &device, options.jobs, args.quiet)?;
     crate::report_cmd::analyze(&sweep.root, args.quiet)?;
     crate::report_cmd::plot(&sweep.root, args.quiet)?;
@@ -67,7 +75,6 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     if args.quiet {
         println!("report: {}", report.display());
     }
-
     Ok(if outcome.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
