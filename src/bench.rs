@@ -117,20 +117,43 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     println!("ddlab bench: {} ({} runs, {} of its epochs, {} cores)", file.display(), spec.runs().len(), spec.train.epochs, jobs);
 
-    let dir = |name: &str| tmp.path().join(name);
-    let separate = measure(child(&exe, &spec_path, &dir("separate"), "flex", false, 1))?;
-    println!("one model at a time, flex, 1 worker:        {:7.2} s", separate.wall);
-    let packed = measure(child(&exe, &spec_path, &dir("packed"), "flex", true, jobs))?;
+    // This machine's timings vary by up to 40% from run to run (the same sweep: 7 to 10 s), so every
+    // configuration runs `--repeat` times, interleaved, and the medians are compared.
+    let mut configs: Vec<(&str, &str, bool, usize)> = vec![("separate", "flex", false, 1), ("packed", "flex", true, jobs)];
+    if !args.no_ndarray {
+        configs.push(("ndarray", "ndarray", true, jobs));
+    }
+    let mut measured: Vec<Vec<Measured>> = vec![Vec::new(); configs.len()];
+    for round in 0..args.repeat.max(1) {
+        for (i, (name, backend, packed, workers)) in configs.iter().enumerate() {
+            let runs_dir = tmp.path().join(format!("{name}-{round}"));
+            measured[i].push(measure(child(&exe, &spec_path, &runs_dir, backend, *packed, *workers))?);
+        }
+    }
+    let median = |m: &[Measured]| -> Measured {
+        let mut sorted = m.to_vec();
+        sorted.sort_by(|a, b| a.wall.total_cmp(&b.wall));
+        sorted[sorted.len() / 2]
+    };
+    let range = |m: &[Measured]| {
+        let (lo, hi) = m.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x.wall), hi.max(x.wall)));
+        format!("(range {lo:.2}-{hi:.2} s over {} runs)", m.len())
+    };
+    let separate = median(&measured[0]);
+    let packed = median(&measured[1]);
+    println!("one model at a time, flex, 1 worker:        {:7.2} s {}", separate.wall, range(&measured[0]));
     println!(
-        "scheduler (packed), flex, {jobs} workers:       {:7.2} s   speed-up {:.2}x",
+        "scheduler, flex, {jobs} workers:                {:7.2} s {}   speed-up {:.2}x",
         packed.wall,
+        range(&measured[1]),
         separate.wall / packed.wall
     );
     if !args.no_ndarray {
-        let nd = measure(child(&exe, &spec_path, &dir("ndarray"), "ndarray", true, jobs))?;
+        let nd = median(&measured[2]);
         println!(
-            "scheduler (packed), ndarray, {jobs} workers:    {:7.2} s   flex is {:.2}x faster",
+            "scheduler, ndarray, {jobs} workers:             {:7.2} s {}   flex is {:.2}x faster",
             nd.wall,
+            range(&measured[2]),
             nd.wall / packed.wall
         );
     }
@@ -149,7 +172,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.no_torch {
         return Ok(());
     }
-    match torch_reference(&spec, &prepared, tmp.path(), jobs)? {
+    match torch_reference(&spec, &prepared, tmp.path(), jobs, args.repeat.max(1))? {
         Some(torch) => println!(
             "PyTorch reference (1 thread per process, {jobs} processes): {torch:7.2} s   ddlab is {:.2}x faster",
             torch / packed.wall
@@ -160,7 +183,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// Runs scripts/bench_torch.py on the same prepared data, if PyTorch is installed; its wall time.
-fn torch_reference(spec: &Spec, prepared: &[ddlab_data::Prepared], dir: &Path, jobs: usize) -> anyhow::Result<Option<f64>> {
+/// The median of `repeat` runs of the reference.
+fn torch_reference(
+    spec: &Spec,
+    prepared: &[ddlab_data::Prepared],
+    dir: &Path,
+    jobs: usize,
+    repeat: usize,
+) -> anyhow::Result<Option<f64>> {
     let has_torch = Process::new("python3")
         .args(["-c", "import torch"])
         .stderr(std::process::Stdio::null())
@@ -197,10 +227,16 @@ fn torch_reference(spec: &Spec, prepared: &[ddlab_data::Prepared], dir: &Path, j
     let config_path = dir.join("torch.json");
     std::fs::write(&config_path, serde_json::to_vec(&config)?)?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_torch.py");
-    let out = Process::new("python3").arg(&script).arg(&config_path).output().context("cannot run the PyTorch reference")?;
-    anyhow::ensure!(out.status.success(), "the PyTorch reference failed: {}", String::from_utf8_lossy(&out.stderr));
-    let seconds = String::from_utf8_lossy(&out.stdout).trim().parse().context("the PyTorch reference printed no time")?;
-    Ok(Some(seconds))
+    let mut times = Vec::new();
+    for _ in 0..repeat {
+        let out = Process::new("python3").arg(&script).arg(&config_path).output().context("cannot run the PyTorch reference")?;
+        anyhow::ensure!(out.status.success(), "the PyTorch reference failed: {}", String::from_utf8_lossy(&out.stderr));
+        let seconds: f64 =
+            String::from_utf8_lossy(&out.stdout).trim().parse().context("the PyTorch reference printed no time")?;
+        times.push(seconds);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Some(times[times.len() / 2]))
 }
 
 /// The hidden child of `ddlab bench`: trains a resolved spec with the given options, silently.

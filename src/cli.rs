@@ -111,6 +111,9 @@ pub struct BenchArgs {
     /// Skip the ndarray comparison.
     #[arg(long)]
     pub no_ndarray: bool,
+    /// Runs of each configuration (interleaved); the medians are compared.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
 }
 
 /// The compute backends. CPU ones are always built; wgpu only with `--features wgpu`.

@@ -200,26 +200,33 @@ pub fn train_sweep(
     let device_data: Vec<DeviceData> = prepared.iter().map(|p| DeviceData::new(p, device)).collect();
     let queue = Mutex::new(work.into_iter().collect::<std::collections::VecDeque<_>>());
     let totals = Mutex::new(outcome);
-    // The workers are the threads of a rayon pool of their own: Burn's flex backend parallelises large
-    // ops with rayon on the current pool, so the whole sweep uses `jobs` threads, no more.
-    let pool =
-        rayon::ThreadPoolBuilder::new().num_threads(options.jobs.max(1)).build().context("cannot start the worker threads")?;
-    pool.scope(|scope| {
-        for _ in 0..options.jobs.max(1) {
-            scope.spawn(|_| {
-                loop {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let Some(work) = queue.lock().unwrap().pop_front() else { break };
-                    let result = run_work(sweep, &device_data, work, &progress, stop);
-                    let mut t = totals.lock().unwrap();
-                    t.trained += result.trained;
-                    t.failed += result.failed;
-                    t.busy += result.busy;
-                    t.interrupted |= result.interrupted;
-                }
-            });
+    // Each worker runs inside a rayon pool of its own, with its share of the cores: Burn's flex backend
+    // parallelises large ops with rayon on the current pool, and with one pool shared by all workers a
+    // worker waiting for a sub-task that another worker had stolen spun idle (measured: the same sweep
+    // took 7 to 10 s from run to run). One pool per worker keeps them independent.
+    let jobs = options.jobs.max(1);
+    let threads_per_worker = (default_jobs() / jobs).max(1);
+    let worker = || {
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let Some(work) = queue.lock().unwrap().pop_front() else { break };
+            let result = run_work(sweep, &device_data, work, &progress, stop);
+            let mut t = totals.lock().unwrap();
+            t.trained += result.trained;
+            t.failed += result.failed;
+            t.busy += result.busy;
+            t.interrupted |= result.interrupted;
+        }
+    };
+    let pools = (0..jobs)
+        .map(|_| rayon::ThreadPoolBuilder::new().num_threads(threads_per_worker).build())
+        .collect::<Result<Vec<_>, _>>()
+        .context("cannot start the worker threads")?;
+    std::thread::scope(|scope| {
+        for pool in &pools {
+            scope.spawn(|| pool.install(worker));
         }
     });
     progress.finish();

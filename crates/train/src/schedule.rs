@@ -1,12 +1,11 @@
 //! Grouping runs into packed networks, and ordering the groups for the workers.
 //!
-//! Measured on 2 cores (see ARCHITECTURE.md, "Scheduling"): small models are all per-op overhead, so
-//! packing many of them into one network makes their cost nearly free; wide models are all matmul, so
-//! packing them gains little and padding a narrow model up to a wide one wastes work. The rule here:
-//! runs that can share a network (same condition, same epoch) are sorted by width and cut into groups
-//! whose padded size (models x widest width) stays within `max_waste` of their real size, except that
-//! models no wider than `free_width` always pack together (their cost is overhead, not arithmetic).
-//! Groups are then handed to the workers largest first, which balances two workers well.
+//! Measured on 2 cores (flex, the default sweep cut to 200 epochs; see ARCHITECTURE.md, "Scheduling"):
+//! a narrow model is all per-op overhead, so packing the narrow ones into one network makes them cheap;
+//! a wide model is all arithmetic, and packing wide models (seeds of one width, or neighbouring widths)
+//! made the sweep slower, not faster: 9.5 s packed against 7.0 s with every wide model alone, the two
+//! workers each on its own model. So: runs no wider than `up_to` that share a training set and an epoch
+//! train as one network; every wider run trains alone. Groups go to the workers largest first.
 
 /// What the scheduler needs to know of a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -21,35 +20,28 @@ pub struct PendingRun {
 pub enum Packing {
     /// One model per network (the reference).
     Separate,
-    /// Pack by width as described in the module docs.
-    ByWidth { max_waste: f64, free_width: usize },
+    /// Runs of width at most `up_to` (per key) share one network; wider runs train alone.
+    Narrow { up_to: usize },
 }
 
 impl Default for Packing {
     fn default() -> Self {
-        Packing::ByWidth { max_waste: 0.3, free_width: 32 }
+        Packing::Narrow { up_to: 16 }
     }
 }
 
-/// Cuts runs into groups (indices into `runs`), largest estimated cost first.
+/// Cuts runs into groups (indices into `runs`), largest estimated cost first. The plan of a set of runs
+/// does not depend on which other runs exist, so resuming part of a sweep packs what is left as the
+/// whole sweep would have.
 pub fn plan_groups(runs: &[PendingRun], packing: Packing) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by_key(|&i| (runs[i].key, runs[i].width, i));
+    let narrow = |i: usize| matches!(packing, Packing::Narrow { up_to } if runs[i].width <= up_to);
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for i in order {
-        let joinable = match (packing, groups.last()) {
-            (Packing::ByWidth { max_waste, free_width }, Some(group)) if runs[group[0]].key == runs[i].key => {
-                let widths: Vec<usize> = group.iter().map(|&g| runs[g].width).chain([runs[i].width]).collect();
-                let widest = *widths.iter().max().unwrap();
-                let real: usize = widths.iter().sum();
-                widest <= free_width || (widths.len() * widest) as f64 <= (1.0 + max_waste) * real as f64
-            }
-            _ => false,
-        };
-        if joinable {
-            groups.last_mut().unwrap().push(i);
-        } else {
-            groups.push(vec![i]);
+        match groups.last_mut() {
+            Some(group) if narrow(i) && narrow(group[0]) && runs[group[0]].key == runs[i].key => group.push(i),
+            _ => groups.push(vec![i]),
         }
     }
     groups.sort_by_key(|g| std::cmp::Reverse(group_cost(runs, g)));

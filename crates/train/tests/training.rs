@@ -171,20 +171,28 @@ fn a_diverging_run_stops_with_a_reason_and_the_others_go_on() {
 }
 
 #[test]
-fn scheduler_packs_small_models_and_keeps_keys_apart() {
+fn scheduler_packs_narrow_models_and_keeps_keys_apart() {
     let runs: Vec<PendingRun> = [1, 2, 4, 8, 16, 32, 64, 96, 128, 1024]
         .iter()
         .flat_map(|&w| [(0, 0), (1, 0)].map(|key| PendingRun { key, width: w }))
         .collect();
-    let groups = plan_groups(&runs, Packing::default());
+    let groups = plan_groups(&runs, Packing::Narrow { up_to: 16 });
     let mut seen: Vec<usize> = groups.iter().flatten().copied().collect();
     seen.sort();
     assert_eq!(seen, (0..runs.len()).collect::<Vec<_>>(), "every run in exactly one group");
     for g in &groups {
-        assert!(g.iter().all(|&i| runs[i].key == runs[g[0]].key));
+        assert!(g.iter().all(|&i| runs[i].key == runs[g[0]].key), "one key per group");
+        if g.len() > 1 {
+            assert!(g.iter().all(|&i| runs[i].width <= 16), "only narrow runs share a network");
+        }
     }
-    assert!(groups.iter().any(|g| g.len() >= 6), "the small widths share a network");
+    let narrow: Vec<&Vec<usize>> = groups.iter().filter(|g| g.len() > 1).collect();
+    assert_eq!(narrow.len(), 2, "one narrow pack per key");
+    assert!(narrow.iter().all(|g| g.len() == 5));
+    assert_eq!(groups.len(), 2 + 2 * 5);
+    assert_eq!(runs[groups[0][0]].width, 1024, "the largest group goes first");
     assert_eq!(plan_groups(&runs, Packing::Separate).len(), runs.len());
-    let first = &groups[0];
-    assert!(first.iter().all(|&i| runs[i].width == 1024), "the largest group goes first");
+    // The plan of the runs that remain is the plan of the whole, restricted.
+    let rest: Vec<PendingRun> = runs.iter().copied().filter(|r| r.width != 1024).collect();
+    assert_eq!(plan_groups(&rest, Packing::default()).iter().filter(|g| g.len() > 1).count(), 2);
 }
