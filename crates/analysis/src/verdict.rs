@@ -363,12 +363,14 @@ fn conclusion(c: &ConditionAnalysis, opts: &Options) -> String {
         .collect();
     let tested = c.metrics.iter().filter(|m| m.w_ens.is_some()).count();
     format!(
-        "{}: {detected}; {} of {tested} ensemble metrics start growing within {} octave of the peak{}; {} of them also fall with test error past the peak (rho < 0, p < 0.05){}.",
+        "{}: {detected}; {} of {tested} ensemble metrics {} growing within {} octave of the peak{}; of these, {} {} as the test error falls past the peak (rho < 0, p < 0.05){}.",
         c.condition,
         coinciding.len(),
+        if coinciding.len() == 1 { "starts" } else { "start" },
         opts.coincidence_octaves,
         if coinciding.is_empty() { String::new() } else { format!(" ({})", coinciding.join(", ")) },
         supporting.len(),
+        if supporting.len() == 1 { "grows" } else { "grow" },
         if supporting.is_empty() { String::new() } else { format!(" ({})", supporting.join(", ")) },
     )
 }

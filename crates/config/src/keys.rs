@@ -30,12 +30,12 @@ pub const KEYS: &[KeyDoc] = &[
     ),
     k(
         "data.format",
-        "(required for `file`)",
+        "(required for file)",
         "`csv` (label column + feature columns, with header), `idx` (idx3 images + idx1 labels, gzipped or raw) or `npy`.",
     ),
     k(
         "data.train",
-        "(required for `file`)",
+        "(required for file)",
         "Training file: the CSV, or the IDX/NPY features. Relative paths are relative to the experiment file.",
     ),
     k("data.train_labels", "(required for idx/npy)", "Training labels (idx1 or 1-d integer NPY)."),

@@ -44,7 +44,7 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
     let mut out = format!("# Verdict: {sweep_name}\n\n");
     out.push_str("Hypothesis: the second descent of the test error coincides with the growth of the network's internal ensemble of sub-functions.\n\n");
     out.push_str(&format!(
-        "W_ens is the change point of the metric's trained-minus-init curve over log2 width (the breakpoint of a continuous two-segment least-squares fit); W_peak the test-error peak; intervals are 95% bootstrap intervals over seeds ({} resamples). \"coincides\": within {} octave and intervals overlapping. rho: Spearman correlation of the metric's growth with test error over the widths from the peak on (p: permutation test, {} permutations); partial rho: the same given log width.\n\n",
+        "W_ens is the change point of the metric's trained-minus-init curve over log2 width (the breakpoint of a continuous two-segment least-squares fit); W_peak the test-error peak; intervals are 95% bootstrap intervals over seeds ({} resamples). \"coincides\": within {} octave and intervals overlapping. rho: Spearman correlation of the metric's growth with test error over the widths from the peak on (p: permutation test, {} permutations); partial rho: the same given log width (rank partial correlation; \"-\" where the test error or the metric is a strictly monotone function of width past the peak, so width alone orders it and nothing is left to correlate).\n\n",
         analysis.options.resamples, analysis.options.coincidence_octaves, analysis.options.permutations
     ));
     for c in &analysis.conditions {
