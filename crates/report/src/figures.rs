@@ -199,7 +199,7 @@ where
         chart
             .draw_series(DashedLineSeries::new(line.clone(), 8, 5, style))?
             .label(label.to_string())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2)));
+            .legend(move |(x, y)| dashed_key!(x, y, colour, 2));
     } else {
         chart
             .draw_series(LineSeries::new(line.clone(), style))?
