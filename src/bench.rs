@@ -16,9 +16,9 @@ use ddlab_store::{SweepDir, write_atomic};
 use ddlab_train::Packing;
 
 use crate::cli::{Backend, BenchArgs, BenchChildArgs};
-use crate::progress::Mode;
-use crate::sweep::{TrainOptions, default_jobs, prepare_conditions, train_sweep};
-use crate::{backend, default_experiment};
+use ddlab_sweep::{Mode, TrainOptions, default_jobs, prepare_conditions, train_sweep};
+
+use crate::{backend, data_dir, default_experiment};
 
 /// What one child process measured.
 #[derive(Clone, Copy, Debug)]
@@ -108,7 +108,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     spec.train.epochs = args.epochs.min(spec.train.epochs);
     spec.train.eval_every = spec.train.eval_every.min(spec.train.epochs);
     spec.train.checkpoint_every = 0;
-    let prepared = prepare_conditions(&spec)?;
+    let prepared = prepare_conditions(&spec, &data_dir())?;
     let (input, classes, n_test) = (prepared[0].train.dim, prepared[0].classes, prepared[0].test.len());
     let jobs = default_jobs();
     let tmp = tempfile::tempdir()?;
@@ -243,7 +243,7 @@ fn torch_reference(
 pub fn child_main(args: BenchChildArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.spec)?;
     let spec: Spec = toml::from_str(&text).with_context(|| format!("{}: unreadable spec", args.spec.display()))?;
-    let prepared = prepare_conditions(&spec)?;
+    let prepared = prepare_conditions(&spec, &data_dir())?;
     let device = backend::device(args.backend)?;
     let sweep = SweepDir::create(&args.runs_dir, &spec)?;
     let options = TrainOptions {

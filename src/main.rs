@@ -4,9 +4,6 @@
 mod backend;
 mod bench;
 mod cli;
-mod probe_cmd;
-mod progress;
-mod report_cmd;
 mod status;
 mod sweep;
 
@@ -37,10 +34,10 @@ fn main() -> ExitCode {
 fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sweep(args) => sweep::run(args),
-        Command::Probe(args) => probe_cmd::run(&args).map(|_| ExitCode::SUCCESS),
-        Command::Analyze(args) => report_cmd::analyze(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
-        Command::Plot(args) => report_cmd::plot(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
-        Command::Report(args) => report_cmd::report(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
+        Command::Probe(args) => probe(&args).map(|_| ExitCode::SUCCESS),
+        Command::Analyze(args) => ddlab_sweep::analyze(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
+        Command::Plot(args) => ddlab_sweep::plot(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
+        Command::Report(args) => ddlab_sweep::report(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
         Command::Status(args) => status::run(&args.sweep),
         Command::Bench(args) => bench::run(args).map(|_| ExitCode::SUCCESS),
         Command::BenchChild(args) => bench::child_main(args).map(|_| ExitCode::SUCCESS),
@@ -49,6 +46,15 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `ddlab probe`: the sweep's data again, then every run not probed yet.
+fn probe(args: &cli::FolderArgs) -> anyhow::Result<()> {
+    let sweep = ddlab_store::SweepDir::open(&args.sweep)?;
+    let device = backend::device(args.device.backend)?;
+    let prepared = ddlab_sweep::prepare_conditions(&sweep.spec, &data_dir())?;
+    let jobs = args.device.jobs.unwrap_or_else(ddlab_sweep::default_jobs);
+    ddlab_sweep::probe_sweep(&sweep, &prepared, &device, jobs, args.quiet)
 }
 
 /// The shipped datasets' folder: `DDLAB_DATA_DIR`, else `data/` of the source tree this binary was

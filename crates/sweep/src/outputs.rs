@@ -1,5 +1,5 @@
-//! `ddlab analyze`, `ddlab plot`, `ddlab report`: from the sweep folder's tables to the verdict, the
-//! figures and the report.
+//! From the sweep folder's tables to the verdict (analysis.json, analysis.md), the figures and
+//! report.html.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +88,7 @@ struct FigureIndex {
     figures: Vec<(String, String)>,
 }
 
+/// Draws the figures of analysis.json into figures/ (SVG and PNG) with an index for the report.
 pub fn plot(folder: &Path, quiet: bool) -> anyhow::Result<()> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;
@@ -101,6 +102,7 @@ pub fn plot(folder: &Path, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes report.html from spec.toml, analysis.json, the figures and runs.csv; returns its path.
 pub fn report(folder: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;

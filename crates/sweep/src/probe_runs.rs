@@ -1,7 +1,7 @@
-//! `ddlab probe`: every finished run, trained and at initialisation (and at schedule snapshots), on
-//! the probe set; seed-ensemble and cross-width figures per width. Results are kept per run
-//! (`probes.csv` in the run folder) and per width (`probes/<condition>/w<W>.csv`), so a re-run only
-//! probes what is new; the sweep's probes.csv is their concatenation.
+//! Probing: every finished run, trained and at initialisation (and at schedule snapshots), on the probe
+//! set; seed-ensemble and cross-width figures per width. Results are kept per run (`probes.csv` in the
+//! run folder) and per width (`probes/<condition>/w<W>.csv`), so a re-run only probes what is new; the
+//! sweep's probes.csv is their concatenation.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,19 +9,10 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use ddlab_config::{Condition, RunKey};
-use ddlab_data::balanced_indices;
+use ddlab_data::{Prepared, balanced_indices};
 use ddlab_model::{Mlp, MlpShape};
 use ddlab_probe::{ModelView, Phase, ProbeRow, cka, probe_model, seed_ensemble};
 use ddlab_store::{RunPhase, SweepDir, read_csv, write_csv_atomic};
-
-use crate::cli::FolderArgs;
-use crate::{backend, sweep};
-
-pub fn run(args: &FolderArgs) -> anyhow::Result<()> {
-    let sweep = SweepDir::open(&args.sweep)?;
-    let device = backend::device(args.device.backend)?;
-    probe_sweep(&sweep, &device, args.device.jobs.unwrap_or_else(sweep::default_jobs), args.quiet)
-}
 
 /// A model to observe: which run, which phase, which weights file.
 struct Target {
@@ -32,7 +23,7 @@ struct Target {
 }
 
 /// The probe set of a condition: a seeded, class-balanced subset of the test set.
-fn probe_set(sweep: &SweepDir, prepared: &ddlab_data::Prepared, device: &Device) -> (Tensor<2>, Vec<u32>) {
+fn probe_set(sweep: &SweepDir, prepared: &Prepared, device: &Device) -> (Tensor<2>, Vec<u32>) {
     let test = &prepared.test;
     let size = sweep.spec.probe.probe_set.min(test.len());
     let indices = if size == test.len() {
@@ -47,12 +38,13 @@ fn probe_set(sweep: &SweepDir, prepared: &ddlab_data::Prepared, device: &Device)
     (Tensor::from_data(TensorData::new(subset.x.clone(), [size, subset.dim]), device), subset.y)
 }
 
-pub fn probe_sweep(sweep: &SweepDir, device: &Device, jobs: usize, quiet: bool) -> anyhow::Result<()> {
+/// Probes what is not probed yet, on `jobs` threads, and writes the sweep's probes.csv. `prepared` is the
+/// data of every condition, as [`crate::prepare_conditions`] gives it.
+pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, jobs: usize, quiet: bool) -> anyhow::Result<()> {
     let clock = Instant::now();
     let spec = &sweep.spec;
-    let prepared = sweep::prepare_conditions(spec)?;
     let mut probed = 0;
-    for (condition, data) in spec.conditions.iter().zip(&prepared) {
+    for (condition, data) in spec.conditions.iter().zip(prepared) {
         let (x, labels) = probe_set(sweep, data, device);
         let mut previous: Option<(usize, BTreeMap<(u64, Phase), ModelView>)> = None;
         for (wi, &width) in spec.model.widths.iter().enumerate() {

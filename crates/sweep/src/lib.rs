@@ -1,0 +1,26 @@
+//! The driver: runs an experiment's stages over its sweep folder, resuming whatever is already there.
+//!
+//! - [`prepare_conditions`]: the dataset of every condition (split, subset, standardisation, noise).
+//! - [`train_sweep`]: plans the unfinished runs (resumed runs back into the pack they trained in, new ones
+//!   packed by the scheduler) and trains them on worker threads, each run under its lock.
+//! - [`probe_sweep`]: the probes of every finished run, trained and at initialisation.
+//! - [`analyze`], [`plot`], [`report`]: the verdict, the figures and report.html.
+//!
+//! The caller picks the device and handles signals: this crate takes a `Device` and a stop flag.
+
+mod outputs;
+mod prepare;
+mod probe_runs;
+mod progress;
+mod train_runs;
+
+pub use outputs::{analyze, plot, report};
+pub use prepare::{prepare_conditions, write_noise_files};
+pub use probe_runs::{collect_probes, probe_sweep};
+pub use progress::Mode;
+pub use train_runs::{TrainOptions, TrainOutcome, train_sweep};
+
+/// Workers to run at once by default: one per core.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

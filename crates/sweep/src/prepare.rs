@@ -1,0 +1,49 @@
+//! The data of every condition, and the record of its label noise.
+
+use std::path::Path;
+
+use anyhow::Context;
+use ddlab_config::Spec;
+use ddlab_data::{Prepared, load_pools, prepare, split};
+use ddlab_store::{SweepDir, write_atomic, write_csv_atomic};
+use serde::Serialize;
+
+/// Loads the dataset (shipped ones from `data_dir`) and prepares every condition (split, subset,
+/// standardisation, noise).
+pub fn prepare_conditions(spec: &Spec, data_dir: &Path) -> anyhow::Result<Vec<Prepared>> {
+    let pools = load_pools(&spec.data.dataset, data_dir).context("loading the dataset")?;
+    let split = split(pools, spec.data.n_test, spec.data_seed)?;
+    spec.conditions
+        .iter()
+        .map(|c| {
+            prepare(&split, *c, spec.data.standardize, spec.data_seed)
+                .with_context(|| format!("preparing condition {}", c.label()))
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct NoiseRow {
+    index: usize,
+    original: u32,
+    noisy: u32,
+}
+
+/// data/<condition>/noise.csv: which training labels were flipped, from what to what.
+pub fn write_noise_files(sweep: &SweepDir, prepared: &[Prepared]) -> anyhow::Result<()> {
+    for (condition, data) in sweep.spec.conditions.iter().zip(prepared) {
+        let rows: Vec<NoiseRow> = data
+            .flipped
+            .iter()
+            .map(|&i| NoiseRow { index: i, original: data.clean_train_labels[i], noisy: data.train.y[i] })
+            .collect();
+        let path = sweep.condition_data_dir(condition).join("noise.csv");
+        if rows.is_empty() {
+            // csv writes no header for zero rows; keep the file self-describing.
+            write_atomic(&path, b"index,original,noisy\n")?;
+        } else {
+            write_csv_atomic(&path, &rows)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,471 @@
+//! Training the unfinished runs of a sweep: plan the work (resume alignment, packing), then train it on
+//! worker threads, each group under its runs' locks, and write each run's results.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use burn::tensor::Device;
+use ddlab_config::RunKey;
+use ddlab_data::Prepared;
+use ddlab_model::{Mlp, MlpShape, MlpWeights};
+use ddlab_store::{RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
+use ddlab_train::{
+    DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, PendingRun, RunState, RunStatus, moments_match, plan_groups,
+    train_group,
+};
+use indicatif::ProgressBar;
+
+use crate::default_jobs;
+use crate::progress::{Mode, Progress};
+
+/// How to train a sweep.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainOptions {
+    /// Worker threads, each training one group at a time in a rayon pool of its share of the cores.
+    pub jobs: usize,
+    pub packing: Packing,
+    /// Train the runs that failed or diverged earlier again.
+    pub retry_failed: bool,
+}
+
+/// What [`train_sweep`] did.
+#[derive(Default, Debug)]
+pub struct TrainOutcome {
+    /// Runs whose results were written now (diverged ones included).
+    pub trained: usize,
+    pub failed: usize,
+    /// Runs skipped because another process holds their lock.
+    pub busy: usize,
+    pub interrupted: bool,
+}
+
+/// A run to train (or to finish) and the state it starts from.
+struct Pending {
+    key: RunKey,
+    condition: usize,
+    state: RunState,
+    /// Epoch of the run's newest checkpoint when the plan was made (None: no checkpoint), to notice a
+    /// run another process advanced meanwhile.
+    seen: Option<usize>,
+}
+
+/// What a worker does with a group.
+enum Work {
+    /// Train the runs together, packed in this order.
+    Train(Vec<Pending>),
+    /// The runs finished training (their checkpoints say so): write their results.
+    Finish(Vec<Pending>),
+}
+
+impl Work {
+    fn runs(&self) -> &[Pending] {
+        match self {
+            Work::Train(r) | Work::Finish(r) => r,
+        }
+    }
+}
+
+/// Trains every unfinished run of the sweep.
+pub fn train_sweep(
+    sweep: &SweepDir,
+    prepared: &[Prepared],
+    device: &Device,
+    options: TrainOptions,
+    mode: Mode,
+    stop: &AtomicBool,
+) -> anyhow::Result<TrainOutcome> {
+    let spec = &sweep.spec;
+    let all = spec.runs();
+    let mut candidates = Vec::new();
+    let mut done = 0;
+    let mut outcome = TrainOutcome::default();
+    for key in &all {
+        if options.retry_failed {
+            sweep.reset_failed(key)?;
+        }
+        match sweep.phase(key)? {
+            RunPhase::Finished(_) => done += 1,
+            RunPhase::Failed(reason) => {
+                outcome.failed += 1;
+                if mode != Mode::Quiet {
+                    eprintln!("{}: failed earlier ({reason}); --retry-failed trains it again", key.rel_dir());
+                }
+            }
+            RunPhase::Started | RunPhase::Missing => candidates.push(*key),
+        }
+    }
+    let work = plan_work(sweep, device, prepared, &candidates, options.packing)?;
+    let progress = Progress::new(mode, all.len(), done);
+    if !candidates.is_empty() {
+        progress.line(&format!("{} runs to train ({} finished already)", candidates.len(), done));
+    }
+    let device_data: Vec<DeviceData> = prepared.iter().map(|p| DeviceData::new(p, device)).collect();
+    let queue = Mutex::new(work.into_iter().collect::<std::collections::VecDeque<_>>());
+    let totals = Mutex::new(outcome);
+    // Each worker runs inside a rayon pool of its own, with its share of the cores: Burn's flex backend
+    // parallelises large ops with rayon on the current pool, and with one pool shared by all workers a
+    // worker waiting for a sub-task that another worker had stolen spun idle (measured: the same sweep
+    // took 7 to 10 s from run to run). One pool per worker keeps them independent.
+    let jobs = options.jobs.max(1);
+    let threads_per_worker = (default_jobs() / jobs).max(1);
+    let worker = || {
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let Some(work) = queue.lock().unwrap().pop_front() else { break };
+            let result = run_work(sweep, device, &device_data, work, &progress, stop);
+            let mut t = totals.lock().unwrap();
+            t.trained += result.trained;
+            t.failed += result.failed;
+            t.busy += result.busy;
+            t.interrupted |= result.interrupted;
+        }
+    };
+    let pools = (0..jobs)
+        .map(|_| rayon::ThreadPoolBuilder::new().num_threads(threads_per_worker).build())
+        .collect::<Result<Vec<_>, _>>()
+        .context("cannot start the worker threads")?;
+    std::thread::scope(|scope| {
+        for pool in &pools {
+            scope.spawn(|| pool.install(worker));
+        }
+    });
+    progress.finish();
+    let mut outcome = totals.into_inner().unwrap();
+    outcome.interrupted |= stop.load(Ordering::Relaxed);
+    Ok(outcome)
+}
+
+fn shape_of(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> (usize, MlpShape) {
+    let condition = sweep.spec.conditions.iter().position(|c| *c == key.condition).expect("run of this spec");
+    let data = &prepared[condition];
+    (condition, MlpShape { input: data.train.dim, width: key.width, depth: sweep.spec.model.depth, classes: data.classes })
+}
+
+/// A run from its initial weights, writing init.bpk (the probes' null control) the first time.
+fn fresh_state(sweep: &SweepDir, device: &Device, key: &RunKey, shape: MlpShape) -> anyhow::Result<RunState> {
+    let init = MlpWeights::init(shape, sweep.spec.model.init, key.seed);
+    let path = sweep.run_dir(key).join("init.bpk");
+    if !path.exists() {
+        let bytes = Mlp::from_weights(&init, device).to_bytes().map_err(anyhow::Error::msg)?;
+        write_atomic(&path, &bytes)?;
+    }
+    Ok(RunState::fresh(key.seed, init))
+}
+
+/// Groups the unfinished runs into work. Runs with checkpoints go back into the pack they trained in,
+/// at a common epoch (a run checkpointed one round ahead of its pack steps back to its previous
+/// checkpoint), so that a resumed sweep computes exactly what an uninterrupted one does; runs without
+/// one are packed by the scheduler, whose plan of a set of runs does not depend on which other packs
+/// already ran.
+fn plan_work(
+    sweep: &SweepDir,
+    device: &Device,
+    prepared: &[Prepared],
+    candidates: &[RunKey],
+    packing: Packing,
+) -> anyhow::Result<Vec<Work>> {
+    let spec = &sweep.spec;
+    let warn = |w: String| eprintln!("warning: {w}");
+    let mut by_pack: std::collections::BTreeMap<Vec<String>, Vec<(RunKey, Option<RunState>, Option<RunState>)>> =
+        Default::default();
+    let mut fresh = Vec::new();
+    for key in candidates {
+        let (current, previous) = sweep.read_checkpoints(key, RunState::from_bytes, warn);
+        let (_, shape) = shape_of(sweep, prepared, key);
+        for state in current.iter().chain(&previous) {
+            if state.weights.shape != shape || !moments_match(spec.train.optimizer, state) {
+                anyhow::bail!("{}: checkpoint does not match the spec (shape or optimiser)", sweep.run_dir(key).display());
+            }
+        }
+        match &current {
+            Some(state) if !state.pack.is_empty() => {
+                by_pack.entry(state.pack.clone()).or_default().push((*key, current, previous))
+            }
+            _ => fresh.push(*key),
+        }
+    }
+    let mut work = Vec::new();
+    for (pack, mut members) in by_pack {
+        members.sort_by_key(|(key, _, _)| pack.iter().position(|p| *p == key.rel_dir()));
+        if members.len() < pack.len() {
+            warn(format!(
+                "{} of the {} runs packed with {} are finished or failed; the others resume in a smaller pack, which rounds differently",
+                pack.len() - members.len(),
+                pack.len(),
+                members[0].0.rel_dir()
+            ));
+        }
+        let target = members.iter().map(|(_, c, _)| c.as_ref().unwrap().epoch).min().unwrap();
+        let mut runs = Vec::new();
+        for (key, current, previous) in members.iter() {
+            let current = current.as_ref().unwrap();
+            let state =
+                if current.epoch == target { Some(current.clone()) } else { previous.clone().filter(|p| p.epoch == target) };
+            runs.push((*key, current.epoch, state));
+        }
+        let aligned = runs.iter().all(|(_, _, s)| s.is_some());
+        let mut pending = Vec::new();
+        for (key, seen, state) in runs {
+            let (condition, shape) = shape_of(sweep, prepared, &key);
+            let state = match state.filter(|_| aligned) {
+                Some(s) => s,
+                None => fresh_state(sweep, device, &key, shape)?,
+            };
+            pending.push(Pending { key, condition, state, seen: Some(seen) });
+        }
+        if pending.iter().all(|p| p.state.status != RunStatus::Running) {
+            work.push(Work::Finish(pending));
+        } else {
+            work.push(Work::Train(pending));
+        }
+    }
+    let mut fresh_pending = Vec::new();
+    for key in fresh {
+        let (condition, shape) = shape_of(sweep, prepared, &key);
+        let seen = sweep.read_checkpoints(&key, RunState::from_bytes, |_| {}).0.map(|s| s.epoch);
+        fresh_pending.push(Pending { key, condition, state: fresh_state(sweep, device, &key, shape)?, seen });
+    }
+    let planned: Vec<PendingRun> =
+        fresh_pending.iter().map(|p| PendingRun { key: (p.condition, 0), width: p.key.width }).collect();
+    let mut slots: Vec<Option<Pending>> = fresh_pending.into_iter().map(Some).collect();
+    let mut trained: Vec<Work> = work.into_iter().collect();
+    for group in plan_groups(&planned, packing) {
+        trained.push(Work::Train(group.iter().map(|&i| slots[i].take().expect("each run in one group")).collect()));
+    }
+    // Finishing first (cheap), then the largest packs first so that two workers end together.
+    trained.sort_by_key(|w| match w {
+        Work::Finish(_) => (0, 0),
+        Work::Train(runs) => (1, usize::MAX - runs.len() * runs.iter().map(|p| p.key.width).max().unwrap_or(0)),
+    });
+    Ok(trained)
+}
+
+#[derive(Default)]
+struct GroupResult {
+    trained: usize,
+    failed: usize,
+    busy: usize,
+    interrupted: bool,
+}
+
+/// Locks a group's runs (all or none), checks that nobody advanced them meanwhile, then trains or
+/// finishes them.
+fn run_work(
+    sweep: &SweepDir,
+    device: &Device,
+    device_data: &[DeviceData],
+    work: Work,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> GroupResult {
+    let mut result = GroupResult::default();
+    let mut locks = Vec::new();
+    for run in work.runs() {
+        let fresh_enough = || -> Result<bool, ddlab_store::StoreError> {
+            if matches!(sweep.phase(&run.key)?, RunPhase::Finished(_) | RunPhase::Failed(_)) {
+                return Ok(false);
+            }
+            let now = sweep.read_checkpoints(&run.key, RunState::from_bytes, |_| {}).0.map(|s| s.epoch);
+            Ok(now == run.seen)
+        };
+        match sweep.try_lock(&run.key) {
+            Ok(Some(lock)) if fresh_enough().unwrap_or(false) => locks.push(lock),
+            Ok(_) => {
+                // Held or advanced by another process: leave the whole pack to it (a partial pack would
+                // round differently).
+                result.busy += work.runs().len();
+                return result;
+            }
+            Err(e) => {
+                progress.line(&format!("error: {e}"));
+                result.failed += work.runs().len();
+                return result;
+            }
+        }
+    }
+    for run in work.runs() {
+        sweep.remove_stale_temporaries(&run.key);
+    }
+    let (runs, train) = match work {
+        Work::Train(runs) => (runs, true),
+        Work::Finish(runs) => (runs, false),
+    };
+    let keys: Vec<RunKey> = runs.iter().map(|r| r.key).collect();
+    let pack: Vec<String> = keys.iter().map(RunKey::rel_dir).collect();
+    let mut states: Vec<RunState> = runs.into_iter().map(|r| RunState { pack: pack.clone(), ..r.state }).collect();
+    if train {
+        let condition = sweep.spec.conditions.iter().position(|c| *c == keys[0].condition).expect("run of this spec");
+        let bar = progress.group_bar(&group_label(&keys), sweep.spec.train.epochs - states[0].epoch);
+        let mut observer = SweepObserver { sweep, device, keys: &keys, bar: &bar, progress, stop, start_epoch: states[0].epoch };
+        let hooks = Hooks { snapshot_every: sweep.spec.probe.every };
+        let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train_group(&sweep.spec.train, hooks, &device_data[condition], states, &mut observer)
+        }));
+        bar.finish_and_clear();
+        states = match trained {
+            Ok(Ok((states, GroupEnd::Finished))) => states,
+            Ok(Ok((_, GroupEnd::Interrupted))) => {
+                result.interrupted = true;
+                return result;
+            }
+            Ok(Err(e)) => return fail_group(sweep, &keys, &e, progress, result),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                return fail_group(sweep, &keys, &format!("training panicked: {message}"), progress, result);
+            }
+        };
+        // The final states first, as checkpoints, then each run's results: a crash in between leaves
+        // every run of the pack resumable at the same epoch, or finished.
+        for (key, state) in keys.iter().zip(&states) {
+            if let Err(e) = sweep.write_checkpoint(key, &state.to_bytes()) {
+                return fail_group(sweep, &keys, &e.to_string(), progress, result);
+            }
+        }
+    }
+    for (key, state) in keys.iter().zip(&states) {
+        match finish_run(sweep, device, key, state) {
+            Ok(()) => {
+                result.trained += 1;
+                match &state.status {
+                    RunStatus::Diverged { reason } => {
+                        result.failed += 1;
+                        progress.line(&format!("{}: diverged: {reason}", key.rel_dir()));
+                    }
+                    _ => {
+                        if let Some(last) = state.metrics.last() {
+                            progress.line(&format!(
+                                "{}: done, train_err {:.3}, test_err {:.3}",
+                                key.rel_dir(),
+                                last.train_err,
+                                last.test_err
+                            ));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                result.failed += 1;
+                progress.line(&format!("{}: cannot write results: {e:#}", key.rel_dir()));
+                let _ = sweep.fail_run(key, &format!("{e:#}"));
+            }
+        }
+        progress.run_finished(1);
+    }
+    drop(locks);
+    result
+}
+
+fn fail_group(sweep: &SweepDir, keys: &[RunKey], reason: &str, progress: &Progress, mut result: GroupResult) -> GroupResult {
+    for key in keys {
+        progress.line(&format!("{}: failed: {reason}", key.rel_dir()));
+        let _ = sweep.fail_run(key, reason);
+        result.failed += 1;
+    }
+    progress.run_finished(keys.len());
+    result
+}
+
+/// `w8-16 x6` style label of a group.
+fn group_label(keys: &[RunKey]) -> String {
+    let lo = keys.iter().map(|k| k.width).min().unwrap_or(0);
+    let hi = keys.iter().map(|k| k.width).max().unwrap_or(0);
+    if lo == hi { format!("w{lo} x{}", keys.len()) } else { format!("w{lo}-{hi} x{}", keys.len()) }
+}
+
+/// Writes a finished run: model.bpk, metrics.csv, run.json, then DONE.
+fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState) -> anyhow::Result<()> {
+    let dir = sweep.run_dir(key);
+    let bytes = Mlp::from_weights(&state.weights, device).to_bytes().map_err(anyhow::Error::msg)?;
+    write_atomic(&dir.join("model.bpk"), &bytes)?;
+    write_csv_atomic(&dir.join("metrics.csv"), &state.metrics)?;
+    let last = state.metrics.last().cloned().unwrap_or(MetricsRow {
+        epoch: 0,
+        train_loss: f64::NAN,
+        train_err: f64::NAN,
+        test_loss: f64::NAN,
+        test_err: f64::NAN,
+        seconds: 0.0,
+    });
+    let (status, reason, epochs) = match &state.status {
+        RunStatus::Diverged { reason } => ("diverged", Some(reason.clone()), last.epoch),
+        _ => ("done", None, state.epoch),
+    };
+    let summary = RunSummary {
+        condition: key.condition.label(),
+        n_train: key.condition.n_train,
+        label_noise: key.condition.label_noise,
+        width: key.width,
+        depth: state.weights.shape.depth,
+        seed: key.seed,
+        params: state.weights.shape.params(),
+        epochs,
+        train_err: last.train_err,
+        train_loss: last.train_loss,
+        test_err: last.test_err,
+        test_loss: last.test_loss,
+        noisy_fit: state.noisy_fit,
+        seconds: state.seconds,
+        status: status.to_string(),
+    };
+    sweep.finish_run(key, &RunRecord { summary, reason })?;
+    Ok(())
+}
+
+/// Connects the training loop to the sweep folder and the progress display.
+struct SweepObserver<'a> {
+    sweep: &'a SweepDir,
+    device: &'a Device,
+    keys: &'a [RunKey],
+    bar: &'a ProgressBar,
+    progress: &'a Progress,
+    stop: &'a AtomicBool,
+    start_epoch: usize,
+}
+
+impl Observer for SweepObserver<'_> {
+    fn evaluated(&mut self, run: usize, row: &MetricsRow) {
+        // Show the widest model of the group: the one whose curve moves last.
+        if run + 1 == self.keys.len() {
+            let key = &self.keys[run];
+            self.bar.set_message(format!(
+                "w{} s{}: train_err {:.3} test_err {:.3}",
+                key.width, key.seed, row.train_err, row.test_err
+            ));
+        }
+    }
+
+    fn epoch_done(&mut self, epoch: usize) {
+        self.bar.set_position((epoch - self.start_epoch) as u64);
+        self.progress.heartbeat(|| {
+            let len = self.bar.length().unwrap_or(0);
+            format!(
+                "{}: epoch {} of {}; {}",
+                self.bar.prefix(),
+                self.bar.position() as usize + self.start_epoch,
+                len as usize + self.start_epoch,
+                self.bar.message()
+            )
+        });
+    }
+
+    fn checkpoint(&mut self, run: usize, state: &RunState) -> Result<(), String> {
+        self.sweep.write_checkpoint(&self.keys[run], &state.to_bytes()).map_err(|e| e.to_string())
+    }
+
+    fn snapshot(&mut self, run: usize, epoch: usize, weights: &MlpWeights) -> Result<(), String> {
+        let path = self.sweep.run_dir(&self.keys[run]).join("snapshots").join(format!("e{epoch}.bpk"));
+        let bytes = Mlp::from_weights(weights, self.device).to_bytes()?;
+        write_atomic(&path, &bytes).map_err(|e| e.to_string())
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
