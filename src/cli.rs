@@ -111,8 +111,8 @@ pub struct BenchArgs {
     /// Skip the ndarray comparison.
     #[arg(long)]
     pub no_ndarray: bool,
-    /// Runs of each configuration (interleaved); the medians are compared.
-    #[arg(long, default_value_t = 3)]
+    /// Rounds: each runs every configuration (and the PyTorch reference) once; the medians are compared.
+    #[arg(long, default_value_t = 5)]
     pub repeat: usize,
 }
 
