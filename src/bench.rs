@@ -141,10 +141,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         sorted.sort_by(|a, b| a.wall.total_cmp(&b.wall));
         sorted[sorted.len() / 2]
     };
-    let range = |m: &[Measured]| {
-        let (lo, hi) = m.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), x| (lo.min(x.wall), hi.max(x.wall)));
-        format!("(range {lo:.2}-{hi:.2} s over {} runs)", m.len())
-    };
+    let range = |m: &[Measured]| range_text(&m.iter().map(|x| x.wall).collect::<Vec<f64>>());
     let separate = median(&measured[0]);
     let packed = median(&measured[1]);
     println!("one model at a time, flex, 1 worker:        {:7.2} s {}", separate.wall, range(&measured[0]));
@@ -184,14 +181,19 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     } else {
         torch_times.sort_by(f64::total_cmp);
         let torch = torch_times[torch_times.len() / 2];
-        let (lo, hi) = (torch_times[0], torch_times[torch_times.len() - 1]);
         println!(
-            "PyTorch reference (1 thread per process, {jobs} processes): {torch:7.2} s (range {lo:.2}-{hi:.2} s over {} runs)   ddlab is {:.2}x faster",
-            torch_times.len(),
+            "PyTorch reference (1 thread per process, {jobs} processes): {torch:7.2} s {}   ddlab is {:.2}x faster",
+            range_text(&torch_times),
             torch / packed.wall
         );
     }
     Ok(())
+}
+
+/// `(range LO-HI s over N runs)` of some wall times.
+fn range_text(seconds: &[f64]) -> String {
+    let (lo, hi) = seconds.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    format!("(range {lo:.2}-{hi:.2} s over {} runs)", seconds.len())
 }
 
 /// Writes the prepared data and the sweep's settings for scripts/bench_torch.py, if PyTorch is
