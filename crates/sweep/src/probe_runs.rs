@@ -52,7 +52,7 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
                 .seeds
                 .iter()
                 .map(|&seed| RunKey { condition: *condition, width, seed })
-                .filter(|k| matches!(sweep.phase(k), Ok(RunPhase::Finished(r)) if r.summary.status == "done"))
+                .filter(|k| matches!(sweep.phase(k), Ok(RunPhase::Finished(r)) if r.summary.status == ddlab_store::RunOutcome::Done))
                 .collect();
             let shape = MlpShape { input: data.train.dim, width, depth: spec.model.depth, classes: data.classes };
             let per_run_missing: Vec<&RunKey> = keys.iter().filter(|k| !sweep.run_dir(k).join("probes.csv").exists()).collect();
