@@ -21,7 +21,7 @@ pub const PEAK_HEIGHT: f64 = 0.1;
 /// Planted onset: growth per octave after the peak (the metric is flat before it).
 pub const ONSET_SLOPE: f64 = 0.05;
 /// Within-width effect of growth on test error past the peak (error per unit of growth).
-pub const WITHIN_WIDTH_EFFECT: f64 = -0.2;
+pub const WITHIN_WIDTH_EFFECT: f64 = -0.25;
 /// Seed-to-seed noise sd of the metrics.
 pub const METRIC_NOISE: f64 = 0.05;
 
