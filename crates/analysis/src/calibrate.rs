@@ -118,15 +118,22 @@ impl Scenario {
         match self {
             Scenario::NoPeak => "error 0.1 + 0.5 * 4^(-t), t = log2 W: decreasing, then flat".into(),
             Scenario::Plateau => "error 0.3 at every width but the last (0.1): the least favourable curve without a peak".into(),
-            Scenario::Peak => format!("(a) plus a bump of height {PEAK_HEIGHT} (sd 0.7 octave) at W = 32: {:.3} above the best width on its left", planted_left_drop()),
+            Scenario::Peak => format!(
+                "(a) plus a bump of height {PEAK_HEIGHT} (sd 0.7 octave) at W = 32: {:.3} above the best width on its left",
+                planted_left_drop()
+            ),
             Scenario::LinearMetric => "peak as (b); 9 metrics, growth 0.1 t (no change point)".into(),
-            Scenario::WidthTrend => "peak as (b); metric -5 x mean error (moves with width), noise independent of the error".into(),
+            Scenario::WidthTrend => {
+                "peak as (b); metric -5 x mean error (moves with width), noise independent of the error".into()
+            }
             Scenario::Hump => "peak as (b); 9 metrics, growth 0.1 (5 - |t - 5|): rises to the peak, falls after".into(),
             Scenario::Onset => {
                 format!("peak as (b); 1 metric flat then +{ONSET_SLOPE}/octave from W = 32, 8 metrics linear (no change point)")
             }
             Scenario::WithinWidth => {
-                format!("peak as (b); growth 0.1 t; error {WITHIN_WIDTH_EFFECT} x the seed's growth deviation (total error noise unchanged)")
+                format!(
+                    "peak as (b); growth 0.1 t; error {WITHIN_WIDTH_EFFECT} x the seed's growth deviation (total error noise unchanged)"
+                )
             }
         }
     }
@@ -165,7 +172,8 @@ impl Scenario {
 /// How far the planted peak stands above the best width on its left (the smaller of its two drops).
 fn planted_left_drop() -> f64 {
     let at = |w: usize| Scenario::Peak.mean_error((w as f64).log2(), false);
-    let left = CALIBRATION_WIDTHS.iter().filter(|w| (**w as f64).log2() < PLANTED_AT).map(|w| at(*w)).fold(f64::INFINITY, f64::min);
+    let left =
+        CALIBRATION_WIDTHS.iter().filter(|w| (**w as f64).log2() < PLANTED_AT).map(|w| at(*w)).fold(f64::INFINITY, f64::min);
     at(32) - left
 }
 

@@ -100,7 +100,13 @@ impl SlopeFit {
             return None;
         }
         let half = t_quantile(0.975, df) * se;
-        let p_value = if se > 0.0 { t_two_sided(slope / se, df) } else if slope == 0.0 { 1.0 } else { 0.0 };
+        let p_value = if se > 0.0 {
+            t_two_sided(slope / se, df)
+        } else if slope == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
         Some(SlopeFit { slope, se, df, p_value, lo: slope - half, hi: slope + half, n })
     }
 }

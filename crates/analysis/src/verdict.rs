@@ -382,7 +382,13 @@ fn peak_verdict(peak: &PeakTest, test_err: &SeedCurves, alpha: f64) -> Verdict {
         pk.width, pk.drop_left, pk.best_left, pk.drop_right, pk.best_right
     );
     if peak.detected {
-        Verdict::new(name, None, Outcome::Supported, format!("{sides}; p = {} (corrected for picking the peak)", fmt_p(p)), &numbers)
+        Verdict::new(
+            name,
+            None,
+            Outcome::Supported,
+            format!("{sides}; p = {} (corrected for picking the peak)", fmt_p(p)),
+            &numbers,
+        )
     } else {
         Verdict::new(
             name,
@@ -411,9 +417,7 @@ fn past_peak_fit(growth: &SeedCurves, test_err: &SeedCurves, peak: &PeakTest) ->
         .0
         .iter()
         .filter(|(w, _)| **w >= pk.width)
-        .map(|(w, seeds)| {
-            seeds.iter().filter_map(|(s, g)| test_err.0.get(w).and_then(|m| m.get(s)).map(|e| (*g, *e))).collect()
-        })
+        .map(|(w, seeds)| seeds.iter().filter_map(|(s, g)| test_err.0.get(w).and_then(|m| m.get(s)).map(|e| (*g, *e))).collect())
         .collect();
     if growth.0.values().all(|m| m.keys().all(Option::is_none)) {
         return Err("one value per width (a seed-ensemble figure): no seed-to-seed variation to separate from width".into());
@@ -440,7 +444,13 @@ fn onset_summary(test: &crate::onset::OnsetTest, p_holm: f64, alpha: f64) -> Ons
 fn h1_verdict(name: &str, onset: Option<&OnsetSummary>, coincides: Option<bool>, peak: &PeakTest, alpha: f64) -> Verdict {
     let pred = prediction::ONSET;
     let Some(pk) = peak.peak.as_ref().filter(|_| peak.detected) else {
-        return Verdict::new(pred, Some(name), Outcome::NotTestable, "no double descent detected: no peak to coincide with".into(), &[]);
+        return Verdict::new(
+            pred,
+            Some(name),
+            Outcome::NotTestable,
+            "no double descent detected: no peak to coincide with".into(),
+            &[],
+        );
     };
     let Some(o) = onset else {
         return Verdict::new(
@@ -462,7 +472,8 @@ fn h1_verdict(name: &str, onset: Option<&OnsetSummary>, coincides: Option<bool>,
         ("p_holm", o.p_holm),
     ];
     if o.p_holm >= alpha {
-        let reason = format!("no onset: the change of slope is not significant against a straight line (Holm p = {})", fmt_p(o.p_holm));
+        let reason =
+            format!("no onset: the change of slope is not significant against a straight line (Holm p = {})", fmt_p(o.p_holm));
         return Verdict::new(pred, Some(name), Outcome::Contradicted, reason, &numbers);
     }
     if o.slope_change <= 0.0 {
@@ -514,7 +525,13 @@ fn family_verdict(pred: &str, members: &[&Verdict], what: &str) -> Verdict {
     }
     let numbers = [("metrics_tested", tested as f64), ("metrics_supported", supported.len() as f64)];
     if supported.is_empty() {
-        Verdict::new(pred, None, Outcome::Contradicted, format!("none of {tested} metrics {what} (family-wise level, Holm)"), &numbers)
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Contradicted,
+            format!("none of {tested} metrics {what} (family-wise level, Holm)"),
+            &numbers,
+        )
     } else {
         Verdict::new(
             pred,
@@ -625,8 +642,7 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     let peak_loss = peak_test(&test_loss.widths(), &test_loss.per_width(), opts.null_draws, opts.alpha);
 
     let names = verdict_metrics(&input.loss);
-    let missing_metrics: Vec<String> =
-        names.iter().filter(|n| !input.metrics.contains_key(**n)).map(|n| n.to_string()).collect();
+    let missing_metrics: Vec<String> = names.iter().filter(|n| !input.metrics.contains_key(**n)).map(|n| n.to_string()).collect();
     let work: Vec<MetricWork> = names
         .iter()
         .filter_map(|n| input.metrics.get(*n).map(|v| (n, v)))
@@ -681,17 +697,10 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
         })
         .collect();
     let mut verdicts = vec![peak_verdict(&peak, &test_err, opts.alpha)];
-    let no_peak_member;
     let h1_members: Vec<&Verdict> = metrics.iter().map(|m| &m.h1).collect();
     let past_members: Vec<&Verdict> = metrics.iter().map(|m| &m.past_peak_verdict).collect();
-    if metrics.is_empty() {
-        no_peak_member = Verdict::new("", None, Outcome::NotTestable, "no verdict metrics measured".into(), &[]);
-        verdicts.push(family_verdict(prediction::ONSET_FAMILY, &[&no_peak_member], ""));
-        verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &[&no_peak_member], ""));
-    } else {
-        verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
-        verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));
-    }
+    verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
+    verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));
     verdicts.push(averaging_verdict(&test_err, &peak));
     let behind = Behind { test_err, train_err, growths };
     let mut c = ConditionAnalysis {
@@ -715,7 +724,8 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
 }
 
 fn conclusion(c: &ConditionAnalysis) -> String {
-    let mut parts: Vec<String> = c.verdicts.iter().map(|v| format!("{}: {} ({})", v.prediction, v.outcome.label(), v.reason)).collect();
+    let mut parts: Vec<String> =
+        c.verdicts.iter().map(|v| format!("{}: {} ({})", v.prediction, v.outcome.label(), v.reason)).collect();
     if !c.diverged.is_empty() {
         let which: Vec<String> = c.diverged.iter().map(|d| format!("width {} seed {}", d.width, d.seed)).collect();
         parts.push(format!("{} run(s) diverged and were left out ({})", c.diverged.len(), which.join(", ")));
@@ -729,14 +739,22 @@ fn conclusion(c: &ConditionAnalysis) -> String {
 /// H2: across conditions with a detected peak and a detected onset, the Deming slope of log2 W_ens on
 /// log2 W_peak, with a joint seed-curve bootstrap (each condition's test error, train error and growth
 /// resampled with the same seeds; peak and change point re-located in every resample).
-fn across_conditions(analysed: &[ConditionAnalysis], behind: &[Behind], opts: &Options, rng: &mut ChaCha8Rng) -> Vec<AcrossConditions> {
+fn across_conditions(
+    analysed: &[ConditionAnalysis],
+    behind: &[Behind],
+    opts: &Options,
+    rng: &mut ChaCha8Rng,
+) -> Vec<AcrossConditions> {
     const NEEDED: usize = 5;
-    let names: Vec<String> = analysed.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).collect::<BTreeSet<_>>().into_iter().collect();
+    let names: Vec<String> =
+        analysed.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).collect::<BTreeSet<_>>().into_iter().collect();
     names
         .into_iter()
         .map(|name| {
             let included: Vec<usize> = (0..analysed.len())
-                .filter(|&i| analysed[i].peak.detected && analysed[i].metrics.iter().any(|m| m.metric == name && m.w_ens.is_some()))
+                .filter(|&i| {
+                    analysed[i].peak.detected && analysed[i].metrics.iter().any(|m| m.metric == name && m.w_ens.is_some())
+                })
                 .collect();
             let left_out: Vec<&str> =
                 (0..analysed.len()).filter(|i| !included.contains(i)).map(|i| analysed[i].condition.as_str()).collect();
@@ -774,7 +792,10 @@ fn across_conditions(analysed: &[ConditionAnalysis], behind: &[Behind], opts: &O
             let y: Vec<f64> = points.iter().map(|p| p.2.log2()).collect();
             let slope = deming_slope(&x, &y);
             let interp: Vec<Option<f64>> = included.iter().map(|&i| analysed[i].w_interp.map(|w| (w as f64).log2())).collect();
-            let control = interp.iter().all(Option::is_some).then(|| deming_slope(&interp.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &y));
+            let control = interp
+                .iter()
+                .all(Option::is_some)
+                .then(|| deming_slope(&interp.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &y));
             let (mut boot, mut boot_control) = (Vec::new(), Vec::new());
             for _ in 0..opts.resamples {
                 let mut xs = Vec::new();
@@ -789,7 +810,9 @@ fn across_conditions(analysed: &[ConditionAnalysis], behind: &[Behind], opts: &O
                     let Some(fit) = hinge_fit(&t, &g) else { continue };
                     xs.push((r[0].widths()[pi] as f64).log2());
                     ys.push(fit.tau);
-                    is.push(interpolation_threshold(&r[1].widths(), &r[1].means(), opts.interp_tolerance).map(|w| (w as f64).log2()));
+                    is.push(
+                        interpolation_threshold(&r[1].widths(), &r[1].means(), opts.interp_tolerance).map(|w| (w as f64).log2()),
+                    );
                 }
                 if xs.len() == included.len() {
                     let s = deming_slope(&xs, &ys);
@@ -816,14 +839,29 @@ fn across_conditions(analysed: &[ConditionAnalysis], behind: &[Behind], opts: &O
             ];
             let verdict = match (lo, hi) {
                 (Some(lo), Some(hi)) => {
-                    let text = format!("slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions", included.len());
+                    let text = format!(
+                        "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions",
+                        included.len()
+                    );
                     if lo <= 1.0 && hi >= 1.0 && lo > 0.0 {
                         Verdict::new(pred, Some(&name), Outcome::Supported, format!("{text}: contains 1, excludes 0"), &numbers)
                     } else {
-                        Verdict::new(pred, Some(&name), Outcome::Contradicted, format!("{text}: does not contain 1 or contains 0"), &numbers)
+                        Verdict::new(
+                            pred,
+                            Some(&name),
+                            Outcome::Contradicted,
+                            format!("{text}: does not contain 1 or contains 0"),
+                            &numbers,
+                        )
                     }
                 }
-                _ => Verdict::new(pred, Some(&name), Outcome::NotTestable, "too few bootstrap resamples with a peak and a change point in every condition".into(), &numbers),
+                _ => Verdict::new(
+                    pred,
+                    Some(&name),
+                    Outcome::NotTestable,
+                    "too few bootstrap resamples with a peak and a change point in every condition".into(),
+                    &numbers,
+                ),
             };
             AcrossConditions {
                 metric: name.clone(),
@@ -840,7 +878,7 @@ fn across_conditions(analysed: &[ConditionAnalysis], behind: &[Behind], opts: &O
         .collect()
 }
 
-/// Mean of finite values; used by the calibration to summarise rates.
+/// The share of true flags (a rate in the calibration table).
 pub(crate) fn share(flags: &[bool]) -> f64 {
     mean(&flags.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect::<Vec<_>>())
 }

@@ -33,7 +33,8 @@ fn holm_adjusts_step_down_and_stays_monotone() {
 #[test]
 fn within_group_slope_ignores_group_levels() {
     // Two widths at very different levels, the same slope 2 inside each: the pooled slope is 2, exactly.
-    let fit = within_group_slope(&[vec![(0.0, 0.0), (1.0, 2.0), (2.0, 4.1)], vec![(10.0, 100.0), (12.0, 104.0), (11.0, 101.9)]]).unwrap();
+    let fit = within_group_slope(&[vec![(0.0, 0.0), (1.0, 2.0), (2.0, 4.1)], vec![(10.0, 100.0), (12.0, 104.0), (11.0, 101.9)]])
+        .unwrap();
     assert!(close(fit.slope, 2.0, 0.05), "{fit:?}");
     assert_eq!(fit.df, 3.0);
     // Across the groups alone the slope would be about 9.6: width would have made the relation.

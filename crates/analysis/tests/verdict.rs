@@ -205,7 +205,8 @@ fn onset_moves_with_the_peak_across_five_conditions() {
             c.condition = format!("c{k}");
             for r in &mut c.runs {
                 // The same curve, shifted k octaves wider.
-                r.test_err = error_at((r.width / shift).max(1)) + jitter(r.width, r.seed, 0.01) + if r.width < shift { 0.3 } else { 0.0 };
+                r.test_err =
+                    error_at((r.width / shift).max(1)) + jitter(r.width, r.seed, 0.01) + if r.width < shift { 0.3 } else { 0.0 };
             }
             c
         })

@@ -192,11 +192,7 @@ fn width_label(v: &f64) -> String {
 
 /// A curve's seed band (bootstrap 95% interval of the mean) and its mean line.
 fn draw_curve<'a, DB: DrawingBackend + 'a>(
-    chart: &mut ChartContext<
-        'a,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
     curve: &[CurvePoint],
     colour: RGBColor,
     dashed: bool,
@@ -233,11 +229,7 @@ where
 }
 
 fn marker<'a, DB: DrawingBackend + 'a>(
-    chart: &mut ChartContext<
-        'a,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
     x: f64,
     y: std::ops::Range<f64>,
     colour: RGBColor,

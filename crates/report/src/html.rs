@@ -61,7 +61,8 @@ pub fn report_html(inputs: &ReportInputs) -> String {
     const VERDICT_HEADER: [&str; 5] = ["prediction", "metric", "outcome", "reason", "numbers"];
     for (ci, c) in a.conditions.iter().enumerate() {
         body.push_str(&format!("<h3>{}</h3>\n", escape(&c.condition)));
-        let diverged: Vec<String> = c.diverged.iter().map(|d| format!("width {} seed {} ({})", d.width, d.seed, d.reason)).collect();
+        let diverged: Vec<String> =
+            c.diverged.iter().map(|d| format!("width {} seed {} ({})", d.width, d.seed, d.reason)).collect();
         body.push_str(&format!(
             "<p>n_train = {}, label noise = {}, loss = {}. Runs used: {}; diverged and left out: {}{}. W_interp = {}; candidate peak W_peak = {}{}.</p>\n",
             c.n_train,
@@ -74,12 +75,8 @@ pub fn report_html(inputs: &ReportInputs) -> String {
             c.peak.peak.as_ref().map_or("none".into(), |p| p.width.to_string()),
             c.peak.p_value.map_or(String::new(), |p| format!(" (p = {}, corrected for picking the peak)", num(p)))
         ));
-        let rows: Vec<Vec<String>> = c
-            .verdicts
-            .iter()
-            .chain(c.metrics.iter().flat_map(|m| [&m.h1, &m.past_peak_verdict]))
-            .map(verdict_cells)
-            .collect();
+        let rows: Vec<Vec<String>> =
+            c.verdicts.iter().chain(c.metrics.iter().flat_map(|m| [&m.h1, &m.past_peak_verdict])).map(verdict_cells).collect();
         body.push_str(&table(&format!("verdict-{ci}"), &VERDICT_HEADER, &rows));
         let counts: Vec<Vec<String>> = c
             .metrics
@@ -90,12 +87,20 @@ pub fn report_html(inputs: &ReportInputs) -> String {
                     m.values.used.to_string(),
                     m.values.undefined.to_string(),
                     m.values.from_diverged_runs.to_string(),
-                    format!("{}{}", m.values.unpaired, if m.values.tested_trained_values { " (trained values tested)" } else { "" }),
+                    format!(
+                        "{}{}",
+                        m.values.unpaired,
+                        if m.values.tested_trained_values { " (trained values tested)" } else { "" }
+                    ),
                 ]
             })
             .collect();
         if !counts.is_empty() {
-            body.push_str(&table(&format!("values-{ci}"), &["metric", "values used", "undefined", "from diverged runs", "unpaired"], &counts));
+            body.push_str(&table(
+                &format!("values-{ci}"),
+                &["metric", "values used", "undefined", "from diverged runs", "unpaired"],
+                &counts,
+            ));
         }
         if !c.missing_metrics.is_empty() {
             body.push_str(&format!("<p>Not measured: {}.</p>\n", escape(&c.missing_metrics.join(", "))));

@@ -43,7 +43,14 @@ const VERDICT_HEADER: &str = "| prediction | metric | outcome | reason | numbers
 /// One metric's line: what entered, what was left out, and its two tests.
 fn metric_row(m: &MetricVerdict) -> String {
     let onset = m.onset.as_ref().map_or("-".to_string(), |o| {
-        format!("{} [{}, {}], change {}/octave, Holm p {}", num(o.width), num(o.lo), num(o.hi), num(o.slope_change), num(o.p_holm))
+        format!(
+            "{} [{}, {}], change {}/octave, Holm p {}",
+            num(o.width),
+            num(o.lo),
+            num(o.hi),
+            num(o.slope_change),
+            num(o.p_holm)
+        )
     });
     let past = m
         .past_peak
@@ -103,7 +110,7 @@ fn condition_section(c: &ConditionAnalysis) -> String {
         for m in &c.metrics {
             out.push_str(&metric_row(m));
         }
-        out.push_str("\n");
+        out.push('\n');
         out.push_str(VERDICT_HEADER);
         for m in &c.metrics {
             out.push_str(&verdict_row(&m.h1));
@@ -111,7 +118,10 @@ fn condition_section(c: &ConditionAnalysis) -> String {
         }
     }
     if !c.missing_metrics.is_empty() {
-        out.push_str(&format!("\nNot measured in this condition: {}.\n", c.missing_metrics.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")));
+        out.push_str(&format!(
+            "\nNot measured in this condition: {}.\n",
+            c.missing_metrics.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+        ));
     }
     out.push_str(&format!("\n{}\n\n", c.conclusion));
     out

@@ -9,15 +9,34 @@ use ddlab_report::{ReportInputs, draw_figures, report_html, verdict_markdown};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
-fn sweep(widths: &[usize], seeds: u64, value: impl Fn(usize, u64) -> Option<f64>, err: impl Fn(usize, u64) -> f64) -> ConditionInput {
-    let mut input = ConditionInput { condition: "c".into(), n_train: 10, label_noise: 0.0, loss: "squared".into(), ..Default::default() };
+fn sweep(
+    widths: &[usize],
+    seeds: u64,
+    value: impl Fn(usize, u64) -> Option<f64>,
+    err: impl Fn(usize, u64) -> f64,
+) -> ConditionInput {
+    let mut input =
+        ConditionInput { condition: "c".into(), n_train: 10, label_noise: 0.0, loss: "squared".into(), ..Default::default() };
     for &w in widths {
         for s in 0..seeds {
             let e = err(w, s);
-            input.runs.push(RunFigures { width: w, seed: s, train_err: e, train_loss: e, test_err: e, test_loss: e, diverged: None });
+            input.runs.push(RunFigures {
+                width: w,
+                seed: s,
+                train_err: e,
+                train_loss: e,
+                test_err: e,
+                test_loss: e,
+                diverged: None,
+            });
             for (trained, v) in [(false, Some(0.0)), (true, value(w, s))] {
                 for name in ["diversity/effective_rank", "competence/n_eff"] {
-                    input.metrics.entry(name.into()).or_default().push(MetricValue { width: w, seed: Some(s), trained, value: v });
+                    input.metrics.entry(name.into()).or_default().push(MetricValue {
+                        width: w,
+                        seed: Some(s),
+                        trained,
+                        value: v,
+                    });
                 }
             }
         }
@@ -35,7 +54,8 @@ fn cases() -> Vec<(&'static str, Analysis)> {
     let mut empty_metric = sweep(&grid, 3, |w, _| Some(w as f64), wobble);
     empty_metric.metrics.insert("circuits/linear_maps".into(), Vec::new());
     let no_runs = ConditionInput { condition: "empty".into(), loss: "cross_entropy".into(), ..Default::default() };
-    let mut with_across = analyze(&[sweep(&grid, 3, |w, _| Some(w as f64), wobble), sweep(&grid, 3, |w, _| Some(w as f64), wobble)], &opts);
+    let mut with_across =
+        analyze(&[sweep(&grid, 3, |w, _| Some(w as f64), wobble), sweep(&grid, 3, |w, _| Some(w as f64), wobble)], &opts);
     for a in &mut with_across.across {
         a.points = vec![("c".into(), 4.0, 4.0)];
         a.slope = Some(f64::NAN);

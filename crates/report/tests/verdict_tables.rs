@@ -5,7 +5,13 @@ use ddlab_analysis::*;
 use ddlab_report::{ReportInputs, report_html, verdict_markdown};
 
 fn analysis() -> Analysis {
-    let mut input = ConditionInput { condition: "noisy".into(), n_train: 10, label_noise: 0.2, loss: "cross_entropy".into(), ..Default::default() };
+    let mut input = ConditionInput {
+        condition: "noisy".into(),
+        n_train: 10,
+        label_noise: 0.2,
+        loss: "cross_entropy".into(),
+        ..Default::default()
+    };
     for w in [1, 2, 4, 8, 16, 32, 64] {
         for s in 0..3u64 {
             let e = 0.1 + 0.01 * s as f64 + if w == 8 { 0.2 } else { 0.0 };
@@ -13,7 +19,12 @@ fn analysis() -> Analysis {
             input.runs.push(RunFigures { width: w, seed: s, train_err: e, train_loss: e, test_err: e, test_loss: e, diverged });
             for trained in [false, true] {
                 let value = if trained { Some(w as f64) } else { None };
-                input.metrics.entry("competence/n_eff".into()).or_default().push(MetricValue { width: w, seed: Some(s), trained, value });
+                input.metrics.entry("competence/n_eff".into()).or_default().push(MetricValue {
+                    width: w,
+                    seed: Some(s),
+                    trained,
+                    value,
+                });
             }
         }
     }
@@ -24,12 +35,24 @@ fn analysis() -> Analysis {
 fn markdown_and_html_show_each_verdict_and_what_was_left_out() {
     let a = analysis();
     let md = verdict_markdown(&a, "s");
-    let html = report_html(&ReportInputs { sweep_name: "s", spec_toml: "", analysis: &a, figures: vec![], runs_header: vec![], runs_rows: vec![] });
+    let html = report_html(&ReportInputs {
+        sweep_name: "s",
+        spec_toml: "",
+        analysis: &a,
+        figures: vec![],
+        runs_header: vec![],
+        runs_rows: vec![],
+    });
     let c = &a.conditions[0];
     let all: Vec<&Verdict> = c.verdicts.iter().chain(c.metrics.iter().flat_map(|m| [&m.h1, &m.past_peak_verdict])).collect();
     assert!(all.len() >= 6);
     for v in all {
-        let row = format!("| {} | {} | **{}** |", v.prediction, v.metric.as_deref().map_or("-".to_string(), |m| format!("`{m}`")), v.outcome.label());
+        let row = format!(
+            "| {} | {} | **{}** |",
+            v.prediction,
+            v.metric.as_deref().map_or("-".to_string(), |m| format!("`{m}`")),
+            v.outcome.label()
+        );
         assert!(md.contains(&row), "missing {row} in\n{md}");
         assert!(html.contains(&v.prediction), "{}", v.prediction);
     }
