@@ -31,6 +31,10 @@ pub enum Command {
     /// Time the default sweep's training: one model at a time vs the scheduler, flex vs ndarray,
     /// throughput against a plain matmul, cores busy, peak memory, and PyTorch when installed.
     Bench(BenchArgs),
+    /// Run the analysis on simulated sweeps of known truth (no peak, a planted peak, metrics without a
+    /// change point, a pure width trend, a hump, a planted onset) and print each decision's rate against
+    /// its target: false alarms at most 5%, power at least 80%.
+    Calibrate(CalibrateArgs),
     /// Print the experiment-file key reference (Markdown), as README shows it.
     Keys,
     /// (internal) One timed configuration of `ddlab bench`.
@@ -99,6 +103,16 @@ pub struct FolderArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    /// Simulated sweeps per scenario and seed count.
+    #[arg(long, default_value_t = 1000)]
+    pub draws: usize,
+    /// Seed of the simulations (the table is a pure function of it and the draws).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug)]

@@ -43,6 +43,7 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(&args.sweep),
         Command::Bench(args) => bench::run(args).map(|_| ExitCode::SUCCESS),
         Command::BenchChild(args) => bench::child_main(args).map(|_| ExitCode::SUCCESS),
+        Command::Calibrate(args) => calibrate(&args),
         Command::Keys => {
             print!("{}", ddlab_config::keys_markdown());
             Ok(ExitCode::SUCCESS)
@@ -57,6 +58,18 @@ fn probe(args: &cli::FolderArgs) -> anyhow::Result<()> {
     let prepared = ddlab_sweep::prepare_conditions(&sweep.spec, &data_dir())?;
     let jobs = args.device.jobs.unwrap_or_else(ddlab_sweep::default_jobs);
     ddlab_sweep::probe_sweep(&sweep, &prepared, &device, jobs, args.quiet)
+}
+
+/// `ddlab calibrate`: the calibration table, and exit 2 when a rate misses its target.
+fn calibrate(args: &cli::CalibrateArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.draws > 0, "--draws must be at least 1");
+    let start = std::time::Instant::now();
+    let options = ddlab_analysis::CalibrationOptions { draws: args.draws, seed: args.seed, ..Default::default() };
+    let rows = ddlab_analysis::calibrate(&options);
+    println!("{}", ddlab_analysis::calibration_table_markdown(&rows));
+    println!("{} draws per row, seed {}, {:.1} s", args.draws, args.seed, start.elapsed().as_secs_f64());
+    let missed = rows.iter().filter(|r| !r.pass).count();
+    Ok(if missed == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 /// The shipped datasets' folder: `DDLAB_DATA_DIR`, else `data/` of the source tree this binary was

@@ -98,7 +98,12 @@ fn a_diverged_run_is_reported_and_the_sweep_goes_on() {
         assert!(row[reason].contains("training loss became"), "{runs_csv}");
         assert_eq!(row[loss], "", "a loss that does not exist is an empty cell:\n{runs_csv}");
     }
-    assert!(!runs_csv.contains("NaN") && !runs_csv.contains("inf"), "{runs_csv}");
+    for row in &rows {
+        for name in ["train_err", "train_loss", "test_err", "test_loss"] {
+            let cell = row[column(name)];
+            assert!(cell.is_empty() || cell.parse::<f64>().unwrap().is_finite(), "{name} = {cell}:\n{runs_csv}");
+        }
+    }
     // status, and the stages after training, read it back.
     let (code, status_out) = run_with_deadline(&["status", sweep.to_str().unwrap()], dir.path(), Duration::from_secs(30));
     assert_eq!(code, Some(0), "{status_out}");
@@ -141,7 +146,12 @@ fn a_sweep_that_cannot_fit_in_memory_is_refused_with_the_estimate() {
 #[test]
 fn a_signal_stops_the_stages_after_training_and_the_same_command_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let file = experiment(dir.path(), "exp.toml", &tiny("[64, 128, 256]", "[0, 1, 2]", "").replace("epochs = 20", "epochs = 2"));
+    let text = tiny("[256, 512, 1024]", "[0, 1, 2]", "")
+        .replace("epochs = 20", "epochs = 2")
+        .replace("pool = 200", "pool = 3000")
+        .replace("n_test = 40", "n_test = 1500")
+        .replace("probe_set = 40", "probe_set = 1500");
+    let file = experiment(dir.path(), "exp.toml", &text);
     let runs = dir.path().join("runs");
     let (code, out) = run_with_deadline(
         &["sweep", file.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap(), "--quiet", "--no-probe"],
@@ -150,7 +160,8 @@ fn a_signal_stops_the_stages_after_training_and_the_same_command_resumes() {
     );
     assert_eq!(code, Some(0), "{out}");
     let sweep = sweep_folder(&runs);
-    // Probing 9 models and their seed ensembles takes longer than the 300 ms before the signal.
+    // Probing 9 wide models on 1500 inputs, and their seed ensembles, takes longer than the 300 ms before
+    // the signal.
     let mut child = ddlab().args(["probe", sweep.to_str().unwrap(), "--quiet"]).stderr(Stdio::null()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: sending a signal to our own child.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ddlab_analysis::{Analysis, ConditionInput, MetricValue, Options, RunFigures, analyze as analyze_sweep};
+use ddlab_config::Loss;
 use ddlab_probe::{Phase, ProbeRow};
 use ddlab_report::{ReportInputs, draw_figures, report_html, verdict_markdown};
 use ddlab_store::{RunOutcome, SweepDir, read_csv, write_atomic};
@@ -39,16 +40,22 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
                     width: p.width,
                     seed: p.seed,
                     trained: p.phase == Phase::Trained,
-                    value: p.value,
+                    value: p.value.is_finite().then_some(p.value),
                 });
             }
             ConditionInput {
                 condition: label.clone(),
                 n_train: condition.n_train,
                 label_noise: condition.label_noise,
+                loss: match sweep.spec.train.loss {
+                    Loss::Ce => "cross_entropy",
+                    Loss::Mse => "squared",
+                }
+                .to_string(),
+                // Diverged runs go in flagged: the analysis leaves them out of every statistic and counts them.
                 runs: runs
                     .iter()
-                    .filter(|r| r.condition == label && r.status == RunOutcome::Done)
+                    .filter(|r| r.condition == label)
                     .map(|r| RunFigures {
                         width: r.width,
                         seed: r.seed,
@@ -56,6 +63,10 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
                         train_loss: r.train_loss.unwrap_or(f64::NAN),
                         test_err: r.test_err.unwrap_or(f64::NAN),
                         test_loss: r.test_loss.unwrap_or(f64::NAN),
+                        diverged: match r.status {
+                            RunOutcome::Done => None,
+                            RunOutcome::Diverged => Some(r.reason.clone().unwrap_or_else(|| "diverged".into())),
+                        },
                     })
                     .collect(),
                 metrics,

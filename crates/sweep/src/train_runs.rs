@@ -390,10 +390,11 @@ fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState)
     let bytes = Mlp::from_weights(&state.weights, device).to_bytes().map_err(anyhow::Error::msg)?;
     write_atomic(&dir.join("model.bpk"), &bytes)?;
     write_csv_atomic(&dir.join("metrics.csv"), &state.metrics)?;
-    // A diverged run's figures are those of its last evaluation; the ones that are not numbers (its
-    // losses, by definition) become missing values.
+    // A diverged run has no final figures: its outputs are not numbers, so neither its losses nor its
+    // errors (an argmax of NaNs) exist. They are missing values, and its reason says why.
     let last = state.metrics.last();
-    let figure = |pick: fn(&MetricsRow) -> f64| last.map(pick).and_then(RunSummary::figure);
+    let diverged = matches!(state.status, RunStatus::Diverged { .. });
+    let figure = |pick: fn(&MetricsRow) -> f64| last.map(pick).and_then(RunSummary::figure).filter(|_| !diverged);
     let (status, reason, epochs) = match &state.status {
         RunStatus::Diverged { reason } => (RunOutcome::Diverged, Some(reason.clone()), last.map_or(0, |l| l.epoch)),
         _ => (RunOutcome::Done, None, state.epoch),
