@@ -24,8 +24,9 @@ fn q_star_interpolates_in_log_share() {
     // Never reached among the shares: between the last share and the full net (share 1, competence 1).
     let q = q_star(&shares, &[0.1, 0.2, 0.8]);
     assert!((q - (0.4f64.ln() + 0.5 * (1.0f64.ln() - 0.4f64.ln())).exp()).abs() < 1e-12);
-    // A share of 1 already in the list is not followed by another.
-    assert_eq!(q_star(&[0.5, 1.0], &[0.2, 1.0]), 1.0);
+    // A list that already ends at share 1 (small widths keep every unit at the top of the grid).
+    let q = q_star(&[0.5, 1.0], &[0.2, 1.0]);
+    assert!((q - (0.5f64.ln() * (1.0 - 0.7 / 0.8)).exp()).abs() < 1e-12, "{q}");
     assert!((chance_error(&[0, 1, 1, 1], 2) - 0.25).abs() < 1e-12);
 }
 

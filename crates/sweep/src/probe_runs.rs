@@ -107,7 +107,9 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
                     .collect()
             })
             .collect();
-        let seeds_of = |keys: &[RunKey]| keys.iter().map(|k| k.seed).collect::<Vec<u64>>();
+        fn seeds_of(keys: &[RunKey]) -> Vec<u64> {
+            keys.iter().map(|k| k.seed).collect()
+        }
         let expected: Vec<CrossSeeds> = (0..widths.len())
             .map(|i| CrossSeeds {
                 seeds: seeds_of(&finished[i]),
@@ -317,8 +319,58 @@ pub fn collect_probes(sweep: &SweepDir) -> anyhow::Result<usize> {
     }
     // No NaN or inf reaches probes.csv, whatever an older file held.
     for row in &mut rows {
-        row.set(&row.result());
+        let value = row.result();
+        row.set(&value);
     }
     write_csv_atomic(&sweep.path("probes.csv"), &rows)?;
     Ok(rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ddlab-probe-runs-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn row(metric: Metric) -> ProbeRow {
+        let condition = Condition { n_train: 60, label_noise: 0.2 };
+        probe_row(&condition, 4, Some(1), Phase::Init, 0, metric)
+    }
+
+    #[test]
+    fn undefined_metrics_are_empty_cells_with_their_reason() {
+        let dir = scratch("csv");
+        let path = dir.join("probes.csv");
+        let rows = vec![
+            row(Metric::new("competence", "chance_err", 0.5)),
+            row(Metric::undefined("competence", "n_eff", "full network not clearly better than chance")),
+            row(Metric::new("geometry", "cka_seeds", f64::NAN)),
+        ];
+        write_csv_atomic(&path, &rows).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().next().unwrap().ends_with(",value,undefined"), "{text}");
+        assert!(text.contains(",competence,n_eff,,full network not clearly better than chance\n"), "{text}");
+        assert!(!text.to_lowercase().contains("nan,") && !text.contains("inf"), "{text}");
+        assert!(run_probes_current(&path));
+        let back: Vec<ProbeRow> = read_csv(&path).unwrap();
+        assert_eq!(back, rows);
+        assert_eq!(back[1].value, None);
+        assert!(back[2].result().is_err());
+        // A file written before the `undefined` column: readable, and probed again.
+        let old = dir.join("old.csv");
+        std::fs::write(
+            &old,
+            "condition,n_train,label_noise,width,seed,phase,epoch,probe,metric,value\n\
+             n60-noise0.2,60,0.2,4,1,init,0,competence,n_eff,NaN\n",
+        )
+        .unwrap();
+        let old_rows: Vec<ProbeRow> = read_csv(&old).unwrap();
+        assert!(old_rows[0].result().is_err(), "an old NaN reads as undefined");
+        assert!(!run_probes_current(&old));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
