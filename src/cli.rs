@@ -72,6 +72,9 @@ pub struct SweepArgs {
     /// Train each model on its own instead of packing (slower; for comparison).
     #[arg(long)]
     pub no_pack: bool,
+    /// Train even when the memory estimate says the sweep cannot fit.
+    #[arg(long)]
+    pub force: bool,
     /// Print nothing but errors and the report's path.
     #[arg(long, short)]
     pub quiet: bool,

@@ -4,6 +4,7 @@
 mod backend;
 mod bench;
 mod cli;
+mod signals;
 mod status;
 mod sweep;
 
@@ -32,8 +33,9 @@ fn main() -> ExitCode {
 }
 
 fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let stop = signals::install()?;
     match cli.command {
-        Command::Sweep(args) => sweep::run(args),
+        Command::Sweep(args) => sweep::run(args, &stop),
         Command::Probe(args) => probe(&args).map(|_| ExitCode::SUCCESS),
         Command::Analyze(args) => ddlab_sweep::analyze(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
         Command::Plot(args) => ddlab_sweep::plot(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),

@@ -3,17 +3,30 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use ddlab_store::{RunPhase, SweepDir};
+use ddlab_store::{RunOutcome, RunPhase, SweepDir};
+
+/// The states a run can be in, in the order `status` counts them.
+const STATES: [&str; 5] = ["done", "diverged", "running", "failed", "missing"];
 
 pub fn run(folder: &Path) -> anyhow::Result<ExitCode> {
     let sweep = SweepDir::open(folder)?;
+    let show = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"));
     let mut lines: Vec<(&str, String)> = Vec::new();
     for key in sweep.spec.runs() {
         let (state, detail) = match sweep.phase(&key)? {
-            RunPhase::Finished(record) if record.summary.status == "done" => {
-                ("done", format!("test_err {:.4}, train_err {:.4}", record.summary.test_err, record.summary.train_err))
-            }
-            RunPhase::Finished(record) => ("failed", format!("{}: {}", record.summary.status, record.reason.unwrap_or_default())),
+            RunPhase::Finished(record) => match record.summary.status {
+                RunOutcome::Done => {
+                    ("done", format!("test_err {}, train_err {}", show(record.summary.test_err), show(record.summary.train_err)))
+                }
+                RunOutcome::Diverged => (
+                    "diverged",
+                    format!(
+                        "{} after {} epochs; left out of the analysis (--retry-failed trains it again)",
+                        record.summary.reason.unwrap_or_default(),
+                        record.summary.epochs
+                    ),
+                ),
+            },
             RunPhase::Failed(reason) => ("failed", reason),
             _ if sweep.is_locked(&key) => ("running", String::new()),
             RunPhase::Started => ("missing", "interrupted; resumes from its checkpoint".into()),
@@ -21,7 +34,7 @@ pub fn run(folder: &Path) -> anyhow::Result<ExitCode> {
         };
         lines.push((state, format!("{:<8} {:<32} {detail}", state, key.rel_dir())));
     }
-    for state in ["done", "running", "failed", "missing"] {
+    for state in STATES {
         let count = lines.iter().filter(|(s, _)| *s == state).count();
         println!("{state}: {count}");
     }

@@ -1,19 +1,20 @@
 //! `ddlab sweep`: resolve everything, train what is not finished, then probe, analyse, plot and report.
 
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context;
 use ddlab_config::load_spec;
 use ddlab_store::SweepDir;
-use ddlab_sweep::{Mode, TrainOptions, default_jobs, prepare_conditions, train_sweep, write_noise_files};
+use ddlab_sweep::{
+    Mode, TrainOptions, available_memory, check_training_memory, default_jobs, prepare_conditions, train_sweep, training_memory,
+    write_noise_files,
+};
 use ddlab_train::Packing;
 
 use crate::cli::SweepArgs;
-use crate::{backend, data_dir, default_experiment};
+use crate::{backend, data_dir, default_experiment, signals};
 
-pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     // Parse and resolve: nothing touches the disk until the spec and the data are known to be good.
     let file = args.experiment.clone().unwrap_or_else(default_experiment);
     let spec = load_spec(&file)?;
@@ -21,26 +22,30 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let prepared = prepare_conditions(&spec, &data_dir())?;
     let mode = Mode::detect(args.quiet);
 
-    // Act.
-    let sweep = SweepDir::create(&args.runs_dir, &spec)?;
-    write_noise_files(&sweep, &prepared)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
-    }
     let options = TrainOptions {
         jobs: args.device.jobs.unwrap_or_else(default_jobs),
         packing: if args.no_pack { Packing::Separate } else { Packing::default() },
         retry_failed: args.retry_failed,
     };
+    if !args.force {
+        match available_memory() {
+            Some(available) => check_training_memory(&training_memory(&spec, &prepared, options.packing), options.jobs, available)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+            None => eprintln!("note: this system does not report its available memory; the sweep's memory is not checked"),
+        }
+    }
+
+    // Act.
+    let sweep = SweepDir::create(&args.runs_dir, &spec)?;
+    write_noise_files(&sweep, &prepared)?;
     if mode != Mode::Quiet {
         println!("sweep {} ({} runs) on {}", sweep.root.display(), spec.runs().len(), backend::name(args.device.backend));
     }
-    let outcome = train_sweep(&sweep, &prepared, &device, options, mode, &stop)?;
+    let outcome = signals::while_training(stop, || train_sweep(&sweep, &prepared, &device, options, mode, stop))?;
     let finished = sweep.write_runs_csv()?;
-    if outcome.interrupted {
+    if outcome.interrupted || stop.load(Ordering::Relaxed) {
         eprintln!("interrupted: every run in progress was checkpointed; run the same command again to resume");
-        return Ok(ExitCode::from(130));
+        return Ok(ExitCode::from(signals::INTERRUPTED));
     }
     if mode != Mode::Quiet {
         println!(

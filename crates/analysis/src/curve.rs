@@ -1,10 +1,13 @@
-//! Per-width aggregation over seeds, with bootstrap 95% intervals of the mean.
+//! Per-width values over seeds, and their aggregation into curves with t intervals
+//! (docs/SCIENCE.md, Statistics: "Curves").
+
+use std::collections::BTreeMap;
 
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{mean, quantile, sd, se};
+use crate::stats::{mean, sd, se, t_interval};
 
 /// One figure at one width, over seeds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -12,11 +15,12 @@ pub struct CurvePoint {
     pub width: usize,
     #[serde(with = "crate::json_float")]
     pub mean: f64,
+    /// Sample standard deviation over seeds (undefined, null, for one seed).
     #[serde(with = "crate::json_float")]
     pub sd: f64,
     #[serde(with = "crate::json_float")]
     pub se: f64,
-    /// Bootstrap 95% interval of the mean over seeds.
+    /// 95% interval of the mean from Student's t with n - 1 degrees of freedom (null for one seed).
     #[serde(with = "crate::json_float")]
     pub lo: f64,
     #[serde(with = "crate::json_float")]
@@ -24,33 +28,104 @@ pub struct CurvePoint {
     pub n: usize,
 }
 
-/// Values of one figure: for each width (ascending), the per-seed values.
-pub type SeedValues = Vec<(usize, Vec<f64>)>;
+/// Identifies a replicate: `Some(seed)`, or `None` for figures with one value per width (seed ensemble).
+pub type SeedKey = Option<u64>;
 
-/// Means with bootstrap intervals, one point per width that has a finite value.
-pub fn aggregate(values: &SeedValues, resamples: usize, rng: &mut ChaCha8Rng) -> Vec<CurvePoint> {
-    values
-        .iter()
-        .filter_map(|(width, seeds)| {
-            let finite: Vec<f64> = seeds.iter().copied().filter(|v| v.is_finite()).collect();
-            if finite.is_empty() {
-                return None;
+/// Finite values of one figure: width (ascending) -> seed -> value. A seed's values at all widths
+/// stay together, so that resampling draws whole seed curves.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SeedCurves(pub BTreeMap<usize, BTreeMap<SeedKey, f64>>);
+
+impl SeedCurves {
+    /// Adds a value; a non-finite one is not stored (callers count what they leave out).
+    pub fn insert(&mut self, width: usize, seed: SeedKey, value: f64) {
+        if value.is_finite() {
+            self.0.entry(width).or_default().insert(seed, value);
+        }
+    }
+
+    pub fn widths(&self) -> Vec<usize> {
+        self.0.keys().copied().collect()
+    }
+
+    /// The values at each width, widths ascending.
+    pub fn per_width(&self) -> Vec<Vec<f64>> {
+        self.0.values().map(|m| m.values().copied().collect()).collect()
+    }
+
+    pub fn means(&self) -> Vec<f64> {
+        self.per_width().iter().map(|v| mean(v)).collect()
+    }
+
+    /// The most seeds at any width.
+    pub fn max_seeds(&self) -> usize {
+        self.0.values().map(BTreeMap::len).max().unwrap_or(0)
+    }
+
+    /// Every (log2 width, value) pair: the stacked observations of a regression on log2 W.
+    pub fn stacked_log2(&self) -> (Vec<f64>, Vec<f64>) {
+        self.0.iter().flat_map(|(w, m)| m.values().map(move |v| ((*w as f64).log2(), *v))).unzip()
+    }
+
+    /// A seed-curve bootstrap resample: seeds drawn with replacement from all seeds, each drawn seed
+    /// bringing its whole curve (its values at every width). Drawn seeds get fresh keys 0, 1, ...
+    pub fn resample_seeds(&self, rng: &mut ChaCha8Rng) -> SeedCurves {
+        let seeds: Vec<SeedKey> =
+            self.0.values().flat_map(|m| m.keys().copied()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        if seeds.is_empty() {
+            return SeedCurves::default();
+        }
+        let draws: Vec<SeedKey> = (0..seeds.len()).map(|_| seeds[rng.random_range(0..seeds.len())]).collect();
+        let mut out = SeedCurves::default();
+        for (w, m) in &self.0 {
+            for (k, s) in draws.iter().enumerate() {
+                if let Some(v) = m.get(s) {
+                    out.insert(*w, Some(k as u64), *v);
+                }
             }
-            let boots: Vec<f64> = (0..resamples).map(|_| mean(&resample(&finite, rng))).collect();
-            Some(CurvePoint {
-                width: *width,
-                mean: mean(&finite),
-                sd: sd(&finite),
-                se: se(&finite),
-                lo: quantile(&boots, 0.025),
-                hi: quantile(&boots, 0.975),
-                n: finite.len(),
-            })
+        }
+        out
+    }
+}
+
+/// Resamples several figures of the same seeds jointly (one draw of seeds for all of them), so that
+/// relations between figures of one seed survive the resampling.
+pub fn resample_jointly(curves: &[&SeedCurves], rng: &mut ChaCha8Rng) -> Vec<SeedCurves> {
+    let seeds: Vec<SeedKey> = curves
+        .iter()
+        .flat_map(|c| c.0.values().flat_map(|m| m.keys().copied()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if seeds.is_empty() {
+        return curves.iter().map(|_| SeedCurves::default()).collect();
+    }
+    let draws: Vec<SeedKey> = (0..seeds.len()).map(|_| seeds[rng.random_range(0..seeds.len())]).collect();
+    curves
+        .iter()
+        .map(|c| {
+            let mut out = SeedCurves::default();
+            for (w, m) in &c.0 {
+                for (k, s) in draws.iter().enumerate() {
+                    if let Some(v) = m.get(s) {
+                        out.insert(*w, Some(k as u64), *v);
+                    }
+                }
+            }
+            out
         })
         .collect()
 }
 
-/// A bootstrap resample (with replacement) of `values`.
-pub fn resample(values: &[f64], rng: &mut ChaCha8Rng) -> Vec<f64> {
-    (0..values.len()).map(|_| values[rng.random_range(0..values.len())]).collect()
+/// Mean, spread and t interval per width.
+pub fn aggregate(values: &SeedCurves) -> Vec<CurvePoint> {
+    values
+        .0
+        .iter()
+        .map(|(width, seeds)| {
+            let v: Vec<f64> = seeds.values().copied().collect();
+            let (lo, hi) = t_interval(&v, 0.95);
+            CurvePoint { width: *width, mean: mean(&v), sd: sd(&v), se: se(&v), lo, hi, n: v.len() }
+        })
+        .collect()
 }

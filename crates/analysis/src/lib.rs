@@ -1,10 +1,12 @@
 //! # ddlab-analysis
 //!
-//! Pure numbers: per-width curves with bootstrap intervals, the interpolation threshold, the
-//! double-descent peak and its prominence, the onset of ensemble growth, and the verdict on whether
-//! the second descent coincides with that growth (DESIGN.md section 4). It knows nothing of Burn, of
-//! files or of the sweep folder: callers hand it plain values.
+//! Pure numbers: per-width curves with t intervals over seeds, the interpolation threshold, the
+//! double-descent peak test, the onset test of ensemble growth, the width-adjusted past-peak relation,
+//! and a verdict per prediction (supported / contradicted / not testable) (DESIGN.md section 4;
+//! docs/SCIENCE.md, Statistics). [`calibrate`] runs the same code on simulated sweeps of known truth.
+//! It knows nothing of Burn, of files or of the sweep folder: callers hand it plain values.
 
+mod calibrate;
 mod curve;
 mod json_float;
 mod onset;
@@ -12,11 +14,18 @@ mod peak;
 mod stats;
 mod verdict;
 
-pub use curve::{CurvePoint, SeedValues, aggregate, resample};
-pub use onset::{hinge_onset, hinge_sse};
-pub use peak::{Peak, find_peak, interpolation_threshold};
-pub use stats::{mean, ols, partial_correlation, pearson, quantile, ranks, sd, se, spearman};
+pub use calibrate::{
+    CALIBRATION_WIDTHS, CalibrationOptions, CalibrationRow, FALSE_ALARM_SLACK, ONSET_SLOPE, PEAK_HEIGHT, PLANTED_AT, Target,
+    WITHIN_WIDTH_EFFECT, calibrate, calibration_table_markdown,
+};
+pub use curve::{CurvePoint, SeedCurves, SeedKey, aggregate, resample_jointly};
+pub use onset::{HingeFit, OnsetTest, hinge_fit, onset_test};
+pub use peak::{Peak, PeakTest, find_peak, interpolation_threshold, one_sided_t, peak_test};
+pub use stats::{
+    SlopeFit, deming_slope, f_quantile, holm, mean, ols, ols_fit, pearson, quantile, ranks, sd, se, spearman, t_interval,
+    t_quantile, t_two_sided, t_upper_tail, within_group_slope,
+};
 pub use verdict::{
-    AcrossConditions, Analysis, ConditionAnalysis, ConditionInput, Curves, MetricValue, MetricVerdict, Options, PeakSummary,
-    RunFigures, VERDICT_METRICS, analyze,
+    AcrossConditions, Analysis, ConditionAnalysis, ConditionInput, Curves, DivergedRun, MetricValue, MetricVerdict, OnsetSummary,
+    Options, Outcome, PastPeak, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction, verdict_metrics,
 };

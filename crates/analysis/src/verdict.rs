@@ -1,54 +1,54 @@
-//! DESIGN.md section 4: from per-run figures and probe values to the verdict on the hypothesis.
+//! DESIGN.md section 4: from per-run figures and probe values to a verdict per prediction
+//! (docs/SCIENCE.md, Statistics: "Verdict").
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::curve::{CurvePoint, SeedValues, aggregate, resample};
-use crate::onset::hinge_onset;
-use crate::peak::{Peak, find_peak, interpolation_threshold};
-use crate::stats::{mean, ols, partial_correlation, quantile, se, spearman};
+use crate::curve::{CurvePoint, SeedCurves, aggregate, resample_jointly};
+use crate::onset::{hinge_fit, onset_test};
+use crate::peak::{PeakTest, find_peak, interpolation_threshold, peak_test};
+use crate::stats::{deming_slope, holm, mean, ols_fit, quantile, sd, within_group_slope};
 
-/// The ensemble metrics the verdict is about (`probe/metric` in probes.csv).
-pub const VERDICT_METRICS: &[&str] = &[
-    "partition/ambiguity_m2",
-    "partition/disagreement_m2",
-    "competence/n_eff",
-    "diversity/effective_rank",
-    "diversity/participation_ratio",
-    "circuits/linear_maps",
-    "geometry/activation_pr",
-    "seed_ensemble/variance",
-    "geometry/cka_seeds",
-];
+/// The ensemble metrics the verdict is about (`probe/metric` in probes.csv). The ambiguity and the
+/// seed variance live in the space of the training loss (DESIGN.md section 3, P1 and P5).
+pub fn verdict_metrics(loss: &str) -> Vec<&'static str> {
+    let mut names = vec![
+        "partition/disagreement_m2",
+        "competence/n_eff",
+        "diversity/effective_rank",
+        "diversity/participation_ratio",
+        "circuits/linear_maps",
+        "geometry/activation_pr",
+        "geometry/cka_seeds",
+    ];
+    if loss == "squared" {
+        names.extend(["partition/ambiguity_sq_m2", "seed_ensemble/variance_sq"]);
+    } else {
+        names.extend(["partition/ambiguity_kl_m2", "seed_ensemble/variance_kl"]);
+    }
+    names
+}
 
-/// Settings of the analysis (fixed defaults, recorded in analysis.json).
+/// Settings of the analysis (recorded in analysis.json).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Options {
-    pub resamples: usize,
-    pub permutations: usize,
+    /// Level of every test (family-wise, after Holm, for the families of metrics).
+    pub alpha: f64,
     /// A width interpolates when its mean training error is at most this.
     pub interp_tolerance: f64,
-    /// "Double descent detected" needs this prominence (in standard errors) on both sides.
-    pub prominence: f64,
-    /// Onset and peak coincide when within this many octaves (and their intervals overlap).
-    pub coincidence_octaves: f64,
+    /// Simulations of the null behind the peak and onset p-values (per design, cached).
+    pub null_draws: usize,
+    /// Seed-curve bootstrap resamples (H2's joint bootstrap).
+    pub resamples: usize,
     pub seed: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            resamples: 1000,
-            permutations: 9999,
-            interp_tolerance: 0.01,
-            prominence: 3.0,
-            coincidence_octaves: 1.0,
-            seed: 0,
-        }
+        Options { alpha: 0.05, interp_tolerance: 0.01, null_draws: 2000, resamples: 500, seed: 0 }
     }
 }
 
@@ -61,15 +61,18 @@ pub struct RunFigures {
     pub train_loss: f64,
     pub test_err: f64,
     pub test_loss: f64,
+    /// Why the run diverged (`None`: it did not). A diverged run is left out of every curve and test.
+    pub diverged: Option<String>,
 }
 
-/// One probe value. `seed` is `None` for seed-ensemble figures (one value per width).
+/// One probe value. `seed` is `None` for seed-ensemble figures (one value per width); `value` is
+/// `None` where the metric is undefined (competence at initialisation, say).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricValue {
     pub width: usize,
     pub seed: Option<u64>,
     pub trained: bool,
-    pub value: f64,
+    pub value: Option<f64>,
 }
 
 /// Everything known about one condition.
@@ -78,9 +81,67 @@ pub struct ConditionInput {
     pub condition: String,
     pub n_train: usize,
     pub label_noise: f64,
+    /// "cross_entropy" or "squared": picks the verdict metrics (see [`verdict_metrics`]).
+    pub loss: String,
     pub runs: Vec<RunFigures>,
     /// Keyed by `probe/metric`.
     pub metrics: BTreeMap<String, Vec<MetricValue>>,
+}
+
+/// What a test says about a prediction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The test rejects its null in the predicted direction.
+    Supported,
+    /// The test did not find the predicted effect, or found the opposite (the reason says which).
+    Contradicted,
+    /// The data cannot test the prediction (too few seeds, widths or conditions; no peak to refer to).
+    NotTestable,
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Supported => "supported",
+            Outcome::Contradicted => "contradicted",
+            Outcome::NotTestable => "not testable",
+        }
+    }
+}
+
+/// The verdict on one prediction, with the numbers behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub prediction: String,
+    pub metric: Option<String>,
+    pub outcome: Outcome,
+    pub reason: String,
+    /// Named figures (finite values only).
+    pub numbers: BTreeMap<String, f64>,
+}
+
+impl Verdict {
+    fn new(prediction: &str, metric: Option<&str>, outcome: Outcome, reason: String, numbers: &[(&str, f64)]) -> Verdict {
+        Verdict {
+            prediction: prediction.to_string(),
+            metric: metric.map(str::to_string),
+            outcome,
+            reason,
+            numbers: numbers.iter().filter(|(_, v)| v.is_finite()).map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+}
+
+/// The predictions, as named in every verdict.
+pub mod prediction {
+    pub const DOUBLE_DESCENT: &str = "double descent detected";
+    pub const ONSET: &str = "H1 onset at the peak";
+    pub const ONSET_FAMILY: &str = "H1 onset at the peak (any metric, Holm)";
+    pub const PAST_PEAK: &str = "past-peak relation, width-adjusted";
+    pub const PAST_PEAK_FAMILY: &str = "past-peak relation, width-adjusted (any metric, Holm)";
+    pub const AVERAGING: &str = "H4 seed variance falls past the peak";
+    pub const COMOVEMENT: &str = "H2 onset moves with the peak";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,42 +152,78 @@ pub struct Curves {
     pub test_loss: Vec<CurvePoint>,
 }
 
-/// A peak with its bootstrap interval over seeds.
+/// A run left out because it diverged.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PeakSummary {
-    pub peak: Option<Peak>,
-    /// 95% bootstrap interval of the peak width (from resamples that have a peak), widened by the grid's
-    /// resolution: half-way, in log2 width, to the neighbouring widths.
-    pub lo: Option<f64>,
-    pub hi: Option<f64>,
-    /// Share of bootstrap resamples that have an interior peak.
-    pub resamples_with_peak: f64,
-    /// Prominence on both sides at least `Options::prominence`.
+pub struct DivergedRun {
+    pub width: usize,
+    pub seed: u64,
+    pub reason: String,
+}
+
+/// How many of a metric's values were used, and why the others were left out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ValueCounts {
+    /// Values (trained or init) that entered the curves.
+    pub used: usize,
+    /// Values recorded as undefined (or not finite).
+    pub undefined: usize,
+    /// Values of runs that diverged.
+    pub from_diverged_runs: usize,
+    /// Trained values without a defined init value of the same width and seed (or the reverse):
+    /// they enter the trained (init) curve but not the growth.
+    pub unpaired: usize,
+    /// True when no trained value had a defined init control, so the tests use the trained values.
+    pub tested_trained_values: bool,
+}
+
+/// The onset test of one metric (H1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OnsetSummary {
+    /// Best change point (width) and its 95% likelihood-ratio interval.
+    pub width: f64,
+    pub lo: f64,
+    pub hi: f64,
+    /// Slope after minus slope before, per octave (> 0: growth accelerates, the predicted sign).
+    pub slope_change: f64,
+    pub sup_f: f64,
+    pub df_resid: usize,
+    /// P-value of sup-F against a straight line (simulated null), and Holm-adjusted across metrics.
+    pub p_value: f64,
+    pub p_holm: f64,
+    /// `p_holm < alpha` and `slope_change > 0`.
     pub detected: bool,
 }
 
-/// The verdict for one metric in one condition.
+/// The width-adjusted past-peak relation: slope of test error on the metric's growth within widths.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PastPeak {
+    pub slope: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub p_value: f64,
+    pub p_holm: f64,
+    pub df: f64,
+    pub observations: usize,
+    pub widths: usize,
+}
+
+/// Everything about one metric in one condition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricVerdict {
     pub metric: String,
+    pub values: ValueCounts,
     pub trained: Vec<CurvePoint>,
     pub init: Vec<CurvePoint>,
     /// Trained minus init, paired by seed.
     pub growth: Vec<CurvePoint>,
-    /// Onset of growth (width, from the segmented-regression change point in log2 width) and its 95% bootstrap
-    /// interval; the interval is absent for seed-ensemble metrics (one value per width).
+    pub onset: Option<OnsetSummary>,
+    /// The onset width, only where an onset is detected.
     pub w_ens: Option<f64>,
-    pub w_ens_lo: Option<f64>,
-    pub w_ens_hi: Option<f64>,
-    /// |log2 W_ens - log2 W_peak| <= coincidence_octaves and the intervals overlap.
+    /// The onset's interval overlaps the peak's grid cell (only where both exist).
     pub coincides: Option<bool>,
-    /// Spearman correlation of growth and test error over the widths from the peak on.
-    pub rho: Option<f64>,
-    /// Two-sided permutation p-value of rho.
-    pub p_value: Option<f64>,
-    /// Partial Spearman correlation given log W.
-    pub partial_rho: Option<f64>,
-    pub n_past_peak: usize,
+    pub past_peak: Option<PastPeak>,
+    pub h1: Verdict,
+    pub past_peak_verdict: Verdict,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -134,25 +231,46 @@ pub struct ConditionAnalysis {
     pub condition: String,
     pub n_train: usize,
     pub label_noise: f64,
+    pub loss: String,
+    /// Runs that entered the curves.
+    pub runs_used: usize,
+    pub diverged: Vec<DivergedRun>,
     pub curves: Curves,
     pub w_interp: Option<usize>,
-    pub peak: PeakSummary,
+    pub peak: PeakTest,
     /// The peak of the test loss (it peaks harder than the error).
-    pub peak_loss: PeakSummary,
+    pub peak_loss: PeakTest,
     pub metrics: Vec<MetricVerdict>,
+    /// Verdict metrics with no values at all in this condition.
+    pub missing_metrics: Vec<String>,
+    /// The condition's headline verdicts: double descent, H1 (family), past-peak (family), H4.
+    pub verdicts: Vec<Verdict>,
     pub conclusion: String,
 }
 
-/// Does W_ens move with W_peak across conditions?
+/// H2 for one metric: does W_ens move with W_peak across conditions?
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AcrossConditions {
     pub metric: String,
-    /// (condition, W_peak, W_ens) of every condition that has both.
+    /// (condition, W_peak, W_ens) of every condition with a detected peak and a detected onset.
     pub points: Vec<(String, f64, f64)>,
-    /// Slope of log2 W_ens on log2 W_peak (1: the onset moves with the peak), with a 95% bootstrap interval.
+    /// Deming slope of log2 W_ens on log2 W_peak with its 95% joint seed-bootstrap interval.
     pub slope: Option<f64>,
     pub lo: Option<f64>,
     pub hi: Option<f64>,
+    /// The control: the same slope against log2 W_interp.
+    pub control_slope: Option<f64>,
+    pub control_lo: Option<f64>,
+    pub control_hi: Option<f64>,
+    pub verdict: Verdict,
+}
+
+/// How many headline verdicts came out each way.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub supported: usize,
+    pub contradicted: usize,
+    pub not_testable: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -160,344 +278,607 @@ pub struct Analysis {
     pub options: Options,
     pub conditions: Vec<ConditionAnalysis>,
     pub across: Vec<AcrossConditions>,
+    pub tally: Tally,
     pub overall: String,
 }
 
-/// Per-seed values of a run figure by width.
-fn run_values(runs: &[RunFigures], pick: fn(&RunFigures) -> f64) -> SeedValues {
-    let mut by_width: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+/// A run whose figures are not all finite diverged even if nobody said so.
+fn divergence(r: &RunFigures) -> Option<String> {
+    r.diverged.clone().or_else(|| {
+        [r.train_err, r.train_loss, r.test_err, r.test_loss]
+            .iter()
+            .any(|v| !v.is_finite())
+            .then(|| "non-finite final figures".to_string())
+    })
+}
+
+fn run_curves(runs: &[&RunFigures], pick: fn(&RunFigures) -> f64) -> SeedCurves {
+    let mut c = SeedCurves::default();
     for r in runs {
-        by_width.entry(r.width).or_default().push(pick(r));
+        c.insert(r.width, Some(r.seed), pick(r));
     }
-    by_width.into_iter().collect()
+    c
 }
 
-/// Per-seed values of a metric by width, for one phase, or paired trained-minus-init.
-fn metric_values(values: &[MetricValue], select: Select) -> SeedValues {
-    let mut trained: BTreeMap<(usize, Option<u64>), f64> = BTreeMap::new();
-    let mut init: BTreeMap<(usize, Option<u64>), f64> = BTreeMap::new();
+/// The trained, init and growth values of one metric, with the counts of what was left out.
+struct MetricData {
+    trained: SeedCurves,
+    init: SeedCurves,
+    growth: SeedCurves,
+    counts: ValueCounts,
+}
+
+fn metric_data(values: &[MetricValue], diverged: &BTreeSet<(usize, u64)>) -> MetricData {
+    let (mut trained, mut init) = (SeedCurves::default(), SeedCurves::default());
+    let mut counts = ValueCounts::default();
     for v in values {
-        let map = if v.trained { &mut trained } else { &mut init };
-        map.insert((v.width, v.seed), v.value);
+        if v.seed.is_some_and(|s| diverged.contains(&(v.width, s))) {
+            counts.from_diverged_runs += 1;
+            continue;
+        }
+        match v.value.filter(|x| x.is_finite()) {
+            None => counts.undefined += 1,
+            Some(x) => {
+                counts.used += 1;
+                if v.trained { &mut trained } else { &mut init }.insert(v.width, v.seed, x);
+            }
+        }
     }
-    let mut by_width: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-    let source = match select {
-        Select::Init => &init,
-        _ => &trained,
-    };
-    for (&(width, seed), &value) in source {
-        let value = match select {
-            Select::Growth => match init.get(&(width, seed)) {
-                Some(i) => value - i,
-                None => continue,
-            },
-            _ => value,
+    let mut growth = SeedCurves::default();
+    for (w, seeds) in &trained.0 {
+        for (s, x) in seeds {
+            match init.0.get(w).and_then(|m| m.get(s)) {
+                Some(i) => growth.insert(*w, *s, x - i),
+                None => counts.unpaired += 1,
+            }
+        }
+    }
+    for (w, seeds) in &init.0 {
+        counts.unpaired += seeds.keys().filter(|s| !trained.0.get(w).is_some_and(|m| m.contains_key(*s))).count();
+    }
+    if growth.0.is_empty() && !trained.0.is_empty() {
+        counts.tested_trained_values = true;
+        growth = trained.clone();
+    }
+    MetricData { trained, init, growth, counts }
+}
+
+/// The grid cell of the peak in log2 width: half-way to its neighbouring widths (the peak is an argmax
+/// on the grid and cannot be placed finer).
+fn peak_cell(widths: &[usize], index: usize) -> (f64, f64) {
+    let t = |i: usize| (widths[i] as f64).log2();
+    let lo = if index > 0 { (t(index - 1) + t(index)) / 2.0 } else { t(index) };
+    let hi = if index + 1 < widths.len() { (t(index + 1) + t(index)) / 2.0 } else { t(index) };
+    (lo, hi)
+}
+
+fn fmt_p(p: f64) -> String {
+    if p < 0.001 { format!("{p:.1e}") } else { format!("{p:.3}") }
+}
+
+fn peak_verdict(peak: &PeakTest, test_err: &SeedCurves, alpha: f64) -> Verdict {
+    let name = prediction::DOUBLE_DESCENT;
+    let Some(p) = peak.p_value else {
+        let reason = if test_err.max_seeds() < 2 {
+            "one seed per width: without seed-to-seed variance the peak cannot be told from noise".to_string()
+        } else {
+            format!("{} widths: too few to have an interior peak", test_err.0.len())
         };
-        by_width.entry(width).or_default().push(value);
-    }
-    by_width.into_iter().collect()
-}
-
-#[derive(Clone, Copy)]
-enum Select {
-    Trained,
-    Init,
-    Growth,
-}
-
-fn means(values: &SeedValues) -> (Vec<usize>, Vec<f64>, Vec<f64>) {
-    let finite: Vec<(usize, Vec<f64>)> = values
-        .iter()
-        .map(|(w, v)| (*w, v.iter().copied().filter(|x| x.is_finite()).collect::<Vec<_>>()))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    (
-        finite.iter().map(|(w, _)| *w).collect(),
-        finite.iter().map(|(_, v)| mean(v)).collect(),
-        finite.iter().map(|(_, v)| se(v)).collect(),
-    )
-}
-
-fn resample_all(values: &SeedValues, rng: &mut ChaCha8Rng) -> SeedValues {
-    values.iter().map(|(w, v)| (*w, resample(v, rng))).collect()
-}
-
-fn onset_of(values: &SeedValues) -> Option<f64> {
-    let (widths, m, _) = means(values);
-    let t: Vec<f64> = widths.iter().map(|&w| (w as f64).log2()).collect();
-    hinge_onset(&t, &m)
-}
-
-fn peak_of(values: &SeedValues) -> Option<Peak> {
-    let (widths, m, s) = means(values);
-    find_peak(&widths, &m, &s)
-}
-
-fn interval(samples: &[f64]) -> (Option<f64>, Option<f64>) {
-    if samples.is_empty() {
-        return (None, None);
-    }
-    let logs: Vec<f64> = samples.iter().map(|w| w.log2()).collect();
-    (Some(quantile(&logs, 0.025).exp2()), Some(quantile(&logs, 0.975).exp2()))
-}
-
-fn peak_summary(values: &SeedValues, opts: &Options, rng: &mut ChaCha8Rng) -> PeakSummary {
-    let peak = peak_of(values);
-    let widths: Vec<f64> =
-        (0..opts.resamples).filter_map(|_| peak_of(&resample_all(values, rng)).map(|p| p.width as f64)).collect();
-    // The peak is an argmax on a grid, so it cannot be placed finer than the grid: each resample's
-    // peak stands for the span half-way (in log2 width) to its neighbouring widths.
-    let grid: Vec<f64> = values.iter().map(|(w, _)| *w as f64).collect();
-    let half_way = |w: f64, step: isize| {
-        let i = grid.iter().position(|g| *g == w).unwrap() as isize;
-        grid.get((i + step) as usize).filter(|_| i + step >= 0).map_or(w, |n| (w * n).sqrt())
+        return Verdict::new(name, None, Outcome::NotTestable, reason, &[]);
     };
-    let lows: Vec<f64> = widths.iter().map(|&w| half_way(w, -1)).collect();
-    let highs: Vec<f64> = widths.iter().map(|&w| half_way(w, 1)).collect();
-    let (lo, hi) = (interval(&lows).0, interval(&highs).1);
-    let detected = peak.as_ref().is_some_and(|p| p.prominence_left >= opts.prominence && p.prominence_right >= opts.prominence);
-    PeakSummary { peak, lo, hi, resamples_with_peak: widths.len() as f64 / opts.resamples.max(1) as f64, detected }
-}
-
-/// Two-sided permutation p-value of the Spearman correlation of x and y.
-fn permutation_p(x: &[f64], y: &[f64], observed: f64, permutations: usize, rng: &mut ChaCha8Rng) -> f64 {
-    let mut shuffled = x.to_vec();
-    let mut extreme = 0;
-    for _ in 0..permutations {
-        shuffled.shuffle(rng);
-        let r = spearman(&shuffled, y);
-        if r.is_finite() && r.abs() >= observed.abs() - 1e-12 {
-            extreme += 1;
-        }
-    }
-    (1 + extreme) as f64 / (1 + permutations) as f64
-}
-
-fn analyze_metric(
-    name: &str,
-    values: &[MetricValue],
-    test_err: &SeedValues,
-    peak: &PeakSummary,
-    opts: &Options,
-    rng: &mut ChaCha8Rng,
-) -> MetricVerdict {
-    let growth = metric_values(values, Select::Growth);
-    let per_seed = values.iter().any(|v| v.seed.is_some());
-    let w_ens = onset_of(&growth).map(f64::exp2);
-    let (w_ens_lo, w_ens_hi) = if per_seed {
-        let samples: Vec<f64> =
-            (0..opts.resamples).filter_map(|_| onset_of(&resample_all(&growth, rng)).map(f64::exp2)).collect();
-        interval(&samples)
+    let Some(pk) = &peak.peak else {
+        return Verdict::new(name, None, Outcome::Contradicted, "no interior width stands above both sides".into(), &[]);
+    };
+    let numbers = [
+        ("w_peak", pk.width as f64),
+        ("p_value", p),
+        ("drop_left", pk.drop_left),
+        ("drop_right", pk.drop_right),
+        ("t_left", pk.t_left.unwrap_or(f64::NAN)),
+        ("t_right", pk.t_right.unwrap_or(f64::NAN)),
+    ];
+    let sides = format!(
+        "test error at width {} is {:.3} above width {} and {:.3} above width {}",
+        pk.width, pk.drop_left, pk.best_left, pk.drop_right, pk.best_right
+    );
+    if peak.detected {
+        Verdict::new(
+            name,
+            None,
+            Outcome::Supported,
+            format!("{sides}; p = {} (corrected for picking the peak)", fmt_p(p)),
+            &numbers,
+        )
     } else {
-        (None, None)
-    };
-    let coincides = match (w_ens, &peak.peak) {
-        (Some(e), Some(p)) => {
-            let close = (e.log2() - (p.width as f64).log2()).abs() <= opts.coincidence_octaves;
-            let (elo, ehi) = (w_ens_lo.unwrap_or(e), w_ens_hi.unwrap_or(e));
-            let (plo, phi) = (peak.lo.unwrap_or(p.width as f64), peak.hi.unwrap_or(p.width as f64));
-            Some(close && elo <= phi && plo <= ehi)
-        }
-        _ => None,
-    };
-    // Correlation past the peak, on per-width means.
-    let (gw, gm, _) = means(&growth);
-    let (ew, em, _) = means(test_err);
-    let from = peak.peak.as_ref().map(|p| p.width).unwrap_or(usize::MAX);
-    let paired: Vec<(f64, f64, f64)> = gw
-        .iter()
-        .zip(&gm)
-        .filter(|(w, _)| **w >= from)
-        .filter_map(|(w, g)| ew.iter().position(|x| x == w).map(|i| ((*w as f64).log2(), *g, em[i])))
-        .collect();
-    let (t, g, e): (Vec<f64>, Vec<f64>, Vec<f64>) =
-        (paired.iter().map(|p| p.0).collect(), paired.iter().map(|p| p.1).collect(), paired.iter().map(|p| p.2).collect());
-    let (rho, p_value, partial_rho) = if paired.len() >= 3 {
-        let rho = spearman(&g, &e);
-        let p = if rho.is_finite() { Some(permutation_p(&g, &e, rho, opts.permutations, rng)) } else { None };
-        let partial = partial_correlation(rho, spearman(&g, &t), spearman(&e, &t));
-        (rho.is_finite().then_some(rho), p, partial.is_finite().then_some(partial))
-    } else {
-        (None, None, None)
-    };
-    MetricVerdict {
-        metric: name.to_string(),
-        trained: aggregate(&metric_values(values, Select::Trained), opts.resamples, rng),
-        init: aggregate(&metric_values(values, Select::Init), opts.resamples, rng),
-        growth: aggregate(&growth, opts.resamples, rng),
-        w_ens,
-        w_ens_lo,
-        w_ens_hi,
-        coincides,
-        rho,
-        p_value,
-        partial_rho,
-        n_past_peak: paired.len(),
+        Verdict::new(
+            name,
+            None,
+            Outcome::Contradicted,
+            format!("{sides}; p = {} >= {alpha}: not distinguishable from a curve without a peak", fmt_p(p)),
+            &numbers,
+        )
     }
 }
 
-fn conclusion(c: &ConditionAnalysis, opts: &Options) -> String {
-    let Some(peak) = &c.peak.peak else {
-        return format!(
-            "{}: no interior test-error peak, so no double descent to compare the ensemble metrics with.",
-            c.condition
+/// Per metric: the data and the unadjusted tests, before Holm across metrics.
+struct MetricWork {
+    name: String,
+    data: MetricData,
+    onset: Option<crate::onset::OnsetTest>,
+    past: Option<crate::stats::SlopeFit>,
+    past_untestable: Option<String>,
+}
+
+fn past_peak_fit(growth: &SeedCurves, test_err: &SeedCurves, peak: &PeakTest) -> Result<crate::stats::SlopeFit, String> {
+    let Some(pk) = peak.peak.as_ref().filter(|_| peak.detected) else {
+        return Err("no double descent detected: no peak to measure from".into());
+    };
+    let groups: Vec<Vec<(f64, f64)>> = growth
+        .0
+        .iter()
+        .filter(|(w, _)| **w >= pk.width)
+        .map(|(w, seeds)| seeds.iter().filter_map(|(s, g)| test_err.0.get(w).and_then(|m| m.get(s)).map(|e| (*g, *e))).collect())
+        .collect();
+    if growth.0.values().all(|m| m.keys().all(Option::is_none)) {
+        return Err("one value per width (a seed-ensemble figure): no seed-to-seed variation to separate from width".into());
+    }
+    within_group_slope(&groups)
+        .ok_or_else(|| "too few seeds per width past the peak (2 needed at some width, and residual degrees of freedom)".into())
+}
+
+fn onset_summary(test: &crate::onset::OnsetTest, p_holm: f64, alpha: f64) -> OnsetSummary {
+    let f = &test.fit;
+    OnsetSummary {
+        width: f.tau.exp2(),
+        lo: f.tau_lo.exp2(),
+        hi: f.tau_hi.exp2(),
+        slope_change: f.slope_change,
+        sup_f: f.sup_f,
+        df_resid: f.df_resid,
+        p_value: test.p_value,
+        p_holm,
+        detected: p_holm < alpha && f.slope_change > 0.0,
+    }
+}
+
+fn h1_verdict(name: &str, onset: Option<&OnsetSummary>, coincides: Option<bool>, peak: &PeakTest, alpha: f64) -> Verdict {
+    let pred = prediction::ONSET;
+    let Some(pk) = peak.peak.as_ref().filter(|_| peak.detected) else {
+        return Verdict::new(
+            pred,
+            Some(name),
+            Outcome::NotTestable,
+            "no double descent detected: no peak to coincide with".into(),
+            &[],
         );
     };
-    let detected = if c.peak.detected {
-        format!(
-            "double descent detected: test error peaks at width {} ({:.1} and {:.1} standard errors above the best widths on either side)",
-            peak.width, peak.prominence_left, peak.prominence_right
+    let Some(o) = onset else {
+        return Verdict::new(
+            pred,
+            Some(name),
+            Outcome::NotTestable,
+            "too few values for a change-point test (5 widths and 6 values needed)".into(),
+            &[],
+        );
+    };
+    let numbers = [
+        ("w_ens", o.width),
+        ("w_ens_lo", o.lo),
+        ("w_ens_hi", o.hi),
+        ("w_peak", pk.width as f64),
+        ("slope_change", o.slope_change),
+        ("sup_f", o.sup_f),
+        ("p_value", o.p_value),
+        ("p_holm", o.p_holm),
+    ];
+    if o.p_holm >= alpha {
+        let reason =
+            format!("no onset: the change of slope is not significant against a straight line (Holm p = {})", fmt_p(o.p_holm));
+        return Verdict::new(pred, Some(name), Outcome::Contradicted, reason, &numbers);
+    }
+    if o.slope_change <= 0.0 {
+        let reason = format!(
+            "no onset: the slope changes at width {:.0} but growth slows there (change {:.3} per octave; a hump or saturation, not an onset)",
+            o.width, o.slope_change
+        );
+        return Verdict::new(pred, Some(name), Outcome::Contradicted, reason, &numbers);
+    }
+    let at = format!("onset at width {:.0} [{:.0}, {:.0}] (Holm p = {})", o.width, o.lo, o.hi, fmt_p(o.p_holm));
+    if coincides == Some(true) {
+        Verdict::new(pred, Some(name), Outcome::Supported, format!("{at} covers the peak at {}", pk.width), &numbers)
+    } else {
+        Verdict::new(pred, Some(name), Outcome::Contradicted, format!("{at} lies away from the peak at {}", pk.width), &numbers)
+    }
+}
+
+fn past_peak_verdict(name: &str, fit: Option<&PastPeak>, untestable: Option<&str>, alpha: f64) -> Verdict {
+    let pred = prediction::PAST_PEAK;
+    let Some(f) = fit else {
+        return Verdict::new(pred, Some(name), Outcome::NotTestable, untestable.unwrap_or("not testable").to_string(), &[]);
+    };
+    let numbers = [("slope", f.slope), ("lo", f.lo), ("hi", f.hi), ("p_value", f.p_value), ("p_holm", f.p_holm), ("df", f.df)];
+    let text = format!(
+        "within widths past the peak, test error changes by {:.3} [{:.3}, {:.3}] per unit of growth (Holm p = {}, {} values at {} widths)",
+        f.slope,
+        f.lo,
+        f.hi,
+        fmt_p(f.p_holm),
+        f.observations,
+        f.widths
+    );
+    let outcome = if f.p_holm < alpha && f.slope < 0.0 { Outcome::Supported } else { Outcome::Contradicted };
+    let reason = match outcome {
+        Outcome::Supported => format!("{text}: seeds that grew more err less at the same width"),
+        _ if f.p_holm < alpha => format!("{text}: the opposite sign"),
+        _ => format!("{text}: not significant"),
+    };
+    Verdict::new(pred, Some(name), outcome, reason, &numbers)
+}
+
+fn family_verdict(pred: &str, members: &[&Verdict], what: &str) -> Verdict {
+    let supported: Vec<&str> =
+        members.iter().filter(|v| v.outcome == Outcome::Supported).filter_map(|v| v.metric.as_deref()).collect();
+    let tested = members.iter().filter(|v| v.outcome != Outcome::NotTestable).count();
+    if tested == 0 {
+        let reason = members.first().map_or("no verdict metrics measured".to_string(), |v| v.reason.clone());
+        return Verdict::new(pred, None, Outcome::NotTestable, reason, &[]);
+    }
+    let numbers = [("metrics_tested", tested as f64), ("metrics_supported", supported.len() as f64)];
+    if supported.is_empty() {
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Contradicted,
+            format!("none of {tested} metrics {what} (family-wise level, Holm)"),
+            &numbers,
         )
     } else {
-        format!(
-            "the test-error peak at width {} is not prominent enough to call double descent ({:.1} / {:.1} standard errors; {} needed on both sides)",
-            peak.width, peak.prominence_left, peak.prominence_right, opts.prominence
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Supported,
+            format!("{} of {tested} metrics {what} (family-wise level, Holm): {}", supported.len(), supported.join(", ")),
+            &numbers,
         )
+    }
+}
+
+/// H4: past the peak, log seed variance of the test error on log W; alpha = minus the slope.
+fn averaging_verdict(test_err: &SeedCurves, peak: &PeakTest) -> Verdict {
+    let pred = prediction::AVERAGING;
+    let Some(pk) = peak.peak.as_ref().filter(|_| peak.detected) else {
+        return Verdict::new(pred, None, Outcome::NotTestable, "no double descent detected: no peak to measure from".into(), &[]);
     };
-    let coinciding: Vec<&str> = c.metrics.iter().filter(|m| m.coincides == Some(true)).map(|m| m.metric.as_str()).collect();
-    let supporting: Vec<&str> = c
-        .metrics
-        .iter()
-        .filter(|m| m.coincides == Some(true) && m.rho.is_some_and(|r| r < 0.0) && m.p_value.is_some_and(|p| p < 0.05))
-        .map(|m| m.metric.as_str())
-        .collect();
-    let tested = c.metrics.iter().filter(|m| m.w_ens.is_some()).count();
-    format!(
-        "{}: {detected}; {} of {tested} ensemble metrics {} growing within {} octave of the peak{}; of these, {} {} as the test error falls past the peak (rho < 0, p < 0.05){}.",
-        c.condition,
-        coinciding.len(),
-        if coinciding.len() == 1 { "starts" } else { "start" },
-        opts.coincidence_octaves,
-        if coinciding.is_empty() { String::new() } else { format!(" ({})", coinciding.join(", ")) },
-        supporting.len(),
-        if supporting.len() == 1 { "grows" } else { "grow" },
-        if supporting.is_empty() { String::new() } else { format!(" ({})", supporting.join(", ")) },
-    )
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let mut zero = 0;
+    for (w, seeds) in test_err.0.iter().filter(|(w, _)| **w >= pk.width) {
+        let v: Vec<f64> = seeds.values().copied().collect();
+        let var = sd(&v).powi(2);
+        if var > 0.0 {
+            x.push((*w as f64).ln());
+            y.push(var.ln());
+        } else if v.len() >= 2 {
+            zero += 1;
+        }
+    }
+    let Some(fit) = ols_fit(&x, &y) else {
+        return Verdict::new(
+            pred,
+            None,
+            Outcome::NotTestable,
+            format!("{} widths past the peak with a seed variance (3 needed; {zero} with zero variance left out)", x.len()),
+            &[],
+        );
+    };
+    let (alpha, lo, hi) = (-fit.slope, -fit.hi, -fit.lo);
+    let numbers = [("alpha", alpha), ("lo", lo), ("hi", hi), ("widths", x.len() as f64)];
+    let text = format!("seed variance of the test error ~ W^-alpha past the peak: alpha = {alpha:.2} [{lo:.2}, {hi:.2}]");
+    if lo > 0.0 {
+        Verdict::new(pred, None, Outcome::Supported, text, &numbers)
+    } else {
+        Verdict::new(pred, None, Outcome::Contradicted, format!("{text}: no significant decline"), &numbers)
+    }
+}
+
+/// What the across-conditions bootstrap needs of one condition.
+struct Behind {
+    test_err: SeedCurves,
+    train_err: SeedCurves,
+    growths: BTreeMap<String, SeedCurves>,
 }
 
 /// The whole analysis of a sweep.
 pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut analysed = Vec::new();
-    // Per condition, the per-seed values behind W_peak and every W_ens, kept for the across-conditions bootstrap.
-    let mut behind: Vec<(SeedValues, BTreeMap<String, SeedValues>)> = Vec::new();
+    let mut behind = Vec::new();
     for input in conditions {
-        let train_err = run_values(&input.runs, |r| r.train_err);
-        let test_err = run_values(&input.runs, |r| r.test_err);
-        let test_loss = run_values(&input.runs, |r| r.test_loss);
-        let curves = Curves {
-            train_err: aggregate(&train_err, opts.resamples, &mut rng),
-            train_loss: aggregate(&run_values(&input.runs, |r| r.train_loss), opts.resamples, &mut rng),
-            test_err: aggregate(&test_err, opts.resamples, &mut rng),
-            test_loss: aggregate(&test_loss, opts.resamples, &mut rng),
-        };
-        let w_interp = interpolation_threshold(
-            &curves.train_err.iter().map(|p| p.width).collect::<Vec<_>>(),
-            &curves.train_err.iter().map(|p| p.mean).collect::<Vec<_>>(),
-            opts.interp_tolerance,
-        );
-        let peak = peak_summary(&test_err, opts, &mut rng);
-        let peak_loss = peak_summary(&test_loss, opts, &mut rng);
-        let mut growths = BTreeMap::new();
-        let metrics: Vec<MetricVerdict> = VERDICT_METRICS
-            .iter()
-            .filter_map(|name| input.metrics.get(*name).map(|values| (name, values)))
-            .map(|(name, values)| {
-                growths.insert(name.to_string(), metric_values(values, Select::Growth));
-                analyze_metric(name, values, &test_err, &peak, opts, &mut rng)
-            })
-            .collect();
-        let mut c = ConditionAnalysis {
-            condition: input.condition.clone(),
-            n_train: input.n_train,
-            label_noise: input.label_noise,
-            curves,
-            w_interp,
-            peak,
-            peak_loss,
-            metrics,
-            conclusion: String::new(),
-        };
-        c.conclusion = conclusion(&c, opts);
+        let (c, b) = analyze_condition(input, opts);
         analysed.push(c);
-        behind.push((test_err, growths));
+        behind.push(b);
     }
-    let across = across_conditions(&analysed, &behind, opts, &mut rng);
-    let overall = overall(&analysed, &across);
-    Analysis { options: opts.clone(), conditions: analysed, across, overall }
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let across = if analysed.len() >= 2 { across_conditions(&analysed, &behind, opts, &mut rng) } else { Vec::new() };
+    let mut tally = Tally::default();
+    for v in analysed.iter().flat_map(|c| c.verdicts.iter()).chain(across.iter().map(|a| &a.verdict)) {
+        match v.outcome {
+            Outcome::Supported => tally.supported += 1,
+            Outcome::Contradicted => tally.contradicted += 1,
+            Outcome::NotTestable => tally.not_testable += 1,
+        }
+    }
+    let overall = format!(
+        "Of {} headline predictions ({} condition(s): double descent, H1 onset at the peak, the width-adjusted past-peak relation and H4 each{}): {} supported, {} contradicted, {} not testable.",
+        tally.supported + tally.contradicted + tally.not_testable,
+        analysed.len(),
+        if across.is_empty() { String::new() } else { format!("; H2 for {} metrics", across.len()) },
+        tally.supported,
+        tally.contradicted,
+        tally.not_testable
+    );
+    Analysis { options: opts.clone(), conditions: analysed, across, tally, overall }
 }
 
+fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalysis, Behind) {
+    let mut diverged = Vec::new();
+    let mut used = Vec::new();
+    for r in &input.runs {
+        match divergence(r) {
+            Some(reason) => diverged.push(DivergedRun { width: r.width, seed: r.seed, reason }),
+            None => used.push(r),
+        }
+    }
+    let diverged_keys: BTreeSet<(usize, u64)> = diverged.iter().map(|d| (d.width, d.seed)).collect();
+    let train_err = run_curves(&used, |r| r.train_err);
+    let test_err = run_curves(&used, |r| r.test_err);
+    let test_loss = run_curves(&used, |r| r.test_loss);
+    let curves = Curves {
+        train_err: aggregate(&train_err),
+        train_loss: aggregate(&run_curves(&used, |r| r.train_loss)),
+        test_err: aggregate(&test_err),
+        test_loss: aggregate(&test_loss),
+    };
+    let w_interp = interpolation_threshold(&train_err.widths(), &train_err.means(), opts.interp_tolerance);
+    let peak = peak_test(&test_err.widths(), &test_err.per_width(), opts.null_draws, opts.alpha);
+    let peak_loss = peak_test(&test_loss.widths(), &test_loss.per_width(), opts.null_draws, opts.alpha);
+
+    let names = verdict_metrics(&input.loss);
+    let missing_metrics: Vec<String> = names.iter().filter(|n| !input.metrics.contains_key(**n)).map(|n| n.to_string()).collect();
+    let work: Vec<MetricWork> = names
+        .iter()
+        .filter_map(|n| input.metrics.get(*n).map(|v| (n, v)))
+        .map(|(name, values)| {
+            let data = metric_data(values, &diverged_keys);
+            let (t, y) = data.growth.stacked_log2();
+            let onset = onset_test(&t, &y, opts.null_draws);
+            let (past, past_untestable) = match past_peak_fit(&data.growth, &test_err, &peak) {
+                Ok(f) => (Some(f), None),
+                Err(e) => (None, Some(e)),
+            };
+            MetricWork { name: name.to_string(), data, onset, past, past_untestable }
+        })
+        .collect();
+    // Holm across the metrics that have a test, separately for the two families.
+    let onset_holm = holm(&work.iter().map(|m| m.onset.as_ref().map_or(f64::NAN, |o| o.p_value)).collect::<Vec<_>>());
+    let past_holm = holm(&work.iter().map(|m| m.past.as_ref().map_or(f64::NAN, |p| p.p_value)).collect::<Vec<_>>());
+    let cell = peak.peak.as_ref().map(|p| peak_cell(&test_err.widths(), p.index));
+    let growths: BTreeMap<String, SeedCurves> = work.iter().map(|m| (m.name.clone(), m.data.growth.clone())).collect();
+    let metrics: Vec<MetricVerdict> = work
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let onset = m.onset.as_ref().map(|o| onset_summary(o, onset_holm[i], opts.alpha));
+            let coincides = match (&onset, cell) {
+                (Some(o), Some((lo, hi))) if o.detected => Some(o.lo.log2() <= hi && lo <= o.hi.log2()),
+                _ => None,
+            };
+            let past_peak = m.past.as_ref().map(|f| PastPeak {
+                slope: f.slope,
+                lo: f.lo,
+                hi: f.hi,
+                p_value: f.p_value,
+                p_holm: past_holm[i],
+                df: f.df,
+                observations: f.n,
+                widths: m.data.growth.0.keys().filter(|w| peak.peak.as_ref().is_some_and(|p| **w >= p.width)).count(),
+            });
+            MetricVerdict {
+                h1: h1_verdict(&m.name, onset.as_ref(), coincides, &peak, opts.alpha),
+                past_peak_verdict: past_peak_verdict(&m.name, past_peak.as_ref(), m.past_untestable.as_deref(), opts.alpha),
+                metric: m.name,
+                values: m.data.counts.clone(),
+                trained: aggregate(&m.data.trained),
+                init: aggregate(&m.data.init),
+                growth: aggregate(&m.data.growth),
+                w_ens: onset.as_ref().filter(|o| o.detected).map(|o| o.width),
+                onset,
+                coincides,
+                past_peak,
+            }
+        })
+        .collect();
+    let mut verdicts = vec![peak_verdict(&peak, &test_err, opts.alpha)];
+    let h1_members: Vec<&Verdict> = metrics.iter().map(|m| &m.h1).collect();
+    let past_members: Vec<&Verdict> = metrics.iter().map(|m| &m.past_peak_verdict).collect();
+    verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
+    verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));
+    verdicts.push(averaging_verdict(&test_err, &peak));
+    let behind = Behind { test_err, train_err, growths };
+    let mut c = ConditionAnalysis {
+        condition: input.condition.clone(),
+        n_train: input.n_train,
+        label_noise: input.label_noise,
+        loss: input.loss.clone(),
+        runs_used: used.len(),
+        diverged,
+        curves,
+        w_interp,
+        peak,
+        peak_loss,
+        metrics,
+        missing_metrics,
+        verdicts,
+        conclusion: String::new(),
+    };
+    c.conclusion = conclusion(&c);
+    (c, behind)
+}
+
+fn conclusion(c: &ConditionAnalysis) -> String {
+    let mut parts: Vec<String> =
+        c.verdicts.iter().map(|v| format!("{}: {} ({})", v.prediction, v.outcome.label(), v.reason)).collect();
+    if !c.diverged.is_empty() {
+        let which: Vec<String> = c.diverged.iter().map(|d| format!("width {} seed {}", d.width, d.seed)).collect();
+        parts.push(format!("{} run(s) diverged and were left out ({})", c.diverged.len(), which.join(", ")));
+    }
+    if !c.missing_metrics.is_empty() {
+        parts.push(format!("not measured: {}", c.missing_metrics.join(", ")));
+    }
+    format!("{}: {}.", c.condition, parts.join("; "))
+}
+
+/// H2: across conditions with a detected peak and a detected onset, the Deming slope of log2 W_ens on
+/// log2 W_peak, with a joint seed-curve bootstrap (each condition's test error, train error and growth
+/// resampled with the same seeds; peak and change point re-located in every resample).
 fn across_conditions(
     analysed: &[ConditionAnalysis],
-    behind: &[(SeedValues, BTreeMap<String, SeedValues>)],
+    behind: &[Behind],
     opts: &Options,
     rng: &mut ChaCha8Rng,
 ) -> Vec<AcrossConditions> {
-    if analysed.len() < 2 {
-        return Vec::new();
-    }
-    VERDICT_METRICS
-        .iter()
+    const NEEDED: usize = 5;
+    let names: Vec<String> =
+        analysed.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).collect::<BTreeSet<_>>().into_iter().collect();
+    names
+        .into_iter()
         .map(|name| {
-            let points: Vec<(String, f64, f64)> = analysed
+            let included: Vec<usize> = (0..analysed.len())
+                .filter(|&i| {
+                    analysed[i].peak.detected && analysed[i].metrics.iter().any(|m| m.metric == name && m.w_ens.is_some())
+                })
+                .collect();
+            let left_out: Vec<&str> =
+                (0..analysed.len()).filter(|i| !included.contains(i)).map(|i| analysed[i].condition.as_str()).collect();
+            let points: Vec<(String, f64, f64)> = included
                 .iter()
-                .filter_map(|c| {
-                    let m = c.metrics.iter().find(|m| m.metric == *name)?;
-                    Some((c.condition.clone(), c.peak.peak.as_ref()?.width as f64, m.w_ens?))
+                .map(|&i| {
+                    let c = &analysed[i];
+                    let m = c.metrics.iter().find(|m| m.metric == name).unwrap();
+                    (c.condition.clone(), c.peak.peak.as_ref().unwrap().width as f64, m.w_ens.unwrap())
                 })
                 .collect();
-            let fit = |pts: &[(f64, f64)]| -> Option<f64> {
-                if pts.len() < 2 {
-                    return None;
+            let pred = prediction::COMOVEMENT;
+            let empty = |reason: String, points| AcrossConditions {
+                metric: name.clone(),
+                points,
+                slope: None,
+                lo: None,
+                hi: None,
+                control_slope: None,
+                control_lo: None,
+                control_hi: None,
+                verdict: Verdict::new(pred, Some(&name), Outcome::NotTestable, reason, &[]),
+            };
+            if included.len() < NEEDED {
+                return empty(
+                    format!(
+                        "{} condition(s) with a detected peak and onset ({NEEDED} needed); left out: {}",
+                        included.len(),
+                        if left_out.is_empty() { "none".to_string() } else { left_out.join(", ") }
+                    ),
+                    points,
+                );
+            }
+            let x: Vec<f64> = points.iter().map(|p| p.1.log2()).collect();
+            let y: Vec<f64> = points.iter().map(|p| p.2.log2()).collect();
+            let slope = deming_slope(&x, &y);
+            let interp: Vec<Option<f64>> = included.iter().map(|&i| analysed[i].w_interp.map(|w| (w as f64).log2())).collect();
+            let control = interp
+                .iter()
+                .all(Option::is_some)
+                .then(|| deming_slope(&interp.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &y));
+            let (mut boot, mut boot_control) = (Vec::new(), Vec::new());
+            for _ in 0..opts.resamples {
+                let mut xs = Vec::new();
+                let mut ys = Vec::new();
+                let mut is = Vec::new();
+                for &i in &included {
+                    let b = &behind[i];
+                    let Some(growth) = b.growths.get(&name) else { continue };
+                    let r = resample_jointly(&[&b.test_err, &b.train_err, growth], rng);
+                    let Some((pi, _, _)) = find_peak(&r[0].means()) else { continue };
+                    let (t, g) = r[2].stacked_log2();
+                    let Some(fit) = hinge_fit(&t, &g) else { continue };
+                    xs.push((r[0].widths()[pi] as f64).log2());
+                    ys.push(fit.tau);
+                    is.push(
+                        interpolation_threshold(&r[1].widths(), &r[1].means(), opts.interp_tolerance).map(|w| (w as f64).log2()),
+                    );
                 }
-                let (x, y): (Vec<f64>, Vec<f64>) = pts.iter().map(|(p, e)| (p.log2(), e.log2())).unzip();
-                let slope = ols(&x, &y).1;
-                slope.is_finite().then_some(slope)
+                if xs.len() == included.len() {
+                    let s = deming_slope(&xs, &ys);
+                    if s.is_finite() {
+                        boot.push(s);
+                    }
+                    if is.iter().all(Option::is_some) {
+                        let s = deming_slope(&is.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &ys);
+                        if s.is_finite() {
+                            boot_control.push(s);
+                        }
+                    }
+                }
+            }
+            let ci = |b: &[f64]| if b.len() >= 20 { (Some(quantile(b, 0.025)), Some(quantile(b, 0.975))) } else { (None, None) };
+            let (lo, hi) = ci(&boot);
+            let (control_lo, control_hi) = ci(&boot_control);
+            let numbers = [
+                ("slope", slope),
+                ("lo", lo.unwrap_or(f64::NAN)),
+                ("hi", hi.unwrap_or(f64::NAN)),
+                ("control_slope", control.unwrap_or(f64::NAN)),
+                ("conditions", included.len() as f64),
+            ];
+            let verdict = match (lo, hi) {
+                (Some(lo), Some(hi)) => {
+                    let text = format!(
+                        "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions",
+                        included.len()
+                    );
+                    if lo <= 1.0 && hi >= 1.0 && lo > 0.0 {
+                        Verdict::new(pred, Some(&name), Outcome::Supported, format!("{text}: contains 1, excludes 0"), &numbers)
+                    } else {
+                        Verdict::new(
+                            pred,
+                            Some(&name),
+                            Outcome::Contradicted,
+                            format!("{text}: does not contain 1 or contains 0"),
+                            &numbers,
+                        )
+                    }
+                }
+                _ => Verdict::new(
+                    pred,
+                    Some(&name),
+                    Outcome::NotTestable,
+                    "too few bootstrap resamples with a peak and a change point in every condition".into(),
+                    &numbers,
+                ),
             };
-            let slope = fit(&points.iter().map(|p| (p.1, p.2)).collect::<Vec<_>>());
-            let samples: Vec<f64> = (0..opts.resamples)
-                .filter_map(|_| {
-                    let pts: Vec<(f64, f64)> = behind
-                        .iter()
-                        .filter_map(|(err, growths)| {
-                            let p = peak_of(&resample_all(err, rng))?.width as f64;
-                            let e = onset_of(&resample_all(growths.get(*name)?, rng))?.exp2();
-                            Some((p, e))
-                        })
-                        .collect();
-                    fit(&pts)
-                })
-                .collect();
-            let (lo, hi) = if samples.is_empty() {
-                (None, None)
-            } else {
-                (Some(quantile(&samples, 0.025)), Some(quantile(&samples, 0.975)))
-            };
-            AcrossConditions { metric: name.to_string(), points, slope, lo, hi }
+            AcrossConditions {
+                metric: name.clone(),
+                points,
+                slope: slope.is_finite().then_some(slope),
+                lo,
+                hi,
+                control_slope: control.filter(|s| s.is_finite()),
+                control_lo,
+                control_hi,
+                verdict,
+            }
         })
         .collect()
 }
 
-fn overall(analysed: &[ConditionAnalysis], across: &[AcrossConditions]) -> String {
-    let detected = analysed.iter().filter(|c| c.peak.detected).count();
-    let with_coincidence =
-        analysed.iter().filter(|c| c.peak.detected && c.metrics.iter().any(|m| m.coincides == Some(true))).count();
-    let mut text = format!(
-        "Double descent was detected in {detected} of {} condition(s); in {with_coincidence} of those, at least one ensemble metric starts growing at the peak.",
-        analysed.len()
-    );
-    let moving: Vec<String> = across
-        .iter()
-        .filter(|a| a.lo.is_some_and(|lo| lo <= 1.0) && a.hi.is_some_and(|hi| hi >= 1.0) && a.lo.is_some_and(|lo| lo > 0.0))
-        .map(|a| a.metric.clone())
-        .collect();
-    if !across.is_empty() {
-        text.push_str(&format!(
-            " Across conditions, the onset moves with the peak (slope interval containing 1 and excluding 0) for {} of {} metrics{}.",
-            moving.len(),
-            across.len(),
-            if moving.is_empty() { String::new() } else { format!(" ({})", moving.join(", ")) }
-        ));
-    }
-    text
+/// The share of true flags (a rate in the calibration table).
+pub(crate) fn share(flags: &[bool]) -> f64 {
+    mean(&flags.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect::<Vec<_>>())
 }

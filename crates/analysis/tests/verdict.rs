@@ -1,10 +1,10 @@
-//! The analysis on synthetic curves with known answers.
+//! The analysis on synthetic sweeps with known answers.
 
 use ddlab_analysis::*;
 
 const WIDTHS: [usize; 11] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
-/// A small deterministic jitter per (width, seed).
+/// A small deterministic jitter per (width, seed), uniform in [-scale/2, scale/2).
 fn jitter(w: usize, s: u64, scale: f64) -> f64 {
     let h = (w as u64 * 2654435761 + s * 40503).wrapping_mul(2862933555777941757) >> 40;
     ((h % 1000) as f64 / 1000.0 - 0.5) * scale
@@ -16,10 +16,14 @@ fn error_at(w: usize) -> f64 {
     0.3 + 0.25 * (-(t - 4.0).powi(2) / 2.0).exp() - 0.02 * t + if t < 2.0 { 0.3 * (2.0 - t) } else { 0.0 }
 }
 
-fn condition(onset_octave: f64, metric: impl Fn(usize, u64) -> f64) -> ConditionInput {
-    let mut input = ConditionInput { condition: "c".into(), n_train: 100, label_noise: 0.1, ..Default::default() };
+const METRIC: &str = "partition/ambiguity_sq_m2";
+
+/// A sweep with `seeds` seeds; METRIC grows from `onset_octave` on; `other` fills diversity/effective_rank.
+fn condition(seeds: u64, onset_octave: f64, other: impl Fn(usize, u64) -> f64) -> ConditionInput {
+    let mut input =
+        ConditionInput { condition: "c".into(), n_train: 100, label_noise: 0.1, loss: "squared".into(), ..Default::default() };
     for &w in &WIDTHS {
-        for s in 0..5 {
+        for s in 0..seeds {
             let test_err = error_at(w) + jitter(w, s, 0.01);
             let train_err = (0.4 - 0.1 * (w as f64).log2()).max(0.0);
             input.runs.push(RunFigures {
@@ -29,94 +33,192 @@ fn condition(onset_octave: f64, metric: impl Fn(usize, u64) -> f64) -> Condition
                 train_loss: train_err,
                 test_err,
                 test_loss: 2.0 * test_err,
+                diverged: None,
             });
             let growth = ((w as f64).log2() - onset_octave).max(0.0);
-            let values = input.metrics.entry("partition/ambiguity_m2".into()).or_default();
-            values.push(MetricValue { width: w, seed: Some(s), trained: false, value: 1.0 + jitter(w, s + 7, 0.02) });
-            values.push(MetricValue { width: w, seed: Some(s), trained: true, value: 1.0 + growth + jitter(w, s, 0.02) });
-            let other = input.metrics.entry("diversity/effective_rank".into()).or_default();
-            other.push(MetricValue { width: w, seed: Some(s), trained: false, value: 0.0 });
-            other.push(MetricValue { width: w, seed: Some(s), trained: true, value: metric(w, s) });
+            let values = input.metrics.entry(METRIC.into()).or_default();
+            values.push(MetricValue { width: w, seed: Some(s), trained: false, value: Some(1.0 + jitter(w, s + 7, 0.02)) });
+            values.push(MetricValue { width: w, seed: Some(s), trained: true, value: Some(1.0 + growth + jitter(w, s, 0.02)) });
+            let other_values = input.metrics.entry("diversity/effective_rank".into()).or_default();
+            other_values.push(MetricValue { width: w, seed: Some(s), trained: false, value: Some(0.0) });
+            other_values.push(MetricValue { width: w, seed: Some(s), trained: true, value: Some(other(w, s)) });
         }
     }
     input
 }
 
 fn options() -> Options {
-    Options { resamples: 200, permutations: 999, ..Options::default() }
+    Options { null_draws: 999, resamples: 100, ..Options::default() }
+}
+
+fn verdict<'a>(c: &'a ConditionAnalysis, prediction: &str) -> &'a Verdict {
+    c.verdicts.iter().find(|v| v.prediction == prediction).unwrap()
 }
 
 #[test]
 fn planted_peak_and_onset_are_found_and_coincide() {
-    let analysis = analyze(&[condition(4.0, |w, s| jitter(w, s, 1.0))], &options());
+    let analysis = analyze(&[condition(5, 4.0, |w, s| jitter(w, s, 1.0))], &options());
     let c = &analysis.conditions[0];
     let peak = c.peak.peak.as_ref().expect("a peak");
     assert_eq!(peak.width, 16);
-    assert!(c.peak.detected, "{peak:?}");
+    assert!(c.peak.detected, "{:?}", c.peak);
+    assert_eq!(verdict(c, prediction::DOUBLE_DESCENT).outcome, Outcome::Supported);
     assert_eq!(c.w_interp, Some(16));
-    let m = c.metrics.iter().find(|m| m.metric == "partition/ambiguity_m2").unwrap();
-    let onset = m.w_ens.unwrap();
-    assert!((onset.log2() - 4.0).abs() <= 0.25, "planted onset at 16, found {onset}");
+    let m = c.metrics.iter().find(|m| m.metric == METRIC).unwrap();
+    let onset = m.onset.as_ref().unwrap();
+    assert!(onset.detected && onset.slope_change > 0.9, "{onset:?}");
+    assert!((onset.width.log2() - 4.0).abs() <= 0.25, "planted onset at 16, found {}", onset.width);
     assert_eq!(m.coincides, Some(true));
-    assert!(m.rho.unwrap() < -0.9, "growth and error fall together past the peak: {:?}", m.rho);
+    assert_eq!(m.h1.outcome, Outcome::Supported, "{:?}", m.h1);
+    assert_eq!(verdict(c, prediction::ONSET_FAMILY).outcome, Outcome::Supported);
 }
 
 #[test]
-fn an_onset_far_from_the_peak_does_not_coincide() {
-    let analysis = analyze(&[condition(8.0, |w, s| jitter(w, s, 1.0))], &options());
-    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "partition/ambiguity_m2").unwrap();
-    assert!((m.w_ens.unwrap().log2() - 8.0).abs() <= 0.25);
+fn an_onset_far_from_the_peak_contradicts_h1() {
+    let analysis = analyze(&[condition(5, 8.0, |w, s| jitter(w, s, 1.0))], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == METRIC).unwrap();
+    assert!((m.onset.as_ref().unwrap().width.log2() - 8.0).abs() <= 0.25);
     assert_eq!(m.coincides, Some(false));
+    assert_eq!(m.h1.outcome, Outcome::Contradicted);
+    assert!(m.h1.reason.contains("away from the peak"), "{}", m.h1.reason);
 }
 
 #[test]
-fn a_metric_unrelated_to_the_error_gets_a_large_p_value() {
-    let analysis = analyze(&[condition(4.0, |w, s| jitter(w * 31 + 5, s, 1.0))], &options());
+fn a_hump_is_not_an_onset() {
+    // The metric rises to the peak (width 16) and falls after it: the slope changes, with the wrong sign.
+    let hump = |w: usize, s: u64| 4.0 - ((w as f64).log2() - 4.0).abs() + jitter(w, s, 0.2);
+    let analysis = analyze(&[condition(5, 4.0, hump)], &options());
     let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
-    assert!(m.p_value.unwrap() > 0.1, "shuffled metric: p = {:?}", m.p_value);
+    let onset = m.onset.as_ref().unwrap();
+    assert!(onset.p_value < 0.01 && onset.slope_change < 0.0, "{onset:?}");
+    assert!(!onset.detected && m.w_ens.is_none());
+    assert_eq!(m.h1.outcome, Outcome::Contradicted);
+    assert!(m.h1.reason.contains("not an onset"), "{}", m.h1.reason);
+}
+
+#[test]
+fn a_straight_line_has_no_onset() {
+    let line = |w: usize, s: u64| 0.3 * (w as f64).log2() + jitter(w, s + 3, 0.2);
+    let analysis = analyze(&[condition(5, 4.0, line)], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
+    assert!(m.onset.as_ref().unwrap().p_value > 0.05, "{:?}", m.onset);
+    assert!(m.w_ens.is_none());
+    assert!(m.h1.reason.starts_with("no onset"), "{}", m.h1.reason);
+}
+
+#[test]
+fn past_peak_relation_is_width_adjusted() {
+    // Growth rises with width exactly as the error falls past the peak, with seed noise unrelated to
+    // the error: the old across-width rank correlation was -1; within widths there is nothing.
+    let trend = |w: usize, s: u64| -10.0 * error_at(w) + jitter(w, s + 11, 0.05);
+    let analysis = analyze(&[condition(5, 4.0, trend)], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
+    let past = m.past_peak.as_ref().unwrap();
+    assert!(past.p_value > 0.05, "{past:?}");
+    assert_eq!(m.past_peak_verdict.outcome, Outcome::Contradicted);
+    // Now the seed-to-seed error follows the seed's growth: error falls by 0.5 per unit of growth.
+    let mut input = condition(5, 4.0, |w, s| jitter(w, s + 11, 0.05));
+    for r in &mut input.runs {
+        r.test_err = error_at(r.width) - 0.5 * jitter(r.width, r.seed + 11, 0.05) + jitter(r.width, r.seed, 0.002);
+    }
+    let analysis = analyze(&[input], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
+    let past = m.past_peak.as_ref().unwrap();
+    assert!((past.slope + 0.5).abs() < 0.05 && past.p_holm < 0.001, "{past:?}");
+    assert_eq!(m.past_peak_verdict.outcome, Outcome::Supported);
 }
 
 #[test]
 fn no_peak_means_no_double_descent() {
-    let mut input = condition(4.0, |w, s| jitter(w, s, 1.0));
+    let mut input = condition(5, 4.0, |w, s| jitter(w, s, 1.0));
     for r in &mut input.runs {
         r.test_err = 1.0 / (r.width as f64 + 1.0) + jitter(r.width, r.seed, 0.001);
     }
     let analysis = analyze(&[input], &options());
-    assert!(!analysis.conditions[0].peak.detected);
-    assert!(analysis.conditions[0].conclusion.contains("no interior"));
+    let c = &analysis.conditions[0];
+    assert!(!c.peak.detected);
+    assert_eq!(verdict(c, prediction::DOUBLE_DESCENT).outcome, Outcome::Contradicted);
+    assert_eq!(verdict(c, prediction::ONSET_FAMILY).outcome, Outcome::NotTestable);
 }
 
 #[test]
-fn onset_moves_with_the_peak_across_conditions() {
-    let mut a = condition(4.0, |w, s| jitter(w, s, 1.0));
-    a.condition = "a".into();
-    let mut b = condition(6.0, |w, s| jitter(w, s, 1.0));
-    b.condition = "b".into();
-    for r in &mut b.runs {
-        // The same curve, shifted two octaves wider.
-        r.test_err = error_at((r.width / 4).max(1)) + jitter(r.width, r.seed, 0.01) + if r.width < 4 { 0.3 } else { 0.0 };
+fn one_seed_makes_the_peak_not_testable() {
+    let analysis = analyze(&[condition(1, 4.0, |w, s| jitter(w, s, 1.0))], &options());
+    let c = &analysis.conditions[0];
+    assert_eq!(c.peak.p_value, None);
+    assert!(!c.peak.detected);
+    let v = verdict(c, prediction::DOUBLE_DESCENT);
+    assert_eq!(v.outcome, Outcome::NotTestable);
+    assert!(v.reason.contains("one seed"), "{}", v.reason);
+    assert!(c.curves.test_err.iter().all(|p| p.lo.is_nan() && p.sd.is_nan()), "one seed has no interval");
+    let json = serde_json::to_string(&analysis).unwrap();
+    assert!(!json.contains("inf") && !json.contains("NaN"), "undefined values are null in JSON");
+    assert_eq!(analysis.tally.supported, 0);
+}
+
+#[test]
+fn diverged_runs_and_undefined_values_are_left_out_and_counted() {
+    let mut input = condition(5, 4.0, |w, s| jitter(w, s, 1.0));
+    for r in input.runs.iter_mut().filter(|r| r.width == 64 && r.seed == 2) {
+        r.diverged = Some("loss became NaN at epoch 12".into());
+        r.test_err = 50.0; // must not enter the curve
     }
-    let analysis = analyze(&[a, b], &options());
-    assert_eq!(analysis.conditions[1].peak.peak.as_ref().unwrap().width, 64);
-    let across = analysis.across.iter().find(|x| x.metric == "partition/ambiguity_m2").unwrap();
-    assert!((across.slope.unwrap() - 1.0).abs() < 0.2, "{across:?}");
+    for r in input.runs.iter_mut().filter(|r| r.width == 128 && r.seed == 0) {
+        r.test_loss = f64::NAN; // not flagged, but not finite either
+    }
+    for v in input.metrics.get_mut(METRIC).unwrap().iter_mut().filter(|v| v.width == 2 && !v.trained) {
+        v.value = None;
+    }
+    let analysis = analyze(&[input], &options());
+    let c = &analysis.conditions[0];
+    assert_eq!(c.diverged.len(), 2);
+    assert_eq!((c.diverged[0].width, c.diverged[0].seed), (64, 2));
+    assert!(c.conclusion.contains("2 run(s) diverged"), "{}", c.conclusion);
+    assert_eq!(c.runs_used, WIDTHS.len() * 5 - 2);
+    assert_eq!(c.curves.test_err.iter().find(|p| p.width == 64).unwrap().n, 4);
+    assert!(c.curves.test_err.iter().all(|p| p.mean < 1.0));
+    let m = c.metrics.iter().find(|m| m.metric == METRIC).unwrap();
+    assert_eq!(m.values.undefined, 5);
+    assert_eq!(m.values.from_diverged_runs, 4);
+    assert_eq!(m.values.unpaired, 5, "width 2 trained values have no init control");
+    assert_eq!(m.growth.iter().find(|p| p.width == 2), None);
 }
 
 #[test]
-fn small_statistics_have_their_known_values() {
-    assert!((spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 25.0, 100.0]) - 1.0).abs() < 1e-12);
-    assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-    assert!((partial_correlation(0.5, 0.5, 0.5) - (0.25 / 0.75)).abs() < 1e-12);
-    let (a, b) = ols(&[0.0, 1.0, 2.0], &[1.0, 3.0, 5.0]);
-    assert!((a - 1.0).abs() < 1e-12 && (b - 2.0).abs() < 1e-12);
-    let t: Vec<f64> = (0..10).map(|i| i as f64).collect();
-    let y: Vec<f64> = t.iter().map(|&x| if x < 4.0 { 1.0 } else { 1.0 + 2.0 * (x - 4.0) }).collect();
-    assert!((hinge_onset(&t, &y).unwrap() - 4.0).abs() < 1e-9);
-    // A hump turns at its top: rising to t = 6, falling after.
-    let hump: Vec<f64> = t.iter().map(|&x| if x < 6.0 { x } else { 12.0 - x }).collect();
-    assert!((hinge_onset(&t, &hump).unwrap() - 6.0).abs() < 1e-9);
-    let peak = find_peak(&[1, 2, 3, 4, 5], &[0.9, 0.3, 0.6, 0.4, 0.2], &[0.01; 5]).unwrap();
-    assert_eq!((peak.width, peak.best_left, peak.best_right), (3, 2, 5));
-    assert!((peak.prominence_left - 0.3 / (0.0002f64).sqrt()).abs() < 1e-9);
+fn verdict_metrics_follow_the_loss() {
+    let ce = verdict_metrics("cross_entropy");
+    let sq = verdict_metrics("squared");
+    assert_eq!(ce.len(), 9);
+    assert!(ce.contains(&"partition/ambiguity_kl_m2") && ce.contains(&"seed_ensemble/variance_kl"));
+    assert!(sq.contains(&"partition/ambiguity_sq_m2") && sq.contains(&"seed_ensemble/variance_sq"));
+    assert!(!sq.contains(&"partition/ambiguity_kl_m2"));
+    let analysis = analyze(&[condition(3, 4.0, |w, s| jitter(w, s, 1.0))], &options());
+    assert!(analysis.conditions[0].missing_metrics.contains(&"competence/n_eff".to_string()));
+}
+
+#[test]
+fn onset_moves_with_the_peak_across_five_conditions() {
+    let conditions: Vec<ConditionInput> = (0..5)
+        .map(|k| {
+            let shift = 1usize << k;
+            let mut c = condition(5, 4.0 + k as f64, |w, s| jitter(w, s, 1.0));
+            c.condition = format!("c{k}");
+            for r in &mut c.runs {
+                // The same curve, shifted k octaves wider.
+                r.test_err =
+                    error_at((r.width / shift).max(1)) + jitter(r.width, r.seed, 0.01) + if r.width < shift { 0.3 } else { 0.0 };
+            }
+            c
+        })
+        .collect();
+    let analysis = analyze(&conditions, &options());
+    for (k, c) in analysis.conditions.iter().enumerate() {
+        assert_eq!(c.peak.peak.as_ref().unwrap().width, 16 << k);
+    }
+    let across = analysis.across.iter().find(|x| x.metric == METRIC).unwrap();
+    assert_eq!(across.points.len(), 5);
+    assert!((across.slope.unwrap() - 1.0).abs() < 0.1, "{across:?}");
+    assert_eq!(across.verdict.outcome, Outcome::Supported, "{:?}", across.verdict);
+    let fewer = analyze(&conditions[..4], &options());
+    assert_eq!(fewer.across.iter().find(|x| x.metric == METRIC).unwrap().verdict.outcome, Outcome::NotTestable);
 }

@@ -209,7 +209,7 @@ impl Resolver<'_> {
             };
         let n_test = match &d.n_test {
             None => None,
-            Some(_) => Some(self.count(&d.n_test, "data.n_test", 0, 1)?),
+            Some(_) => Some(self.count(&d.n_test, "data.n_test", 0, MIN_PROBE_INPUTS as i64)?),
         };
         Ok(DataSpec { dataset: source, n_test, standardize: d.standardize.unwrap_or(Standardize::Feature) })
     }
@@ -375,7 +375,7 @@ impl Resolver<'_> {
             }
         };
         Ok(ProbeSpec {
-            probe_set: self.count(&p.probe_set, "probe.probe_set", 1000, 1)?,
+            probe_set: self.count(&p.probe_set, "probe.probe_set", 1000, MIN_PROBE_INPUTS as i64)?,
             draws: self.count(&p.draws, "probe.draws", 3, 1)?,
             q_grid,
             every: self.count(&p.every, "probe.every", 0, 0)?,

@@ -46,6 +46,11 @@ pub enum DatasetSource {
     GaussianMixture { pool: usize, dim: usize, classes: usize, separation: f64, seed: u64 },
 }
 
+/// The fewest probe inputs the probes can use: unbiased CKA between two models needs 4 (docs/SCIENCE.md,
+/// Probes). `probe.probe_set` and `data.n_test` below it are refused, and so is a dataset whose test set
+/// is smaller.
+pub const MIN_PROBE_INPUTS: usize = 4;
+
 /// The shipped datasets, by name, as `(name, what it is)`.
 pub const SHIPPED_DATASETS: &[(&str, &str)] = &[
     ("digits", "UCI/scikit-learn digits: 1797 8x8 images, 64 features, one pool"),

@@ -27,6 +27,8 @@ fn doc(dataset: &str, keys: &[(&str, &str)]) -> String {
 fn context(key: &str) -> (&'static str, Vec<(&'static str, &'static str)>) {
     match key {
         "train.momentum" => ("digits", vec![("train.optimizer", "\"sgd\"")]),
+        // The factor only exists in a schedule: without one the resolver drops it.
+        "train.lr_decay_factor" => ("digits", vec![("train.lr_decay_every", "100")]),
         "data.pool" | "data.dim" | "data.classes" | "data.teacher_width" | "data.generator_seed" => ("teacher", vec![]),
         "data.separation" => ("gaussian_mixture", vec![]),
         _ => ("digits", vec![]),
@@ -67,11 +69,10 @@ fn every_key_the_parser_knows_is_documented() {
 fn every_documented_key_is_accepted() {
     for key in KEYS {
         let (dataset, settings) = context(key.key);
-        let text = doc(dataset, &settings);
-        let message = parse_spec(&format!("{text}\n"), "k").err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(!message.contains("unknown field"), "{}: {message}", key.key);
         let leaf = key.key.rsplit('.').next().unwrap();
-        let probe = doc(dataset, &[(if key.key.contains('.') { key.key } else { leaf }, "\"?\"")]);
+        let mut with_key = settings.clone();
+        with_key.push((if key.key.contains('.') { key.key } else { leaf }, "\"?\""));
+        let probe = doc(dataset, &with_key);
         let message = parse_spec(&probe, "k").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(!message.contains("unknown field"), "{} is documented but the parser does not know it: {message}", key.key);
     }

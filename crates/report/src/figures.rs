@@ -140,11 +140,23 @@ pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<
     Ok(figures)
 }
 
+/// The width axis in log2 units on a linear axis (labels show 2^x). Plotters' own log axis can loop
+/// for ever generating ticks over a narrow range (widths [2, 4], or one width), so it is never used.
 fn width_range(analysis: &Analysis) -> std::ops::Range<f64> {
-    let widths: Vec<f64> = analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter().map(|p| p.width as f64)).collect();
-    let lo = widths.iter().copied().fold(f64::INFINITY, f64::min).max(1.0);
-    let hi = widths.iter().copied().fold(0.0, f64::max).max(lo * 2.0);
-    lo / 1.2..hi * 1.2
+    let widths = analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter().map(|p| p.width as f64));
+    log2_span(widths)
+}
+
+/// A padded range of log2 of positive values: at least one octave wide, 0..1 when there are none.
+fn log2_span(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let logs: Vec<f64> = values.filter(|v| v.is_finite() && *v > 0.0).map(f64::log2).collect();
+    if logs.is_empty() {
+        return 0.0..1.0;
+    }
+    let lo = logs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let pad = ((1.0 - (hi - lo)) / 2.0).max(0.0) + 0.25;
+    (lo - pad)..(hi + pad)
 }
 
 fn value_range<'a>(curves: impl Iterator<Item = &'a CurvePoint>) -> std::ops::Range<f64> {
@@ -157,24 +169,30 @@ fn value_range<'a>(curves: impl Iterator<Item = &'a CurvePoint>) -> std::ops::Ra
             }
         }
     }
-    if !lo.is_finite() {
+    padded(lo, hi)
+}
+
+/// A range around [lo, hi] that plotters can always draw: non-empty even for a constant curve (at
+/// any magnitude, so that lo + pad != lo in floating point), 0..1 when nothing is finite.
+fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    if !(lo.is_finite() && hi.is_finite()) {
         return 0.0..1.0;
     }
-    let pad = ((hi - lo) * 0.08).max(1e-9);
+    let span = hi - lo;
+    let scale = lo.abs().max(hi.abs());
+    let pad = if span > 1e-9 * scale.max(1e-300) { span * 0.08 } else { (scale * 0.05).max(1e-3) };
     (lo - pad)..(hi + pad)
 }
 
+/// Tick label of a log2 axis: the width 2^v.
 fn width_label(v: &f64) -> String {
-    if *v >= 1.0 { format!("{}", v.round() as i64) } else { format!("{v:.2}") }
+    let w = v.exp2();
+    if w >= 10.0 || (w - w.round()).abs() < 0.05 { format!("{}", w.round() as i64) } else { format!("{w:.1}") }
 }
 
 /// A curve's seed band (bootstrap 95% interval of the mean) and its mean line.
 fn draw_curve<'a, DB: DrawingBackend + 'a>(
-    chart: &mut ChartContext<
-        'a,
-        DB,
-        Cartesian2d<plotters::coord::combinators::LogCoord<f64>, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
     curve: &[CurvePoint],
     colour: RGBColor,
     dashed: bool,
@@ -189,11 +207,11 @@ where
     }
     let band: Vec<(f64, f64)> = finite
         .iter()
-        .map(|p| (p.width as f64, if p.hi.is_finite() { p.hi } else { p.mean }))
-        .chain(finite.iter().rev().map(|p| (p.width as f64, if p.lo.is_finite() { p.lo } else { p.mean })))
+        .map(|p| ((p.width as f64).log2(), if p.hi.is_finite() { p.hi } else { p.mean }))
+        .chain(finite.iter().rev().map(|p| ((p.width as f64).log2(), if p.lo.is_finite() { p.lo } else { p.mean })))
         .collect();
     chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18).filled())))?;
-    let line: Vec<(f64, f64)> = finite.iter().map(|p| (p.width as f64, p.mean)).collect();
+    let line: Vec<(f64, f64)> = finite.iter().map(|p| ((p.width as f64).log2(), p.mean)).collect();
     let style = colour.stroke_width(2);
     if dashed {
         chart
@@ -211,11 +229,7 @@ where
 }
 
 fn marker<'a, DB: DrawingBackend + 'a>(
-    chart: &mut ChartContext<
-        'a,
-        DB,
-        Cartesian2d<plotters::coord::combinators::LogCoord<f64>, plotters::coord::types::RangedCoordf64>,
-    >,
+    chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
     x: f64,
     y: std::ops::Range<f64>,
     colour: RGBColor,
@@ -225,7 +239,7 @@ where
     DB::ErrorType: 'static,
 {
     chart
-        .draw_series(DashedLineSeries::new(vec![(x, y.start), (x, y.end)], 4, 4, colour.stroke_width(1)))?
+        .draw_series(DashedLineSeries::new(vec![(x.log2(), y.start), (x.log2(), y.end)], 4, 4, colour.stroke_width(1)))?
         .label(label)
         .legend(move |(lx, ly)| dashed_key!(lx, ly, colour, 1));
     Ok(())
@@ -240,11 +254,11 @@ where
     let xs = width_range(analysis);
     let err_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter().chain(&c.curves.train_err)));
     let mut chart = ChartBuilder::on(&panels[0])
-        .caption("Error against hidden width (bands: bootstrap 95% interval over seeds)", ("sans-serif", FONT_TITLE))
+        .caption("Error against hidden width (bands: t 95% interval of the mean over seeds)", ("sans-serif", FONT_TITLE))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(xs.clone().log_scale(), err_range.clone())?;
+        .build_cartesian_2d(xs.clone(), err_range.clone())?;
     chart
         .configure_mesh()
         .x_desc("hidden width H (log scale)")
@@ -277,7 +291,7 @@ where
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(xs.log_scale(), loss_range.clone())?;
+        .build_cartesian_2d(xs, loss_range.clone())?;
     chart
         .configure_mesh()
         .x_desc("hidden width H (log scale)")
@@ -325,7 +339,7 @@ where
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(xs.clone().log_scale(), err_range.clone())?;
+        .build_cartesian_2d(xs.clone(), err_range.clone())?;
     chart
         .configure_mesh()
         .x_desc("hidden width H (log scale)")
@@ -356,7 +370,7 @@ where
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(xs.log_scale(), range.clone())?;
+        .build_cartesian_2d(xs, range.clone())?;
     chart
         .configure_mesh()
         .x_desc("hidden width H (log scale)")
@@ -408,6 +422,7 @@ where
         for p in &m.trained {
             if let Some(e) = c.curves.test_err.iter().find(|e| e.width == p.width)
                 && p.mean.is_finite()
+                && e.mean.is_finite()
             {
                 points.push((p.mean, e.mean, p.width, ci));
             }
@@ -415,8 +430,12 @@ where
     }
     let xr = value_range(analysis.conditions.iter().filter_map(|c| metric_of(c, metric)).flat_map(|m| m.trained.iter()));
     let yr = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter()));
-    let (wmin, wmax) = points.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), p| (lo.min(p.2 as f64), hi.max(p.2 as f64)));
-    let position = |w: usize| if wmax > wmin { ((w as f64).ln() - wmin.ln()) / (wmax.ln() - wmin.ln()) } else { 0.5 };
+    // Colour runs over log2 width; one width (or none) gets the middle colour.
+    let (lmin, lmax) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+        let l = (p.2.max(1) as f64).log2();
+        (lo.min(l), hi.max(l))
+    });
+    let position = |w: usize| if lmax > lmin { ((w.max(1) as f64).log2() - lmin) / (lmax - lmin) } else { 0.5 };
     let mut chart = ChartBuilder::on(&plot)
         .caption(format!("Test error against {metric} (trained)"), ("sans-serif", FONT_TITLE))
         .margin(12)
@@ -435,27 +454,30 @@ where
         chart.draw_series(LineSeries::new(line, color(ci).mix(0.35).stroke_width(1)))?;
     }
     chart.draw_series(points.iter().map(|p| Circle::new((p.0, p.1), 6, width_colour(position(p.2)).filled())))?;
-    // Colour key: width, log scale.
-    let key = ChartBuilder::on(&legend)
+    if points.is_empty() {
+        return Ok(());
+    }
+    // Colour key: width on a log2 axis (a linear axis in log2 units; see `width_range`).
+    let key_range = if lmax > lmin { lmin..lmax } else { (lmin - 0.5)..(lmax + 0.5) };
+    let mut key = ChartBuilder::on(&legend)
         .margin_top(60)
         .margin_bottom(60)
         .caption("width", ("sans-serif", FONT_LABEL))
         .y_label_area_size(50)
-        .build_cartesian_2d(0.0..1.0, (wmin.max(1.0)..wmax.max(2.0)).log_scale());
-    if let Ok(mut key) = key {
-        key.configure_mesh()
-            .disable_x_mesh()
-            .disable_y_mesh()
-            .disable_x_axis()
-            .y_label_formatter(&width_label)
-            .label_style(("sans-serif", FONT_TICK))
-            .draw()?;
-        let steps = 60;
-        for s in 0..steps {
-            let (a, b) = (s as f64 / steps as f64, (s + 1) as f64 / steps as f64);
-            let (wa, wb) = ((wmin.ln() + a * (wmax.ln() - wmin.ln())).exp(), (wmin.ln() + b * (wmax.ln() - wmin.ln())).exp());
-            key.draw_series(std::iter::once(Rectangle::new([(0.0, wa), (1.0, wb)], width_colour(a).filled())))?;
-        }
+        .build_cartesian_2d(0.0..1.0, key_range.clone())?;
+    key.configure_mesh()
+        .disable_x_mesh()
+        .disable_y_mesh()
+        .disable_x_axis()
+        .y_label_formatter(&width_label)
+        .label_style(("sans-serif", FONT_TICK))
+        .draw()?;
+    let steps = 60;
+    let span = key_range.end - key_range.start;
+    for s in 0..steps {
+        let (a, b) = (s as f64 / steps as f64, (s + 1) as f64 / steps as f64);
+        let (la, lb) = (key_range.start + a * span, key_range.start + b * span);
+        key.draw_series(std::iter::once(Rectangle::new([(0.0, la), (1.0, lb)], width_colour(a).filled())))?;
     }
     Ok(())
 }
@@ -465,16 +487,14 @@ where
     DB::ErrorType: 'static,
 {
     area.fill(&WHITE)?;
-    let all: Vec<f64> =
-        analysis.across.iter().flat_map(|a| a.points.iter().flat_map(|p| [p.1, p.2])).filter(|v| *v > 0.0).collect();
-    let lo = all.iter().copied().fold(f64::INFINITY, f64::min).max(0.5) / 1.5;
-    let hi = all.iter().copied().fold(1.0, f64::max) * 1.5;
+    let range = log2_span(analysis.across.iter().flat_map(|a| a.points.iter().flat_map(|p| [p.1, p.2])));
+    let (lo, hi) = (range.start, range.end);
     let mut chart = ChartBuilder::on(area)
         .caption("Ensemble onset against the test-error peak (one point per condition)", ("sans-serif", FONT_TITLE))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())?;
+        .build_cartesian_2d(lo..hi, lo..hi)?;
     chart
         .configure_mesh()
         .x_desc("W_peak (log scale)")
@@ -494,11 +514,11 @@ where
         }
         let colour = color(i);
         let slope = a.slope.map_or(String::new(), |s| format!(", slope {s:.2}"));
-        let mut line: Vec<(f64, f64)> = a.points.iter().map(|p| (p.1, p.2)).collect();
+        let mut line: Vec<(f64, f64)> = a.points.iter().map(|p| (p.1.log2(), p.2.log2())).collect();
         line.sort_by(|p, q| p.0.total_cmp(&q.0));
         chart.draw_series(LineSeries::new(line, colour.mix(0.5).stroke_width(1)))?;
         chart
-            .draw_series(a.points.iter().map(|p| Circle::new((p.1, p.2), 6, colour.filled())))?
+            .draw_series(a.points.iter().map(|p| Circle::new((p.1.log2(), p.2.log2()), 6, colour.filled())))?
             .label(format!("{}{slope}", a.metric))
             .legend(move |(x, y)| Circle::new((x + 12, y), 5, colour.filled()));
     }

@@ -1,21 +1,12 @@
 //! report.html: one self-contained page (figures inline as SVG, no network) with the spec, the verdict
 //! tables, the figures and the runs table.
 
-use ddlab_analysis::Analysis;
+use ddlab_analysis::{Analysis, Verdict};
+
+use crate::markdown::{num, numbers};
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-fn opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or("-".into(), |x| format!("{x:.digits$}"))
-}
-
-fn interval(lo: Option<f64>, hi: Option<f64>) -> String {
-    match (lo, hi) {
-        (Some(lo), Some(hi)) => format!(" [{lo:.0}, {hi:.0}]"),
-        _ => String::new(),
-    }
 }
 
 /// A table from a header and rows of cells (already escaped).
@@ -53,39 +44,73 @@ pub fn report_html(inputs: &ReportInputs) -> String {
     let mut body = format!("<h1>ddlab report: {}</h1>\n", escape(inputs.sweep_name));
     body.push_str("<p>Hypothesis: the second descent of the test error coincides with the growth of the network's internal ensemble of sub-functions.</p>\n");
     body.push_str(&format!("<h2>Verdict</h2>\n<p class=\"overall\">{}</p>\n", escape(&a.overall)));
+    body.push_str(&table(
+        "tally",
+        &["supported", "contradicted", "not testable"],
+        &[vec![a.tally.supported.to_string(), a.tally.contradicted.to_string(), a.tally.not_testable.to_string()]],
+    ));
+    let verdict_cells = |v: &Verdict| {
+        vec![
+            escape(&v.prediction),
+            v.metric.as_deref().map_or("-".into(), |m| format!("<code>{}</code>", escape(m))),
+            format!("<b class=\"{}\">{}</b>", v.outcome.label().replace(' ', "-"), v.outcome.label()),
+            escape(&v.reason),
+            escape(&numbers(&v.numbers)),
+        ]
+    };
+    const VERDICT_HEADER: [&str; 5] = ["prediction", "metric", "outcome", "reason", "numbers"];
     for (ci, c) in a.conditions.iter().enumerate() {
         body.push_str(&format!("<h3>{}</h3>\n", escape(&c.condition)));
-        let peak = c.peak.peak.as_ref();
+        let diverged: Vec<String> =
+            c.diverged.iter().map(|d| format!("width {} seed {} ({})", d.width, d.seed, d.reason)).collect();
         body.push_str(&format!(
-            "<p>W_interp = {}; W_peak = {}{}; prominence {} / {} standard errors; double descent detected: <b>{}</b>.</p>\n",
+            "<p>n_train = {}, label noise = {}, loss = {}. Runs used: {}; diverged and left out: {}{}. W_interp = {}; candidate peak W_peak = {}{}.</p>\n",
+            c.n_train,
+            c.label_noise,
+            escape(&c.loss),
+            c.runs_used,
+            c.diverged.len(),
+            if diverged.is_empty() { String::new() } else { format!(" ({})", escape(&diverged.join("; "))) },
             c.w_interp.map_or("not reached".into(), |w| w.to_string()),
-            peak.map_or("none".into(), |p| p.width.to_string()),
-            interval(c.peak.lo, c.peak.hi),
-            peak.map_or("-".into(), |p| format!("{:.1}", p.prominence_left)),
-            peak.map_or("-".into(), |p| format!("{:.1}", p.prominence_right)),
-            if c.peak.detected { "yes" } else { "no" }
+            c.peak.peak.as_ref().map_or("none".into(), |p| p.width.to_string()),
+            c.peak.p_value.map_or(String::new(), |p| format!(" (p = {}, corrected for picking the peak)", num(p)))
         ));
-        let rows: Vec<Vec<String>> = c
+        let rows: Vec<Vec<String>> =
+            c.verdicts.iter().chain(c.metrics.iter().flat_map(|m| [&m.h1, &m.past_peak_verdict])).map(verdict_cells).collect();
+        body.push_str(&table(&format!("verdict-{ci}"), &VERDICT_HEADER, &rows));
+        let counts: Vec<Vec<String>> = c
             .metrics
             .iter()
             .map(|m| {
                 vec![
                     format!("<code>{}</code>", escape(&m.metric)),
-                    format!("{}{}", opt(m.w_ens, 0), interval(m.w_ens_lo, m.w_ens_hi)),
-                    format!("{}{}", peak.map_or("-".into(), |p| p.width.to_string()), interval(c.peak.lo, c.peak.hi)),
-                    m.coincides.map_or("-".into(), |x| if x { "yes".into() } else { "no".into() }),
-                    opt(m.rho, 2),
-                    opt(m.partial_rho, 2),
-                    opt(m.p_value, 4),
+                    m.values.used.to_string(),
+                    m.values.undefined.to_string(),
+                    m.values.from_diverged_runs.to_string(),
+                    format!(
+                        "{}{}",
+                        m.values.unpaired,
+                        if m.values.tested_trained_values { " (trained values tested)" } else { "" }
+                    ),
                 ]
             })
             .collect();
-        body.push_str(&table(
-            &format!("verdict-{ci}"),
-            &["metric", "W_ens [95%]", "W_peak [95%]", "coincides", "rho past peak", "partial rho", "p"],
-            &rows,
-        ));
+        if !counts.is_empty() {
+            body.push_str(&table(
+                &format!("values-{ci}"),
+                &["metric", "values used", "undefined", "from diverged runs", "unpaired"],
+                &counts,
+            ));
+        }
+        if !c.missing_metrics.is_empty() {
+            body.push_str(&format!("<p>Not measured: {}.</p>\n", escape(&c.missing_metrics.join(", "))));
+        }
         body.push_str(&format!("<p>{}</p>\n", escape(&c.conclusion)));
+    }
+    if !a.across.is_empty() {
+        body.push_str("<h3>Across conditions (H2)</h3>\n");
+        let rows: Vec<Vec<String>> = a.across.iter().map(|x| verdict_cells(&x.verdict)).collect();
+        body.push_str(&table("across", &VERDICT_HEADER, &rows));
     }
     body.push_str("<h2>Figures</h2>\n");
     for (title, svg) in &inputs.figures {

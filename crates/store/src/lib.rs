@@ -29,5 +29,5 @@ mod runs;
 mod sweep;
 
 pub use atomic::{read_csv, write_atomic, write_csv_atomic};
-pub use runs::{RunRecord, RunSummary};
+pub use runs::{RunOutcome, RunRecord, RunSummary};
 pub use sweep::{RunLock, RunPhase, StoreError, SweepDir};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ddlab_config::{RunKey, Spec, sweep_dir_name};
 
 use crate::atomic::{write_atomic, write_csv_atomic};
-use crate::runs::{RunRecord, RunSummary};
+use crate::runs::{RunOutcome, RunRecord, RunSummary};
 
 /// A store error always names the path it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -210,7 +210,7 @@ impl SweepDir {
         let dir = self.run_dir(key);
         let retry = match self.phase(key)? {
             RunPhase::Failed(_) => true,
-            RunPhase::Finished(record) => record.summary.status != "done",
+            RunPhase::Finished(record) => record.summary.status != RunOutcome::Done,
             _ => false,
         };
         if retry {

@@ -60,20 +60,24 @@ fn done_is_what_makes_a_run_finished() {
         seed: 0,
         params: 1,
         epochs: 1,
-        train_err: 0.5,
-        train_loss: 1.0,
-        test_err: 0.5,
-        test_loss: 1.0,
+        train_err: Some(0.5),
+        train_loss: None,
+        test_err: Some(0.5),
+        test_loss: None,
         noisy_fit: None,
         seconds: 0.1,
-        status: "diverged".into(),
+        status: RunOutcome::Diverged,
+        reason: Some("train loss is NaN at epoch 3".into()),
     };
     sweep.write_checkpoint(&key, b"x").unwrap();
-    sweep.finish_run(&key, &RunRecord { summary: summary.clone(), reason: Some("nan".into()) }).unwrap();
+    sweep.finish_run(&key, &RunRecord { summary: summary.clone() }).unwrap();
     assert!(matches!(sweep.phase(&key).unwrap(), RunPhase::Finished(_)));
     assert!(!sweep.run_dir(&key).join("checkpoint.bin").exists());
     assert_eq!(sweep.write_runs_csv().unwrap(), 1);
+    // A diverged run's missing losses are empty cells, read back as missing, and its reason is on its row.
     assert_eq!(read_csv::<RunSummary>(&sweep.path("runs.csv")).unwrap(), vec![summary]);
+    let csv = std::fs::read_to_string(sweep.path("runs.csv")).unwrap();
+    assert!(csv.lines().nth(1).unwrap().contains(",0.5,,0.5,,,0.1,diverged,train loss is NaN at epoch 3"), "{csv}");
     assert!(sweep.reset_failed(&key).unwrap(), "a diverged run is retried");
     assert_eq!(sweep.phase(&key).unwrap(), RunPhase::Missing);
 }

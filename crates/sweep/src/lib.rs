@@ -8,12 +8,14 @@
 //!
 //! The caller picks the device and handles signals: this crate takes a `Device` and a stop flag.
 
+mod memory;
 mod outputs;
 mod prepare;
 mod probe_runs;
 mod progress;
 mod train_runs;
 
+pub use memory::{PackMemory, available_memory, check_training_memory, peak_training_memory, training_memory};
 pub use outputs::{analyze, plot, report};
 pub use prepare::{prepare_conditions, write_noise_files};
 pub use probe_runs::{collect_probes, probe_sweep};

@@ -8,7 +8,7 @@ use anyhow::Context;
 use ddlab_analysis::{Analysis, ConditionInput, MetricValue, Options, RunFigures, analyze as analyze_sweep};
 use ddlab_probe::{Phase, ProbeRow};
 use ddlab_report::{ReportInputs, draw_figures, report_html, verdict_markdown};
-use ddlab_store::{SweepDir, read_csv, write_atomic};
+use ddlab_store::{RunOutcome, SweepDir, read_csv, write_atomic};
 use serde::{Deserialize, Serialize};
 
 /// Reads the finished runs and the probes, analyses them, writes analysis.json and analysis.md.
@@ -48,14 +48,14 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
                 label_noise: condition.label_noise,
                 runs: runs
                     .iter()
-                    .filter(|r| r.condition == label && r.status == "done")
+                    .filter(|r| r.condition == label && r.status == RunOutcome::Done)
                     .map(|r| RunFigures {
                         width: r.width,
                         seed: r.seed,
-                        train_err: r.train_err,
-                        train_loss: r.train_loss,
-                        test_err: r.test_err,
-                        test_loss: r.test_loss,
+                        train_err: r.train_err.unwrap_or(f64::NAN),
+                        train_loss: r.train_loss.unwrap_or(f64::NAN),
+                        test_err: r.test_err.unwrap_or(f64::NAN),
+                        test_loss: r.test_loss.unwrap_or(f64::NAN),
                     })
                     .collect(),
                 metrics,

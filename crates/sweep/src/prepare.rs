@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use ddlab_config::Spec;
+use ddlab_config::{DatasetSource, MIN_PROBE_INPUTS, Spec};
 use ddlab_data::{Prepared, load_pools, prepare, split};
 use ddlab_store::{SweepDir, write_atomic, write_csv_atomic};
 use serde::Serialize;
@@ -13,6 +13,13 @@ use serde::Serialize;
 pub fn prepare_conditions(spec: &Spec, data_dir: &Path) -> anyhow::Result<Vec<Prepared>> {
     let pools = load_pools(&spec.data.dataset, data_dir).context("loading the dataset")?;
     let split = split(pools, spec.data.n_test, spec.data_seed)?;
+    if split.test.len() < MIN_PROBE_INPUTS {
+        anyhow::bail!(
+            "{}: the test set has {} example(s) but the probes need at least {MIN_PROBE_INPUTS}: give a larger dataset or test file (data.n_test)",
+            dataset_name(&spec.data.dataset),
+            split.test.len()
+        );
+    }
     spec.conditions
         .iter()
         .map(|c| {
@@ -46,4 +53,15 @@ pub fn write_noise_files(sweep: &SweepDir, prepared: &[Prepared]) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// How an error names the dataset: the shipped name or the file.
+fn dataset_name(source: &DatasetSource) -> String {
+    match source {
+        DatasetSource::Shipped { name } => format!("data.dataset = \"{name}\""),
+        DatasetSource::File { train, test, .. } => {
+            test.as_ref().unwrap_or(train).features.display().to_string()
+        }
+        DatasetSource::Teacher { .. } | DatasetSource::GaussianMixture { .. } => "data.pool".to_string(),
+    }
 }

@@ -14,7 +14,7 @@ use ddlab_config::{Condition, RunKey};
 use ddlab_data::{Prepared, balanced_indices};
 use ddlab_model::{Mlp, MlpShape};
 use ddlab_probe::{Metric, ModelView, Phase, ProbeRow, cka, probe_model, seed_ensemble};
-use ddlab_store::{RunPhase, SweepDir, read_csv, write_atomic, write_csv_atomic};
+use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic, write_csv_atomic};
 use serde::{Deserialize, Serialize};
 
 /// A model to observe: which run, which phase, which weights file.
@@ -103,7 +103,7 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
                 spec.seeds
                     .iter()
                     .map(|&seed| RunKey { condition: *condition, width, seed })
-                    .filter(|k| matches!(sweep.phase(k), Ok(RunPhase::Finished(r)) if r.summary.status == "done"))
+                    .filter(|k| matches!(sweep.phase(k), Ok(RunPhase::Finished(r)) if r.summary.status == RunOutcome::Done))
                     .collect()
             })
             .collect();

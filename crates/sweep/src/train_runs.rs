@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use ddlab_config::RunKey;
 use ddlab_data::Prepared;
 use ddlab_model::{Mlp, MlpShape, MlpWeights};
-use ddlab_store::{RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
+use ddlab_store::{RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
 use ddlab_train::{
     DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, PendingRun, RunState, RunStatus, moments_match, plan_groups,
     train_group,
@@ -271,8 +271,12 @@ fn run_work(
             let now = sweep.read_checkpoints(&run.key, RunState::from_bytes, |_| {}).0.map(|s| s.epoch);
             Ok(now == run.seen)
         };
-        match sweep.try_lock(&run.key) {
-            Ok(Some(lock)) if fresh_enough().unwrap_or(false) => locks.push(lock),
+        let locked = match sweep.try_lock(&run.key) {
+            Ok(Some(lock)) => fresh_enough().map(|fresh| fresh.then_some(lock)),
+            other => other,
+        };
+        match locked {
+            Ok(Some(lock)) => locks.push(lock),
             Ok(_) => {
                 // Held or advanced by another process: leave the whole pack to it (a partial pack would
                 // round differently).
@@ -280,6 +284,7 @@ fn run_work(
                 return result;
             }
             Err(e) => {
+                // The run's folder cannot be read or locked: a real error, not another process's work.
                 progress.line(&format!("error: {e}"));
                 result.failed += work.runs().len();
                 return result;
@@ -385,17 +390,13 @@ fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState)
     let bytes = Mlp::from_weights(&state.weights, device).to_bytes().map_err(anyhow::Error::msg)?;
     write_atomic(&dir.join("model.bpk"), &bytes)?;
     write_csv_atomic(&dir.join("metrics.csv"), &state.metrics)?;
-    let last = state.metrics.last().cloned().unwrap_or(MetricsRow {
-        epoch: 0,
-        train_loss: f64::NAN,
-        train_err: f64::NAN,
-        test_loss: f64::NAN,
-        test_err: f64::NAN,
-        seconds: 0.0,
-    });
+    // A diverged run's figures are those of its last evaluation; the ones that are not numbers (its
+    // losses, by definition) become missing values.
+    let last = state.metrics.last();
+    let figure = |pick: fn(&MetricsRow) -> f64| last.map(pick).and_then(RunSummary::figure);
     let (status, reason, epochs) = match &state.status {
-        RunStatus::Diverged { reason } => ("diverged", Some(reason.clone()), last.epoch),
-        _ => ("done", None, state.epoch),
+        RunStatus::Diverged { reason } => (RunOutcome::Diverged, Some(reason.clone()), last.map_or(0, |l| l.epoch)),
+        _ => (RunOutcome::Done, None, state.epoch),
     };
     let summary = RunSummary {
         condition: key.condition.label(),
@@ -406,15 +407,16 @@ fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState)
         seed: key.seed,
         params: state.weights.shape.params(),
         epochs,
-        train_err: last.train_err,
-        train_loss: last.train_loss,
-        test_err: last.test_err,
-        test_loss: last.test_loss,
-        noisy_fit: state.noisy_fit,
+        train_err: figure(|m| m.train_err),
+        train_loss: figure(|m| m.train_loss),
+        test_err: figure(|m| m.test_err),
+        test_loss: figure(|m| m.test_loss),
+        noisy_fit: state.noisy_fit.and_then(RunSummary::figure),
         seconds: state.seconds,
-        status: status.to_string(),
+        status,
+        reason,
     };
-    sweep.finish_run(key, &RunRecord { summary, reason })?;
+    sweep.finish_run(key, &RunRecord { summary })?;
     Ok(())
 }
 

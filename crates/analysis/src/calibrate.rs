@@ -1,0 +1,323 @@
+//! Calibration: the real analysis run on simulated sweeps whose truth is known, to measure its
+//! false-alarm rates and its power (DESIGN.md section 4; docs/SCIENCE.md, Statistics: "Calibration").
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use serde::{Deserialize, Serialize};
+
+use crate::verdict::{ConditionInput, MetricValue, Options, Outcome, RunFigures, analyze, prediction, share, verdict_metrics};
+
+/// The default width grid of a sweep.
+pub const CALIBRATION_WIDTHS: [usize; 18] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 384, 512, 1024];
+
+/// Where the planted peak and onset sit (log2 width: width 32).
+pub const PLANTED_AT: f64 = 5.0;
+/// Planted peak height above the peak-free curve (test error, a share).
+pub const PEAK_HEIGHT: f64 = 0.1;
+/// Planted onset: growth per octave after the peak (the metric is flat before it).
+pub const ONSET_SLOPE: f64 = 0.05;
+/// Within-width effect of growth on test error past the peak (error per unit of growth).
+pub const WITHIN_WIDTH_EFFECT: f64 = -0.25;
+/// Seed-to-seed noise sd of the metrics.
+pub const METRIC_NOISE: f64 = 0.05;
+
+/// What to simulate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationOptions {
+    /// Simulated sweeps per scenario and seed count.
+    pub draws: usize,
+    /// Seed counts to simulate.
+    pub seeds: Vec<usize>,
+    /// Seed-to-seed sd of the test error.
+    pub noise_sd: f64,
+    /// Null simulations behind the analysis's p-values (as `Options::null_draws`).
+    pub null_draws: usize,
+    pub seed: u64,
+}
+
+impl Default for CalibrationOptions {
+    fn default() -> Self {
+        CalibrationOptions { draws: 1000, seeds: vec![3, 5], noise_sd: 0.015, null_draws: Options::default().null_draws, seed: 1 }
+    }
+}
+
+/// False alarm (the rate must stay at most `bound`) or power (at least `bound`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    FalseAlarmAtMost(f64),
+    PowerAtLeast(f64),
+}
+
+/// One row of the calibration table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationRow {
+    pub scenario: String,
+    /// The truth that was planted.
+    pub truth: String,
+    pub seeds: usize,
+    pub draws: usize,
+    /// Share of draws with "double descent detected".
+    pub detected: f64,
+    /// Share of draws where some metric has a detected onset.
+    pub onset: f64,
+    /// Share of draws where some metric's onset coincides with the peak.
+    pub coincides: f64,
+    /// Share of draws where the scenario's prediction came out supported.
+    pub supported: f64,
+    /// Which prediction `supported` counts.
+    pub prediction: String,
+    /// The nominal target for `supported` (5% false alarms, 80% power).
+    pub target: Target,
+    /// `supported` meets the target, with `slack` added for Monte Carlo error on false alarms.
+    pub pass: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Scenario {
+    NoPeak,
+    Plateau,
+    Peak,
+    LinearMetric,
+    WidthTrend,
+    Hump,
+    Onset,
+    WithinWidth,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 8] = [
+        Scenario::NoPeak,
+        Scenario::Plateau,
+        Scenario::Peak,
+        Scenario::LinearMetric,
+        Scenario::WidthTrend,
+        Scenario::Hump,
+        Scenario::Onset,
+        Scenario::WithinWidth,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::NoPeak => "(a) no peak",
+            Scenario::Plateau => "(a') plateau, then a drop",
+            Scenario::Peak => "(b) planted peak",
+            Scenario::LinearMetric => "(c) metrics linear in log W",
+            Scenario::WidthTrend => "(d) metric a pure width trend",
+            Scenario::Hump => "(e) metric hump at the peak",
+            Scenario::Onset => "(f) onset planted at the peak",
+            Scenario::WithinWidth => "(g) growth lowers error within widths",
+        }
+    }
+
+    fn truth(self) -> String {
+        match self {
+            Scenario::NoPeak => "error 0.1 + 0.5 * 4^(-t), t = log2 W: decreasing, then flat".into(),
+            Scenario::Plateau => "error 0.3 at every width but the last (0.1): the least favourable curve without a peak".into(),
+            Scenario::Peak => format!(
+                "(a) plus a bump of height {PEAK_HEIGHT} (sd 0.7 octave) at W = 32: {:.3} above the best width on its left",
+                planted_left_drop()
+            ),
+            Scenario::LinearMetric => "peak as (b); 9 metrics, growth 0.1 t (no change point)".into(),
+            Scenario::WidthTrend => {
+                "peak as (b); metric -5 x mean error (moves with width), noise independent of the error".into()
+            }
+            Scenario::Hump => "peak as (b); 9 metrics, growth 0.1 (5 - |t - 5|): rises to the peak, falls after".into(),
+            Scenario::Onset => {
+                format!("peak as (b); 1 metric flat then +{ONSET_SLOPE}/octave from W = 32, 8 metrics linear (no change point)")
+            }
+            Scenario::WithinWidth => {
+                format!(
+                    "peak as (b); growth 0.1 t; error {WITHIN_WIDTH_EFFECT} x the seed's growth deviation (total error noise unchanged)"
+                )
+            }
+        }
+    }
+
+    /// The prediction whose "supported" rate is calibrated, and its target.
+    fn target(self) -> (&'static str, Target) {
+        let alarm = Target::FalseAlarmAtMost(0.05);
+        let power = Target::PowerAtLeast(0.8);
+        match self {
+            Scenario::NoPeak | Scenario::Plateau => (prediction::DOUBLE_DESCENT, alarm),
+            Scenario::Peak => (prediction::DOUBLE_DESCENT, power),
+            Scenario::LinearMetric | Scenario::Hump => (prediction::ONSET_FAMILY, alarm),
+            Scenario::Onset => (prediction::ONSET_FAMILY, power),
+            Scenario::WidthTrend => (prediction::PAST_PEAK_FAMILY, alarm),
+            Scenario::WithinWidth => (prediction::PAST_PEAK_FAMILY, power),
+        }
+    }
+
+    fn mean_error(self, t: f64, last: bool) -> f64 {
+        let base = 0.1 + 0.5 * (-2.0 * t).exp2();
+        let bump = PEAK_HEIGHT * (-(t - PLANTED_AT).powi(2) / (2.0 * 0.7 * 0.7)).exp();
+        match self {
+            Scenario::NoPeak => base,
+            Scenario::Plateau => {
+                if last {
+                    0.1
+                } else {
+                    0.3
+                }
+            }
+            _ => base + bump,
+        }
+    }
+}
+
+/// How far the planted peak stands above the best width on its left (the smaller of its two drops).
+fn planted_left_drop() -> f64 {
+    let at = |w: usize| Scenario::Peak.mean_error((w as f64).log2(), false);
+    let left =
+        CALIBRATION_WIDTHS.iter().filter(|w| (**w as f64).log2() < PLANTED_AT).map(|w| at(*w)).fold(f64::INFINITY, f64::min);
+    at(32) - left
+}
+
+/// One simulated sweep of a scenario.
+fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rng) -> ConditionInput {
+    // In (g) part of the error's seed noise comes from the metric, so that the total stays `noise_sd`.
+    let driven = if scenario == Scenario::WithinWidth { (WITHIN_WIDTH_EFFECT * METRIC_NOISE).abs().min(noise_sd) } else { 0.0 };
+    let error_noise = Normal::new(0.0, (noise_sd * noise_sd - driven * driven).sqrt()).unwrap();
+    let metric_noise = Normal::new(0.0, METRIC_NOISE).unwrap();
+    let mut input = ConditionInput {
+        condition: scenario.name().into(),
+        n_train: 1000,
+        label_noise: 0.2,
+        loss: "squared".into(),
+        ..Default::default()
+    };
+    let names = verdict_metrics("squared");
+    let metric_count = match scenario {
+        Scenario::LinearMetric | Scenario::Hump | Scenario::Onset => names.len(),
+        Scenario::NoPeak | Scenario::Plateau | Scenario::Peak => 0,
+        _ => 1,
+    };
+    let last = CALIBRATION_WIDTHS.len() - 1;
+    for (k, &w) in CALIBRATION_WIDTHS.iter().enumerate() {
+        let t = (w as f64).log2();
+        let mean_err = scenario.mean_error(t, k == last);
+        for s in 0..seeds as u64 {
+            let mut test_err = mean_err + error_noise.sample(rng);
+            for (m, name) in names.iter().enumerate().take(metric_count) {
+                let growth = match (scenario, m) {
+                    (Scenario::Hump, _) => 0.1 * (PLANTED_AT - (t - PLANTED_AT).abs()),
+                    (Scenario::Onset, 0) => ONSET_SLOPE * (t - PLANTED_AT).max(0.0),
+                    (Scenario::WidthTrend, _) => -5.0 * mean_err,
+                    _ => 0.1 * t,
+                };
+                let deviation = metric_noise.sample(rng);
+                if scenario == Scenario::WithinWidth {
+                    test_err += WITHIN_WIDTH_EFFECT * deviation;
+                }
+                let values = input.metrics.entry(name.to_string()).or_default();
+                values.push(MetricValue { width: w, seed: Some(s), trained: false, value: Some(1.0) });
+                values.push(MetricValue { width: w, seed: Some(s), trained: true, value: Some(1.0 + growth + deviation) });
+            }
+            let train_err = (0.3 - 0.06 * t).max(0.0);
+            input.runs.push(RunFigures {
+                width: w,
+                seed: s,
+                train_err,
+                train_loss: train_err,
+                test_err,
+                test_loss: test_err,
+                diverged: None,
+            });
+        }
+    }
+    input
+}
+
+/// Runs the real analysis on `draws` simulated sweeps of every scenario and seed count.
+pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
+    let analysis_opts = Options { null_draws: opts.null_draws, resamples: 0, ..Options::default() };
+    let mut rows = Vec::new();
+    for (si, scenario) in Scenario::ALL.iter().enumerate() {
+        for &seeds in &opts.seeds {
+            let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ ((si as u64) << 32) ^ ((seeds as u64) << 48));
+            let (pred, target) = scenario.target();
+            let mut flags: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
+            for _ in 0..opts.draws {
+                let input = simulate(*scenario, seeds, opts.noise_sd, &mut rng);
+                let analysis = analyze(std::slice::from_ref(&input), &analysis_opts);
+                let c = &analysis.conditions[0];
+                flags.entry("detected").or_default().push(c.peak.detected);
+                flags.entry("onset").or_default().push(c.metrics.iter().any(|m| m.w_ens.is_some()));
+                flags.entry("coincides").or_default().push(c.metrics.iter().any(|m| m.coincides == Some(true)));
+                flags
+                    .entry("supported")
+                    .or_default()
+                    .push(c.verdicts.iter().any(|v| v.prediction == pred && v.outcome == Outcome::Supported));
+            }
+            let rate = |k: &str| share(&flags[k]);
+            let supported = rate("supported");
+            let pass = match target {
+                Target::FalseAlarmAtMost(b) => supported <= b + FALSE_ALARM_SLACK,
+                Target::PowerAtLeast(b) => supported >= b,
+            };
+            rows.push(CalibrationRow {
+                scenario: scenario.name().into(),
+                truth: scenario.truth(),
+                seeds,
+                draws: opts.draws,
+                detected: rate("detected"),
+                onset: rate("onset"),
+                coincides: rate("coincides"),
+                supported,
+                prediction: pred.into(),
+                target,
+                pass,
+            });
+        }
+    }
+    rows
+}
+
+/// Monte Carlo slack on a 5% false-alarm target: at 1000 draws the standard error of a 5% rate is
+/// 0.7 points, so 7% is three standard errors above it.
+pub const FALSE_ALARM_SLACK: f64 = 0.02;
+
+/// The calibration table as Markdown.
+pub fn calibration_table_markdown(rows: &[CalibrationRow]) -> String {
+    let mut out = String::from(
+        "| scenario | seeds | draws | detected | onset | coincides | supported | prediction counted | target | pass |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} |\n",
+            r.scenario,
+            r.seeds,
+            r.draws,
+            r.detected,
+            r.onset,
+            r.coincides,
+            r.supported,
+            r.prediction,
+            r.target,
+            if r.pass { "yes" } else { "NO" }
+        ));
+    }
+    out.push_str("\nScenarios (t = log2 W; test-error noise per seed as simulated; metric noise sd ");
+    out.push_str(&format!("{METRIC_NOISE}):\n"));
+    let mut seen = Vec::new();
+    for r in rows {
+        if !seen.contains(&r.scenario) {
+            out.push_str(&format!("- {}: {}\n", r.scenario, r.truth));
+            seen.push(r.scenario.clone());
+        }
+    }
+    out
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::FalseAlarmAtMost(b) => write!(f, "false alarms <= {:.0}%", b * 100.0),
+            Target::PowerAtLeast(b) => write!(f, "power >= {:.0}%", b * 100.0),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The real analysis on simulated sweeps of known truth keeps its false-alarm rates and its power
+//! (DESIGN.md section 4; docs/SCIENCE.md, Statistics: "Calibration").
+
+use ddlab_analysis::*;
+
+/// 300 draws per row keep the test to seconds. The standard error of a 5% rate at 300 draws is
+/// 1.3 points, so the 7% bound (FALSE_ALARM_SLACK) is 1.6 standard errors above the target; the
+/// draws are seeded, so the outcome is fixed, and the full 1000-draw table (`--example calibrate`)
+/// is the reference.
+#[test]
+fn false_alarms_stay_at_most_seven_percent_and_power_at_least_eighty() {
+    let rows = calibrate(&CalibrationOptions { draws: 300, ..Default::default() });
+    assert_eq!(rows.len(), 16, "8 scenarios at 3 and 5 seeds");
+    let table = calibration_table_markdown(&rows);
+    for r in &rows {
+        match r.target {
+            Target::FalseAlarmAtMost(b) => assert!(r.supported <= b + FALSE_ALARM_SLACK, "{}\n{table}", r.scenario),
+            Target::PowerAtLeast(b) => assert!(r.supported >= b, "{}\n{table}", r.scenario),
+        }
+        assert!(r.pass);
+    }
+    // The scenarios without a change point must not produce onsets at the peak either.
+    for r in rows.iter().filter(|r| r.scenario.starts_with("(c)") || r.scenario.starts_with("(e)")) {
+        assert!(r.coincides <= 0.05 + FALSE_ALARM_SLACK, "{}\n{table}", r.scenario);
+    }
+}

@@ -1,0 +1,129 @@
+//! Every statistic against a hand-computed answer.
+
+use ddlab_analysis::*;
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol
+}
+
+#[test]
+fn t_interval_of_three_seeds_uses_two_degrees_of_freedom() {
+    // mean 2, sd 1, se 1/sqrt(3), t(0.975; 2) = 4.302653: half-width 2.484138.
+    let (lo, hi) = t_interval(&[1.0, 2.0, 3.0], 0.95);
+    assert!(close(lo, 2.0 - 2.484138, 1e-5) && close(hi, 2.0 + 2.484138, 1e-5), "{lo} {hi}");
+    assert!(t_interval(&[1.0], 0.95).0.is_nan());
+    assert!(sd(&[1.0]).is_nan() && se(&[1.0]).is_nan());
+}
+
+#[test]
+fn pooled_one_sided_t_test_matches_hand_computation() {
+    // means 4 and 2, pooled variance 1 on 4 d.o.f., se sqrt(2/3): t = 2.449490, P(T4 >= t) = 0.035242.
+    let (t, p) = one_sided_t(&[3.0, 4.0, 5.0], &[1.0, 2.0, 3.0]).unwrap();
+    assert!(close(t, 6f64.sqrt(), 1e-9) && close(p, 0.035242, 1e-5), "{t} {p}");
+    assert!(one_sided_t(&[1.0], &[0.0]).is_none());
+}
+
+#[test]
+fn holm_adjusts_step_down_and_stays_monotone() {
+    let adjusted = holm(&[0.01, 0.04, 0.03, f64::NAN]);
+    assert!(close(adjusted[0], 0.03, 1e-12) && close(adjusted[1], 0.06, 1e-12) && close(adjusted[2], 0.06, 1e-12));
+    assert!(adjusted[3].is_nan());
+}
+
+#[test]
+fn within_group_slope_ignores_group_levels() {
+    // Two widths at very different levels, the same slope 2 inside each: the pooled slope is 2, exactly.
+    let fit = within_group_slope(&[vec![(0.0, 0.0), (1.0, 2.0), (2.0, 4.1)], vec![(10.0, 100.0), (12.0, 104.0), (11.0, 101.9)]])
+        .unwrap();
+    assert!(close(fit.slope, 2.0, 0.05), "{fit:?}");
+    assert_eq!(fit.df, 3.0);
+    // Across the groups alone the slope would be about 9.6: width would have made the relation.
+    assert!(ols(&[0.0, 1.0, 2.0, 10.0, 12.0, 11.0], &[0.0, 2.0, 4.1, 100.0, 104.0, 101.9]).1 > 9.0);
+}
+
+#[test]
+fn deming_slope_is_symmetric_and_exact_on_a_line() {
+    assert!(close(deming_slope(&[0.0, 1.0, 2.0], &[0.0, 2.0, 4.0]), 2.0, 1e-12));
+    // Orthogonal regression: swapping the axes inverts the slope (OLS would not).
+    let (x, y) = ([0.0, 1.0, 2.0, 3.0], [0.1, 0.9, 2.3, 2.8]);
+    assert!(close(deming_slope(&x, &y) * deming_slope(&y, &x), 1.0, 1e-12));
+}
+
+#[test]
+fn ols_fit_has_its_textbook_standard_error() {
+    let x = [0.0, 1.0, 2.0, 3.0];
+    let y = [1.0, 3.1, 4.8, 7.1];
+    let fit = ols_fit(&x, &y).unwrap();
+    // sxx = 5, sxy = 10 => slope 2, intercept 1; residuals 0, 0.1, -0.2, 0.1; sse 0.06 on 2 d.o.f.
+    assert!(close(fit.slope, 2.0, 1e-12));
+    assert!(close(fit.se, (0.06f64 / 2.0 / 5.0).sqrt(), 1e-9), "{fit:?}");
+    assert!(close(fit.hi - fit.slope, 4.302653 * fit.se, 1e-5));
+}
+
+#[test]
+fn hinge_fit_recovers_a_planted_change_point_and_its_sign() {
+    let t: Vec<f64> = (0..10).map(|i| i as f64).collect();
+    let bend: Vec<f64> = t.iter().map(|&x| if x < 4.0 { 1.0 } else { 1.0 + 2.0 * (x - 4.0) }).collect();
+    let fit = hinge_fit(&t, &bend).unwrap();
+    assert!(close(fit.tau, 4.0, 1e-9) && close(fit.slope_change, 2.0, 1e-9), "{fit:?}");
+    // A hump turns at its top with a negative change of slope.
+    let hump: Vec<f64> = t.iter().map(|&x| if x < 6.0 { x } else { 12.0 - x }).collect();
+    let fit = hinge_fit(&t, &hump).unwrap();
+    assert!(close(fit.tau, 6.0, 1e-9) && close(fit.slope_change, -2.0, 1e-9), "{fit:?}");
+    assert!(hinge_fit(&t[..4], &bend[..4]).is_none(), "4 widths are too few");
+}
+
+#[test]
+fn onset_test_calibrates_sup_f() {
+    // Two seeds per width on 10 widths; deterministic noise.
+    let t: Vec<f64> = (0..10).flat_map(|i| [i as f64, i as f64]).collect();
+    let noise: Vec<f64> = (0..20).map(|i| ((i * 7919 % 23) as f64 / 23.0 - 0.5) * 0.4).collect();
+    let line: Vec<f64> = t.iter().zip(&noise).map(|(x, e)| 0.5 * x + e).collect();
+    let bend: Vec<f64> = t.iter().zip(&noise).map(|(x, e)| (x - 5.0).max(0.0) + e).collect();
+    let p_line = onset_test(&t, &line, 999).unwrap().p_value;
+    let p_bend = onset_test(&t, &bend, 999).unwrap().p_value;
+    assert!(p_line > 0.05 && p_bend < 0.01, "{p_line} {p_bend}");
+    // The naive F(1, n - 4) p-value of the sup over tau would be smaller than the calibrated one.
+    let fit = onset_test(&t, &line, 999).unwrap();
+    let naive = 1.0 - statrs_free_f_cdf(fit.fit.sup_f, 16.0);
+    assert!(naive < fit.p_value, "naive {naive} vs calibrated {}", fit.p_value);
+}
+
+/// P(F(1, d) <= f) from the t distribution: F(1, d) = T_d^2.
+fn statrs_free_f_cdf(f: f64, d: f64) -> f64 {
+    1.0 - t_two_sided(f.sqrt(), d)
+}
+
+#[test]
+fn peak_test_needs_two_seeds_and_a_real_peak() {
+    let widths = [1, 2, 4, 8, 16, 32];
+    let clear: Vec<Vec<f64>> = [0.5, 0.2, 0.4, 0.15, 0.1, 0.12].iter().map(|m| vec![m - 0.01, *m, m + 0.01]).collect();
+    let test = peak_test(&widths, &clear, 999, 0.05);
+    let peak = test.peak.as_ref().unwrap();
+    assert_eq!((peak.width, peak.best_left, peak.best_right), (4, 2, 16));
+    assert!(close(peak.drop_left, 0.2, 1e-12) && test.detected, "{test:?}");
+    let one_seed: Vec<Vec<f64>> = [0.5, 0.2, 0.4, 0.15, 0.1, 0.12].iter().map(|m| vec![*m]).collect();
+    let test = peak_test(&widths, &one_seed, 999, 0.05);
+    assert!(test.p_value.is_none() && !test.detected);
+    let monotone: Vec<Vec<f64>> = [0.5, 0.4, 0.3, 0.2, 0.1, 0.05].iter().map(|m| vec![m - 0.01, *m, m + 0.01]).collect();
+    assert!(peak_test(&widths, &monotone, 999, 0.05).peak.is_none());
+}
+
+#[test]
+fn seed_curves_resample_whole_seeds() {
+    let mut c = SeedCurves::default();
+    for w in [1, 2, 4] {
+        for s in 0..3u64 {
+            c.insert(w, Some(s), (s * 100 + w as u64) as f64);
+        }
+    }
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
+    for _ in 0..20 {
+        let r = c.resample_seeds(&mut rng);
+        // Each drawn seed keeps its own values at every width: value - width is the seed's offset at all widths.
+        for k in 0..3u64 {
+            let offsets: Vec<f64> = [1usize, 2, 4].iter().map(|w| r.0[w][&Some(k)] - *w as f64).collect();
+            assert!(offsets.iter().all(|o| *o == offsets[0]), "{offsets:?}");
+        }
+    }
+}

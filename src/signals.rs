@@ -1,0 +1,54 @@
+//! SIGINT and SIGTERM, for every stage. Training reads the stop flag at every epoch, checkpoints its runs
+//! and returns, so the sweep can write runs.csv and exit 130. Every other stage (data, probing,
+//! analysis, figures, report) writes whole files only (temporary file, then rename), so it is simply
+//! ended at once with exit 130: nothing half-written can be left, and the same command redoes what was
+//! not finished. A second signal during training ends the process at once too.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+
+/// The exit code of a process stopped by a signal (128 + SIGINT), whichever signal it was.
+pub const INTERRUPTED: u8 = 130;
+
+/// Set while the training loop runs: it stops at the next epoch boundary by itself.
+static TRAINING: AtomicBool = AtomicBool::new(false);
+
+/// Installs the handlers and the watchdog; returns the flag the training loop reads.
+pub fn install() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Registered first, so it sees the flag as it was before this signal: a second signal exits.
+        signal_hook::flag::register_conditional_shutdown(signal, i32::from(INTERRUPTED), Arc::clone(&stop))
+            .context("cannot install the signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
+    }
+    let watched = Arc::clone(&stop);
+    std::thread::Builder::new()
+        .name("signal-watchdog".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(50));
+                if watched.load(Ordering::Relaxed) && !TRAINING.load(Ordering::Relaxed) {
+                    eprintln!("interrupted: nothing half-written is left; run the same command again to finish");
+                    std::process::exit(i32::from(INTERRUPTED));
+                }
+            }
+        })
+        .context("cannot start the signal watchdog")?;
+    Ok(stop)
+}
+
+/// Runs `train` with the watchdog standing back: training stops by itself at an epoch boundary. When a
+/// signal came, the watchdog keeps standing back, so the caller can record what was trained (runs.csv)
+/// and exit 130 itself.
+pub fn while_training<T>(stop: &AtomicBool, train: impl FnOnce() -> T) -> T {
+    TRAINING.store(true, Ordering::Relaxed);
+    let out = train();
+    if !stop.load(Ordering::Relaxed) {
+        TRAINING.store(false, Ordering::Relaxed);
+    }
+    out
+}
