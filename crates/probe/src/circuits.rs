@@ -28,9 +28,9 @@ pub fn circuits(view: &ModelView) -> Vec<Metric> {
     let entropy = active.iter().map(|&c| entropy_bits(c as f64 / n as f64)).sum::<f64>() / units.max(1) as f64;
     let maps = effective_rank(&psd_eigenvalues(&view.jacobian_gram, n));
     vec![
-        ("circuits", "distinct_patterns".into(), distinct as f64 / n as f64),
-        ("circuits", "hamming".into(), hamming),
-        ("circuits", "firing_entropy".into(), entropy),
-        ("circuits", "linear_maps".into(), maps),
+        Metric::new("circuits", "distinct_patterns", distinct as f64 / n as f64),
+        Metric::new("circuits", "hamming", hamming),
+        Metric::new("circuits", "firing_entropy", entropy),
+        Metric::new("circuits", "linear_maps", maps),
     ]
 }

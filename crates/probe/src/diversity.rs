@@ -57,13 +57,13 @@ pub fn diversity(view: &ModelView) -> Vec<Metric> {
     let dead = (0..h).filter(|&i| view.hidden_gram[i * h + i] == 0.0).count();
     let groups = duplicate_groups(&gram, h);
     vec![
-        ("diversity", "effective_rank".into(), erank),
-        ("diversity", "effective_rank_per_unit".into(), erank / h as f64),
-        ("diversity", "participation_ratio".into(), pr),
-        ("diversity", "participation_ratio_per_unit".into(), pr / h as f64),
-        ("diversity", "dead_units".into(), dead as f64),
-        ("diversity", "dead_share".into(), dead as f64 / h as f64),
-        ("diversity", "duplicate_groups".into(), groups.len() as f64),
-        ("diversity", "duplicate_units".into(), groups.iter().map(Vec::len).sum::<usize>() as f64),
+        Metric::new("diversity", "effective_rank", erank),
+        Metric::new("diversity", "effective_rank_per_unit", erank / h as f64),
+        Metric::new("diversity", "participation_ratio", pr),
+        Metric::new("diversity", "participation_ratio_per_unit", pr / h as f64),
+        Metric::new("diversity", "dead_units", dead as f64),
+        Metric::new("diversity", "dead_share", dead as f64 / h as f64),
+        Metric::new("diversity", "duplicate_groups", groups.len() as f64),
+        Metric::new("diversity", "duplicate_units", groups.iter().map(Vec::len).sum::<usize>() as f64),
     ]
 }

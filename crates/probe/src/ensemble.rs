@@ -1,53 +1,153 @@
-//! P5, the seed ensemble of one width: bias and variance of the outputs across seeds (squared loss on
-//! one-hot, clean labels), with E_s[loss_s] = bias^2 + variance exactly, and the error of the
-//! seed-averaged predictor.
+//! P5, the seed ensemble of one width (docs/SCIENCE.md, Probes): bias and variance across S seeds on the
+//! probe set (clean test labels), in both loss spaces, each named by its space, and the test error of
+//! k-seed ensembles for k = 1..S.
+//!
+//! - Squared loss on one-hot targets: f_bar = mean_s f_s; variance = mean_s mean_x ||f_s - f_bar||^2,
+//!   bias^2 = mean_x ||f_bar - y||^2, and E_s[loss_s] = bias^2 + variance exactly.
+//! - Log loss (Heskes 1998): p_s = softmax(f_s); q = the normalised geometric mean of the p_s, which is
+//!   softmax(f_bar); variance = mean_s mean_x KL(q || p_s), bias = mean_x CE(y, q), and
+//!   E_s[CE(y, p_s)] = bias + variance exactly.
+//!
+//! An ensemble predicts with the mean of its members' outputs (logits): that is the normalised
+//! geometric mean of the probabilities for cross-entropy and the mean output for squared loss, the
+//! predictor each decomposition is about, and both have the same argmax.
 
-use crate::partition::{argmax, sq_loss};
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+
+use crate::partition::{argmax, ce_loss, kl, log_softmax, network_output, sq_loss};
 use crate::rows::Metric;
 use crate::view::ModelView;
 
+/// At most this many k-subsets of seeds per k: all of them when there are no more, else this many
+/// seeded draws.
+pub const MAX_SUBSETS: usize = 64;
+
 /// Figures of a seed ensemble.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SeedEnsemble {
-    pub bias2: f64,
-    pub variance: f64,
-    pub mean_loss: f64,
+    pub seeds: usize,
+    pub variance_sq: f64,
+    /// variance_sq * S / (S - 1); `None` for one seed.
+    pub variance_sq_unbiased: Option<f64>,
+    pub bias2_sq: f64,
+    pub mean_loss_sq: f64,
+    pub variance_kl: f64,
+    pub bias_kl: f64,
+    pub mean_loss_kl: f64,
+    /// Error of the ensemble of all S seeds.
     pub ensemble_err: f64,
+    /// Mean error of one seed.
     pub mean_member_err: f64,
+    /// `ensemble_err_k[k - 1]`: mean error of the k-seed ensembles, k = 1..S.
+    pub ensemble_err_k: Vec<f64>,
+}
+
+/// Binomial coefficient, saturating (only compared with [`MAX_SUBSETS`]).
+fn choose(n: usize, k: usize) -> usize {
+    (0..k).fold(1usize, |acc, i| acc.saturating_mul(n - i) / (i + 1))
+}
+
+/// All k-subsets of 0..n in lexicographic order.
+fn all_subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut current: Vec<usize> = (0..k).collect();
+    loop {
+        out.push(current.clone());
+        // The rightmost index that can still move right.
+        let Some(i) = (0..k).rev().find(|&i| current[i] < n - k + i) else { return out };
+        current[i] += 1;
+        for j in i + 1..k {
+            current[j] = current[j - 1] + 1;
+        }
+    }
+}
+
+/// The k-subsets of `n` seeds that the k-ensemble error averages over: all when there are at most
+/// [`MAX_SUBSETS`], else that many seeded draws (the same on every run).
+pub fn seed_subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
+    if choose(n, k) <= MAX_SUBSETS {
+        return all_subsets(n, k);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+    rng.set_stream(k as u64);
+    (0..MAX_SUBSETS).map(|_| sample(&mut rng, n, k).into_vec()).collect()
 }
 
 pub fn seed_ensemble_figures(views: &[&ModelView], labels: &[u32]) -> SeedEnsemble {
-    let (n, k, s) = (views[0].n, views[0].classes, views.len() as f64);
-    let (mut bias2, mut variance, mut mean_loss, mut ensemble_err, mut member_err) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (n, k, s) = (views[0].n, views[0].classes, views.len());
+    let sf = s as f64;
+    let outs: Vec<Vec<Vec<f64>>> = views.iter().map(|v| (0..n).map(|x| network_output(v, x)).collect()).collect();
+    let (mut bias2_sq, mut variance_sq, mut mean_loss_sq) = (0.0, 0.0, 0.0);
+    let (mut bias_kl, mut variance_kl, mut mean_loss_kl) = (0.0, 0.0, 0.0);
+    let (mut ensemble_err, mut member_err) = (0.0, 0.0);
     for x in 0..n {
-        let outs: Vec<Vec<f64>> =
-            views.iter().map(|v| v.output[x * k..(x + 1) * k].iter().map(|&o| o as f64).collect()).collect();
-        let mean: Vec<f64> = (0..k).map(|c| outs.iter().map(|o| o[c]).sum::<f64>() / s).collect();
-        bias2 += sq_loss(&mean, labels[x]);
-        for o in &outs {
-            variance += o.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / s;
-            mean_loss += sq_loss(o, labels[x]) / s;
-            member_err += (argmax(o) != labels[x] as usize) as u8 as f64 / s;
+        let y = labels[x];
+        let mean: Vec<f64> = (0..k).map(|c| outs.iter().map(|o| o[x][c]).sum::<f64>() / sf).collect();
+        let log_q = log_softmax(&mean);
+        bias2_sq += sq_loss(&mean, y);
+        bias_kl += ce_loss(&mean, y);
+        for o in outs.iter().map(|o| &o[x]) {
+            variance_sq += o.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / sf;
+            mean_loss_sq += sq_loss(o, y) / sf;
+            variance_kl += kl(&log_q, &log_softmax(o)) / sf;
+            mean_loss_kl += ce_loss(o, y) / sf;
+            member_err += (argmax(o) != y as usize) as u8 as f64 / sf;
         }
-        ensemble_err += (argmax(&mean) != labels[x] as usize) as u8 as f64;
+        ensemble_err += (argmax(&mean) != y as usize) as u8 as f64;
     }
-    let n = n as f64;
+    let ensemble_err_k = (1..=s)
+        .map(|size| {
+            let subsets = seed_subsets(s, size);
+            let wrong: usize = subsets
+                .iter()
+                .map(|subset| {
+                    (0..n)
+                        .filter(|&x| {
+                            let sum: Vec<f64> = (0..k).map(|c| subset.iter().map(|&m| outs[m][x][c]).sum()).collect();
+                            argmax(&sum) != labels[x] as usize
+                        })
+                        .count()
+                })
+                .sum();
+            wrong as f64 / (subsets.len() * n) as f64
+        })
+        .collect();
+    let nf = n as f64;
     SeedEnsemble {
-        bias2: bias2 / n,
-        variance: variance / n,
-        mean_loss: mean_loss / n,
-        ensemble_err: ensemble_err / n,
-        mean_member_err: member_err / n,
+        seeds: s,
+        variance_sq: variance_sq / nf,
+        variance_sq_unbiased: (s > 1).then(|| variance_sq / nf * sf / (sf - 1.0)),
+        bias2_sq: bias2_sq / nf,
+        mean_loss_sq: mean_loss_sq / nf,
+        variance_kl: variance_kl / nf,
+        bias_kl: bias_kl / nf,
+        mean_loss_kl: mean_loss_kl / nf,
+        ensemble_err: ensemble_err / nf,
+        mean_member_err: member_err / nf,
+        ensemble_err_k,
     }
 }
 
 pub fn seed_ensemble(views: &[&ModelView], labels: &[u32]) -> Vec<Metric> {
     let f = seed_ensemble_figures(views, labels);
-    vec![
-        ("seed_ensemble", "bias2".into(), f.bias2),
-        ("seed_ensemble", "variance".into(), f.variance),
-        ("seed_ensemble", "mean_loss".into(), f.mean_loss),
-        ("seed_ensemble", "ensemble_err".into(), f.ensemble_err),
-        ("seed_ensemble", "mean_member_err".into(), f.mean_member_err),
-    ]
+    let p = "seed_ensemble";
+    let mut out = vec![
+        Metric::new(p, "seeds", f.seeds as f64),
+        Metric::new(p, "variance_kl", f.variance_kl),
+        Metric::new(p, "bias_kl", f.bias_kl),
+        Metric::new(p, "mean_loss_kl", f.mean_loss_kl),
+        Metric::new(p, "variance_sq", f.variance_sq),
+        match f.variance_sq_unbiased {
+            Some(v) => Metric::new(p, "variance_sq_unbiased", v),
+            None => Metric::undefined(p, "variance_sq_unbiased", "needs at least two seeds"),
+        },
+        Metric::new(p, "bias2_sq", f.bias2_sq),
+        Metric::new(p, "mean_loss_sq", f.mean_loss_sq),
+        Metric::new(p, "ensemble_err", f.ensemble_err),
+        Metric::new(p, "mean_member_err", f.mean_member_err),
+    ];
+    out.extend(f.ensemble_err_k.iter().enumerate().map(|(i, &e)| Metric::new(p, format!("ensemble_err_k{}", i + 1), e)));
+    out
 }

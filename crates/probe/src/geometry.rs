@@ -1,6 +1,7 @@
 //! P6, representation geometry: the participation ratio of the hidden-activation covariance (the
 //! dimension of the population code) and unbiased linear CKA (Kornblith et al. 2019, with the unbiased
-//! HSIC estimator of Song et al. 2012) between representations of the same inputs.
+//! HSIC estimator of Song et al. 2012) between representations of the same inputs (docs/SCIENCE.md,
+//! Probes, P6).
 
 use crate::rows::Metric;
 use crate::spectrum::participation_ratio_of;
@@ -12,7 +13,7 @@ pub fn activation_pr(view: &ModelView) -> Vec<Metric> {
     let cov: Vec<f64> =
         (0..h * h).map(|ij| view.hidden_gram[ij] / n - view.hidden_mean[ij / h] * view.hidden_mean[ij % h]).collect();
     let pr = participation_ratio_of(&cov, h);
-    vec![("geometry", "activation_pr".into(), pr), ("geometry", "activation_pr_per_unit".into(), pr / h as f64)]
+    vec![Metric::new("geometry", "activation_pr", pr), Metric::new("geometry", "activation_pr_per_unit", pr / h as f64)]
 }
 
 /// Unbiased HSIC of two `n x n` Gram matrices (n >= 4).
@@ -35,14 +36,25 @@ fn hsic_unbiased(k: &[f64], l: &[f64], n: usize) -> f64 {
     (trace + sum_k * sum_l / ((n - 1.0) * (n - 2.0)) - 2.0 / (n - 2.0) * cross) / (n * (n - 3.0))
 }
 
-/// Unbiased linear CKA between two representations given by their input Grams (`n x n`).
-pub fn cka_from_grams(k: &[f64], l: &[f64], n: usize) -> f64 {
-    assert!(n >= 4, "unbiased CKA needs at least 4 inputs");
-    let denom = (hsic_unbiased(k, k, n) * hsic_unbiased(l, l, n)).sqrt();
-    if denom > 0.0 { hsic_unbiased(k, l, n) / denom } else { f64::NAN }
+/// The fewest probe inputs the unbiased HSIC estimator is defined for (it divides by n - 3).
+pub const CKA_MIN_INPUTS: usize = 4;
+
+/// Unbiased linear CKA between two representations given by their input Grams (`n x n`). Undefined,
+/// with the reason, for fewer than [`CKA_MIN_INPUTS`] inputs or a representation whose unbiased
+/// self-HSIC is not positive (constant on the probe set, e.g. all units dead).
+pub fn cka_from_grams(k: &[f64], l: &[f64], n: usize) -> Result<f64, String> {
+    if n < CKA_MIN_INPUTS {
+        return Err(format!("unbiased CKA needs at least {CKA_MIN_INPUTS} probe inputs, got {n}"));
+    }
+    let (kk, ll) = (hsic_unbiased(k, k, n), hsic_unbiased(l, l, n));
+    if !(kk > 0.0 && ll > 0.0) {
+        return Err("a representation does not vary over the probe set (unbiased HSIC <= 0)".into());
+    }
+    let value = hsic_unbiased(k, l, n) / (kk * ll).sqrt();
+    if value.is_finite() { Ok(value) } else { Err(format!("CKA computation gave {value}")) }
 }
 
 /// CKA between the last hidden layers of two models on the same probe set.
-pub fn cka(a: &ModelView, b: &ModelView) -> f64 {
+pub fn cka(a: &ModelView, b: &ModelView) -> Result<f64, String> {
     cka_from_grams(&a.hidden_outer, &b.hidden_outer, a.n)
 }

@@ -6,11 +6,12 @@
 //! activation patterns span all hidden layers and whose Jacobians are the full input-output ones.
 //!
 //! ## Probes
-//! - P1 [`partition_ensemble`]: exact partition ensembles (Krogh-Vedelsby identity).
-//! - P2 [`competence`]: sub-network competence and N_eff.
+//! - P1 [`partition_ensemble`]: exact partition ensembles, in both loss spaces: Heskes's log-loss
+//!   decomposition (`_kl`, for cross-entropy) and Krogh-Vedelsby's squared one (`_sq`).
+//! - P2 [`competence`]: sub-network competence and N_eff, on the share of units actually kept.
 //! - P3 [`diversity`]: effective rank and participation ratio of the unit Gram; dead and duplicate units.
 //! - P4 [`circuits`]: activation patterns and the effective number of local linear maps.
-//! - P5 [`seed_ensemble`]: bias-variance across seeds of one width.
+//! - P5 [`seed_ensemble`]: bias-variance across seeds of one width (both spaces) and k-seed ensembles.
 //! - P6 [`activation_pr`], [`cka`]: representation dimension and similarity.
 //!
 //! ## Where the work runs
@@ -18,6 +19,11 @@
 //! device (forward pass, A^T A, A A^T, the Jacobian Gram); the probes then work on the host in f64.
 //! Symmetric eigenvalues come from `faer`. Randomness (partitions, subsets) comes from a stream of the
 //! run's seed, so a run's trained and initial weights are probed with the same partitions.
+//!
+//! ## Undefined, never NaN
+//! A [`Metric`] is a finite number or undefined with a reason (competence where the full network is not
+//! clearly better than chance, CKA on fewer than 4 inputs, ...); probes.csv shows the reason in its
+//! `undefined` column. Definitions: docs/SCIENCE.md, Probes.
 
 mod circuits;
 mod competence;
@@ -30,12 +36,14 @@ mod spectrum;
 mod view;
 
 pub use circuits::circuits;
-pub use competence::{COMPETENCE_LEVEL, chance_error, competence, q_star, subnetwork_error};
+pub use competence::{
+    COMPETENCE_LEVEL, NOT_BETTER_THAN_CHANCE, chance_error, chance_gap_needed, competence, kept_units, q_star, subnetwork_error,
+};
 pub use diversity::{DUPLICATE_COSINE, diversity, duplicate_groups, unit_gram};
-pub use ensemble::{SeedEnsemble, seed_ensemble, seed_ensemble_figures};
-pub use geometry::{activation_pr, cka, cka_from_grams};
-pub use partition::{PartitionFigures, partition_ensemble, partition_figures, random_partition};
-pub use rows::{Metric, Phase, ProbeRow};
+pub use ensemble::{MAX_SUBSETS, SeedEnsemble, seed_ensemble, seed_ensemble_figures, seed_subsets};
+pub use geometry::{CKA_MIN_INPUTS, activation_pr, cka, cka_from_grams};
+pub use partition::{PartitionFigures, full_figures, partition_ensemble, partition_figures, random_partition};
+pub use rows::{Metric, Phase, ProbeRow, Value};
 pub use spectrum::{effective_rank, participation_ratio, participation_ratio_of, psd_eigenvalues};
 pub use view::ModelView;
 
@@ -50,11 +58,15 @@ const PROBE_STREAM: u64 = 0x9b0be;
 pub fn probe_model(view: &ModelView, labels: &[u32], spec: &ProbeSpec, seed: u64) -> Vec<Metric> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(PROBE_STREAM);
-    let full = partition_figures(view, labels, &vec![0; view.width], 1);
-    let mut out =
-        vec![("partition", "full_err".to_string(), full.full_err), ("partition", "full_loss".to_string(), full.full_loss)];
+    // The full network's figures come from its own forward pass.
+    let (full_err, full_loss_sq, full_loss_kl) = full_figures(view, labels);
+    let mut out = vec![
+        Metric::new("partition", "full_err", full_err),
+        Metric::new("partition", "full_loss_kl", full_loss_kl),
+        Metric::new("partition", "full_loss_sq", full_loss_sq),
+    ];
     out.extend(partition_ensemble(view, labels, spec.draws, &mut rng));
-    out.extend(competence(view, labels, full.full_err, &spec.q_grid, spec.draws, &mut rng));
+    out.extend(competence(view, labels, full_err, &spec.q_grid, spec.draws, &mut rng));
     out.extend(diversity(view));
     out.extend(circuits(view));
     out.extend(activation_pr(view));

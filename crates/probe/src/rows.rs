@@ -1,4 +1,7 @@
-//! probes.csv rows, in long form.
+//! probes.csv rows, in long form, and the metric values the probes produce before they are placed.
+//!
+//! A metric is either a finite number or undefined with a reason: probes.csv never holds NaN or inf
+//! (docs/SCIENCE.md, Probes). An undefined metric is an empty `value` cell and its reason in `undefined`.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,8 +29,70 @@ pub struct ProbeRow {
     pub epoch: usize,
     pub probe: String,
     pub metric: String,
-    pub value: f64,
+    /// The value; empty when the metric is undefined for this model.
+    pub value: Option<f64>,
+    /// Empty when `value` is defined, else why it is not (e.g. "full network not clearly better than
+    /// chance"). Files written before this column existed read as defined.
+    #[serde(default)]
+    pub undefined: String,
 }
 
-/// A metric before it is placed: `(probe, metric, value)`.
-pub type Metric = (&'static str, String, f64);
+impl ProbeRow {
+    /// The value as a [`Result`]: `Err(reason)` when undefined. A non-finite value (which ddlab no longer
+    /// writes) reads as undefined too.
+    pub fn result(&self) -> Result<f64, String> {
+        match self.value {
+            Some(v) if v.is_finite() && self.undefined.is_empty() => Ok(v),
+            Some(v) if self.undefined.is_empty() => Err(format!("not finite ({v})")),
+            _ if self.undefined.is_empty() => Err("no value".into()),
+            _ => Err(self.undefined.clone()),
+        }
+    }
+
+    /// Sets value and reason from a metric value.
+    pub fn set(&mut self, value: &Value) {
+        match value {
+            Ok(v) => {
+                self.value = Some(*v);
+                self.undefined.clear();
+            }
+            Err(reason) => {
+                self.value = None;
+                self.undefined = reason.clone();
+            }
+        }
+    }
+}
+
+/// A metric value: a finite number, or why the metric is undefined for this model.
+pub type Value = Result<f64, String>;
+
+/// A metric before it is placed in a row: which probe, which metric, its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metric {
+    pub probe: &'static str,
+    pub name: String,
+    pub value: Value,
+}
+
+impl Metric {
+    /// A metric from a computed number; a NaN or infinite number becomes undefined (a safety net: each
+    /// probe gives its own reason where it knows one).
+    pub fn new(probe: &'static str, name: impl Into<String>, value: f64) -> Self {
+        Metric::from_value(probe, name, Ok(value))
+    }
+
+    /// A metric that is undefined for this model, with the reason.
+    pub fn undefined(probe: &'static str, name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Metric::from_value(probe, name, Err(reason.into()))
+    }
+
+    /// A metric from a value; a non-finite number becomes undefined.
+    pub fn from_value(probe: &'static str, name: impl Into<String>, value: Value) -> Self {
+        let value = match value {
+            Ok(v) if !v.is_finite() => Err(format!("computation gave a non-finite number ({v})")),
+            other => other,
+        };
+        Metric { probe, name: name.into(), value }
+    }
+}

@@ -1,48 +1,29 @@
-//! Every probe against a case whose answer is known.
+//! The exact identities of the probes (docs/SCIENCE.md, Probes), checked against the network's own
+//! forward pass, and the probes with a closed-form answer.
 
-use burn::tensor::{Device, Tensor, TensorData};
+mod util;
+
+use burn::tensor::Device;
 use ddlab_config::Init;
 use ddlab_model::{Layer, Mlp, MlpShape, MlpWeights, host_f32};
 use ddlab_probe::*;
 use rand::SeedableRng;
+use util::*;
 
-fn inputs(n: usize, d: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..n * d)
-        .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((state >> 33) as f64 / (1u64 << 31) as f64 * 2.0 - 1.0) as f32
-        })
-        .collect()
-}
-
-fn tensor(values: Vec<f32>, n: usize, d: usize) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(values, [n, d]), &Device::flex())
-}
-
-fn labels(n: usize, k: u32) -> Vec<u32> {
-    (0..n as u32).map(|i| (i * 7 + i / 3) % k).collect()
-}
-
-/// A net trained a few hundred steps of plain gradient descent on squared loss, so that its readout is
-/// not random (the identities must hold on trained nets).
-fn trained(width: usize, seed: u64) -> (MlpWeights, Tensor<2>, Vec<u32>) {
-    use ddlab_model::{StackInput, StackLayout};
-    let (n, d, k) = (60, 4, 3);
-    let shape = MlpShape { input: d, width, depth: 1, classes: k };
-    let device = Device::flex();
-    let x = tensor(inputs(n, d, seed), n, d);
-    let y = labels(n, k as u32);
-    let onehot: Vec<f32> = (0..k as u32).flat_map(|j| y.iter().map(move |&c| if j == c { 1.0 } else { 0.0 })).collect();
-    let target = Tensor::<3>::from_data(TensorData::new(onehot, [1, k, n]), &device);
-    let layout = StackLayout::new(vec![shape]);
-    let mut params = layout.pack(&[MlpWeights::init(shape, Init::KaimingUniform, seed)], &device);
-    for _ in 0..300 {
-        let (out, tape) = layout.forward_train(&params, StackInput::Shared(x.clone()));
-        let grads = layout.backward(&params, tape, (out - target.clone()).mul_scalar(2.0 / n as f64));
-        params = params.into_iter().zip(grads).map(|(p, g)| p - g.mul_scalar(0.05)).collect();
+/// Mean over inputs of the squared loss and the cross-entropy of the network's own forward pass,
+/// computed here independently of the probe crate.
+fn forward_losses(weights: &MlpWeights, x: &burn::tensor::Tensor<2>, y: &[u32]) -> (f64, f64) {
+    let out = host_f32(Mlp::from_weights(weights, &x.device()).forward(x.clone()));
+    let k = weights.shape.classes;
+    let (mut sq, mut ce) = (0.0, 0.0);
+    for (i, &label) in y.iter().enumerate() {
+        let row: Vec<f64> = out[i * k..(i + 1) * k].iter().map(|&v| v as f64).collect();
+        sq += row.iter().enumerate().map(|(c, &o)| (o - if c as u32 == label { 1.0 } else { 0.0 }).powi(2)).sum::<f64>();
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lse = max + row.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+        ce += lse - row[label as usize];
     }
-    (layout.unpack(&params).remove(0), x, y)
+    (sq / y.len() as f64, ce / y.len() as f64)
 }
 
 #[test]
@@ -51,68 +32,149 @@ fn krogh_vedelsby_identity_holds_on_trained_nets() {
         let (weights, x, y) = trained(width, width as u64);
         let view = ModelView::observe(&weights, &x);
         // The full-net loss from the network's own forward pass, not from the members.
-        let out = host_f32(Mlp::from_weights(&weights, &x.device()).forward(x.clone()));
-        let k = 3;
-        let net_loss: f64 = (0..view.n)
-            .map(|i| (0..k).map(|c| (out[i * k + c] as f64 - if c as u32 == y[i] { 1.0 } else { 0.0 }).powi(2)).sum::<f64>())
-            .sum::<f64>()
-            / view.n as f64;
+        let (net_loss, _) = forward_losses(&weights, &x, &y);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let f = partition_figures(&view, &y, &random_partition(width, m, &mut rng), m);
-        let rel = ((f.member_loss - f.ambiguity) - net_loss).abs() / net_loss;
+        let rel = ((f.member_loss_sq - f.ambiguity_sq) - net_loss).abs() / net_loss;
         assert!(
             rel <= 1e-5,
             "width {width}, M {m}: mean member loss - ambiguity = {}, net loss {net_loss}",
-            f.member_loss - f.ambiguity
+            f.member_loss_sq - f.ambiguity_sq
         );
-        assert!(f.ambiguity > 0.0);
+        assert!(f.kv_residual.abs() <= 1e-5 * net_loss, "kv_residual {}", f.kv_residual);
+        assert!(f.ambiguity_sq > 0.0);
+    }
+}
+
+/// Heskes's decomposition: mean_m CE(y, softmax(f_m)) = CE(y, softmax(f)) + mean_m KL(q || p_m), with
+/// f from the network's forward pass, on random networks with random labels (init and trained).
+#[test]
+fn kl_identity_holds_against_the_forward_pass() {
+    let (n, d, k) = (50, 5, 4);
+    let x = tensor(inputs(n, d, 17), n, d);
+    let y = labels(n, k as u32);
+    let mut nets: Vec<MlpWeights> = [3usize, 8, 16]
+        .iter()
+        .map(|&w| MlpWeights::init(MlpShape { input: d, width: w, depth: 1, classes: k }, Init::KaimingUniform, w as u64))
+        .collect();
+    nets.push(train(16, 4, &x, &y, k, 200));
+    for weights in &nets {
+        let view = ModelView::observe(weights, &x);
+        let (_, net_ce) = forward_losses(weights, &x, &y);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        for m in [2, 4, 8].into_iter().filter(|&m| m <= weights.shape.width) {
+            let f = partition_figures(&view, &y, &random_partition(weights.shape.width, m, &mut rng), m);
+            let gap = (f.member_loss_kl - f.ambiguity_kl - net_ce).abs();
+            assert!(
+                gap <= 1e-6,
+                "width {}, M {m}: member CE {} - KL ambiguity {} vs CE(q) {net_ce}: {gap}",
+                weights.shape.width,
+                f.member_loss_kl,
+                f.ambiguity_kl
+            );
+            assert!(f.kl_residual.abs() <= 1e-6, "kl_residual {}", f.kl_residual);
+            assert!((f.full_loss_kl - net_ce).abs() <= 1e-6);
+            assert!(f.ambiguity_kl > 0.0);
+        }
+    }
+}
+
+/// The residuals compare the members with the network's own output: if that output is not the mean of
+/// the members (here, tampered with), both residuals say so.
+#[test]
+fn residuals_are_measured_against_the_forward_pass() {
+    let (weights, x, y) = trained(12, 5);
+    let mut view = ModelView::observe(&weights, &x);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let group = random_partition(12, 2, &mut rng);
+    let f = partition_figures(&view, &y, &group, 2);
+    assert!(f.kv_residual.abs() <= 1e-5 && f.kl_residual.abs() <= 1e-6, "{f:?}");
+    // Shift one logit of every output: no longer the members' mean.
+    let k = view.classes;
+    for row in view.output.chunks_mut(k) {
+        row[0] += 0.5;
+    }
+    let f = partition_figures(&view, &y, &group, 2);
+    assert!(f.kv_residual.abs() > 1e-2, "kv_residual {} did not see the shifted output", f.kv_residual);
+    assert!(f.kl_residual.abs() > 1e-3, "kl_residual {} did not see the shifted output", f.kl_residual);
+}
+
+/// Four seeds of one width (trained), their views.
+fn seed_views(width: usize, seeds: u64) -> (Vec<ModelView>, Vec<u32>) {
+    let nets: Vec<_> = (0..seeds).map(|s| trained(width, 100 + s)).collect();
+    let x = nets[0].1.clone();
+    let y = nets[0].2.clone();
+    (nets.iter().map(|(w, _, _)| ModelView::observe(w, &x)).collect(), y)
+}
+
+#[test]
+fn seed_ensemble_loss_is_bias_plus_variance_in_both_spaces() {
+    let (views, y) = seed_views(8, 4);
+    let refs: Vec<&ModelView> = views.iter().collect();
+    let f = seed_ensemble_figures(&refs, &y);
+    assert!((f.mean_loss_sq - (f.bias2_sq + f.variance_sq)).abs() <= 1e-9 * f.mean_loss_sq.max(1.0), "{f:?}");
+    assert!((f.mean_loss_kl - (f.bias_kl + f.variance_kl)).abs() <= 1e-9 * f.mean_loss_kl.max(1.0), "{f:?}");
+    assert!(f.variance_sq > 0.0 && f.variance_kl > 0.0);
+    // The ends of the ensemble curve: one seed is the mean member, all seeds the full ensemble.
+    assert_eq!(f.ensemble_err_k.len(), 4);
+    assert!((f.ensemble_err_k[0] - f.mean_member_err).abs() < 1e-12, "{f:?}");
+    assert!((f.ensemble_err_k[3] - f.ensemble_err).abs() < 1e-12, "{f:?}");
+}
+
+#[test]
+fn unbiased_seed_variance_is_s_over_s_minus_one_times_the_biased_one() {
+    for seeds in [2u64, 3, 5] {
+        let (views, y) = seed_views(6, seeds);
+        let refs: Vec<&ModelView> = views.iter().collect();
+        let f = seed_ensemble_figures(&refs, &y);
+        let s = seeds as f64;
+        let unbiased = f.variance_sq_unbiased.unwrap();
+        assert!((unbiased - f.variance_sq * s / (s - 1.0)).abs() <= 1e-12 * unbiased, "{f:?}");
+        let metrics = seed_ensemble(&refs, &y);
+        assert_eq!(get(&metrics, "variance_sq_unbiased"), &Ok(unbiased));
     }
 }
 
 #[test]
-fn seed_ensemble_loss_is_bias_plus_variance() {
-    let nets: Vec<_> = (0..4).map(|s| trained(8, 100 + s)).collect();
-    let x = nets[0].1.clone();
-    let y = &nets[0].2;
-    let views: Vec<ModelView> = nets.iter().map(|(w, _, _)| ModelView::observe(w, &x)).collect();
-    let refs: Vec<&ModelView> = views.iter().collect();
-    let f = seed_ensemble_figures(&refs, y);
-    assert!((f.mean_loss - (f.bias2 + f.variance)).abs() <= 1e-9 * f.mean_loss.max(1.0), "{f:?}");
-    assert!(f.variance > 0.0);
+fn identical_seeds_have_zero_variance_and_k_ensembles_equal_the_single_error() {
+    let (weights, x, y) = trained(10, 7);
+    let view = ModelView::observe(&weights, &x);
+    let (single_err, _, _) = full_figures(&view, &y);
+    let refs = vec![&view; 5];
+    let f = seed_ensemble_figures(&refs, &y);
+    assert!(f.variance_sq <= 1e-12 && f.variance_kl <= 1e-12, "{f:?}");
+    assert_eq!(f.ensemble_err_k.len(), 5);
+    for (i, e) in f.ensemble_err_k.iter().enumerate() {
+        assert!((e - single_err).abs() < 1e-12, "k = {}: {e} vs single {single_err}", i + 1);
+    }
+    let metrics = seed_ensemble(&refs, &y);
+    for k in 1..=5 {
+        assert!((get(&metrics, &format!("ensemble_err_k{k}")).clone().unwrap() - single_err).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn seed_subsets_are_all_subsets_when_few_and_seeded_draws_when_many() {
+    let all = seed_subsets(5, 2);
+    assert_eq!(all.len(), 10);
+    let distinct: std::collections::BTreeSet<Vec<usize>> = all.iter().cloned().collect();
+    assert_eq!(distinct.len(), 10);
+    assert_eq!(seed_subsets(5, 5), vec![vec![0, 1, 2, 3, 4]]);
+    let many = seed_subsets(12, 6);
+    assert_eq!(many.len(), MAX_SUBSETS);
+    assert!(many.iter().all(|s| s.len() == 6 && s.iter().collect::<std::collections::BTreeSet<_>>().len() == 6));
+    assert_eq!(many, seed_subsets(12, 6), "the draws are seeded");
 }
 
 /// M exact copies of each unit of a small net (readout divided by M) compute the same function: every
 /// original unit becomes one group of M near-duplicates, and partitions that put one copy of each unit
-/// in every group have members equal to the net (zero ambiguity, zero disagreement).
+/// in every group have members equal to the net (zero ambiguity in both spaces, zero disagreement).
 #[test]
 fn copied_units_are_duplicates_and_aligned_partitions_agree() {
     let (small, x, y) = trained(5, 3);
     for m in [2usize, 4] {
         let h = 5 * m;
-        let (first, readout) = (&small.layers[0], &small.layers[1]);
-        let mut w = vec![0.0; first.fan_in * h];
-        let mut b = vec![0.0; h];
-        let mut v = vec![0.0; h * readout.fan_out];
-        for copy in 0..m {
-            for unit in 0..5 {
-                let j = copy * 5 + unit;
-                for i in 0..first.fan_in {
-                    w[i * h + j] = first.w[i * 5 + unit];
-                }
-                b[j] = first.b[unit];
-                for c in 0..readout.fan_out {
-                    v[j * readout.fan_out + c] = readout.w[unit * readout.fan_out + c] / m as f32;
-                }
-            }
-        }
-        let shape = MlpShape { width: h, ..small.shape };
-        let big = MlpWeights {
-            shape,
-            layers: vec![
-                Layer { fan_in: first.fan_in, fan_out: h, w, b },
-                Layer { fan_in: h, fan_out: readout.fan_out, w: v, b: readout.b.clone() },
-            ],
-        };
+        let big = copies(&small, m);
         let view = ModelView::observe(&big, &x);
         let live = (0..5).filter(|&u| view.hidden_gram[u * h + u] > 0.0).count();
         let groups = duplicate_groups(&unit_gram(&view), h);
@@ -120,7 +182,8 @@ fn copied_units_are_duplicates_and_aligned_partitions_agree() {
         assert!(groups.iter().all(|g| g.len() == m && g.iter().all(|&i| i % 5 == g[0] % 5)), "{groups:?}");
         let aligned: Vec<usize> = (0..h).map(|j| j / 5).collect();
         let f = partition_figures(&view, &y, &aligned, m);
-        assert!(f.ambiguity < 1e-9, "ambiguity {}", f.ambiguity);
+        assert!(f.ambiguity_sq < 1e-9, "ambiguity {}", f.ambiguity_sq);
+        assert!(f.ambiguity_kl < 1e-9, "ambiguity {}", f.ambiguity_kl);
         assert_eq!(f.disagreement, 0.0);
     }
 }
@@ -176,7 +239,7 @@ fn cka_is_one_for_the_same_or_rotated_representation_and_near_zero_for_independe
         g
     };
     let kx = gram(&x, d);
-    assert!((cka_from_grams(&kx, &kx, n) - 1.0).abs() < 1e-12);
+    assert!((cka_from_grams(&kx, &kx, n).unwrap() - 1.0).abs() < 1e-12);
     // An orthogonal Q: a rotation in the (0, 1) plane and a reflection of axis 2.
     let (c, s) = (0.6f32, 0.8f32);
     let xq: Vec<f32> = x
@@ -189,9 +252,9 @@ fn cka_is_one_for_the_same_or_rotated_representation_and_near_zero_for_independe
             o
         })
         .collect();
-    assert!((cka_from_grams(&kx, &gram(&xq, d), n) - 1.0).abs() < 1e-6);
+    assert!((cka_from_grams(&kx, &gram(&xq, d), n).unwrap() - 1.0).abs() < 1e-6);
     let independent = inputs(n, d, 99);
-    let c = cka_from_grams(&kx, &gram(&independent, d), n);
+    let c = cka_from_grams(&kx, &gram(&independent, d), n).unwrap();
     assert!(c.abs() < 0.05, "unbiased CKA of independent data: {c}");
 }
 
@@ -213,19 +276,6 @@ fn effective_rank_and_participation_ratio_of_known_spectra() {
 }
 
 #[test]
-fn q_star_interpolates_in_log_q() {
-    let grid = [0.1, 0.2, 0.4];
-    // Crossing 0.9 halfway (in competence) between q = 0.2 and q = 0.4: q* = sqrt(0.2 * 0.4).
-    let q = q_star(&grid, &[0.5, 0.8, 1.0]);
-    assert!((q - (0.2f64 * 0.4).sqrt()).abs() < 1e-12, "{q}");
-    assert_eq!(q_star(&grid, &[0.95, 1.0, 1.0]), 0.1);
-    // Never reached on the grid: between the last q and the full net (q = 1, competence 1).
-    let q = q_star(&grid, &[0.1, 0.2, 0.8]);
-    assert!((q - (0.4f64.ln() + 0.5 * (1.0f64.ln() - 0.4f64.ln())).exp()).abs() < 1e-12);
-    assert!((chance_error(&[0, 1, 1, 1], 2) - 0.25).abs() < 1e-12);
-}
-
-#[test]
 fn circuits_count_patterns_exactly() {
     // A net whose single hidden layer has unit 0 active iff x0 > 0 and unit 1 always active.
     let shape = MlpShape { input: 1, width: 2, depth: 1, classes: 2 };
@@ -239,7 +289,7 @@ fn circuits_count_patterns_exactly() {
     let x = tensor(vec![-1.0, 2.0, 3.0, -4.0], 4, 1);
     let view = ModelView::observe(&weights, &x);
     let metrics = circuits(&view);
-    let get = |name: &str| metrics.iter().find(|m| m.1 == name).unwrap().2;
+    let get = |name: &str| get(&metrics, name).clone().unwrap();
     assert_eq!(get("distinct_patterns"), 0.5);
     // Unit 0 differs on 2 * 2 * 2 = 8 of 12 ordered pairs; unit 1 never: mean 8 / 24.
     assert!((get("hamming") - 8.0 / 24.0).abs() < 1e-12);

@@ -1,7 +1,9 @@
 //! Probing: every finished run, trained and at initialisation (and at schedule snapshots), on the probe
-//! set; seed-ensemble and cross-width figures per width. Results are kept per run (`probes.csv` in the
-//! run folder) and per width (`probes/<condition>/w<W>.csv`), so a re-run only probes what is new; the
-//! sweep's probes.csv is their concatenation.
+//! set; seed-ensemble and cross-width figures per width (docs/SCIENCE.md, Probes). Results are kept per
+//! run (`probes.csv` in the run folder) and per width (`probes/<condition>/w<W>.csv`, with the seeds it
+//! was computed from in `w<W>.seeds.json`), so a re-run only probes what is new or what depends on seeds
+//! that finished since; the sweep's probes.csv is their concatenation. An undefined metric is an empty
+//! `value` with its reason in `undefined`; probes.csv never holds NaN.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,8 +13,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ddlab_config::{Condition, RunKey};
 use ddlab_data::{Prepared, balanced_indices};
 use ddlab_model::{Mlp, MlpShape};
-use ddlab_probe::{ModelView, Phase, ProbeRow, cka, probe_model, seed_ensemble};
-use ddlab_store::{RunPhase, SweepDir, read_csv, write_csv_atomic};
+use ddlab_probe::{Metric, ModelView, Phase, ProbeRow, cka, probe_model, seed_ensemble};
+use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic, write_csv_atomic};
+use serde::{Deserialize, Serialize};
 
 /// A model to observe: which run, which phase, which weights file.
 struct Target {
@@ -38,35 +41,103 @@ fn probe_set(sweep: &SweepDir, prepared: &Prepared, device: &Device) -> (Tensor<
     (Tensor::from_data(TensorData::new(subset.x.clone(), [size, subset.dim]), device), subset.y)
 }
 
+/// Which finished seeds a per-width file (`probes/<condition>/w<W>.csv`) was computed from: its seed
+/// ensemble and CKA between seeds use `seeds`, its `cka_next_width` rows the seeds finished at both this
+/// width and `next_width`. Written beside it (`w<W>.seeds.json`) after it; when the finished seeds
+/// differ on a later run (a resumed sweep, `--retry-failed`), the file is computed again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct CrossSeeds {
+    seeds: Vec<u64>,
+    next_width: Option<usize>,
+    next_seeds: Vec<u64>,
+}
+
+/// A per-width file waiting for the next width's views (for `cka_next_width`).
+struct Pending {
+    width: usize,
+    rows: Vec<ProbeRow>,
+    views: BTreeMap<(u64, Phase), ModelView>,
+    seeds: CrossSeeds,
+}
+
+/// A probes.csv row of one metric.
+fn probe_row(condition: &Condition, width: usize, seed: Option<u64>, phase: Phase, epoch: usize, metric: Metric) -> ProbeRow {
+    let mut row = ProbeRow {
+        condition: condition.label(),
+        n_train: condition.n_train,
+        label_noise: condition.label_noise,
+        width,
+        seed,
+        phase,
+        epoch,
+        probe: metric.probe.to_string(),
+        metric: metric.name,
+        value: None,
+        undefined: String::new(),
+    };
+    row.set(&metric.value);
+    row
+}
+
+/// Whether a run's probes.csv exists in the current format. Files written before metrics could be
+/// undefined (no `undefined` column) may hold NaN and the old single-space names: probe again.
+fn run_probes_current(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| text.lines().next().is_some_and(|h| h.split(',').any(|c| c == "undefined")))
+}
+
 /// Probes what is not probed yet, on `jobs` threads, and writes the sweep's probes.csv. `prepared` is the
-/// data of every condition, as [`crate::prepare_conditions`] gives it.
+/// data of every condition, as [`crate::prepare_conditions`] gives it. A run's own probes are computed
+/// once; the per-width files (seed ensemble, CKA between seeds and to the next width) whenever the set
+/// of finished seeds they depend on has changed.
 pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, jobs: usize, quiet: bool) -> anyhow::Result<()> {
     let clock = Instant::now();
     let spec = &sweep.spec;
+    let widths = &spec.model.widths;
+    let epochs = spec.train.epochs;
     let mut probed = 0;
     for (condition, data) in spec.conditions.iter().zip(prepared) {
         let (x, labels) = probe_set(sweep, data, device);
-        let mut previous: Option<(usize, BTreeMap<(u64, Phase), ModelView>)> = None;
-        for (wi, &width) in spec.model.widths.iter().enumerate() {
-            let keys: Vec<RunKey> = spec
-                .seeds
-                .iter()
-                .map(|&seed| RunKey { condition: *condition, width, seed })
-                .filter(|k| matches!(sweep.phase(k), Ok(RunPhase::Finished(r)) if r.summary.status == ddlab_store::RunOutcome::Done))
-                .collect();
+        let finished: Vec<Vec<RunKey>> = widths
+            .iter()
+            .map(|&width| {
+                spec.seeds
+                    .iter()
+                    .map(|&seed| RunKey { condition: *condition, width, seed })
+                    .filter(|k| matches!(sweep.phase(k), Ok(RunPhase::Finished(r)) if r.summary.status == RunOutcome::Done))
+                    .collect()
+            })
+            .collect();
+        fn seeds_of(keys: &[RunKey]) -> Vec<u64> {
+            keys.iter().map(|k| k.seed).collect()
+        }
+        let expected: Vec<CrossSeeds> = (0..widths.len())
+            .map(|i| CrossSeeds {
+                seeds: seeds_of(&finished[i]),
+                next_width: widths.get(i + 1).copied(),
+                next_seeds: finished.get(i + 1).map_or_else(Vec::new, |k| seeds_of(k)),
+            })
+            .collect();
+        let stale: Vec<bool> = (0..widths.len())
+            .map(|i| {
+                let path = cross_file(sweep, condition, widths[i]);
+                let recorded: Option<CrossSeeds> =
+                    std::fs::read(seeds_file(&path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+                !path.exists() || recorded.as_ref() != Some(&expected[i])
+            })
+            .collect();
+        let mut pending: Option<Pending> = None;
+        for (wi, &width) in widths.iter().enumerate() {
+            let keys = &finished[wi];
             let shape = MlpShape { input: data.train.dim, width, depth: spec.model.depth, classes: data.classes };
-            let per_run_missing: Vec<&RunKey> = keys.iter().filter(|k| !sweep.run_dir(k).join("probes.csv").exists()).collect();
-            let cross_path = cross_file(sweep, condition, width);
-            let previous_cross_missing = wi > 0 && !cross_file(sweep, condition, spec.model.widths[wi - 1]).exists();
-            let needs_views = !per_run_missing.is_empty() || !cross_path.exists() || previous_cross_missing;
-            if !needs_views || keys.is_empty() {
-                previous = None;
+            let per_run_missing: Vec<&RunKey> =
+                keys.iter().filter(|k| !run_probes_current(&sweep.run_dir(k).join("probes.csv"))).collect();
+            if per_run_missing.is_empty() && !stale[wi] && pending.is_none() {
                 continue;
             }
             // Observe every finished seed at init and trained, in parallel; snapshots only where the
             // run's own probes are missing.
             let mut targets = Vec::new();
-            for key in &keys {
+            for key in keys {
                 let dir = sweep.run_dir(key);
                 let epochs = finished_epochs(sweep, key);
                 targets.push(Target { seed: key.seed, phase: Phase::Init, epoch: 0, file: dir.join("init.bpk") });
@@ -80,76 +151,57 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
                     }));
                 }
             }
-            let views = observe_all(&targets, shape, &x, device, jobs)?;
+            let views = if targets.is_empty() { Vec::new() } else { observe_all(&targets, shape, &x, device, jobs)? };
             // Per-run probes.
-            let row = |seed: Option<u64>, phase: Phase, epoch: usize, (probe, metric, value): ddlab_probe::Metric| ProbeRow {
-                condition: condition.label(),
-                n_train: condition.n_train,
-                label_noise: condition.label_noise,
-                width,
-                seed,
-                phase,
-                epoch,
-                probe: probe.to_string(),
-                metric,
-                value,
-            };
             for key in &per_run_missing {
                 let mut rows = Vec::new();
                 for (target, view) in targets.iter().zip(&views).filter(|(t, _)| t.seed == key.seed) {
                     rows.extend(
                         probe_model(view, &labels, &spec.probe, key.seed)
                             .into_iter()
-                            .map(|m| row(Some(key.seed), target.phase, target.epoch, m)),
+                            .map(|m| probe_row(condition, width, Some(key.seed), target.phase, target.epoch, m)),
                     );
                 }
                 write_csv_atomic(&sweep.run_dir(key).join("probes.csv"), &rows)?;
                 probed += 1;
             }
-            // Seed ensemble and CKA between seeds (this width), CKA to the previous width (that width's file).
             let by_phase: BTreeMap<(u64, Phase), ModelView> = targets
                 .into_iter()
                 .zip(views)
                 .filter(|(t, _)| t.phase != Phase::Snapshot)
                 .map(|(t, v)| ((t.seed, t.phase), v))
                 .collect();
-            let epochs = spec.train.epochs;
-            let mut cross = Vec::new();
-            for phase in [Phase::Init, Phase::Trained] {
-                let members: Vec<&ModelView> = by_phase.iter().filter(|((_, p), _)| *p == phase).map(|(_, v)| v).collect();
-                let epoch = if phase == Phase::Init { 0 } else { epochs };
-                if members.len() >= 2 {
-                    cross.extend(seed_ensemble(&members, &labels).into_iter().map(|m| row(None, phase, epoch, m)));
-                    let mut total = 0.0;
-                    let mut pairs = 0;
-                    for i in 0..members.len() {
-                        for j in i + 1..members.len() {
-                            total += cka(members[i], members[j]);
-                            pairs += 1;
-                        }
+            // The previous width's file, waiting for CKA to this width.
+            if let Some(mut p) = pending.take() {
+                for ((seed, phase), view) in &p.views {
+                    if let Some(next) = by_phase.get(&(*seed, *phase)) {
+                        let epoch = if *phase == Phase::Init { 0 } else { epochs };
+                        let metric = Metric::from_value("geometry", "cka_next_width", cka(view, next));
+                        p.rows.push(probe_row(condition, p.width, Some(*seed), *phase, epoch, metric));
                     }
-                    cross.push(row(None, phase, epoch, ("geometry", "cka_seeds".into(), total / pairs as f64)));
                 }
+                write_cross(sweep, condition, &p)?;
             }
-            if !cross_path.exists() {
-                write_csv_atomic(&cross_path, &cross)?;
-            }
-            if let Some((prev_width, prev_views)) = previous.take() {
-                let prev_path = cross_file(sweep, condition, prev_width);
-                let mut prev_rows: Vec<ProbeRow> = if prev_path.exists() { read_csv(&prev_path)? } else { Vec::new() };
-                if !prev_rows.iter().any(|r| r.metric == "cka_next_width") {
-                    for ((seed, phase), view) in &prev_views {
-                        if let Some(next) = by_phase.get(&(*seed, *phase)) {
-                            let epoch = if *phase == Phase::Init { 0 } else { epochs };
-                            let mut r = row(Some(*seed), *phase, epoch, ("geometry", "cka_next_width".into(), cka(view, next)));
-                            r.width = prev_width;
-                            prev_rows.push(r);
-                        }
+            if stale[wi] {
+                // Seed ensemble and CKA between seeds of this width.
+                let mut rows = Vec::new();
+                for phase in [Phase::Init, Phase::Trained] {
+                    let members: Vec<&ModelView> = by_phase.iter().filter(|((_, p), _)| *p == phase).map(|(_, v)| v).collect();
+                    let epoch = if phase == Phase::Init { 0 } else { epochs };
+                    if members.len() >= 2 {
+                        rows.extend(
+                            seed_ensemble(&members, &labels)
+                                .into_iter()
+                                .map(|m| probe_row(condition, width, None, phase, epoch, m)),
+                        );
+                        rows.push(probe_row(condition, width, None, phase, epoch, cka_between_seeds(&members)));
                     }
-                    write_csv_atomic(&prev_path, &prev_rows)?;
                 }
+                pending = Some(Pending { width, rows, views: by_phase, seeds: expected[wi].clone() });
             }
-            previous = Some((width, by_phase));
+        }
+        if let Some(p) = pending.take() {
+            write_cross(sweep, condition, &p)?;
         }
     }
     let total = collect_probes(sweep)?;
@@ -159,8 +211,42 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
     Ok(())
 }
 
+/// Mean unbiased CKA over the pairs of seeds where it is defined; undefined (with the first pair's
+/// reason) when it is defined for no pair, e.g. on fewer than 4 probe inputs.
+fn cka_between_seeds(members: &[&ModelView]) -> Metric {
+    let mut values = Vec::new();
+    let mut reason = None;
+    for i in 0..members.len() {
+        for j in i + 1..members.len() {
+            match cka(members[i], members[j]) {
+                Ok(v) => values.push(v),
+                Err(e) => reason = reason.or(Some(e)),
+            }
+        }
+    }
+    let value = if values.is_empty() {
+        Err(reason.unwrap_or_else(|| "fewer than two seeds".into()))
+    } else {
+        Ok(values.iter().sum::<f64>() / values.len() as f64)
+    };
+    Metric::from_value("geometry", "cka_seeds", value)
+}
+
+/// Writes a per-width file, then its seeds sidecar (last, so that a crash in between leaves it stale).
+fn write_cross(sweep: &SweepDir, condition: &Condition, p: &Pending) -> anyhow::Result<()> {
+    let path = cross_file(sweep, condition, p.width);
+    write_csv_atomic(&path, &p.rows)?;
+    write_atomic(&seeds_file(&path), &serde_json::to_vec_pretty(&p.seeds)?)?;
+    Ok(())
+}
+
 fn cross_file(sweep: &SweepDir, condition: &Condition, width: usize) -> PathBuf {
     sweep.root.join("probes").join(condition.label()).join(format!("w{width}.csv"))
+}
+
+/// The seeds sidecar of a per-width file: `w<W>.seeds.json` beside `w<W>.csv`.
+fn seeds_file(cross: &Path) -> PathBuf {
+    cross.with_extension("seeds.json")
 }
 
 fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
@@ -231,6 +317,60 @@ pub fn collect_probes(sweep: &SweepDir) -> anyhow::Result<usize> {
             }
         }
     }
+    // No NaN or inf reaches probes.csv, whatever an older file held.
+    for row in &mut rows {
+        let value = row.result();
+        row.set(&value);
+    }
     write_csv_atomic(&sweep.path("probes.csv"), &rows)?;
     Ok(rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ddlab-probe-runs-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn row(metric: Metric) -> ProbeRow {
+        let condition = Condition { n_train: 60, label_noise: 0.2 };
+        probe_row(&condition, 4, Some(1), Phase::Init, 0, metric)
+    }
+
+    #[test]
+    fn undefined_metrics_are_empty_cells_with_their_reason() {
+        let dir = scratch("csv");
+        let path = dir.join("probes.csv");
+        let rows = vec![
+            row(Metric::new("competence", "chance_err", 0.5)),
+            row(Metric::undefined("competence", "n_eff", "full network not clearly better than chance")),
+            row(Metric::new("geometry", "cka_seeds", f64::NAN)),
+        ];
+        write_csv_atomic(&path, &rows).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().next().unwrap().ends_with(",value,undefined"), "{text}");
+        assert!(text.contains(",competence,n_eff,,full network not clearly better than chance\n"), "{text}");
+        assert!(!text.to_lowercase().contains("nan,") && !text.contains("inf"), "{text}");
+        assert!(run_probes_current(&path));
+        let back: Vec<ProbeRow> = read_csv(&path).unwrap();
+        assert_eq!(back, rows);
+        assert_eq!(back[1].value, None);
+        assert!(back[2].result().is_err());
+        // A file written before the `undefined` column: readable, and probed again.
+        let old = dir.join("old.csv");
+        std::fs::write(
+            &old,
+            "condition,n_train,label_noise,width,seed,phase,epoch,probe,metric,value\n\
+             n60-noise0.2,60,0.2,4,1,init,0,competence,n_eff,NaN\n",
+        )
+        .unwrap();
+        let old_rows: Vec<ProbeRow> = read_csv(&old).unwrap();
+        assert!(old_rows[0].result().is_err(), "an old NaN reads as undefined");
+        assert!(!run_probes_current(&old));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
