@@ -50,21 +50,24 @@ fn sweep_writes_every_documented_file_with_its_columns() {
             "test_loss",
             "noisy_fit",
             "seconds",
-            "status"
+            "status",
+            "reason"
         ]
     );
     let runs = std::fs::read_to_string(sweep.join("runs.csv")).unwrap();
     assert_eq!(runs.lines().count(), 1 + 12);
-    assert!(runs.lines().skip(1).all(|l| l.ends_with(",done")));
+    assert!(runs.lines().skip(1).all(|l| l.ends_with(",done,")));
     assert_eq!(
         csv_header(&sweep.join("probes.csv")),
-        ["condition", "n_train", "label_noise", "width", "seed", "phase", "epoch", "probe", "metric", "value"]
+        ["condition", "n_train", "label_noise", "width", "seed", "phase", "epoch", "probe", "metric", "value", "undefined"]
     );
     let probes = std::fs::read_to_string(sweep.join("probes.csv")).unwrap();
     for needle in [
-        ",init,0,partition,ambiguity_m2,",
+        ",init,0,partition,ambiguity_kl_m2,",
+        ",init,0,partition,ambiguity_sq_m2,",
         ",trained,40,competence,n_eff,",
-        ",seed_ensemble,variance,",
+        ",seed_ensemble,variance_kl,",
+        ",seed_ensemble,variance_sq_unbiased,",
         ",geometry,cka_seeds,",
         ",geometry,cka_next_width,",
         ",circuits,linear_maps,",
@@ -77,8 +80,11 @@ fn sweep_writes_every_documented_file_with_its_columns() {
     assert_eq!(analysis["conditions"][0]["condition"], "n60-noise0.2");
     assert!(analysis["conditions"][0]["curves"]["test_err"].as_array().unwrap().len() == 6);
     let md = std::fs::read_to_string(sweep.join("analysis.md")).unwrap();
-    assert!(md.contains("| metric | W_ens [95%] | W_peak [95%] | coincides |"));
-    for figure in ["error_curves", "metric-partition-ambiguity_m2", "scatter-competence-n_eff"] {
+    assert!(md.contains("| prediction | metric | outcome | reason | numbers |"), "{md}");
+    // Undefined values are empty cells with their reason, never NaN.
+    assert!(!probes.contains("NaN") && !probes.contains("inf"), "probes.csv holds a NaN");
+    assert!(probes.contains(",competence,n_eff,,full network not clearly better than chance"), "{probes}");
+    for figure in ["error_curves", "metric-partition-ambiguity_kl_m2", "scatter-competence-n_eff"] {
         for ext in ["svg", "png"] {
             let path = sweep.join(format!("figures/{figure}.{ext}"));
             assert!(std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false), "{}", path.display());

@@ -40,7 +40,7 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
                     width: p.width,
                     seed: p.seed,
                     trained: p.phase == Phase::Trained,
-                    value: p.value.is_finite().then_some(p.value),
+                    value: p.value,
                 });
             }
             ConditionInput {
