@@ -3,7 +3,7 @@
 //! each through the whole pipeline under a deadline. Every case must end in exit 0, 1 or 2 within its
 //! deadline (never a panic's 101, never a hang), an error must name a key, file or flag, and a sweep
 //! that succeeds must leave its report. Seeded: a failure prints its case number and experiment, and
-//! `DDLAB_FUZZ_CASE=N` reruns that case alone. `DDLAB_FUZZ_CASES` sets the count (default 240).
+//! `DDLAB_FUZZ_CASE=N` reruns that case alone. `DDLAB_FUZZ_CASES` sets the count (default 600).
 
 mod util;
 
@@ -176,7 +176,7 @@ fn random_tiny_experiments_never_hang_or_panic() {
         eprintln!("exit {code}");
         return;
     }
-    let cases: u64 = std::env::var("DDLAB_FUZZ_CASES").map_or(240, |v| v.parse().expect("DDLAB_FUZZ_CASES is a number"));
+    let cases: u64 = std::env::var("DDLAB_FUZZ_CASES").map_or(600, |v| v.parse().expect("DDLAB_FUZZ_CASES is a number"));
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     let exits = Mutex::new([0usize; 3]);

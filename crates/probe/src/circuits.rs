@@ -26,11 +26,11 @@ pub fn circuits(view: &ModelView) -> Vec<Metric> {
         0.0
     };
     let entropy = active.iter().map(|&c| entropy_bits(c as f64 / n as f64)).sum::<f64>() / units.max(1) as f64;
-    let maps = effective_rank(&psd_eigenvalues(&view.jacobian_gram, n));
+    let maps = psd_eigenvalues(&view.jacobian_gram, n).map(|e| effective_rank(&e));
     vec![
         Metric::new("circuits", "distinct_patterns", distinct as f64 / n as f64),
         Metric::new("circuits", "hamming", hamming),
         Metric::new("circuits", "firing_entropy", entropy),
-        Metric::new("circuits", "linear_maps", maps),
+        Metric::from_value("circuits", "linear_maps", maps),
     ]
 }

@@ -53,14 +53,15 @@ pub fn diversity(view: &ModelView) -> Vec<Metric> {
     let h = view.width;
     let gram = unit_gram(view);
     let eig = psd_eigenvalues(&gram, h);
-    let (erank, pr) = (effective_rank(&eig), participation_ratio(&eig));
+    let erank = eig.as_deref().map(effective_rank).map_err(String::clone);
+    let pr = eig.as_deref().map(participation_ratio).map_err(String::clone);
     let dead = (0..h).filter(|&i| view.hidden_gram[i * h + i] == 0.0).count();
     let groups = duplicate_groups(&gram, h);
     vec![
-        Metric::new("diversity", "effective_rank", erank),
-        Metric::new("diversity", "effective_rank_per_unit", erank / h as f64),
-        Metric::new("diversity", "participation_ratio", pr),
-        Metric::new("diversity", "participation_ratio_per_unit", pr / h as f64),
+        Metric::from_value("diversity", "effective_rank", erank.clone()),
+        Metric::from_value("diversity", "effective_rank_per_unit", erank.map(|e| e / h as f64)),
+        Metric::from_value("diversity", "participation_ratio", pr.clone()),
+        Metric::from_value("diversity", "participation_ratio_per_unit", pr.map(|p| p / h as f64)),
         Metric::new("diversity", "dead_units", dead as f64),
         Metric::new("diversity", "dead_share", dead as f64 / h as f64),
         Metric::new("diversity", "duplicate_groups", groups.len() as f64),

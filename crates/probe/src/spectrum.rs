@@ -3,15 +3,19 @@
 use faer::{Mat, Side};
 
 /// Eigenvalues of a symmetric `n x n` matrix (row-major), clamped at 0: the matrices here are Grams,
-/// so negative values are round-off.
-pub fn psd_eigenvalues(matrix: &[f64], n: usize) -> Vec<f64> {
+/// so negative values are round-off. An error (the reason a metric built on it is undefined) where the
+/// matrix holds a non-finite value (a network whose weights overflowed) or the solver does not converge.
+pub fn psd_eigenvalues(matrix: &[f64], n: usize) -> Result<Vec<f64>, String> {
     assert_eq!(matrix.len(), n * n);
     if n == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
+    }
+    if matrix.iter().any(|v| !v.is_finite()) {
+        return Err("the Gram matrix holds non-finite values (the network's outputs overflow)".into());
     }
     let m = Mat::<f64>::from_fn(n, n, |i, j| 0.5 * (matrix[i * n + j] + matrix[j * n + i]));
-    let values = m.self_adjoint_eigenvalues(Side::Lower).expect("symmetric eigenvalues converge");
-    values.into_iter().map(|v| v.max(0.0)).collect()
+    let values = m.self_adjoint_eigenvalues(Side::Lower).map_err(|e| format!("the eigenvalue solver did not converge ({e:?})"))?;
+    Ok(values.into_iter().map(|v| v.max(0.0)).collect())
 }
 
 /// Effective rank exp(-sum p log p), p = lambda / sum lambda (Roy & Vetterli 2007). 0 for a zero matrix.

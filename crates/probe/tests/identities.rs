@@ -269,7 +269,7 @@ fn effective_rank_and_participation_ratio_of_known_spectra() {
     assert!((effective_rank(&[2.0, 1.0, 1.0]) - entropy.exp()).abs() < 1e-12);
     // A diagonal matrix's spectrum is its diagonal.
     let m = [4.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0];
-    let mut eig = psd_eigenvalues(&m, 3);
+    let mut eig = psd_eigenvalues(&m, 3).unwrap();
     eig.sort_by(f64::total_cmp);
     assert!((eig[0]).abs() < 1e-12 && (eig[1] - 1.0).abs() < 1e-12 && (eig[2] - 4.0).abs() < 1e-12);
     assert!((participation_ratio_of(&m, 3) - 25.0 / 17.0).abs() < 1e-12);

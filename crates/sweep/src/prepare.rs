@@ -12,7 +12,7 @@ use serde::Serialize;
 /// standardisation, noise).
 pub fn prepare_conditions(spec: &Spec, data_dir: &Path) -> anyhow::Result<Vec<Prepared>> {
     let pools = load_pools(&spec.data.dataset, data_dir).context("loading the dataset")?;
-    let split = split(pools, spec.data.n_test, spec.data_seed)?;
+    let split = split(pools, spec.data.n_test, spec.data_seed).with_context(|| dataset_name(&spec.data.dataset))?;
     if split.test.len() < MIN_PROBE_INPUTS {
         anyhow::bail!(
             "{}: the test set has {} example(s) but the probes need at least {MIN_PROBE_INPUTS}: give a larger dataset or test file (data.n_test)",
@@ -59,9 +59,10 @@ pub fn write_noise_files(sweep: &SweepDir, prepared: &[Prepared]) -> anyhow::Res
 fn dataset_name(source: &DatasetSource) -> String {
     match source {
         DatasetSource::Shipped { name } => format!("data.dataset = \"{name}\""),
-        DatasetSource::File { train, test, .. } => {
-            test.as_ref().unwrap_or(train).features.display().to_string()
-        }
+        DatasetSource::File { train, test, .. } => match test {
+            Some(test) => format!("{} and {}", train.features.display(), test.features.display()),
+            None => train.features.display().to_string(),
+        },
         DatasetSource::Teacher { .. } | DatasetSource::GaussianMixture { .. } => "data.pool".to_string(),
     }
 }
