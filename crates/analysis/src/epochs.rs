@@ -50,7 +50,7 @@ pub struct SnapshotValue {
 pub struct EpochMetric {
     pub metric: String,
     pub width: usize,
-    /// Snapshot values against epoch (the `width` field of each point holds the epoch bin's last epoch).
+    /// Snapshot values against epoch (the `width` field of each point holds the epoch bin's centre).
     pub values: Vec<CurvePoint>,
     /// Value minus the same seed's value at epoch 0 (or the values themselves, see `tested_values`).
     pub growth: Vec<CurvePoint>,
@@ -68,11 +68,11 @@ pub struct EpochMetric {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochWidth {
     pub width: usize,
-    /// Distinct evaluation epochs (>= 1), and quarter-octave bins they fill.
+    /// Distinct evaluation epochs (>= 1), and the quarter-octave bins they fill.
     pub epochs: usize,
     pub bins: usize,
     pub seeds: usize,
-    /// Curves against epoch: the `width` field of each point holds the epoch (the bin's last epoch).
+    /// Curves against epoch: the `width` field of each point holds the epoch (the geometric centre of its quarter-octave bin).
     pub test_err: Vec<CurvePoint>,
     pub train_err: Vec<CurvePoint>,
     pub test_loss: Vec<CurvePoint>,
@@ -103,28 +103,31 @@ pub struct EpochWise {
     pub onset_verdict: Verdict,
 }
 
+/// Quarter-octave bins centred on 2^(b/4) (so that epochs 1, 2, 4, ... sit at their bins' centres).
 fn bin(epoch: usize) -> i64 {
-    (EPOCH_BINS_PER_OCTAVE * (epoch as f64).log2() + 1e-9).floor() as i64
+    (EPOCH_BINS_PER_OCTAVE * (epoch as f64).log2()).round() as i64
 }
 
-/// Per seed, the mean of its values in each quarter-octave bin of epochs >= 1, keyed by the bin's
-/// last epoch (over all seeds).
+/// Per seed, the mean of its values in each quarter-octave bin of epochs >= 1, keyed by the geometric
+/// mean of the distinct epochs in the bin (rounded; distinct bins hold disjoint epoch ranges, so the
+/// keys stay distinct and ordered).
 fn binned(rows: impl Iterator<Item = (usize, u64, f64)>) -> SeedCurves {
-    let mut acc: BTreeMap<i64, (usize, BTreeMap<u64, (f64, usize)>)> = BTreeMap::new();
+    let mut acc: BTreeMap<i64, (BTreeSet<usize>, BTreeMap<u64, (f64, usize)>)> = BTreeMap::new();
     for (epoch, seed, v) in rows {
         if epoch == 0 || !v.is_finite() {
             continue;
         }
         let e = acc.entry(bin(epoch)).or_default();
-        e.0 = e.0.max(epoch);
+        e.0.insert(epoch);
         let s = e.1.entry(seed).or_default();
         s.0 += v;
         s.1 += 1;
     }
     let mut out = SeedCurves::default();
-    for (last, seeds) in acc.values() {
+    for (epochs, seeds) in acc.values() {
+        let centre = (epochs.iter().map(|e| (*e as f64).log2()).sum::<f64>() / epochs.len() as f64).exp2().round() as usize;
         for (seed, (sum, n)) in seeds {
-            out.insert(*last, Some(*seed), sum / *n as f64);
+            out.insert(centre, Some(*seed), sum / *n as f64);
         }
     }
     out
