@@ -191,9 +191,7 @@ impl Scenario {
             ),
             Scenario::EpochPeak => format!("(l) plus a bump of height {PEAK_HEIGHT} (sd 0.7 octave) at epoch {EPOCH_PEAK_AT}"),
             Scenario::EpochLinear => "as (m); counted: the epoch-wise onset (the metric has no change point)".into(),
-            Scenario::EpochOnset => format!(
-                "as (m), metric flat then +{ONSET_SLOPE}/octave from epoch {EPOCH_PEAK_AT}"
-            ),
+            Scenario::EpochOnset => format!("as (m), metric flat then +{ONSET_SLOPE}/octave from epoch {EPOCH_PEAK_AT}"),
         }
     }
 

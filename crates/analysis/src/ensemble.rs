@@ -66,7 +66,11 @@ fn all_permutations(n: usize) -> Vec<Vec<usize>> {
     let mut i = 1;
     while i < n {
         if c[i] < i {
-            if i % 2 == 0 { a.swap(0, i) } else { a.swap(c[i], i) }
+            if i % 2 == 0 {
+                a.swap(0, i)
+            } else {
+                a.swap(c[i], i)
+            }
             out.push(a.clone());
             c[i] += 1;
             i = 1;
@@ -346,8 +350,11 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
     }
     let rows: Vec<WidthAdjusted> = work.into_iter().map(|w| w.row).collect();
     let members: Vec<&Verdict> = rows.iter().map(|r| &r.verdict).collect();
-    let mut verdict =
-        family_verdict(prediction::WIDTH_ADJUSTED_FAMILY, &members, "predict a lower test error at a fixed width across conditions");
+    let mut verdict = family_verdict(
+        prediction::WIDTH_ADJUSTED_FAMILY,
+        &members,
+        "predict a lower test error at a fixed width across conditions",
+    );
     if rows.is_empty() {
         verdict.reason = format!("no verdict metric measured in {} condition(s)", conditions.len());
     }
@@ -559,11 +566,8 @@ fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>) -> Vec<KwCompari
             let diff = diffs.iter().find(|(kk, _)| *kk == k).map(|(_, v)| curve_of(v, &mut ignored)).unwrap_or_default();
             let dis = disagreements.get(&k).map(|v| curve_of(v, &mut ignored)).unwrap_or_default();
             // Units: the widths' means when there are several widths; the seeds when there is one.
-            let units: Vec<f64> = if diff.0.len() >= 2 {
-                diff.means()
-            } else {
-                diff.per_width().into_iter().next().unwrap_or_default()
-            };
+            let units: Vec<f64> =
+                if diff.0.len() >= 2 { diff.means() } else { diff.per_width().into_iter().next().unwrap_or_default() };
             let n = units.len();
             let (m, s) = (mean(&units), se(&units));
             let ci = |level: f64| {

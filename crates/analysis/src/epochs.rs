@@ -283,7 +283,10 @@ fn epoch_peak_verdict(out: &EpochWise, no_rows: bool) -> Verdict {
             "no per-epoch figures (metrics.csv rows) for this condition".to_string()
         } else if out.widths.is_empty() {
             let why: Vec<String> = out.untested_widths.iter().map(|(w, r)| format!("width {w}: {r}")).collect();
-            format!("no width has {MIN_EPOCHS} evaluation epochs ({})", if why.is_empty() { "no usable rows".into() } else { why.join("; ") })
+            format!(
+                "no width has {MIN_EPOCHS} evaluation epochs ({})",
+                if why.is_empty() { "no usable rows".into() } else { why.join("; ") }
+            )
         } else {
             "one seed per epoch at every width (or fewer than 3 epoch bins): no seed-to-seed variance to judge a peak".into()
         };
@@ -347,18 +350,36 @@ fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, alpha: f64) -
         ("p_holm", o.p_holm),
     ];
     let (outcome, reason) = if o.p_holm >= alpha {
-        (Outcome::Contradicted, format!("no onset over epochs: the change of slope is not significant (Holm p = {})", fmt_p(o.p_holm)))
+        (
+            Outcome::Contradicted,
+            format!("no onset over epochs: the change of slope is not significant (Holm p = {})", fmt_p(o.p_holm)),
+        )
     } else if o.slope_change <= 0.0 {
-        (Outcome::Contradicted, format!("the slope changes at epoch {:.0} but growth slows there (a hump or saturation)", o.width))
+        (
+            Outcome::Contradicted,
+            format!("the slope changes at epoch {:.0} but growth slows there (a hump or saturation)", o.width),
+        )
     } else if m.coincides == Some(true) {
         (
             Outcome::Supported,
-            format!("onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) covers the epoch-wise peak at {pe}", o.width, o.lo, o.hi, fmt_p(o.p_holm)),
+            format!(
+                "onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) covers the epoch-wise peak at {pe}",
+                o.width,
+                o.lo,
+                o.hi,
+                fmt_p(o.p_holm)
+            ),
         )
     } else {
         (
             Outcome::Contradicted,
-            format!("onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) lies away from the epoch-wise peak at {pe}", o.width, o.lo, o.hi, fmt_p(o.p_holm)),
+            format!(
+                "onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) lies away from the epoch-wise peak at {pe}",
+                o.width,
+                o.lo,
+                o.hi,
+                fmt_p(o.p_holm)
+            ),
         )
     };
     Verdict::new(pred, Some(&name), outcome, reason, &numbers)
@@ -384,7 +405,9 @@ fn choose_figure(out: &mut EpochWise, names: &[&str], peak_width: Option<usize>,
     chosen.truncate(4);
     out.figure_widths = chosen;
     let mut metrics: Vec<String> = Vec::new();
-    let with_onset = |n: &str| out.widths.iter().any(|w| w.metrics.iter().any(|m| m.metric == n && m.onset.as_ref().is_some_and(|o| o.detected)));
+    let with_onset = |n: &str| {
+        out.widths.iter().any(|w| w.metrics.iter().any(|m| m.metric == n && m.onset.as_ref().is_some_and(|o| o.detected)))
+    };
     let present = |n: &str| out.widths.iter().any(|w| w.metrics.iter().any(|m| m.metric == n && !m.values.is_empty()));
     for n in names.iter().filter(|n| with_onset(n)).chain(names.iter().filter(|n| present(n))) {
         if metrics.len() < 2 && !metrics.iter().any(|m| m == n) {

@@ -131,7 +131,13 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    pub(crate) fn new(prediction: &str, metric: Option<&str>, outcome: Outcome, reason: String, numbers: &[(&str, f64)]) -> Verdict {
+    pub(crate) fn new(
+        prediction: &str,
+        metric: Option<&str>,
+        outcome: Outcome,
+        reason: String,
+        numbers: &[(&str, f64)],
+    ) -> Verdict {
         Verdict {
             prediction: prediction.to_string(),
             metric: metric.map(str::to_string),

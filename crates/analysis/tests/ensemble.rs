@@ -23,13 +23,26 @@ fn options() -> Options {
 }
 
 /// A condition: test error `error_at(w) + err_shift(w, s)`, METRIC growth `growth(w, s)`.
-fn condition(name: &str, seeds: u64, err_shift: impl Fn(usize, u64) -> f64, growth: impl Fn(usize, u64) -> f64) -> ConditionInput {
+fn condition(
+    name: &str,
+    seeds: u64,
+    err_shift: impl Fn(usize, u64) -> f64,
+    growth: impl Fn(usize, u64) -> f64,
+) -> ConditionInput {
     let mut input = ConditionInput { condition: name.into(), n_train: 100, loss: "squared".into(), ..Default::default() };
     for &w in &WIDTHS {
         for s in 0..seeds {
             let e = error_at(w) + err_shift(w, s);
             let train_err = (0.4 - 0.1 * (w as f64).log2()).max(0.0);
-            input.runs.push(RunFigures { width: w, seed: s, train_err, train_loss: train_err, test_err: e, test_loss: e, diverged: None });
+            input.runs.push(RunFigures {
+                width: w,
+                seed: s,
+                train_err,
+                train_loss: train_err,
+                test_err: e,
+                test_loss: e,
+                diverged: None,
+            });
             let values = input.metrics.entry(METRIC.into()).or_default();
             values.push(MetricValue { width: w, seed: Some(s), trained: false, value: Some(0.0) });
             values.push(MetricValue { width: w, seed: Some(s), trained: true, value: Some(growth(w, s)) });
@@ -135,11 +148,12 @@ fn with_ensembles(ens: impl Fn(usize, usize, f64) -> f64) -> ConditionInput {
         v.iter().sum::<f64>() / v.len() as f64
     };
     let rows: Vec<(String, MetricValue)> = (1..=3)
-        .flat_map(|k| {
-            WIDTHS.iter().map(move |&w| (k, w)).collect::<Vec<_>>()
-        })
+        .flat_map(|k| WIDTHS.iter().map(move |&w| (k, w)).collect::<Vec<_>>())
         .map(|(k, w)| {
-            (format!("seed_ensemble/ensemble_err_k{k}"), MetricValue { width: w, seed: None, trained: true, value: Some(ens(k, w, mean_err(w))) })
+            (
+                format!("seed_ensemble/ensemble_err_k{k}"),
+                MetricValue { width: w, seed: None, trained: true, value: Some(ens(k, w, mean_err(w))) },
+            )
         })
         .collect();
     for (name, v) in rows {

@@ -614,7 +614,10 @@ where
     let mut specs: Vec<(String, String, Vec<Vec<CurvePoint>>)> =
         vec![("Test error against epochs".into(), "test error".into(), chosen.iter().map(|w| w.test_err.clone()).collect())];
     for m in &ew.figure_metrics {
-        let curves = chosen.iter().map(|w| w.metrics.iter().find(|x| &x.metric == m).map(|x| x.values.clone()).unwrap_or_default()).collect();
+        let curves = chosen
+            .iter()
+            .map(|w| w.metrics.iter().find(|x| &x.metric == m).map(|x| x.values.clone()).unwrap_or_default())
+            .collect();
         specs.push((format!("{m} (probe snapshots)"), m.split('/').next_back().unwrap_or(m).to_string(), curves));
     }
     for (panel, (title, ylabel, curves)) in panels.iter().zip(&specs) {
@@ -636,7 +639,13 @@ where
         for (i, (w, curve)) in chosen.iter().zip(curves).enumerate() {
             draw_curve(&mut chart, curve, color(i), false, &format!("width {}", w.width))?;
             if let Some(p) = w.peak.peak.as_ref().filter(|_| w.detected) {
-                marker(&mut chart, p.width as f64, range.clone(), color(i), format!("epoch-wise peak, width {}: {}", w.width, p.width))?;
+                marker(
+                    &mut chart,
+                    p.width as f64,
+                    range.clone(),
+                    color(i),
+                    format!("epoch-wise peak, width {}: {}", w.width, p.width),
+                )?;
             }
         }
         chart
@@ -658,7 +667,13 @@ where
 {
     area.fill(&WHITE)?;
     let rows: Vec<_> = analysis.width_adjusted.iter().filter(|h| !h.points.is_empty()).take(9).collect();
-    let cols = if rows.len() > 4 { 3 } else if rows.len() > 1 { 2 } else { 1 };
+    let cols = if rows.len() > 4 {
+        3
+    } else if rows.len() > 1 {
+        2
+    } else {
+        1
+    };
     let panels = area.split_evenly((rows.len().div_ceil(cols).max(1), cols));
     for (panel, h) in panels.iter().zip(&rows) {
         let mut by_width: std::collections::BTreeMap<usize, (f64, f64, usize)> = Default::default();

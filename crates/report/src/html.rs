@@ -139,7 +139,10 @@ pub fn report_html(inputs: &ReportInputs) -> String {
         }
         // H5 and the epoch-wise view: the same tables as analysis.md, as preformatted Markdown would
         // lose their numbers' alignment, so they are rendered as tables here.
-        body.push_str(&format!("<h4>H5: explicit seed ensembles</h4>\n{}", md_tables(&crate::markdown::ensembles_section(&c.ensembles))));
+        body.push_str(&format!(
+            "<h4>H5: explicit seed ensembles</h4>\n{}",
+            md_tables(&crate::markdown::ensembles_section(&c.ensembles))
+        ));
         body.push_str(&format!("<h4>Epoch-wise</h4>\n{}", md_tables(&crate::markdown::epochwise_section(&c.epochwise))));
         if !c.missing_metrics.is_empty() {
             body.push_str(&format!("<p>Not measured: {}.</p>\n", escape(&c.missing_metrics.join(", "))));
@@ -152,8 +155,13 @@ pub fn report_html(inputs: &ReportInputs) -> String {
         body.push_str(&table("across", &VERDICT_HEADER, &rows));
     }
     body.push_str("<h3>H3: the metric predicts the test error at a fixed width, across conditions</h3>\n");
-    let rows: Vec<Vec<String>> =
-        a.width_adjusted.iter().map(|h| &h.verdict).chain(std::iter::once(&a.width_adjusted_verdict)).map(verdict_cells).collect();
+    let rows: Vec<Vec<String>> = a
+        .width_adjusted
+        .iter()
+        .map(|h| &h.verdict)
+        .chain(std::iter::once(&a.width_adjusted_verdict))
+        .map(verdict_cells)
+        .collect();
     body.push_str(&table("h3", &VERDICT_HEADER, &rows));
     if !a.by_prediction.is_empty() {
         body.push_str("<h3>Per prediction</h3>\n");

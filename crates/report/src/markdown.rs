@@ -145,7 +145,9 @@ fn value_at(points: &[CurvePoint], width: usize) -> String {
 pub(crate) fn ensembles_section(e: &ExplicitEnsembles) -> String {
     let mut out = String::from("\n### H5: explicit seed ensembles\n\n");
     if !e.curves.is_empty() {
-        out.push_str("Test error of the average of k seeds' outputs (one value per width: the seeds make one ensemble).\n\n| width |");
+        out.push_str(
+            "Test error of the average of k seeds' outputs (one value per width: the seeds make one ensemble).\n\n| width |",
+        );
         for k in &e.curves {
             out.push_str(&format!(" k = {} |", k.k));
         }

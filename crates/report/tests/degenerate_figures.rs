@@ -64,7 +64,13 @@ fn cases() -> Vec<(&'static str, Analysis)> {
     let mut ensembles = sweep(&grid, 3, |w, _| Some(w as f64), wobble);
     for k in 1..=3 {
         for &w in &grid {
-            let value = if k == 2 { None } else if w == 8 { Some(f64::NAN) } else { Some(0.1 * k as f64) };
+            let value = if k == 2 {
+                None
+            } else if w == 8 {
+                Some(f64::NAN)
+            } else {
+                Some(0.1 * k as f64)
+            };
             ensembles.metrics.entry(format!("seed_ensemble/ensemble_err_k{k}")).or_default().push(MetricValue {
                 width: w,
                 seed: None,
@@ -88,7 +94,14 @@ fn cases() -> Vec<(&'static str, Analysis)> {
         for &w in &[4usize, 8] {
             for s in 0..seeds {
                 for &e in epochs {
-                    c.epochs.push(EpochFigures { width: w, seed: s, epoch: e, train_err: value, test_err: value, test_loss: value });
+                    c.epochs.push(EpochFigures {
+                        width: w,
+                        seed: s,
+                        epoch: e,
+                        train_err: value,
+                        test_err: value,
+                        test_loss: value,
+                    });
                     c.snapshots.entry("diversity/effective_rank".into()).or_default().push(SnapshotValue {
                         width: w,
                         seed: s,
@@ -138,7 +151,9 @@ fn figures_finish_on_degenerate_sweeps() {
         let (done, wait) = mpsc::channel();
         let worker = analysis.clone();
         std::thread::spawn(move || {
-            let result = std::panic::catch_unwind(|| draw_figures(&worker, &path).map(|f| f.into_iter().map(|f| f.name).collect::<Vec<_>>()).map_err(|e| e.to_string()));
+            let result = std::panic::catch_unwind(|| {
+                draw_figures(&worker, &path).map(|f| f.into_iter().map(|f| f.name).collect::<Vec<_>>()).map_err(|e| e.to_string())
+            });
             let _ = done.send(result);
         });
         // A hung drawing thread is left behind (it cannot be stopped); the next cases still run.
