@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
+use crate::epochs::{EpochFigures, SnapshotValue};
 use crate::verdict::{ConditionInput, MetricValue, Options, Outcome, RunFigures, analyze, prediction, share, verdict_metrics};
 
 /// The default width grid of a sweep.
@@ -24,6 +25,20 @@ pub const ONSET_SLOPE: f64 = 0.05;
 pub const WITHIN_WIDTH_EFFECT: f64 = -0.25;
 /// Seed-to-seed noise sd of the metrics.
 pub const METRIC_NOISE: f64 = 0.05;
+/// H3 scenarios: conditions per simulated sweep, the sd of a condition's offset of the metric (at
+/// every width) and of its test error (independent of the metric), and the planted effect: test
+/// error per unit of the metric's condition offset.
+pub const H3_CONDITIONS: usize = 5;
+pub const H3_METRIC_OFFSET_SD: f64 = 0.2;
+pub const H3_ERROR_OFFSET_SD: f64 = 0.02;
+pub const H3_EFFECT: f64 = -0.4;
+/// H5 scenarios: averaging k seeds lowers the error at every width by this times (1 - 1/k).
+pub const H5_EVEN_GAIN: f64 = 0.02;
+/// Epoch-wise scenarios: widths with per-epoch rows, the last epoch, and where the planted epoch-wise
+/// peak (height PEAK_HEIGHT, sd 0.7 octave) and onset (ONSET_SLOPE per octave) sit.
+pub const EPOCH_WIDTHS: [usize; 3] = [8, 32, 128];
+pub const EPOCH_LAST: usize = 256;
+pub const EPOCH_PEAK_AT: usize = 32;
 
 /// What to simulate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,10 +102,18 @@ enum Scenario {
     Hump,
     Onset,
     WithinWidth,
+    H3Null,
+    H3Planted,
+    H5Even,
+    H5Removed,
+    EpochNone,
+    EpochPeak,
+    EpochLinear,
+    EpochOnset,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 8] = [
+    const ALL: [Scenario; 16] = [
         Scenario::NoPeak,
         Scenario::Plateau,
         Scenario::Peak,
@@ -99,6 +122,14 @@ impl Scenario {
         Scenario::Hump,
         Scenario::Onset,
         Scenario::WithinWidth,
+        Scenario::H3Null,
+        Scenario::H3Planted,
+        Scenario::H5Even,
+        Scenario::H5Removed,
+        Scenario::EpochNone,
+        Scenario::EpochPeak,
+        Scenario::EpochLinear,
+        Scenario::EpochOnset,
     ];
 
     fn name(self) -> &'static str {
@@ -111,6 +142,14 @@ impl Scenario {
             Scenario::Hump => "(e) metric hump at the peak",
             Scenario::Onset => "(f) onset planted at the peak",
             Scenario::WithinWidth => "(g) growth lowers error within widths",
+            Scenario::H3Null => "(h) H3 null: independent condition offsets",
+            Scenario::H3Planted => "(i) H3: metric offset lowers error",
+            Scenario::H5Even => "(j) H5 null: averaging lowers every width alike",
+            Scenario::H5Removed => "(k) H5: averaging removes the peak",
+            Scenario::EpochNone => "(l) no epoch-wise peak",
+            Scenario::EpochPeak => "(m) planted epoch-wise peak",
+            Scenario::EpochLinear => "(n) epoch-wise peak, metric linear in log epoch",
+            Scenario::EpochOnset => "(o) onset planted at the epoch-wise peak",
         }
     }
 
@@ -135,6 +174,24 @@ impl Scenario {
                     "peak as (b); growth 0.1 t; error {WITHIN_WIDTH_EFFECT} x the seed's growth deviation (total error noise unchanged)"
                 )
             }
+            Scenario::H3Null => format!(
+                "{H3_CONDITIONS} conditions as (b), 1 metric growth 0.1 t; per condition an offset of the metric (sd {H3_METRIC_OFFSET_SD}) and, independent of it, of the error (sd {H3_ERROR_OFFSET_SD}), the same at every width"
+            ),
+            Scenario::H3Planted => format!(
+                "as (h), but the error's condition offset is {H3_EFFECT} x the metric's (plus independent sd {H3_ERROR_OFFSET_SD})"
+            ),
+            Scenario::H5Even => format!(
+                "peak as (b); ensemble_err_k = mean of the first k seeds' errors - {H5_EVEN_GAIN} (1 - 1/k) + noise sd/sqrt(S) per width"
+            ),
+            Scenario::H5Removed => {
+                "as (j), and the k-ensemble also removes (k - 1)/(S - 1) of the bump: all of it at k = S".into()
+            }
+            Scenario::EpochNone => format!(
+                "per-epoch rows at widths {EPOCH_WIDTHS:?}, epochs 0..={EPOCH_LAST}: error 0.1 + 0.3 exp(-epoch/4), noise sd per seed and epoch; snapshots every half octave, metric 0.1 log2 epoch"
+            ),
+            Scenario::EpochPeak => format!("(l) plus a bump of height {PEAK_HEIGHT} (sd 0.7 octave) at epoch {EPOCH_PEAK_AT}"),
+            Scenario::EpochLinear => "as (m); counted: the epoch-wise onset (the metric has no change point)".into(),
+            Scenario::EpochOnset => format!("as (m), metric flat then +{ONSET_SLOPE}/octave from epoch {EPOCH_PEAK_AT}"),
         }
     }
 
@@ -149,6 +206,14 @@ impl Scenario {
             Scenario::Onset => (prediction::ONSET_FAMILY, power),
             Scenario::WidthTrend => (prediction::PAST_PEAK_FAMILY, alarm),
             Scenario::WithinWidth => (prediction::PAST_PEAK_FAMILY, power),
+            Scenario::H3Null => (prediction::WIDTH_ADJUSTED_FAMILY, alarm),
+            Scenario::H3Planted => (prediction::WIDTH_ADJUSTED_FAMILY, power),
+            Scenario::H5Even => (prediction::ENSEMBLE_PEAK, alarm),
+            Scenario::H5Removed => (prediction::ENSEMBLE_PEAK, power),
+            Scenario::EpochNone => (prediction::EPOCH_PEAK, alarm),
+            Scenario::EpochPeak => (prediction::EPOCH_PEAK, power),
+            Scenario::EpochLinear => (prediction::EPOCH_ONSET_FAMILY, alarm),
+            Scenario::EpochOnset => (prediction::EPOCH_ONSET_FAMILY, power),
         }
     }
 
@@ -166,6 +231,108 @@ impl Scenario {
             }
             _ => base + bump,
         }
+    }
+
+    fn is_epoch(self) -> bool {
+        matches!(self, Scenario::EpochNone | Scenario::EpochPeak | Scenario::EpochLinear | Scenario::EpochOnset)
+    }
+}
+
+/// One simulated sweep (one condition, or H3_CONDITIONS for H3).
+fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rng) -> Vec<ConditionInput> {
+    match scenario {
+        Scenario::H3Null | Scenario::H3Planted => {
+            let metric_offset = Normal::new(0.0, H3_METRIC_OFFSET_SD).unwrap();
+            let error_offset = Normal::new(0.0, H3_ERROR_OFFSET_SD).unwrap();
+            let metric_noise = Normal::new(0.0, METRIC_NOISE).unwrap();
+            (0..H3_CONDITIONS)
+                .map(|c| {
+                    let mut input = simulate(Scenario::Peak, seeds, noise_sd, rng);
+                    input.condition = format!("condition {c}");
+                    let u = metric_offset.sample(rng);
+                    let shift = error_offset.sample(rng) + if scenario == Scenario::H3Planted { H3_EFFECT * u } else { 0.0 };
+                    let values = input.metrics.entry(verdict_metrics("squared")[0].to_string()).or_default();
+                    for r in &mut input.runs {
+                        r.test_err += shift;
+                        r.test_loss += shift;
+                        let g = 0.1 * (r.width as f64).log2() + u + metric_noise.sample(rng);
+                        values.push(MetricValue { width: r.width, seed: Some(r.seed), trained: false, value: Some(1.0) });
+                        values.push(MetricValue { width: r.width, seed: Some(r.seed), trained: true, value: Some(1.0 + g) });
+                    }
+                    input
+                })
+                .collect()
+        }
+        Scenario::H5Even | Scenario::H5Removed => {
+            let mut input = simulate(Scenario::Peak, seeds, noise_sd, rng);
+            let own = Normal::new(0.0, noise_sd / (seeds as f64).sqrt()).unwrap();
+            let mut rows = Vec::new();
+            for &w in &CALIBRATION_WIDTHS {
+                let t = (w as f64).log2();
+                let bump = Scenario::Peak.mean_error(t, false) - Scenario::NoPeak.mean_error(t, false);
+                let errs: Vec<f64> = input.runs.iter().filter(|r| r.width == w).map(|r| r.test_err).collect();
+                for k in 1..=seeds {
+                    let mean_k = errs[..k].iter().sum::<f64>() / k as f64;
+                    let mut v = mean_k - H5_EVEN_GAIN * (1.0 - 1.0 / k as f64);
+                    if k > 1 {
+                        v += own.sample(rng);
+                    }
+                    if scenario == Scenario::H5Removed && seeds > 1 {
+                        v -= (k - 1) as f64 / (seeds - 1) as f64 * bump;
+                    }
+                    rows.push((k, MetricValue { width: w, seed: None, trained: true, value: Some(v) }));
+                }
+            }
+            for (k, v) in rows {
+                input.metrics.entry(format!("seed_ensemble/ensemble_err_k{k}")).or_default().push(v);
+            }
+            vec![input]
+        }
+        s if s.is_epoch() => {
+            let mut input = simulate(Scenario::Peak, seeds, noise_sd, rng);
+            let error_noise = Normal::new(0.0, noise_sd).unwrap();
+            let metric_noise = Normal::new(0.0, METRIC_NOISE).unwrap();
+            let peak_at = (EPOCH_PEAK_AT as f64).log2();
+            let mut snapshot_epochs: Vec<usize> = vec![0];
+            let mut j = 0;
+            while (2f64.powf(j as f64 / 2.0)).round() as usize <= EPOCH_LAST {
+                snapshot_epochs.push((2f64.powf(j as f64 / 2.0)).round() as usize);
+                j += 1;
+            }
+            snapshot_epochs.dedup();
+            let name = verdict_metrics("squared")[0];
+            for &w in &EPOCH_WIDTHS {
+                for seed in 0..seeds as u64 {
+                    for epoch in 0..=EPOCH_LAST {
+                        let le = (epoch.max(1) as f64).log2();
+                        let bump = if s == Scenario::EpochNone {
+                            0.0
+                        } else {
+                            PEAK_HEIGHT * (-(le - peak_at).powi(2) / (2.0 * 0.7 * 0.7)).exp()
+                        };
+                        let e = 0.1 + 0.3 * (-(epoch as f64) / 4.0).exp() + bump + error_noise.sample(rng);
+                        input.epochs.push(EpochFigures { width: w, seed, epoch, train_err: 0.0, test_err: e, test_loss: e });
+                    }
+                    for &epoch in &snapshot_epochs {
+                        let le = (epoch.max(1) as f64).log2();
+                        let growth = match (s, epoch) {
+                            (_, 0) => 0.0,
+                            (Scenario::EpochOnset, _) => ONSET_SLOPE * (le - peak_at).max(0.0),
+                            _ => 0.1 * le,
+                        };
+                        let value = 1.0 + growth + if epoch == 0 { 0.0 } else { metric_noise.sample(rng) };
+                        input.snapshots.entry(name.to_string()).or_default().push(SnapshotValue {
+                            width: w,
+                            seed,
+                            epoch,
+                            value: Some(value),
+                        });
+                    }
+                }
+            }
+            vec![input]
+        }
+        _ => vec![simulate(scenario, seeds, noise_sd, rng)],
     }
 }
 
@@ -242,16 +409,33 @@ pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
             let (pred, target) = scenario.target();
             let mut flags: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
             for _ in 0..opts.draws {
-                let input = simulate(*scenario, seeds, opts.noise_sd, &mut rng);
-                let analysis = analyze(std::slice::from_ref(&input), &analysis_opts);
+                let inputs = simulate_sweep(*scenario, seeds, opts.noise_sd, &mut rng);
+                let analysis = analyze(&inputs, &analysis_opts);
                 let c = &analysis.conditions[0];
-                flags.entry("detected").or_default().push(c.peak.detected);
-                flags.entry("onset").or_default().push(c.metrics.iter().any(|m| m.w_ens.is_some()));
-                flags.entry("coincides").or_default().push(c.metrics.iter().any(|m| m.coincides == Some(true)));
-                flags
-                    .entry("supported")
-                    .or_default()
-                    .push(c.verdicts.iter().any(|v| v.prediction == pred && v.outcome == Outcome::Supported));
+                if scenario.is_epoch() {
+                    // The epoch-wise rows count the epoch-wise peak, onset and coincidence.
+                    let ws = &c.epochwise.widths;
+                    flags.entry("detected").or_default().push(ws.iter().any(|w| w.detected));
+                    flags
+                        .entry("onset")
+                        .or_default()
+                        .push(ws.iter().any(|w| w.metrics.iter().any(|m| m.onset.as_ref().is_some_and(|o| o.detected))));
+                    flags
+                        .entry("coincides")
+                        .or_default()
+                        .push(ws.iter().any(|w| w.metrics.iter().any(|m| m.coincides == Some(true))));
+                } else {
+                    flags.entry("detected").or_default().push(c.peak.detected);
+                    flags.entry("onset").or_default().push(c.metrics.iter().any(|m| m.w_ens.is_some()));
+                    flags.entry("coincides").or_default().push(c.metrics.iter().any(|m| m.coincides == Some(true)));
+                }
+                let supported = analysis
+                    .conditions
+                    .iter()
+                    .flat_map(|c| c.verdicts.iter())
+                    .chain(std::iter::once(&analysis.width_adjusted_verdict))
+                    .any(|v| v.prediction == pred && v.outcome == Outcome::Supported);
+                flags.entry("supported").or_default().push(supported);
             }
             let rate = |k: &str| share(&flags[k]);
             let supported = rate("supported");

@@ -8,6 +8,8 @@
 
 mod calibrate;
 mod curve;
+mod ensemble;
+mod epochs;
 mod json_float;
 mod onset;
 mod peak;
@@ -19,6 +21,11 @@ pub use calibrate::{
     WITHIN_WIDTH_EFFECT, calibrate, calibration_table_markdown,
 };
 pub use curve::{CurvePoint, SeedCurves, SeedKey, aggregate, resample_jointly};
+pub use ensemble::{
+    ENSEMBLE_ERR_PREFIX, EnsembleCurve, ExplicitEnsembles, KW_DISAGREEMENT_PREFIX, KW_EQUIVALENCE_MARGIN, KW_ERR_DIFF_PREFIX,
+    KwComparison, PermutationSlope, WidthAdjusted, WidthPoint, permutation_slope_test,
+};
+pub use epochs::{EPOCH_BINS_PER_OCTAVE, EpochFigures, EpochMetric, EpochWidth, EpochWise, SnapshotValue};
 pub use onset::{HingeFit, OnsetTest, hinge_fit, onset_test};
 pub use peak::{Peak, PeakTest, find_peak, interpolation_threshold, one_sided_t, peak_test};
 pub use stats::{
@@ -27,5 +34,5 @@ pub use stats::{
 };
 pub use verdict::{
     AcrossConditions, Analysis, ConditionAnalysis, ConditionInput, Curves, DivergedRun, MetricValue, MetricVerdict, OnsetSummary,
-    Options, Outcome, PastPeak, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction, verdict_metrics,
+    Options, Outcome, PastPeak, PredictionTally, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction, verdict_metrics,
 };

@@ -8,6 +8,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::curve::{CurvePoint, SeedCurves, aggregate, resample_jointly};
+use crate::ensemble::{ExplicitEnsembles, WidthAdjusted, explicit_ensembles, width_adjusted};
+use crate::epochs::{EpochFigures, EpochWise, SnapshotValue, epoch_wise};
 use crate::onset::{hinge_fit, onset_test};
 use crate::peak::{PeakTest, find_peak, interpolation_threshold, peak_test};
 use crate::stats::{deming_slope, holm, mean, ols_fit, quantile, sd, within_group_slope};
@@ -84,12 +86,18 @@ pub struct ConditionInput {
     /// "cross_entropy" or "squared": picks the verdict metrics (see [`verdict_metrics`]).
     pub loss: String,
     pub runs: Vec<RunFigures>,
-    /// Keyed by `probe/metric`.
+    /// Keyed by `probe/metric`. The seed-ensemble rows `seed_ensemble/ensemble_err_k{k}`
+    /// (and, optionally, `seed_ensemble/kw_err_diff_k{k}`, `seed_ensemble/kw_disagreement_k{k}`) feed H5.
     pub metrics: BTreeMap<String, Vec<MetricValue>>,
+    /// Per-epoch figures of every run (metrics.csv), for the epoch-wise view. May be empty.
+    pub epochs: Vec<EpochFigures>,
+    /// Probe values during training, keyed by `probe/metric`: the `snapshot` rows, plus `trained` at
+    /// the final epoch and `init` at epoch 0 (the control). May be empty.
+    pub snapshots: BTreeMap<String, Vec<SnapshotValue>>,
 }
 
-/// What a test says about a prediction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What a test says about a prediction. The default is `NotTestable` (nothing known yet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The test rejects its null in the predicted direction.
@@ -97,6 +105,7 @@ pub enum Outcome {
     /// The test did not find the predicted effect, or found the opposite (the reason says which).
     Contradicted,
     /// The data cannot test the prediction (too few seeds, widths or conditions; no peak to refer to).
+    #[default]
     NotTestable,
 }
 
@@ -111,7 +120,7 @@ impl Outcome {
 }
 
 /// The verdict on one prediction, with the numbers behind it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub prediction: String,
     pub metric: Option<String>,
@@ -122,7 +131,13 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(prediction: &str, metric: Option<&str>, outcome: Outcome, reason: String, numbers: &[(&str, f64)]) -> Verdict {
+    pub(crate) fn new(
+        prediction: &str,
+        metric: Option<&str>,
+        outcome: Outcome,
+        reason: String,
+        numbers: &[(&str, f64)],
+    ) -> Verdict {
         Verdict {
             prediction: prediction.to_string(),
             metric: metric.map(str::to_string),
@@ -142,6 +157,13 @@ pub mod prediction {
     pub const PAST_PEAK_FAMILY: &str = "past-peak relation, width-adjusted (any metric, Holm)";
     pub const AVERAGING: &str = "H4 seed variance falls past the peak";
     pub const COMOVEMENT: &str = "H2 onset moves with the peak";
+    pub const WIDTH_ADJUSTED: &str = "H3 metric predicts test error at fixed width across conditions";
+    pub const WIDTH_ADJUSTED_FAMILY: &str = "H3 metric predicts test error at fixed width across conditions (any metric, Holm)";
+    pub const ENSEMBLE_PEAK: &str = "H5 averaging seeds lowers the peak";
+    pub const ENSEMBLE_KW: &str = "H5 one net of width kW predicts like k nets of width W";
+    pub const EPOCH_PEAK: &str = "epoch-wise double descent (any width, Holm)";
+    pub const EPOCH_ONSET: &str = "epoch-wise onset at the epoch-wise peak";
+    pub const EPOCH_ONSET_FAMILY: &str = "epoch-wise onset at the epoch-wise peak (any width and metric, Holm)";
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -243,8 +265,16 @@ pub struct ConditionAnalysis {
     pub metrics: Vec<MetricVerdict>,
     /// Verdict metrics with no values at all in this condition.
     pub missing_metrics: Vec<String>,
-    /// The condition's headline verdicts: double descent, H1 (family), past-peak (family), H4.
+    /// The condition's headline verdicts: double descent, H1 (family), past-peak (family), H4,
+    /// H5 (averaging lowers the peak; one net of width kW against k nets of width W), epoch-wise
+    /// double descent and epoch-wise onset (family).
     pub verdicts: Vec<Verdict>,
+    /// H5: the k-seed ensemble curves and the kW comparison.
+    #[serde(default)]
+    pub ensembles: ExplicitEnsembles,
+    /// The epoch-wise view: test error and probe snapshots against epochs.
+    #[serde(default)]
+    pub epochwise: EpochWise,
     pub conclusion: String,
 }
 
@@ -273,12 +303,43 @@ pub struct Tally {
     pub not_testable: usize,
 }
 
+impl Tally {
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Supported => self.supported += 1,
+            Outcome::Contradicted => self.contradicted += 1,
+            Outcome::NotTestable => self.not_testable += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.supported + self.contradicted + self.not_testable
+    }
+}
+
+/// The tally of one prediction (over conditions, or over metrics for H2).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PredictionTally {
+    pub prediction: String,
+    pub tally: Tally,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
     pub options: Options,
     pub conditions: Vec<ConditionAnalysis>,
     pub across: Vec<AcrossConditions>,
+    /// H3 per metric (Holm across metrics), and the family verdict counted in the tally.
+    #[serde(default)]
+    pub width_adjusted: Vec<WidthAdjusted>,
+    #[serde(default)]
+    pub width_adjusted_verdict: Verdict,
+    /// Over every headline verdict: each condition's (double descent, H1, past-peak, H4, H5 twice,
+    /// epoch-wise twice), H2 per metric, and the H3 family.
     pub tally: Tally,
+    /// The same, per prediction, in the order they are reported.
+    #[serde(default)]
+    pub by_prediction: Vec<PredictionTally>,
     pub overall: String,
 }
 
@@ -345,14 +406,14 @@ fn metric_data(values: &[MetricValue], diverged: &BTreeSet<(usize, u64)>) -> Met
 
 /// The grid cell of the peak in log2 width: half-way to its neighbouring widths (the peak is an argmax
 /// on the grid and cannot be placed finer).
-fn peak_cell(widths: &[usize], index: usize) -> (f64, f64) {
+pub(crate) fn peak_cell(widths: &[usize], index: usize) -> (f64, f64) {
     let t = |i: usize| (widths[i] as f64).log2();
     let lo = if index > 0 { (t(index - 1) + t(index)) / 2.0 } else { t(index) };
     let hi = if index + 1 < widths.len() { (t(index + 1) + t(index)) / 2.0 } else { t(index) };
     (lo, hi)
 }
 
-fn fmt_p(p: f64) -> String {
+pub(crate) fn fmt_p(p: f64) -> String {
     if p < 0.001 { format!("{p:.1e}") } else { format!("{p:.3}") }
 }
 
@@ -426,7 +487,7 @@ fn past_peak_fit(growth: &SeedCurves, test_err: &SeedCurves, peak: &PeakTest) ->
         .ok_or_else(|| "too few seeds per width past the peak (2 needed at some width, and residual degrees of freedom)".into())
 }
 
-fn onset_summary(test: &crate::onset::OnsetTest, p_holm: f64, alpha: f64) -> OnsetSummary {
+pub(crate) fn onset_summary(test: &crate::onset::OnsetTest, p_holm: f64, alpha: f64) -> OnsetSummary {
     let f = &test.fit;
     OnsetSummary {
         width: f.tau.exp2(),
@@ -515,7 +576,7 @@ fn past_peak_verdict(name: &str, fit: Option<&PastPeak>, untestable: Option<&str
     Verdict::new(pred, Some(name), outcome, reason, &numbers)
 }
 
-fn family_verdict(pred: &str, members: &[&Verdict], what: &str) -> Verdict {
+pub(crate) fn family_verdict(pred: &str, members: &[&Verdict], what: &str) -> Verdict {
     let supported: Vec<&str> =
         members.iter().filter(|v| v.outcome == Outcome::Supported).filter_map(|v| v.metric.as_deref()).collect();
     let tested = members.iter().filter(|v| v.outcome != Outcome::NotTestable).count();
@@ -598,24 +659,56 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let across = if analysed.len() >= 2 { across_conditions(&analysed, &behind, opts, &mut rng) } else { Vec::new() };
+    let h3_inputs: Vec<(&str, &SeedCurves, &BTreeMap<String, SeedCurves>)> =
+        analysed.iter().zip(&behind).map(|(c, b)| (c.condition.as_str(), &b.test_err, &b.growths)).collect();
+    let (width_adjusted, width_adjusted_verdict) = width_adjusted(&h3_inputs, opts);
     let mut tally = Tally::default();
-    for v in analysed.iter().flat_map(|c| c.verdicts.iter()).chain(across.iter().map(|a| &a.verdict)) {
-        match v.outcome {
-            Outcome::Supported => tally.supported += 1,
-            Outcome::Contradicted => tally.contradicted += 1,
-            Outcome::NotTestable => tally.not_testable += 1,
+    let mut by_prediction: Vec<PredictionTally> = Vec::new();
+    let headline = analysed
+        .iter()
+        .flat_map(|c| c.verdicts.iter())
+        .chain(across.iter().map(|a| &a.verdict))
+        .chain(std::iter::once(&width_adjusted_verdict));
+    for v in headline {
+        tally.add(v.outcome);
+        match by_prediction.iter_mut().find(|p| p.prediction == v.prediction) {
+            Some(p) => p.tally.add(v.outcome),
+            None => {
+                let mut t = Tally::default();
+                t.add(v.outcome);
+                by_prediction.push(PredictionTally { prediction: v.prediction.clone(), tally: t });
+            }
         }
     }
+    let per: Vec<String> = by_prediction
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: {} supported, {} contradicted, {} not testable",
+                p.prediction, p.tally.supported, p.tally.contradicted, p.tally.not_testable
+            )
+        })
+        .collect();
     let overall = format!(
-        "Of {} headline predictions ({} condition(s): double descent, H1 onset at the peak, the width-adjusted past-peak relation and H4 each{}): {} supported, {} contradicted, {} not testable.",
-        tally.supported + tally.contradicted + tally.not_testable,
+        "Of {} headline verdicts over {} condition(s) ({} prediction(s)), {} supported, {} contradicted, {} not testable. {}.",
+        tally.total(),
         analysed.len(),
-        if across.is_empty() { String::new() } else { format!("; H2 for {} metrics", across.len()) },
+        by_prediction.len(),
         tally.supported,
         tally.contradicted,
-        tally.not_testable
+        tally.not_testable,
+        per.join("; ")
     );
-    Analysis { options: opts.clone(), conditions: analysed, across, tally, overall }
+    Analysis {
+        options: opts.clone(),
+        conditions: analysed,
+        across,
+        width_adjusted,
+        width_adjusted_verdict,
+        tally,
+        by_prediction,
+        overall,
+    }
 }
 
 fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalysis, Behind) {
@@ -702,6 +795,13 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
     verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));
     verdicts.push(averaging_verdict(&test_err, &peak));
+    let ensembles = explicit_ensembles(&input.metrics, &test_err, &peak, opts);
+    verdicts.push(ensembles.verdict.clone());
+    verdicts.push(ensembles.kw_verdict.clone());
+    let peak_width = peak.peak.as_ref().map(|p| p.width);
+    let epochwise = epoch_wise(input, &diverged_keys, &names, peak_width, w_interp, opts);
+    verdicts.push(epochwise.peak_verdict.clone());
+    verdicts.push(epochwise.onset_verdict.clone());
     let behind = Behind { test_err, train_err, growths };
     let mut c = ConditionAnalysis {
         condition: input.condition.clone(),
@@ -717,6 +817,8 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
         metrics,
         missing_metrics,
         verdicts,
+        ensembles,
+        epochwise,
         conclusion: String::new(),
     };
     c.conclusion = conclusion(&c);

@@ -128,6 +128,35 @@ pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<
             |area| scatter_figure(&area, analysis, metric)
         ));
     }
+    for (ci, c) in analysis.conditions.iter().enumerate() {
+        if c.ensembles.curves.iter().any(|k| !k.points.is_empty()) {
+            figures.push(render!(
+                dir,
+                format!("ensembles-{ci}"),
+                format!("H5: test error of the k-seed ensemble against width, one curve per k ({})", c.condition),
+                (1000, 650),
+                |area| ensemble_figure(&area, c)
+            ));
+        }
+        if !c.epochwise.figure_widths.is_empty() {
+            figures.push(render!(
+                dir,
+                format!("epochs-{ci}"),
+                format!("Epoch-wise: test error and verdict metrics against epochs at chosen widths ({})", c.condition),
+                (1000, 1100),
+                |area| epoch_figure(&area, c)
+            ));
+        }
+    }
+    if analysis.width_adjusted.iter().any(|h| !h.points.is_empty()) {
+        figures.push(render!(
+            dir,
+            "width_adjusted".to_string(),
+            "H3: test error against metric growth at fixed width (both centred on the width's mean over conditions)".to_string(),
+            (1100, 900),
+            |area| width_adjusted_figure(&area, analysis)
+        ));
+    }
     if analysis.across.iter().any(|a| !a.points.is_empty()) {
         figures.push(render!(
             dir,
@@ -529,5 +558,165 @@ where
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;
+    Ok(())
+}
+
+/// H5: the test error against width, one curve per k (k = 1: the mean single net), with the single-net
+/// peak marked.
+fn ensemble_figure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &ConditionAnalysis) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let xs = log2_span(c.ensembles.curves.iter().flat_map(|k| k.points.iter().map(|p| p.width as f64)));
+    let range = value_range(c.ensembles.curves.iter().flat_map(|k| k.points.iter()).chain(&c.curves.test_err));
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("k-seed ensembles, {}", c.condition), ("sans-serif", FONT_TITLE))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xs, range.clone())?;
+    chart
+        .configure_mesh()
+        .x_desc("hidden width H (log scale)")
+        .y_desc("test error")
+        .x_label_formatter(&width_label)
+        .label_style(("sans-serif", FONT_TICK))
+        .axis_desc_style(("sans-serif", FONT_LABEL))
+        .draw()?;
+    for (i, k) in c.ensembles.curves.iter().enumerate() {
+        draw_curve(&mut chart, &k.points, color(i), false, &format!("k = {}", k.k))?;
+    }
+    if let Some(w) = c.ensembles.peak_width {
+        marker(&mut chart, w as f64, range, RGBColor(90, 90, 90), format!("single-net peak W = {w}"))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", FONT_TICK))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// Epoch-wise: test error against log epochs for the chosen widths, then one panel per chosen metric
+/// (its snapshot values), with each width's epoch-wise peak marked where detected.
+fn epoch_figure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &ConditionAnalysis) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let ew = &c.epochwise;
+    let chosen: Vec<_> = ew.widths.iter().filter(|w| ew.figure_widths.contains(&w.width)).collect();
+    let panels = area.split_evenly((1 + ew.figure_metrics.len(), 1));
+    let xs = log2_span(chosen.iter().flat_map(|w| w.test_err.iter().map(|p| p.width as f64)));
+    let mut specs: Vec<(String, String, Vec<Vec<CurvePoint>>)> =
+        vec![("Test error against epochs".into(), "test error".into(), chosen.iter().map(|w| w.test_err.clone()).collect())];
+    for m in &ew.figure_metrics {
+        let curves = chosen
+            .iter()
+            .map(|w| w.metrics.iter().find(|x| &x.metric == m).map(|x| x.values.clone()).unwrap_or_default())
+            .collect();
+        specs.push((format!("{m} (probe snapshots)"), m.split('/').next_back().unwrap_or(m).to_string(), curves));
+    }
+    for (panel, (title, ylabel, curves)) in panels.iter().zip(&specs) {
+        let range = value_range(curves.iter().flatten());
+        let mut chart = ChartBuilder::on(panel)
+            .caption(title, ("sans-serif", FONT_TITLE))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xs.clone(), range.clone())?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch (log scale)")
+            .y_desc(ylabel.as_str())
+            .x_label_formatter(&width_label)
+            .label_style(("sans-serif", FONT_TICK))
+            .axis_desc_style(("sans-serif", FONT_LABEL))
+            .draw()?;
+        for (i, (w, curve)) in chosen.iter().zip(curves).enumerate() {
+            draw_curve(&mut chart, curve, color(i), false, &format!("width {}", w.width))?;
+            if let Some(p) = w.peak.peak.as_ref().filter(|_| w.detected) {
+                marker(
+                    &mut chart,
+                    p.width as f64,
+                    range.clone(),
+                    color(i),
+                    format!("epoch-wise peak, width {}: {}", w.width, p.width),
+                )?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", FONT_TICK))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// H3: per metric, every condition at every shared width, growth and test error both centred on the
+/// width's mean over conditions (what the within-width slope sees), coloured by condition.
+fn width_adjusted_figure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, analysis: &Analysis) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let rows: Vec<_> = analysis.width_adjusted.iter().filter(|h| !h.points.is_empty()).take(9).collect();
+    let cols = if rows.len() > 4 {
+        3
+    } else if rows.len() > 1 {
+        2
+    } else {
+        1
+    };
+    let panels = area.split_evenly((rows.len().div_ceil(cols).max(1), cols));
+    for (panel, h) in panels.iter().zip(&rows) {
+        let mut by_width: std::collections::BTreeMap<usize, (f64, f64, usize)> = Default::default();
+        for p in &h.points {
+            let e = by_width.entry(p.width).or_default();
+            e.0 += p.growth;
+            e.1 += p.test_err;
+            e.2 += 1;
+        }
+        let centred: Vec<(f64, f64, usize)> = h
+            .points
+            .iter()
+            .map(|p| {
+                let (g, e, n) = by_width[&p.width];
+                let ci = h.conditions.iter().position(|c| c == &p.condition).unwrap_or(0);
+                (p.growth - g / n as f64, p.test_err - e / n as f64, ci)
+            })
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .collect();
+        let fold = |f: fn(&(f64, f64, usize)) -> f64| {
+            centred.iter().map(f).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+        };
+        let (xl, xh) = fold(|p| p.0);
+        let (yl, yh) = fold(|p| p.1);
+        let (xr, yr) = (padded(xl, xh), padded(yl, yh));
+        let slope = h.slope.map_or(String::new(), |s| format!(", slope {s:.3}"));
+        let mut chart = ChartBuilder::on(panel)
+            .caption(format!("{}{slope}", h.metric), ("sans-serif", FONT_LABEL))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(xr.clone(), yr)?;
+        chart
+            .configure_mesh()
+            .x_desc("growth - width mean")
+            .y_desc("test error - width mean")
+            .label_style(("sans-serif", FONT_TICK))
+            .axis_desc_style(("sans-serif", FONT_TICK))
+            .draw()?;
+        chart.draw_series(centred.iter().map(|p| Circle::new((p.0, p.1), 4, color(p.2).filled())))?;
+        if let Some(s) = h.slope.filter(|s| s.is_finite()) {
+            chart.draw_series(LineSeries::new(vec![(xr.start, s * xr.start), (xr.end, s * xr.end)], BLACK.stroke_width(1)))?;
+        }
+    }
     Ok(())
 }

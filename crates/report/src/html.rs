@@ -27,6 +27,41 @@ fn table(id: &str, header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// Markdown text with pipe tables (as written by `markdown.rs`) as HTML: tables become tables, other
+/// lines paragraphs; `**x**` and backticks are dropped to plain text.
+fn md_tables(md: &str) -> String {
+    let mut out = String::new();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let flush = |rows: &mut Vec<Vec<String>>, out: &mut String| {
+        if let Some((head, rest)) = rows.split_first() {
+            let header: Vec<&str> = head.iter().map(String::as_str).collect();
+            let body: Vec<Vec<String>> = rest.iter().map(|r| r.iter().map(|c| escape(c)).collect()).collect();
+            out.push_str(&table("t", &header, &body));
+        }
+        rows.clear();
+    };
+    for line in md.lines() {
+        let line = line.trim();
+        if line.starts_with('|') {
+            let cells: Vec<String> = line
+                .trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().replace("**", "").replace('`', "").replace("\\|", "|"))
+                .collect();
+            if !cells.iter().all(|c| c.chars().all(|ch| ch == '-' || ch == ' ')) {
+                rows.push(cells);
+            }
+        } else {
+            flush(&mut rows, &mut out);
+            if !line.is_empty() && !line.starts_with('#') {
+                out.push_str(&format!("<p>{}</p>\n", escape(line)));
+            }
+        }
+    }
+    flush(&mut rows, &mut out);
+    out
+}
+
 /// The inputs of the page.
 pub struct ReportInputs<'a> {
     pub sweep_name: &'a str,
@@ -102,6 +137,13 @@ pub fn report_html(inputs: &ReportInputs) -> String {
                 &counts,
             ));
         }
+        // H5 and the epoch-wise view: the same tables as analysis.md, as preformatted Markdown would
+        // lose their numbers' alignment, so they are rendered as tables here.
+        body.push_str(&format!(
+            "<h4>H5: explicit seed ensembles</h4>\n{}",
+            md_tables(&crate::markdown::ensembles_section(&c.ensembles))
+        ));
+        body.push_str(&format!("<h4>Epoch-wise</h4>\n{}", md_tables(&crate::markdown::epochwise_section(&c.epochwise))));
         if !c.missing_metrics.is_empty() {
             body.push_str(&format!("<p>Not measured: {}.</p>\n", escape(&c.missing_metrics.join(", "))));
         }
@@ -111,6 +153,31 @@ pub fn report_html(inputs: &ReportInputs) -> String {
         body.push_str("<h3>Across conditions (H2)</h3>\n");
         let rows: Vec<Vec<String>> = a.across.iter().map(|x| verdict_cells(&x.verdict)).collect();
         body.push_str(&table("across", &VERDICT_HEADER, &rows));
+    }
+    body.push_str("<h3>H3: the metric predicts the test error at a fixed width, across conditions</h3>\n");
+    let rows: Vec<Vec<String>> = a
+        .width_adjusted
+        .iter()
+        .map(|h| &h.verdict)
+        .chain(std::iter::once(&a.width_adjusted_verdict))
+        .map(verdict_cells)
+        .collect();
+    body.push_str(&table("h3", &VERDICT_HEADER, &rows));
+    if !a.by_prediction.is_empty() {
+        body.push_str("<h3>Per prediction</h3>\n");
+        let rows: Vec<Vec<String>> = a
+            .by_prediction
+            .iter()
+            .map(|p| {
+                vec![
+                    escape(&p.prediction),
+                    p.tally.supported.to_string(),
+                    p.tally.contradicted.to_string(),
+                    p.tally.not_testable.to_string(),
+                ]
+            })
+            .collect();
+        body.push_str(&table("by-prediction", &["prediction", "supported", "contradicted", "not testable"], &rows));
     }
     body.push_str("<h2>Figures</h2>\n");
     for (title, svg) in &inputs.figures {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use ddlab_analysis::{Analysis, ConditionAnalysis, MetricVerdict, Verdict};
+use ddlab_analysis::{Analysis, ConditionAnalysis, CurvePoint, EpochWise, ExplicitEnsembles, MetricVerdict, Verdict};
 
 /// A number in a table: 3 significant digits, plain for moderate magnitudes.
 pub(crate) fn num(x: f64) -> String {
@@ -117,6 +117,8 @@ fn condition_section(c: &ConditionAnalysis) -> String {
             out.push_str(&verdict_row(&m.past_peak_verdict));
         }
     }
+    out.push_str(&ensembles_section(&c.ensembles));
+    out.push_str(&epochwise_section(&c.epochwise));
     if !c.missing_metrics.is_empty() {
         out.push_str(&format!(
             "\nNot measured in this condition: {}.\n",
@@ -124,6 +126,104 @@ fn condition_section(c: &ConditionAnalysis) -> String {
         ));
     }
     out.push_str(&format!("\n{}\n\n", c.conclusion));
+    out
+}
+
+fn interval(m: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {
+    match (m, lo, hi) {
+        (Some(m), Some(lo), Some(hi)) => format!("{} [{}, {}]", num(m), num(lo), num(hi)),
+        (Some(m), _, _) => format!("{} [unbounded]", num(m)),
+        _ => "-".into(),
+    }
+}
+
+fn value_at(points: &[CurvePoint], width: usize) -> String {
+    points.iter().find(|p| p.width == width).map_or("-".into(), |p| num(p.mean))
+}
+
+/// H5: the k-ensemble curves (one column per k), the peak reduction and the kW comparison.
+pub(crate) fn ensembles_section(e: &ExplicitEnsembles) -> String {
+    let mut out = String::from("\n### H5: explicit seed ensembles\n\n");
+    if !e.curves.is_empty() {
+        out.push_str(
+            "Test error of the average of k seeds' outputs (one value per width: the seeds make one ensemble).\n\n| width |",
+        );
+        for k in &e.curves {
+            out.push_str(&format!(" k = {} |", k.k));
+        }
+        out.push_str("\n| --- |");
+        out.push_str(&" --- |".repeat(e.curves.len()));
+        out.push('\n');
+        let mut widths: Vec<usize> = e.curves.iter().flat_map(|k| k.points.iter().map(|p| p.width)).collect();
+        widths.sort_unstable();
+        widths.dedup();
+        for w in widths {
+            out.push_str(&format!("| {w} |"));
+            for k in &e.curves {
+                out.push_str(&format!(" {} |", value_at(&k.points, w)));
+            }
+            out.push('\n');
+        }
+        out.push_str("| prominence at the peak |");
+        for k in &e.curves {
+            out.push_str(&format!(" {} |", k.prominence.map_or("-".into(), num)));
+        }
+        out.push_str("\n\n");
+        out.push_str(&format!(
+            "Single-net prominence {}, k = {} ensemble {}; lowered by {} (95% interval from the seeds, doubled in variance for the ensemble's own sampling error).\n\n",
+            e.single_prominence.map_or("-".into(), num),
+            e.k_max.map_or("-".into(), |k| k.to_string()),
+            e.ensemble_prominence.map_or("-".into(), num),
+            interval(e.reduction, e.lo, e.hi)
+        ));
+    }
+    if !e.kw.is_empty() {
+        out.push_str("One net of width kW against k nets of width W: error difference (wide minus ensemble) and disagreement, per k.\n\n| k | widths | mean error difference [95%] | mean disagreement |\n| --- | --- | --- | --- |\n");
+        for c in &e.kw {
+            let dis: Vec<f64> = c.disagreement.iter().map(|p| p.mean).filter(|v| v.is_finite()).collect();
+            let dis = if dis.is_empty() { "-".into() } else { num(dis.iter().sum::<f64>() / dis.len() as f64) };
+            out.push_str(&format!("| {} | {} | {} | {} |\n", c.k, c.err_diff.len(), interval(c.mean_diff, c.lo, c.hi), dis));
+        }
+        out.push('\n');
+    }
+    out.push_str(VERDICT_HEADER);
+    out.push_str(&verdict_row(&e.verdict));
+    out.push_str(&verdict_row(&e.kw_verdict));
+    out
+}
+
+/// The epoch-wise view: per width, the epoch-wise peak and the metrics' onsets over epochs.
+pub(crate) fn epochwise_section(ew: &EpochWise) -> String {
+    let mut out = String::from("\n### Epoch-wise\n\n");
+    out.push_str(&format!(
+        "Per-epoch rows used: {}; non-finite and left out: {}; from diverged runs: {}. Epochs binned in quarter octaves (each seed's values averaged per bin).\n\n",
+        ew.rows_used, ew.skipped_nonfinite, ew.from_diverged_runs
+    ));
+    if !ew.widths.is_empty() {
+        out.push_str("| width | epochs | bins | seeds | epoch-wise peak (epoch) | Holm p | detected |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        for w in &ew.widths {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                w.width,
+                w.epochs,
+                w.bins,
+                w.seeds,
+                w.peak.peak.as_ref().map_or("-".into(), |p| p.width.to_string()),
+                w.p_holm.map_or("-".into(), num),
+                if w.detected { "yes" } else { "no" }
+            ));
+        }
+        out.push('\n');
+    }
+    for (w, why) in &ew.untested_widths {
+        out.push_str(&format!("Width {w} not analysed over epochs: {why}.\n"));
+    }
+    out.push_str(VERDICT_HEADER);
+    out.push_str(&verdict_row(&ew.peak_verdict));
+    out.push_str(&verdict_row(&ew.onset_verdict));
+    for m in ew.widths.iter().flat_map(|w| &w.metrics) {
+        out.push_str(&verdict_row(&m.verdict));
+    }
     out
 }
 
@@ -140,6 +240,19 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
         "## Overall\n\n{}\n\n| outcome | predictions |\n| --- | --- |\n| supported | {} |\n| contradicted | {} |\n| not testable | {} |\n\n",
         analysis.overall, analysis.tally.supported, analysis.tally.contradicted, analysis.tally.not_testable
     ));
+    if !analysis.by_prediction.is_empty() {
+        out.push_str("| prediction | supported | contradicted | not testable |\n| --- | --- | --- | --- |\n");
+        for p in &analysis.by_prediction {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                cell(&p.prediction),
+                p.tally.supported,
+                p.tally.contradicted,
+                p.tally.not_testable
+            ));
+        }
+        out.push('\n');
+    }
     for c in &analysis.conditions {
         out.push_str(&condition_section(c));
     }
@@ -163,5 +276,27 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
         }
         out.push('\n');
     }
+    out.push_str("## H3: the metric predicts the test error at a fixed width, across conditions\n\nWithin-width slope of the conditions' mean test error on their mean growth (a fixed effect per width); permutation p-value over pairings of conditions' metric curves with their error curves, Holm across metrics; interval by inverting the permutation test. p (t) is the parametric within-width test, valid only if condition-width cells are independent (reported, not used).\n\n");
+    if !analysis.width_adjusted.is_empty() {
+        out.push_str("| metric | conditions | shared widths | slope [95%] | p | Holm p | p (t) | outcome | reason |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        for h in &analysis.width_adjusted {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} | {} | {} | **{}** | {} |\n",
+                h.metric,
+                h.conditions.len(),
+                h.widths.len(),
+                interval(h.slope, h.lo, h.hi),
+                h.p_value.map_or("-".into(), num),
+                h.p_holm.map_or("-".into(), num),
+                h.p_value_t.map_or("-".into(), num),
+                h.verdict.outcome.label(),
+                cell(&h.verdict.reason)
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str(VERDICT_HEADER);
+    out.push_str(&verdict_row(&analysis.width_adjusted_verdict));
+    out.push('\n');
     out
 }

@@ -60,7 +60,72 @@ fn cases() -> Vec<(&'static str, Analysis)> {
         a.points = vec![("c".into(), 4.0, 4.0)];
         a.slope = Some(f64::NAN);
     }
+    // H5 rows: the k-ensemble at one width only, all undefined, and a full grid; kW rows with one value.
+    let mut ensembles = sweep(&grid, 3, |w, _| Some(w as f64), wobble);
+    for k in 1..=3 {
+        for &w in &grid {
+            let value = if k == 2 {
+                None
+            } else if w == 8 {
+                Some(f64::NAN)
+            } else {
+                Some(0.1 * k as f64)
+            };
+            ensembles.metrics.entry(format!("seed_ensemble/ensemble_err_k{k}")).or_default().push(MetricValue {
+                width: w,
+                seed: None,
+                trained: true,
+                value,
+            });
+        }
+    }
+    ensembles.metrics.insert(
+        "seed_ensemble/kw_err_diff_k2".into(),
+        vec![MetricValue { width: 4, seed: None, trained: true, value: Some(0.0) }],
+    );
+    let mut one_width_ensemble = sweep(&[8], 2, |_, _| Some(1.0), wobble);
+    one_width_ensemble.metrics.insert(
+        "seed_ensemble/ensemble_err_k2".into(),
+        vec![MetricValue { width: 8, seed: None, trained: true, value: Some(0.2) }],
+    );
+    // Epoch rows: constant, one epoch, all NaN, one seed, and snapshots with undefined values.
+    let with_epochs = |epochs: &[usize], seeds: u64, value: f64| {
+        let mut c = sweep(&grid, 3, |w, _| Some(w as f64), wobble);
+        for &w in &[4usize, 8] {
+            for s in 0..seeds {
+                for &e in epochs {
+                    c.epochs.push(EpochFigures {
+                        width: w,
+                        seed: s,
+                        epoch: e,
+                        train_err: value,
+                        test_err: value,
+                        test_loss: value,
+                    });
+                    c.snapshots.entry("diversity/effective_rank".into()).or_default().push(SnapshotValue {
+                        width: w,
+                        seed: s,
+                        epoch: e,
+                        value: if e % 2 == 0 { None } else { Some(value) },
+                    });
+                }
+            }
+        }
+        c
+    };
+    let many: Vec<usize> = (0..40).collect();
     vec![
+        ("k-ensembles with undefined values", analyze(&[ensembles], &opts)),
+        ("k-ensemble at one width", analyze(&[one_width_ensemble], &opts)),
+        ("constant epoch curves", analyze(&[with_epochs(&many, 3, 0.2)], &opts)),
+        ("epochs 0 and 1 only", analyze(&[with_epochs(&[0, 1], 3, 0.2)], &opts)),
+        ("non-finite epoch rows", analyze(&[with_epochs(&many, 3, f64::NAN)], &opts)),
+        ("one seed over epochs", analyze(&[with_epochs(&many, 1, 0.3)], &opts)),
+        ("huge epochs", analyze(&[with_epochs(&[1, 1_000_000, 1_000_001, 1_000_002], 2, 1e9)], &opts)),
+        (
+            "two conditions sharing one width (H3)",
+            analyze(&[sweep(&[8], 3, |_, s| Some(s as f64), wobble), sweep(&[8, 16], 3, |_, _| Some(1.0), wobble)], &opts),
+        ),
         ("one width", analyze(&[sweep(&[8], 3, |_, s| Some(s as f64), wobble)], &opts)),
         ("two close widths", analyze(&[sweep(&[2, 4], 3, |w, s| Some((w as u64 + s) as f64), wobble)], &opts)),
         ("two adjacent widths", analyze(&[sweep(&[1023, 1024], 2, |w, _| Some(w as f64), wobble)], &opts)),
@@ -79,18 +144,21 @@ fn cases() -> Vec<(&'static str, Analysis)> {
 #[test]
 fn figures_finish_on_degenerate_sweeps() {
     let mut failures = Vec::new();
+    let mut drawn: Vec<String> = Vec::new();
     for (name, analysis) in cases() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_path_buf();
         let (done, wait) = mpsc::channel();
         let worker = analysis.clone();
         std::thread::spawn(move || {
-            let result = std::panic::catch_unwind(|| draw_figures(&worker, &path).map(|f| f.len()).map_err(|e| e.to_string()));
+            let result = std::panic::catch_unwind(|| {
+                draw_figures(&worker, &path).map(|f| f.into_iter().map(|f| f.name).collect::<Vec<_>>()).map_err(|e| e.to_string())
+            });
             let _ = done.send(result);
         });
         // A hung drawing thread is left behind (it cannot be stopped); the next cases still run.
         match wait.recv_timeout(DEADLINE) {
-            Ok(Ok(Ok(n))) if n >= 1 => {}
+            Ok(Ok(Ok(names))) if !names.is_empty() => drawn.extend(names),
             Ok(Ok(Ok(_))) => failures.push(format!("{name}: no figure")),
             Ok(Ok(Err(e))) => failures.push(format!("{name}: drawing failed: {e}")),
             Ok(Err(_)) => failures.push(format!("{name}: drawing panicked")),
@@ -110,4 +178,8 @@ fn figures_finish_on_degenerate_sweeps() {
         assert!(html.contains("</html>"), "{name}");
     }
     assert!(failures.is_empty(), "{failures:#?}");
+    // The new figures were drawn on some degenerate case, not skipped everywhere.
+    for prefix in ["ensembles-", "epochs-", "width_adjusted"] {
+        assert!(drawn.iter().any(|n| n.starts_with(prefix)), "no {prefix} figure in {drawn:?}");
+    }
 }

@@ -1,0 +1,632 @@
+//! The ensemble hypothesis tested head-on (DESIGN.md section 4, H3 and H5; docs/SCIENCE-statistics.md).
+//!
+//! H3, width-adjusted prediction across conditions: at a fixed width, do conditions whose metric grew
+//! more have a lower test error? Within-width (fixed effect per width) slope of the condition means,
+//! with a permutation p-value over pairings of conditions, which stays exact when a condition's values
+//! at different widths are correlated (they are: one training set, one noise level).
+//!
+//! H5, explicit ensembles: the test error of the average of k seeds' outputs, per width; does the
+//! k = S ensemble lower the single-net peak; and does one net of width kW predict like k nets of width W?
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::curve::{CurvePoint, SeedCurves, aggregate};
+use crate::peak::PeakTest;
+use crate::stats::{holm, mean, se, t_quantile, within_group_slope};
+use crate::verdict::{MetricValue, Options, Outcome, Verdict, family_verdict, fmt_p, prediction};
+
+/// `seed_ensemble/ensemble_err_k{k}`: test error of the average of k seeds' outputs (one value per width).
+pub const ENSEMBLE_ERR_PREFIX: &str = "seed_ensemble/ensemble_err_k";
+/// `seed_ensemble/kw_err_diff_k{k}` at width W: test error of one net of width kW minus that of the
+/// k-seed ensemble of width W.
+pub const KW_ERR_DIFF_PREFIX: &str = "seed_ensemble/kw_err_diff_k";
+/// `seed_ensemble/kw_disagreement_k{k}` at width W: share of test inputs where the two predict differently.
+pub const KW_DISAGREEMENT_PREFIX: &str = "seed_ensemble/kw_disagreement_k";
+/// "Predicts like": the mean error difference lies within this many points of test error (a share),
+/// by two one-sided tests at level alpha. One point of error is the resolution a reader of a
+/// double-descent curve cares about; the peak heights in the calibration are ten times larger.
+pub const KW_EQUIVALENCE_MARGIN: f64 = 0.01;
+
+/// Exhaustive enumeration of condition pairings up to this many (7! = 5040); above it, random ones.
+const MAX_EXHAUSTIVE: usize = 5040;
+
+// ---------------------------------------------------------------------------------------------
+// H3
+
+/// A permutation test of the within-column (fixed effect per column) slope of y on x, where rows are
+/// the exchangeable units (conditions) and columns the groups (widths).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PermutationSlope {
+    pub slope: f64,
+    /// Two-sided: share of pairings whose |slope| is at least the observed one (identity included).
+    pub p_value: f64,
+    /// 95% interval by inverting the permutation test (None where unbounded).
+    pub lo: Option<f64>,
+    pub hi: Option<f64>,
+    /// Pairings evaluated, and whether that is all of them (rows!).
+    pub pairings: usize,
+    pub exhaustive: bool,
+    /// The smallest p-value the design can give (1 / rows! when exhaustive).
+    pub min_p: f64,
+    /// The parametric within-width t test, valid only if the cells are independent (reported beside).
+    pub p_value_t: f64,
+    pub df_t: f64,
+}
+
+fn all_permutations(n: usize) -> Vec<Vec<usize>> {
+    // Heap's algorithm, iterative.
+    let mut a: Vec<usize> = (0..n).collect();
+    let mut out = vec![a.clone()];
+    let mut c = vec![0usize; n];
+    let mut i = 1;
+    while i < n {
+        if c[i] < i {
+            if i % 2 == 0 {
+                a.swap(0, i)
+            } else {
+                a.swap(c[i], i)
+            }
+            out.push(a.clone());
+            c[i] += 1;
+            i = 1;
+        } else {
+            c[i] = 0;
+            i += 1;
+        }
+    }
+    out
+}
+
+fn factorial_at_most(n: usize, cap: usize) -> Option<usize> {
+    let mut f = 1usize;
+    for k in 2..=n {
+        f = f.checked_mul(k)?;
+        if f > cap {
+            return None;
+        }
+    }
+    Some(f)
+}
+
+/// Within-column slope of y on x (rows: units, columns: groups; a balanced table) with a permutation
+/// p-value: the rows of x are re-paired with the rows of y (every pairing when rows! <= 5040, else
+/// `draws` random ones seeded by `seed`). Exact under "x's rows are exchangeable given y", whatever
+/// the correlation within a row. The interval inverts the test: every beta0 whose residual
+/// y - beta0 x has a permutation p-value above alpha. `None` for fewer than 2 rows, an unbalanced
+/// table, or no variation of x within columns.
+pub fn permutation_slope_test(x: &[Vec<f64>], y: &[Vec<f64>], alpha: f64, draws: usize, seed: u64) -> Option<PermutationSlope> {
+    let rows = x.len();
+    let cols = x.first()?.len();
+    if rows < 2 || cols == 0 || y.len() != rows || x.iter().chain(y).any(|r| r.len() != cols) {
+        return None;
+    }
+    let centre = |m: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        let means: Vec<f64> = (0..cols).map(|j| mean(&m.iter().map(|r| r[j]).collect::<Vec<_>>())).collect();
+        m.iter().map(|r| r.iter().zip(&means).map(|(v, mu)| v - mu).collect()).collect()
+    };
+    let (xc, yc) = (centre(x), centre(y));
+    let sxx: f64 = xc.iter().flatten().map(|v| v * v).sum();
+    if !(sxx > 0.0 && sxx.is_finite()) {
+        return None;
+    }
+    let dot = |perm: &[usize], other: &[Vec<f64>]| -> f64 {
+        perm.iter().enumerate().map(|(i, &pi)| xc[pi].iter().zip(&other[i]).map(|(a, b)| a * b).sum::<f64>()).sum::<f64>() / sxx
+    };
+    let identity: Vec<usize> = (0..rows).collect();
+    let slope = dot(&identity, &yc);
+    let (perms, exhaustive) = match factorial_at_most(rows, MAX_EXHAUSTIVE) {
+        Some(_) => (all_permutations(rows), true),
+        None => {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0003);
+            let perms = (0..draws.max(1))
+                .map(|_| {
+                    let mut p = identity.clone();
+                    p.shuffle(&mut rng);
+                    p
+                })
+                .collect();
+            (perms, false)
+        }
+    };
+    // slope of (y - beta0 x) on the permuted x is A - beta0 B.
+    let ab: Vec<(f64, f64)> = perms.iter().map(|p| (dot(p, &yc), dot(p, &xc))).collect();
+    let p_at = |beta0: f64| -> f64 {
+        let obs = (slope - beta0).abs();
+        let tol = 1e-9 * obs.max(slope.abs()).max(1e-300);
+        let n = ab.iter().filter(|(a, b)| (a - beta0 * b).abs() >= obs - tol).count();
+        if exhaustive { n as f64 / ab.len() as f64 } else { (1 + n) as f64 / (1 + ab.len()) as f64 }
+    };
+    let p_value = p_at(0.0);
+    let min_p = if exhaustive { 1.0 / ab.len() as f64 } else { 1.0 / (1 + ab.len()) as f64 };
+    let scale = ab.iter().map(|(a, _)| (a - slope).abs()).fold(slope.abs(), f64::max).max(1e-12);
+    let bound = |dir: f64| -> Option<f64> {
+        let mut out = slope + dir * scale;
+        let mut k = 0;
+        while p_at(out) > alpha {
+            out = slope + (out - slope) * 2.0;
+            k += 1;
+            if k > 40 {
+                return None;
+            }
+        }
+        let mut inside = slope;
+        for _ in 0..60 {
+            let mid = (inside + out) / 2.0;
+            if p_at(mid) > alpha { inside = mid } else { out = mid }
+        }
+        Some((inside + out) / 2.0)
+    };
+    let (lo, hi) = (bound(-1.0), bound(1.0));
+    let groups: Vec<Vec<(f64, f64)>> = (0..cols).map(|j| (0..rows).map(|i| (x[i][j], y[i][j])).collect()).collect();
+    let fit = within_group_slope(&groups);
+    Some(PermutationSlope {
+        slope,
+        p_value,
+        lo,
+        hi,
+        pairings: ab.len(),
+        exhaustive,
+        min_p,
+        p_value_t: fit.as_ref().map_or(f64::NAN, |f| f.p_value),
+        df_t: fit.as_ref().map_or(f64::NAN, |f| f.df),
+    })
+}
+
+/// One condition at one width in H3: the condition's mean growth and mean test error there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WidthPoint {
+    pub condition: String,
+    pub width: usize,
+    pub growth: f64,
+    pub test_err: f64,
+}
+
+/// H3 for one metric: within-width slope of the conditions' mean test error on their mean growth.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WidthAdjusted {
+    pub metric: String,
+    /// Conditions that entered (those with the metric), and the widths all of them share.
+    pub conditions: Vec<String>,
+    pub widths: Vec<usize>,
+    /// Test error per unit of growth, at fixed width (< 0: the predicted sign).
+    pub slope: Option<f64>,
+    /// 95% interval by inverting the permutation test (None where unbounded).
+    pub lo: Option<f64>,
+    pub hi: Option<f64>,
+    /// Permutation p-value over pairings of conditions, and Holm-adjusted across metrics.
+    pub p_value: Option<f64>,
+    pub p_holm: Option<f64>,
+    pub pairings: usize,
+    /// The parametric within-width t test's p-value (assumes independent condition-width cells).
+    pub p_value_t: Option<f64>,
+    pub points: Vec<WidthPoint>,
+    pub verdict: Verdict,
+}
+
+type H3Input<'a> = (&'a str, &'a SeedCurves, &'a BTreeMap<String, SeedCurves>);
+
+/// H3 for every metric measured in some condition, and its family verdict (Holm across metrics).
+pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<WidthAdjusted>, Verdict) {
+    let pred = prediction::WIDTH_ADJUSTED;
+    let names: Vec<String> =
+        conditions.iter().flat_map(|c| c.2.keys().cloned()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    struct Work {
+        row: WidthAdjusted,
+        test: Option<PermutationSlope>,
+        untestable: Option<String>,
+    }
+    let mut work: Vec<Work> = names
+        .iter()
+        .map(|name| {
+            // Per condition: width -> (mean growth, mean test error), where both exist.
+            let tables: Vec<(&str, BTreeMap<usize, (f64, f64)>)> = conditions
+                .iter()
+                .filter_map(|(cond, err, growths)| {
+                    let g = growths.get(name)?;
+                    let errs: BTreeMap<usize, f64> = err.widths().into_iter().zip(err.means()).collect();
+                    let t: BTreeMap<usize, (f64, f64)> = g
+                        .widths()
+                        .into_iter()
+                        .zip(g.means())
+                        .filter_map(|(w, gm)| errs.get(&w).map(|e| (w, (gm, *e))))
+                        .filter(|(_, (a, b))| a.is_finite() && b.is_finite())
+                        .collect();
+                    (!t.is_empty()).then_some((*cond, t))
+                })
+                .collect();
+            let shared: Vec<usize> = tables
+                .first()
+                .map(|(_, t)| t.keys().copied().filter(|w| tables.iter().all(|(_, o)| o.contains_key(w))).collect())
+                .unwrap_or_default();
+            let mut row = WidthAdjusted {
+                metric: name.clone(),
+                conditions: tables.iter().map(|(c, _)| c.to_string()).collect(),
+                widths: shared.clone(),
+                slope: None,
+                lo: None,
+                hi: None,
+                p_value: None,
+                p_holm: None,
+                pairings: 0,
+                p_value_t: None,
+                points: Vec::new(),
+                verdict: Verdict::default(),
+            };
+            if tables.len() < 2 {
+                let why = format!(
+                    "{} condition(s) measured the metric with a test error: at least 2 sharing widths are needed to compare conditions at a fixed width",
+                    tables.len()
+                );
+                return Work { row, test: None, untestable: Some(why) };
+            }
+            if shared.is_empty() {
+                let why = format!("the {} conditions share no width: no fixed width to compare them at", tables.len());
+                return Work { row, test: None, untestable: Some(why) };
+            }
+            for (c, t) in &tables {
+                for w in &shared {
+                    let (g, e) = t[w];
+                    row.points.push(WidthPoint { condition: c.to_string(), width: *w, growth: g, test_err: e });
+                }
+            }
+            let x: Vec<Vec<f64>> = tables.iter().map(|(_, t)| shared.iter().map(|w| t[w].0).collect()).collect();
+            let y: Vec<Vec<f64>> = tables.iter().map(|(_, t)| shared.iter().map(|w| t[w].1).collect()).collect();
+            match permutation_slope_test(&x, &y, opts.alpha, opts.null_draws, opts.seed) {
+                Some(test) => Work { row, test: Some(test), untestable: None },
+                None => Work {
+                    row,
+                    test: None,
+                    untestable: Some("the metric's growth is the same in every condition at every shared width".into()),
+                },
+            }
+        })
+        .collect();
+    let adjusted = holm(&work.iter().map(|w| w.test.as_ref().map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>());
+    let family = work.iter().filter(|w| w.test.is_some()).count();
+    for (i, w) in work.iter_mut().enumerate() {
+        let name = w.row.metric.clone();
+        let Some(t) = &w.test else {
+            w.row.verdict = Verdict::new(pred, Some(&name), Outcome::NotTestable, w.untestable.clone().unwrap_or_default(), &[]);
+            continue;
+        };
+        w.row.slope = Some(t.slope);
+        w.row.lo = t.lo;
+        w.row.hi = t.hi;
+        w.row.p_value = Some(t.p_value);
+        w.row.p_holm = Some(adjusted[i]);
+        w.row.pairings = t.pairings;
+        w.row.p_value_t = t.p_value_t.is_finite().then_some(t.p_value_t);
+        let numbers = [
+            ("slope", t.slope),
+            ("lo", t.lo.unwrap_or(f64::NAN)),
+            ("hi", t.hi.unwrap_or(f64::NAN)),
+            ("p_value", t.p_value),
+            ("p_holm", adjusted[i]),
+            ("p_value_t", t.p_value_t),
+            ("conditions", w.row.conditions.len() as f64),
+            ("widths", w.row.widths.len() as f64),
+            ("pairings", t.pairings as f64),
+        ];
+        let interval = match (t.lo, t.hi) {
+            (Some(lo), Some(hi)) => format!("[{lo:.3}, {hi:.3}]"),
+            _ => "[unbounded]".into(),
+        };
+        let text = format!(
+            "at fixed width, across {} conditions ({} shared widths), test error changes by {:.3} {interval} per unit of growth (permutation p = {}, Holm p = {}, {} pairings)",
+            w.row.conditions.len(),
+            w.row.widths.len(),
+            t.slope,
+            fmt_p(t.p_value),
+            fmt_p(adjusted[i]),
+            t.pairings
+        );
+        // The smallest Holm-adjusted p-value this design can reach: family size x the smallest p.
+        let reachable = t.min_p * family as f64;
+        let (outcome, reason) = if reachable >= opts.alpha {
+            (
+                Outcome::NotTestable,
+                format!(
+                    "{text}: {} conditions give {} pairings, so the smallest p-value is {} and, over {family} metric(s) (Holm), {}: not below {} (more conditions needed)",
+                    w.row.conditions.len(),
+                    t.pairings,
+                    fmt_p(t.min_p),
+                    fmt_p(reachable.min(1.0)),
+                    opts.alpha
+                ),
+            )
+        } else if adjusted[i] < opts.alpha && t.slope < 0.0 {
+            (Outcome::Supported, format!("{text}: conditions whose metric grew more err less at the same width"))
+        } else if adjusted[i] < opts.alpha {
+            (Outcome::Contradicted, format!("{text}: the opposite sign"))
+        } else {
+            (Outcome::Contradicted, format!("{text}: not significant"))
+        };
+        w.row.verdict = Verdict::new(pred, Some(&name), outcome, reason, &numbers);
+    }
+    let rows: Vec<WidthAdjusted> = work.into_iter().map(|w| w.row).collect();
+    let members: Vec<&Verdict> = rows.iter().map(|r| &r.verdict).collect();
+    let mut verdict = family_verdict(
+        prediction::WIDTH_ADJUSTED_FAMILY,
+        &members,
+        "predict a lower test error at a fixed width across conditions",
+    );
+    if rows.is_empty() {
+        verdict.reason = format!("no verdict metric measured in {} condition(s)", conditions.len());
+    }
+    (rows, verdict)
+}
+
+// ---------------------------------------------------------------------------------------------
+// H5
+
+/// The k-seed ensemble's test error against width.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleCurve {
+    pub k: usize,
+    /// One value per width (n = 1: the S seeds make one ensemble, so there is no spread to show).
+    pub points: Vec<CurvePoint>,
+    /// At the single-net peak width: its value minus the lowest value on each side (the smaller).
+    pub prominence: Option<f64>,
+}
+
+/// One net of width kW against the k-seed ensemble of width W (per W, over seeds where given).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KwComparison {
+    pub k: usize,
+    /// Error of the wide net minus error of the ensemble, per W (t interval over seeds where several).
+    pub err_diff: Vec<CurvePoint>,
+    /// Share of inputs where they predict differently, per W.
+    pub disagreement: Vec<CurvePoint>,
+    /// Mean error difference over widths (widths as units; over seeds if there is one width) with
+    /// its 95% t interval and the 90% interval of the equivalence test.
+    pub mean_diff: Option<f64>,
+    pub lo: Option<f64>,
+    pub hi: Option<f64>,
+    pub lo90: Option<f64>,
+    pub hi90: Option<f64>,
+    pub units: usize,
+}
+
+/// H5 for one condition.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExplicitEnsembles {
+    /// k ascending; k = 1 is the mean single-net error.
+    pub curves: Vec<EnsembleCurve>,
+    /// Values recorded as undefined or not finite (left out).
+    pub undefined: usize,
+    pub k_max: Option<usize>,
+    /// The single-net peak (from the runs) and its prominence over seeds.
+    pub peak_width: Option<usize>,
+    pub single_prominence: Option<f64>,
+    /// Prominence of the k_max ensemble at the same width.
+    pub ensemble_prominence: Option<f64>,
+    /// single minus ensemble prominence, with its 95% interval (see the docs for what it includes).
+    pub reduction: Option<f64>,
+    pub lo: Option<f64>,
+    pub hi: Option<f64>,
+    /// Largest |k = 1 curve - mean single-net error| over widths: a consistency check of the inputs.
+    pub k1_mismatch: Option<f64>,
+    pub kw: Vec<KwComparison>,
+    pub verdict: Verdict,
+    pub kw_verdict: Verdict,
+}
+
+/// `prefix{k}` keys of a metric map, with k.
+fn keyed<'a>(metrics: &'a BTreeMap<String, Vec<MetricValue>>, prefix: &str) -> Vec<(usize, &'a Vec<MetricValue>)> {
+    let mut out: Vec<(usize, &Vec<MetricValue>)> = metrics
+        .iter()
+        .filter_map(|(name, v)| name.strip_prefix(prefix).and_then(|k| k.parse::<usize>().ok()).map(|k| (k, v)))
+        .collect();
+    out.sort_by_key(|(k, _)| *k);
+    out
+}
+
+fn curve_of(values: &[MetricValue], undefined: &mut usize) -> SeedCurves {
+    let mut c = SeedCurves::default();
+    for v in values.iter().filter(|v| v.trained) {
+        match v.value.filter(|x| x.is_finite()) {
+            Some(x) => c.insert(v.width, v.seed, x),
+            None => *undefined += 1,
+        }
+    }
+    c
+}
+
+/// At `width`: its value minus the lowest value on each side, the smaller of the two, and the side
+/// width that gives it.
+fn prominence_at(curve: &BTreeMap<usize, f64>, width: usize) -> Option<(f64, usize)> {
+    let at = *curve.get(&width)?;
+    let lowest = |it: &mut dyn Iterator<Item = (&usize, &f64)>| it.min_by(|a, b| a.1.total_cmp(b.1)).map(|(w, v)| (*w, *v));
+    let (lw, lv) = lowest(&mut curve.range(..width))?;
+    let (rw, rv) = lowest(&mut curve.range(width + 1..))?;
+    Some(if at - lv <= at - rv { (at - lv, lw) } else { (at - rv, rw) })
+}
+
+/// H5: the k-ensemble curves, the peak reduction of the largest k, and the kW comparison.
+pub(crate) fn explicit_ensembles(
+    metrics: &BTreeMap<String, Vec<MetricValue>>,
+    test_err: &SeedCurves,
+    peak: &PeakTest,
+    opts: &Options,
+) -> ExplicitEnsembles {
+    let mut out = ExplicitEnsembles::default();
+    let pred = prediction::ENSEMBLE_PEAK;
+    let single: BTreeMap<usize, f64> = test_err.widths().into_iter().zip(test_err.means()).collect();
+    let peak_width = peak.peak.as_ref().map(|p| p.width);
+    out.peak_width = peak_width;
+    let mut by_k: Vec<(usize, BTreeMap<usize, f64>)> = Vec::new();
+    for (k, values) in keyed(metrics, ENSEMBLE_ERR_PREFIX) {
+        let c = curve_of(values, &mut out.undefined);
+        let means: BTreeMap<usize, f64> = c.widths().into_iter().zip(c.means()).collect();
+        let prominence = peak_width.and_then(|w| prominence_at(&means, w)).map(|p| p.0);
+        out.curves.push(EnsembleCurve { k, points: aggregate(&c), prominence });
+        if !means.is_empty() {
+            by_k.push((k, means));
+        }
+    }
+    if let Some((_, k1)) = by_k.iter().find(|(k, _)| *k == 1) {
+        let d = k1.iter().filter_map(|(w, v)| single.get(w).map(|s| (v - s).abs())).fold(f64::NAN, f64::max);
+        out.k1_mismatch = d.is_finite().then_some(d);
+    }
+    out.k_max = by_k.last().map(|(k, _)| *k);
+    out.verdict = ensemble_peak_verdict(&mut out, &by_k, test_err, &single, peak, pred);
+    out.kw = kw_comparisons(metrics);
+    out.kw_verdict = kw_verdict(&out.kw, opts);
+    out
+}
+
+fn ensemble_peak_verdict(
+    out: &mut ExplicitEnsembles,
+    by_k: &[(usize, BTreeMap<usize, f64>)],
+    test_err: &SeedCurves,
+    single: &BTreeMap<usize, f64>,
+    peak: &PeakTest,
+    pred: &str,
+) -> Verdict {
+    let not = |reason: String| Verdict::new(pred, None, Outcome::NotTestable, reason, &[]);
+    let Some((k_max, ens)) = by_k.last() else {
+        return not(format!("no seed-ensemble rows ({ENSEMBLE_ERR_PREFIX}<k>) in this condition"));
+    };
+    if *k_max < 2 {
+        return not("only k = 1 (a single net): no ensemble to compare".into());
+    }
+    let Some(pk) = peak.peak.as_ref().filter(|_| peak.detected) else {
+        return not("no double descent detected: no single-net peak for averaging to lower".into());
+    };
+    let Some((p1, side)) = prominence_at(single, pk.width) else {
+        return not("the single-net curve has no width on one side of the peak".into());
+    };
+    let Some((ps, _)) = prominence_at(ens, pk.width) else {
+        return not(format!(
+            "the k = {k_max} ensemble curve has no value at the peak width {} or none on one of its sides",
+            pk.width
+        ));
+    };
+    out.single_prominence = Some(p1);
+    out.ensemble_prominence = Some(ps);
+    let (a, b) = (&test_err.0[&pk.width], &test_err.0[&side]);
+    let (a, b): (Vec<f64>, Vec<f64>) = (a.values().copied().collect(), b.values().copied().collect());
+    let df = (a.len() + b.len()) as f64 - 2.0;
+    let (ma, mb) = (mean(&a), mean(&b));
+    let ss: f64 = a.iter().map(|x| (x - ma).powi(2)).sum::<f64>() + b.iter().map(|x| (x - mb).powi(2)).sum::<f64>();
+    // The single-net prominence's standard error over seeds (pooled, as in the peak test), doubled in
+    // variance for the ensemble's own sampling error, which one value per width cannot show: we
+    // assume it is no larger than that of the mean of S single nets.
+    let se_single = (ss / df * (1.0 / a.len() as f64 + 1.0 / b.len() as f64)).sqrt();
+    let se_total = std::f64::consts::SQRT_2 * se_single;
+    let d = p1 - ps;
+    out.reduction = Some(d);
+    if !(df >= 1.0 && se_total.is_finite()) {
+        return not(format!(
+            "one seed at the peak width {} and its side {side}: no seed-to-seed variance to judge the reduction",
+            pk.width
+        ));
+    }
+    let half = t_quantile(0.975, df) * se_total;
+    let (lo, hi) = (d - half, d + half);
+    out.lo = Some(lo);
+    out.hi = Some(hi);
+    let numbers = [
+        ("w_peak", pk.width as f64),
+        ("k", *k_max as f64),
+        ("single_prominence", p1),
+        ("ensemble_prominence", ps),
+        ("reduction", d),
+        ("lo", lo),
+        ("hi", hi),
+        ("reduction_share", if p1 > 0.0 { d / p1 } else { f64::NAN }),
+    ];
+    let text = format!(
+        "at the peak (width {}) one net stands {p1:.3} above its best side, the {k_max}-seed ensemble {ps:.3}: lowered by {d:.3} [{lo:.3}, {hi:.3}]",
+        pk.width
+    );
+    if lo > 0.0 {
+        Verdict::new(pred, None, Outcome::Supported, format!("{text}: averaging lowers the peak"), &numbers)
+    } else if hi < 0.0 {
+        Verdict::new(pred, None, Outcome::Contradicted, format!("{text}: averaging raises the peak"), &numbers)
+    } else {
+        Verdict::new(pred, None, Outcome::Contradicted, format!("{text}: not significantly lower"), &numbers)
+    }
+}
+
+fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>) -> Vec<KwComparison> {
+    let diffs = keyed(metrics, KW_ERR_DIFF_PREFIX);
+    let disagreements: BTreeMap<usize, &Vec<MetricValue>> = keyed(metrics, KW_DISAGREEMENT_PREFIX).into_iter().collect();
+    let mut ks: Vec<usize> = diffs.iter().map(|(k, _)| *k).chain(disagreements.keys().copied()).collect();
+    ks.sort_unstable();
+    ks.dedup();
+    ks.into_iter()
+        .map(|k| {
+            let mut ignored = 0;
+            let diff = diffs.iter().find(|(kk, _)| *kk == k).map(|(_, v)| curve_of(v, &mut ignored)).unwrap_or_default();
+            let dis = disagreements.get(&k).map(|v| curve_of(v, &mut ignored)).unwrap_or_default();
+            // Units: the widths' means when there are several widths; the seeds when there is one.
+            let units: Vec<f64> =
+                if diff.0.len() >= 2 { diff.means() } else { diff.per_width().into_iter().next().unwrap_or_default() };
+            let n = units.len();
+            let (m, s) = (mean(&units), se(&units));
+            let ci = |level: f64| {
+                let half = t_quantile(0.5 + level / 2.0, n as f64 - 1.0) * s;
+                (n >= 2 && half.is_finite()).then(|| (m - half, m + half))
+            };
+            let (c95, c90) = (ci(0.95), ci(0.90));
+            KwComparison {
+                k,
+                err_diff: aggregate(&diff),
+                disagreement: aggregate(&dis),
+                mean_diff: m.is_finite().then_some(m),
+                lo: c95.map(|c| c.0),
+                hi: c95.map(|c| c.1),
+                lo90: c90.map(|c| c.0),
+                hi90: c90.map(|c| c.1),
+                units: n,
+            }
+        })
+        .collect()
+}
+
+fn kw_verdict(kw: &[KwComparison], opts: &Options) -> Verdict {
+    let pred = prediction::ENSEMBLE_KW;
+    let Some(c) = kw.iter().rev().find(|c| c.lo90.is_some()) else {
+        let reason = if kw.iter().all(|c| c.err_diff.is_empty()) {
+            format!("no kW comparison rows ({KW_ERR_DIFF_PREFIX}<k>) in this condition")
+        } else {
+            "too few kW comparison values for an interval (2 widths, or 2 seeds at one width, needed)".into()
+        };
+        return Verdict::new(pred, None, Outcome::NotTestable, reason, &[]);
+    };
+    let (m, lo, hi, lo90, hi90) = (c.mean_diff.unwrap(), c.lo.unwrap(), c.hi.unwrap(), c.lo90.unwrap(), c.hi90.unwrap());
+    let margin = KW_EQUIVALENCE_MARGIN;
+    let numbers = [("k", c.k as f64), ("mean_diff", m), ("lo", lo), ("hi", hi), ("margin", margin), ("units", c.units as f64)];
+    let text = format!(
+        "error of one net of width {k}W minus {k} nets of width W: {m:.4} [{lo:.4}, {hi:.4}] over {} {}",
+        c.units,
+        if c.err_diff.len() >= 2 { "widths" } else { "seeds" },
+        k = c.k
+    );
+    if lo90 > -margin && hi90 < margin {
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Supported,
+            format!("{text}: equivalent within +-{margin} (two one-sided tests at {})", opts.alpha),
+            &numbers,
+        )
+    } else if lo > 0.0 || hi < 0.0 {
+        let which = if lo > 0.0 { "the wide net errs more" } else { "the wide net errs less" };
+        Verdict::new(pred, None, Outcome::Contradicted, format!("{text}: {which}"), &numbers)
+    } else {
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Contradicted,
+            format!("{text}: no difference found, but the interval is too wide to show equivalence within +-{margin}"),
+            &numbers,
+        )
+    }
+}

@@ -1,0 +1,418 @@
+//! The epoch-wise view (DESIGN.md section 4, "Epoch-wise"; docs/SCIENCE-statistics.md): at each
+//! width with enough evaluation epochs, the test error against log epochs with the same calibrated
+//! peak test as over widths, and the onset question over training time: does a metric's change of
+//! slope over epochs (against its value at initialisation) lie at the epoch-wise peak?
+//!
+//! Epochs are binned into quarter octaves (each seed's values averaged within a bin) so that the
+//! tests see a grid even in log epochs: a run evaluated every epoch would otherwise put most of its
+//! points in the last octave, and the peak test's selection correction grows with the points.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::curve::{CurvePoint, SeedCurves, aggregate};
+use crate::onset::onset_test;
+use crate::peak::{PeakTest, peak_test};
+use crate::stats::holm;
+use crate::verdict::{
+    ConditionInput, OnsetSummary, Options, Outcome, Verdict, family_verdict, fmt_p, onset_summary, peak_cell, prediction,
+};
+
+/// Bins per octave of epochs.
+pub const EPOCH_BINS_PER_OCTAVE: f64 = 4.0;
+/// A width is analysed over epochs when it has at least this many evaluation epochs (epoch >= 1).
+const MIN_EPOCHS: usize = 3;
+
+/// One row of a run's metrics.csv. Figures may be NaN (a diverging run): such rows are skipped and counted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EpochFigures {
+    pub width: usize,
+    pub seed: u64,
+    pub epoch: usize,
+    pub train_err: f64,
+    pub test_err: f64,
+    pub test_loss: f64,
+}
+
+/// A probe value during training (probes.csv rows with phase `snapshot`, plus `trained` at the final
+/// epoch and `init` at epoch 0). `None` where the metric is undefined.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SnapshotValue {
+    pub width: usize,
+    pub seed: u64,
+    pub epoch: usize,
+    pub value: Option<f64>,
+}
+
+/// One verdict metric over epochs at one width.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetric {
+    pub metric: String,
+    pub width: usize,
+    /// Snapshot values against epoch (the `width` field of each point holds the epoch bin's centre).
+    pub values: Vec<CurvePoint>,
+    /// Value minus the same seed's value at epoch 0 (or the values themselves, see `tested_values`).
+    pub growth: Vec<CurvePoint>,
+    pub undefined: usize,
+    pub unpaired: usize,
+    /// No value at epoch 0: the tests use the values themselves.
+    pub tested_values: bool,
+    /// Change point over log2 epochs, in epochs; Holm across the (width, metric) pairs tested.
+    pub onset: Option<OnsetSummary>,
+    pub coincides: Option<bool>,
+    pub verdict: Verdict,
+}
+
+/// One width over epochs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochWidth {
+    pub width: usize,
+    /// Distinct evaluation epochs (>= 1), and the quarter-octave bins they fill.
+    pub epochs: usize,
+    pub bins: usize,
+    pub seeds: usize,
+    /// Curves against epoch: the `width` field of each point holds the epoch (the geometric centre of its quarter-octave bin).
+    pub test_err: Vec<CurvePoint>,
+    pub train_err: Vec<CurvePoint>,
+    pub test_loss: Vec<CurvePoint>,
+    /// The peak test on the epoch axis (`peak.width` is an epoch), and its p-value Holm-adjusted
+    /// across the widths tested.
+    pub peak: PeakTest,
+    pub p_holm: Option<f64>,
+    pub detected: bool,
+    pub metrics: Vec<EpochMetric>,
+}
+
+/// The epoch-wise view of one condition.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochWise {
+    pub rows_used: usize,
+    /// Rows with a non-finite figure, and rows of runs that diverged: left out.
+    pub skipped_nonfinite: usize,
+    pub from_diverged_runs: usize,
+    /// Widths with at least 3 evaluation epochs.
+    pub widths: Vec<EpochWidth>,
+    /// Widths left out, with the reason.
+    pub untested_widths: Vec<(usize, String)>,
+    /// The widths drawn (closest to the peak, to the interpolation threshold, and the widest) and
+    /// the metrics drawn beside the test error.
+    pub figure_widths: Vec<usize>,
+    pub figure_metrics: Vec<String>,
+    pub peak_verdict: Verdict,
+    pub onset_verdict: Verdict,
+}
+
+/// Quarter-octave bins centred on 2^(b/4) (so that epochs 1, 2, 4, ... sit at their bins' centres).
+fn bin(epoch: usize) -> i64 {
+    (EPOCH_BINS_PER_OCTAVE * (epoch as f64).log2()).round() as i64
+}
+
+/// Per seed, the mean of its values in each quarter-octave bin of epochs >= 1, keyed by the geometric
+/// mean of the distinct epochs in the bin (rounded; distinct bins hold disjoint epoch ranges, so the
+/// keys stay distinct and ordered).
+fn binned(rows: impl Iterator<Item = (usize, u64, f64)>) -> SeedCurves {
+    let mut acc: BTreeMap<i64, (BTreeSet<usize>, BTreeMap<u64, (f64, usize)>)> = BTreeMap::new();
+    for (epoch, seed, v) in rows {
+        if epoch == 0 || !v.is_finite() {
+            continue;
+        }
+        let e = acc.entry(bin(epoch)).or_default();
+        e.0.insert(epoch);
+        let s = e.1.entry(seed).or_default();
+        s.0 += v;
+        s.1 += 1;
+    }
+    let mut out = SeedCurves::default();
+    for (epochs, seeds) in acc.values() {
+        let centre = (epochs.iter().map(|e| (*e as f64).log2()).sum::<f64>() / epochs.len() as f64).exp2().round() as usize;
+        for (seed, (sum, n)) in seeds {
+            out.insert(centre, Some(*seed), sum / *n as f64);
+        }
+    }
+    out
+}
+
+/// The epoch-wise analysis of one condition.
+pub(crate) fn epoch_wise(
+    input: &ConditionInput,
+    diverged: &BTreeSet<(usize, u64)>,
+    names: &[&str],
+    peak_width: Option<usize>,
+    w_interp: Option<usize>,
+    opts: &Options,
+) -> EpochWise {
+    let mut out = EpochWise::default();
+    let mut rows: BTreeMap<usize, Vec<&crate::epochs::EpochFigures>> = BTreeMap::new();
+    for r in &input.epochs {
+        if diverged.contains(&(r.width, r.seed)) {
+            out.from_diverged_runs += 1;
+        } else if ![r.train_err, r.test_err, r.test_loss].iter().all(|v| v.is_finite()) {
+            out.skipped_nonfinite += 1;
+        } else {
+            out.rows_used += 1;
+            rows.entry(r.width).or_default().push(r);
+        }
+    }
+    for (&w, rs) in &rows {
+        let epochs: BTreeSet<usize> = rs.iter().map(|r| r.epoch).filter(|e| *e >= 1).collect();
+        if epochs.len() < MIN_EPOCHS {
+            out.untested_widths.push((w, format!("{} evaluation epoch(s) after epoch 0 ({MIN_EPOCHS} needed)", epochs.len())));
+            continue;
+        }
+        let test_err = binned(rs.iter().map(|r| (r.epoch, r.seed, r.test_err)));
+        let peak = peak_test(&test_err.widths(), &test_err.per_width(), opts.null_draws, opts.alpha);
+        out.widths.push(EpochWidth {
+            width: w,
+            epochs: epochs.len(),
+            bins: test_err.0.len(),
+            seeds: test_err.max_seeds(),
+            train_err: aggregate(&binned(rs.iter().map(|r| (r.epoch, r.seed, r.train_err)))),
+            test_loss: aggregate(&binned(rs.iter().map(|r| (r.epoch, r.seed, r.test_loss)))),
+            test_err: aggregate(&test_err),
+            peak,
+            p_holm: None,
+            detected: false,
+            metrics: Vec::new(),
+        });
+    }
+    let adjusted = holm(&out.widths.iter().map(|w| w.peak.p_value.unwrap_or(f64::NAN)).collect::<Vec<_>>());
+    for (w, p) in out.widths.iter_mut().zip(&adjusted) {
+        w.p_holm = p.is_finite().then_some(*p);
+        w.detected = p.is_finite() && *p < opts.alpha && w.peak.peak.is_some();
+    }
+    out.peak_verdict = epoch_peak_verdict(&out, input.epochs.is_empty());
+
+    // Metrics over epochs, at every analysed width.
+    let mut tests = Vec::new(); // (width index, metric index, onset test)
+    for (wi, ew) in out.widths.iter_mut().enumerate() {
+        for name in names {
+            let Some(values) = input.snapshots.get(*name) else { continue };
+            let mut undefined = 0;
+            let mut raw: Vec<(usize, u64, f64)> = Vec::new();
+            for v in values.iter().filter(|v| v.width == ew.width && !diverged.contains(&(v.width, v.seed))) {
+                match v.value.filter(|x| x.is_finite()) {
+                    Some(x) => raw.push((v.epoch, v.seed, x)),
+                    None => undefined += 1,
+                }
+            }
+            if raw.is_empty() && undefined == 0 {
+                continue;
+            }
+            let init: BTreeMap<u64, f64> = raw.iter().filter(|r| r.0 == 0).map(|r| (r.1, r.2)).collect();
+            let tested_values = init.is_empty();
+            let mut unpaired = 0;
+            let growth_rows: Vec<(usize, u64, f64)> = raw
+                .iter()
+                .filter(|r| r.0 >= 1)
+                .filter_map(|&(e, s, x)| {
+                    if tested_values {
+                        return Some((e, s, x));
+                    }
+                    let i = init.get(&s);
+                    if i.is_none() {
+                        unpaired += 1;
+                    }
+                    i.map(|i| (e, s, x - i))
+                })
+                .collect();
+            let growth = binned(growth_rows.into_iter());
+            let (t, y) = growth.stacked_log2();
+            if let Some(test) = onset_test(&t, &y, opts.null_draws).filter(|_| ew.detected) {
+                tests.push((wi, ew.metrics.len(), test));
+            }
+            ew.metrics.push(EpochMetric {
+                metric: name.to_string(),
+                width: ew.width,
+                values: aggregate(&binned(raw.iter().copied())),
+                growth: aggregate(&growth),
+                undefined,
+                unpaired,
+                tested_values,
+                onset: None,
+                coincides: None,
+                verdict: Verdict::default(),
+            });
+        }
+    }
+    let adjusted = holm(&tests.iter().map(|t| t.2.p_value).collect::<Vec<_>>());
+    for ((wi, mi, test), p_holm) in tests.iter().zip(adjusted) {
+        let ew = &mut out.widths[*wi];
+        let o = onset_summary(test, p_holm, opts.alpha);
+        let cell = ew.peak.peak.as_ref().map(|p| peak_cell(&ew.test_err.iter().map(|c| c.width).collect::<Vec<_>>(), p.index));
+        let m = &mut ew.metrics[*mi];
+        m.coincides = match cell {
+            Some((lo, hi)) if o.detected => Some(o.lo.log2() <= hi && lo <= o.hi.log2()),
+            _ => None,
+        };
+        m.onset = Some(o);
+    }
+    for ew in &mut out.widths {
+        let peak_epoch = ew.peak.peak.as_ref().filter(|_| ew.detected).map(|p| p.width);
+        for m in &mut ew.metrics {
+            m.verdict = epoch_onset_verdict(m, peak_epoch, opts.alpha);
+        }
+    }
+    let members: Vec<&Verdict> = out.widths.iter().flat_map(|w| w.metrics.iter().map(|m| &m.verdict)).collect();
+    out.onset_verdict = if members.is_empty() {
+        let reason = if input.snapshots.is_empty() {
+            "no probe snapshots during training".to_string()
+        } else if out.widths.is_empty() {
+            "no width with enough evaluation epochs".to_string()
+        } else {
+            "no verdict metric has snapshots at the widths analysed over epochs".to_string()
+        };
+        Verdict::new(prediction::EPOCH_ONSET_FAMILY, None, Outcome::NotTestable, reason, &[])
+    } else {
+        let tested = members.iter().any(|v| v.outcome != Outcome::NotTestable);
+        let mut v = family_verdict(prediction::EPOCH_ONSET_FAMILY, &members, "start growing at the epoch-wise peak");
+        if !tested && !out.widths.iter().any(|w| w.detected) {
+            v.reason = "no epoch-wise peak detected at any width: no peak to coincide with".into();
+        }
+        v
+    };
+    choose_figure(&mut out, names, peak_width, w_interp);
+    out
+}
+
+fn epoch_peak_verdict(out: &EpochWise, no_rows: bool) -> Verdict {
+    let pred = prediction::EPOCH_PEAK;
+    let tested: Vec<&EpochWidth> = out.widths.iter().filter(|w| w.p_holm.is_some()).collect();
+    if tested.is_empty() {
+        let reason = if no_rows {
+            "no per-epoch figures (metrics.csv rows) for this condition".to_string()
+        } else if out.widths.is_empty() {
+            let why: Vec<String> = out.untested_widths.iter().map(|(w, r)| format!("width {w}: {r}")).collect();
+            format!(
+                "no width has {MIN_EPOCHS} evaluation epochs ({})",
+                if why.is_empty() { "no usable rows".into() } else { why.join("; ") }
+            )
+        } else {
+            "one seed per epoch at every width (or fewer than 3 epoch bins): no seed-to-seed variance to judge a peak".into()
+        };
+        return Verdict::new(pred, None, Outcome::NotTestable, reason, &[]);
+    }
+    let found: Vec<String> = tested
+        .iter()
+        .filter(|w| w.detected)
+        .map(|w| {
+            let p = w.peak.peak.as_ref().unwrap();
+            format!("width {} at epoch {} (Holm p = {})", w.width, p.width, fmt_p(w.p_holm.unwrap()))
+        })
+        .collect();
+    let numbers = [("widths_tested", tested.len() as f64), ("widths_with_peak", found.len() as f64)];
+    if found.is_empty() {
+        let best = tested.iter().filter_map(|w| w.p_holm).fold(f64::INFINITY, f64::min);
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Contradicted,
+            format!(
+                "none of {} widths shows an epoch-wise peak of the test error (smallest Holm p = {})",
+                tested.len(),
+                fmt_p(best)
+            ),
+            &numbers,
+        )
+    } else {
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Supported,
+            format!("{} of {} widths peak over epochs: {}", found.len(), tested.len(), found.join(", ")),
+            &numbers,
+        )
+    }
+}
+
+fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, alpha: f64) -> Verdict {
+    let pred = prediction::EPOCH_ONSET;
+    let name = format!("{} at width {}", m.metric, m.width);
+    let Some(pe) = peak_epoch else {
+        return Verdict::new(pred, Some(&name), Outcome::NotTestable, "no epoch-wise peak at this width".into(), &[]);
+    };
+    let Some(o) = &m.onset else {
+        return Verdict::new(
+            pred,
+            Some(&name),
+            Outcome::NotTestable,
+            "too few snapshots for a change-point test (5 epoch bins and 6 values needed)".into(),
+            &[],
+        );
+    };
+    let numbers = [
+        ("epoch_ens", o.width),
+        ("epoch_ens_lo", o.lo),
+        ("epoch_ens_hi", o.hi),
+        ("epoch_peak", pe as f64),
+        ("slope_change", o.slope_change),
+        ("p_value", o.p_value),
+        ("p_holm", o.p_holm),
+    ];
+    let (outcome, reason) = if o.p_holm >= alpha {
+        (
+            Outcome::Contradicted,
+            format!("no onset over epochs: the change of slope is not significant (Holm p = {})", fmt_p(o.p_holm)),
+        )
+    } else if o.slope_change <= 0.0 {
+        (
+            Outcome::Contradicted,
+            format!("the slope changes at epoch {:.0} but growth slows there (a hump or saturation)", o.width),
+        )
+    } else if m.coincides == Some(true) {
+        (
+            Outcome::Supported,
+            format!(
+                "onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) covers the epoch-wise peak at {pe}",
+                o.width,
+                o.lo,
+                o.hi,
+                fmt_p(o.p_holm)
+            ),
+        )
+    } else {
+        (
+            Outcome::Contradicted,
+            format!(
+                "onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) lies away from the epoch-wise peak at {pe}",
+                o.width,
+                o.lo,
+                o.hi,
+                fmt_p(o.p_holm)
+            ),
+        )
+    };
+    Verdict::new(pred, Some(&name), outcome, reason, &numbers)
+}
+
+/// The widths to draw: closest (in log2) to the model-wise peak, to the interpolation threshold, and
+/// the widest; and one or two metrics (those with a detected onset first).
+fn choose_figure(out: &mut EpochWise, names: &[&str], peak_width: Option<usize>, w_interp: Option<usize>) {
+    let widths: Vec<usize> = out.widths.iter().map(|w| w.width).collect();
+    let closest = |target: usize| {
+        widths.iter().copied().min_by(|a, b| {
+            let d = |w: usize| ((w as f64).log2() - (target as f64).log2()).abs();
+            d(*a).total_cmp(&d(*b))
+        })
+    };
+    let mut chosen: Vec<usize> =
+        [peak_width.and_then(closest), w_interp.and_then(closest), widths.last().copied(), widths.first().copied()]
+            .into_iter()
+            .flatten()
+            .collect();
+    chosen.sort_unstable();
+    chosen.dedup();
+    chosen.truncate(4);
+    out.figure_widths = chosen;
+    let mut metrics: Vec<String> = Vec::new();
+    let with_onset = |n: &str| {
+        out.widths.iter().any(|w| w.metrics.iter().any(|m| m.metric == n && m.onset.as_ref().is_some_and(|o| o.detected)))
+    };
+    let present = |n: &str| out.widths.iter().any(|w| w.metrics.iter().any(|m| m.metric == n && !m.values.is_empty()));
+    for n in names.iter().filter(|n| with_onset(n)).chain(names.iter().filter(|n| present(n))) {
+        if metrics.len() < 2 && !metrics.iter().any(|m| m == n) {
+            metrics.push(n.to_string());
+        }
+    }
+    out.figure_metrics = metrics;
+}
