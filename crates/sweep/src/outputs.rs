@@ -5,11 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use ddlab_analysis::{Analysis, ConditionInput, MetricValue, Options, RunFigures, analyze as analyze_sweep};
+use ddlab_analysis::{
+    Analysis, ConditionInput, EpochFigures, MetricValue, Options, RunFigures, SnapshotValue, analyze as analyze_sweep,
+};
 use ddlab_config::Loss;
 use ddlab_probe::{Phase, ProbeRow};
 use ddlab_report::{ReportInputs, draw_figures, report_html, verdict_markdown};
-use ddlab_store::{RunOutcome, SweepDir, read_csv, write_atomic};
+use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic};
+use ddlab_train::MetricsRow;
 use serde::{Deserialize, Serialize};
 
 /// Reads the finished runs and the probes, analyses them, writes analysis.json and analysis.md.
@@ -28,6 +31,7 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
         }
         Vec::new()
     };
+    let epochs = epoch_figures(&sweep)?;
     let inputs: Vec<ConditionInput> = sweep
         .spec
         .conditions
@@ -35,6 +39,18 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
         .map(|condition| {
             let label = condition.label();
             let mut metrics: BTreeMap<String, Vec<MetricValue>> = BTreeMap::new();
+            // Every per-seed probe value with its epoch: the epoch-wise view (init is epoch 0).
+            let mut snapshots: BTreeMap<String, Vec<SnapshotValue>> = BTreeMap::new();
+            for p in probes.iter().filter(|p| p.condition == label) {
+                if let Some(seed) = p.seed {
+                    snapshots.entry(format!("{}/{}", p.probe, p.metric)).or_default().push(SnapshotValue {
+                        width: p.width,
+                        seed,
+                        epoch: p.epoch,
+                        value: p.value,
+                    });
+                }
+            }
             for p in probes.iter().filter(|p| p.condition == label && p.phase != Phase::Snapshot) {
                 metrics.entry(format!("{}/{}", p.probe, p.metric)).or_default().push(MetricValue {
                     width: p.width,
@@ -70,6 +86,8 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
                     })
                     .collect(),
                 metrics,
+                epochs: epochs.get(&label).cloned().unwrap_or_default(),
+                snapshots,
             }
         })
         .collect();
@@ -81,6 +99,26 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
         println!("analysis: {}", sweep.path("analysis.md").display());
     }
     Ok(analysis)
+}
+
+/// Every evaluation of every finished run (its metrics.csv), by condition.
+fn epoch_figures(sweep: &SweepDir) -> anyhow::Result<BTreeMap<String, Vec<EpochFigures>>> {
+    let mut out: BTreeMap<String, Vec<EpochFigures>> = BTreeMap::new();
+    for key in sweep.spec.runs() {
+        if !matches!(sweep.phase(&key)?, RunPhase::Finished(_)) {
+            continue;
+        }
+        let rows: Vec<MetricsRow> = read_csv(&sweep.run_dir(&key).join("metrics.csv"))?;
+        out.entry(key.condition.label()).or_default().extend(rows.into_iter().map(|r| EpochFigures {
+            width: key.width,
+            seed: key.seed,
+            epoch: r.epoch,
+            train_err: r.train_err,
+            test_err: r.test_err,
+            test_loss: r.test_loss,
+        }));
+    }
+    Ok(out)
 }
 
 fn sweep_name(sweep: &SweepDir) -> String {
