@@ -397,7 +397,12 @@ fn metric_data(values: &[MetricValue], diverged: &BTreeSet<(usize, u64)>) -> Met
     for (w, seeds) in &init.0 {
         counts.unpaired += seeds.keys().filter(|s| !trained.0.get(w).is_some_and(|m| m.contains_key(*s))).count();
     }
-    if growth.0.is_empty() && !trained.0.is_empty() {
+    // A metric undefined at initialisation (N_eff: the untrained net is not better than chance, so it
+    // holds no competent sub-network) has no control to subtract: its trained values are tested, when
+    // fewer than half of them have a defined init partner.
+    let paired: usize = growth.0.values().map(|m| m.len()).sum();
+    let trained_count: usize = trained.0.values().map(|m| m.len()).sum();
+    if 2 * paired < trained_count {
         counts.tested_trained_values = true;
         growth = trained.clone();
     }

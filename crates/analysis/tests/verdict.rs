@@ -222,3 +222,19 @@ fn onset_moves_with_the_peak_across_five_conditions() {
     let fewer = analyze(&conditions[..4], &options());
     assert_eq!(fewer.across.iter().find(|x| x.metric == METRIC).unwrap().verdict.outcome, Outcome::NotTestable);
 }
+
+/// A metric undefined at initialisation at almost every width (N_eff: an untrained net is not better than
+/// chance) is tested on its trained values, and says so; with its init controls defined it is not.
+#[test]
+fn a_metric_without_init_controls_is_tested_on_its_trained_values() {
+    let mut input = condition(5, 4.0, |w, s| jitter(w, s, 1.0));
+    for v in input.metrics.get_mut(METRIC).unwrap().iter_mut().filter(|v| !v.trained && v.width != 1) {
+        v.value = None;
+    }
+    let analysis = analyze(&[input], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == METRIC).unwrap();
+    assert!(m.values.tested_trained_values, "one defined init control must not leave the metric untested");
+    assert_eq!(m.growth.len(), WIDTHS.len());
+    let full = analyze(&[condition(5, 4.0, |w, s| jitter(w, s, 1.0))], &options());
+    assert!(!full.conditions[0].metrics.iter().find(|m| m.metric == METRIC).unwrap().values.tested_trained_values);
+}
