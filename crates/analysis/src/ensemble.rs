@@ -447,6 +447,21 @@ fn prominence_at(curve: &BTreeMap<usize, f64>, width: usize) -> Option<(f64, usi
     Some(if at - lv <= at - rv { (at - lv, lw) } else { (at - rv, rw) })
 }
 
+/// A curve's own peak: the interior width that stands highest above the lowest value on each side (the
+/// smaller of the two drops), and that drop (0 where no interior width stands above both sides). Averaging
+/// may move the peak, so an ensemble curve is judged by its own peak, not by its value at the single-net
+/// peak's width.
+fn own_peak(curve: &BTreeMap<usize, f64>) -> Option<(f64, usize)> {
+    let widths: Vec<usize> = curve.keys().copied().collect();
+    if widths.len() < 3 {
+        return None;
+    }
+    widths[1..widths.len() - 1]
+        .iter()
+        .filter_map(|&w| prominence_at(curve, w).map(|(p, _)| (p.max(0.0), w)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
 /// H5: the k-ensemble curves, the peak reduction of the largest k, and the kW comparison.
 pub(crate) fn explicit_ensembles(
     metrics: &BTreeMap<String, Vec<MetricValue>>,
@@ -463,7 +478,7 @@ pub(crate) fn explicit_ensembles(
     for (k, values) in keyed(metrics, ENSEMBLE_ERR_PREFIX) {
         let c = curve_of(values, &mut out.undefined);
         let means: BTreeMap<usize, f64> = c.widths().into_iter().zip(c.means()).collect();
-        let prominence = peak_width.and_then(|w| prominence_at(&means, w)).map(|p| p.0);
+        let prominence = own_peak(&means).map(|p| p.0);
         out.curves.push(EnsembleCurve { k, points: aggregate(&c), prominence });
         if !means.is_empty() {
             by_k.push((k, means));
@@ -501,11 +516,8 @@ fn ensemble_peak_verdict(
     let Some((p1, side)) = prominence_at(single, pk.width) else {
         return not("the single-net curve has no width on one side of the peak".into());
     };
-    let Some((ps, _)) = prominence_at(ens, pk.width) else {
-        return not(format!(
-            "the k = {k_max} ensemble curve has no value at the peak width {} or none on one of its sides",
-            pk.width
-        ));
+    let Some((ps, ens_peak)) = own_peak(ens) else {
+        return not(format!("the k = {k_max} ensemble curve has fewer than 3 widths: no interior peak to measure"));
     };
     out.single_prominence = Some(p1);
     out.ensemble_prominence = Some(ps);
@@ -536,13 +548,14 @@ fn ensemble_peak_verdict(
         ("k", *k_max as f64),
         ("single_prominence", p1),
         ("ensemble_prominence", ps),
+        ("ensemble_peak_width", ens_peak as f64),
         ("reduction", d),
         ("lo", lo),
         ("hi", hi),
         ("reduction_share", if p1 > 0.0 { d / p1 } else { f64::NAN }),
     ];
     let text = format!(
-        "at the peak (width {}) one net stands {p1:.3} above its best side, the {k_max}-seed ensemble {ps:.3}: lowered by {d:.3} [{lo:.3}, {hi:.3}]",
+        "at its peak (width {}) one net stands {p1:.3} above its best side; the {k_max}-seed ensemble's own peak (width {ens_peak}) stands {ps:.3} above its best side: lowered by {d:.3} [{lo:.3}, {hi:.3}]",
         pk.width
     );
     if lo > 0.0 {

@@ -197,6 +197,22 @@ fn an_ensemble_that_flattens_the_peak_lowers_it() {
 }
 
 #[test]
+fn an_ensemble_whose_peak_moves_is_judged_by_its_own_peak() {
+    // The ensemble keeps the whole bump but one octave wider (centred at 32 instead of 16): measured at
+    // width 16 it would look lowered; at its own peak it is not.
+    let bump = |w: usize, centre: f64| 0.25 * (-(((w as f64).log2() - centre).powi(2)) / 2.0).exp();
+    let a = analyze(
+        &[with_ensembles(move |k, w, single| if k == 1 { single } else { single - bump(w, 4.0) + bump(w, 5.0) })],
+        &options(),
+    );
+    let c = &a.conditions[0];
+    let v = verdict(c, prediction::ENSEMBLE_PEAK);
+    assert_ne!(v.outcome, Outcome::Supported, "{v:?}");
+    assert_eq!(v.numbers["ensemble_peak_width"], 32.0, "{v:?}");
+    assert!((c.ensembles.ensemble_prominence.unwrap() - c.ensembles.single_prominence.unwrap()).abs() < 0.05, "{:?}", c.ensembles);
+}
+
+#[test]
 fn explicit_ensembles_are_not_testable_without_their_rows() {
     let a = analyze(&[condition("plain", 3, |w, s| jitter(w as u64, s, 0.01), |w, _| w as f64)], &options());
     let c = &a.conditions[0];
