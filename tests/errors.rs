@@ -271,6 +271,24 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            id: "probe-set-too-small",
+            expect: "probe.probe_set must be >= 4",
+            setup: |d| sweep_args(d, &with("[probe]\nprobe_set = 3\n")),
+        },
+        Case {
+            id: "test-set-too-small",
+            expect: "the test set has 2 example(s) but the probes need at least 4",
+            setup: |d| {
+                write(d, "tiny.csv", b"label,a\n0,1.0\n1,2.0\n0,3.0\n1,4.0\n0,5.0\n1,6.0\n");
+                sweep_args(d, &file_experiment(d, "csv", "tiny.csv", None, None))
+            },
+        },
+        Case {
+            id: "too-wide-for-memory",
+            expect: "model.widths: training needs at least",
+            setup: |d| sweep_args(d, &VALID.replace("[2, 4]", "[1000000000]")),
+        },
+        Case {
             id: "wgpu-not-built",
             expect: "built without the wgpu backend",
             setup: |d| {
@@ -337,12 +355,12 @@ fn read_only_runs_dir_is_reported() {
 #[ignore = "needs root to mount a tmpfs; run with `-- --ignored`, as CI does"]
 fn full_disk_is_reported_and_finished_runs_survive() {
     let dir = tempfile::tempdir().unwrap();
-    let mount = Mount::new(&dir.path().join("small"), "size=160k").expect("cannot mount a tmpfs (needs root)");
+    let mount = Mount::new(&dir.path().join("small"), "size=500k").expect("cannot mount a tmpfs (needs root)");
     let text = "seeds = [0, 1, 2]\n[data]\ndataset = \"teacher\"\npool = 300\ndim = 8\nclasses = 3\nn_train = 60\n[model]\nwidths = [1, 2, 4, 8, 16, 32, 64, 128, 256]\n[train]\nepochs = 5\ncheckpoint_every = 1\n";
     let file = experiment(dir.path(), "exp.toml", text);
     let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", mount.0.to_str().unwrap()], dir.path());
     let err = stderr(&out) + &stdout(&out);
-    assert!(!out.status.success(), "the sweep cannot fit in 160 KiB");
+    assert!(!out.status.success(), "the sweep cannot fit in 500 KiB");
     assert!(err.contains("the disk is full"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let sweep = sweep_folder(&mount.0);

@@ -5,7 +5,7 @@ use ddlab_analysis::*;
 
 /// 300 draws per row keep the test to seconds. The standard error of a 5% rate at 300 draws is
 /// 1.3 points, so the 7% bound (FALSE_ALARM_SLACK) is 1.6 standard errors above the target; the
-/// draws are seeded, so the outcome is fixed, and the full 1000-draw table (`--example calibrate`)
+/// draws are seeded, so the outcome is fixed, and the full 1000-draw table (`ddlab calibrate`)
 /// is the reference.
 #[test]
 fn false_alarms_stay_at_most_seven_percent_and_power_at_least_eighty() {
