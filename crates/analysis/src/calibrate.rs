@@ -1,5 +1,5 @@
 //! Calibration: the real analysis run on simulated sweeps whose truth is known, to measure its
-//! false-alarm rates and its power (DESIGN.md section 4; docs/SCIENCE.md, Statistics: "Calibration").
+//! false-alarm rates and its power (docs/SCIENCE.md, Statistics: "Calibration").
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,4 +1,4 @@
-//! The ensemble hypothesis tested head-on (DESIGN.md section 4, H3 and H5; docs/SCIENCE-statistics.md).
+//! The ensemble hypothesis tested head-on (docs/SCIENCE.md, Statistics: H3 and H5).
 //!
 //! H3, width-adjusted prediction across conditions: at a fixed width, do conditions whose metric grew
 //! more have a lower test error? Within-width (fixed effect per width) slope of the condition means,

@@ -1,4 +1,4 @@
-//! The epoch-wise view (DESIGN.md section 4, "Epoch-wise"; docs/SCIENCE-statistics.md): at each
+//! The epoch-wise view (docs/SCIENCE.md, Statistics: "Epoch-wise"): at each
 //! width with enough evaluation epochs, the test error against log epochs with the same calibrated
 //! peak test as over widths, and the onset question over training time: does a metric's change of
 //! slope over epochs (against its value at initialisation) lie at the epoch-wise peak?

@@ -1,4 +1,4 @@
-//! DESIGN.md section 4: from per-run figures and probe values to a verdict per prediction
+//! docs/SCIENCE.md, Statistics: from per-run figures and probe values to a verdict per prediction
 //! (docs/SCIENCE.md, Statistics: "Verdict").
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,7 +15,7 @@ use crate::peak::{PeakTest, find_peak, interpolation_threshold, peak_test};
 use crate::stats::{deming_slope, holm, mean, ols_fit, quantile, sd, within_group_slope};
 
 /// The ensemble metrics the verdict is about (`probe/metric` in probes.csv). The ambiguity and the
-/// seed variance live in the space of the training loss (DESIGN.md section 3, P1 and P5).
+/// seed variance live in the space of the training loss (docs/SCIENCE.md, Probes, P1 and P5).
 pub fn verdict_metrics(loss: &str) -> Vec<&'static str> {
     let mut names = vec![
         "partition/disagreement_m2",

@@ -1,5 +1,5 @@
 //! The real analysis on simulated sweeps of known truth keeps its false-alarm rates and its power
-//! (DESIGN.md section 4; docs/SCIENCE.md, Statistics: "Calibration").
+//! (docs/SCIENCE.md, Statistics: "Calibration").
 
 use ddlab_analysis::*;
 

@@ -5,7 +5,7 @@
 //!   closed forms). Initial weights come from ddlab's own seeded stream, never from Burn's lazy
 //!   initialisers, so they are reproducible and identical whether a model trains alone or packed.
 //! - [`Mlp`]: one model as a Burn module (`init.bpk`, `model.bpk`, probe forward passes).
-//! - [`StackLayout`]: M models packed along a leading axis for training (DESIGN.md section 6).
+//! - [`StackLayout`]: M models packed along a leading axis for training (docs/SCIENCE.md, Models, data and training: packing).
 
 mod mlp;
 mod stack;

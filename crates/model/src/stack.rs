@@ -1,4 +1,4 @@
-//! Packed models: M MLPs of one depth trained as one network (DESIGN.md section 6).
+//! Packed models: M MLPs of one depth trained as one network (docs/SCIENCE.md, Models, data and training: packing).
 //!
 //! Every layer's parameters are stacked along a leading model axis, in feature-major form: weights
 //! `[M, fan_out, fan_in]` (each model's W, so that a layer is `W a + b`), biases `[M, fan_out, 1]`;

@@ -96,7 +96,7 @@ impl MlpWeights {
         self.flat().iter().zip(other.flat()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
     }
 
-    /// The last hidden layer's readout as `(V, c)` with V `classes x width` row-major, as DESIGN.md writes
+    /// The last hidden layer's readout as `(V, c)` with V `classes x width` row-major, as docs/SCIENCE.md, Probes writes
     /// it (f = V a + c).
     pub fn readout(&self) -> (Vec<f32>, Vec<f32>) {
         let last = self.layers.last().expect("an MLP has a readout");

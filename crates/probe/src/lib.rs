@@ -1,6 +1,6 @@
 //! # ddlab-probe
 //!
-//! Measures the ensemble of sub-functions inside a trained MLP (DESIGN.md section 3). Notation (last
+//! Measures the ensemble of sub-functions inside a trained MLP (docs/SCIENCE.md, Probes). Notation (last
 //! hidden layer): a(x) in R^H, readout V (K x H), bias c, f(x) = V a(x) + c, unit contribution
 //! u_i(x) = V[:, i] a_i(x). For depth > 1 every probe uses the last hidden layer, except P4, whose
 //! activation patterns span all hidden layers and whose Jacobians are the full input-output ones.
