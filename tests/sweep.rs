@@ -91,6 +91,21 @@ fn sweep_writes_every_documented_file_with_its_columns() {
         }
     }
     let html = std::fs::read_to_string(sweep.join("report.html")).unwrap();
+    // The report's verdict rows are analysis.json's verdicts: prediction, metric and outcome, in order.
+    let html_escape = |t: &str| t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut from = 0;
+    for v in analysis["conditions"][0]["verdicts"].as_array().unwrap() {
+        let outcome = v["outcome"].as_str().unwrap().replace('_', " ");
+        let metric = v["metric"].as_str().map_or("-".to_string(), |m| format!("<code>{m}</code>"));
+        let row = format!(
+            "<tr><td>{}</td><td>{metric}</td><td><b class=\"{}\">{outcome}</b></td><td>{}</td>",
+            html_escape(v["prediction"].as_str().unwrap()),
+            v["outcome"].as_str().unwrap().replace('_', "-"),
+            html_escape(v["reason"].as_str().unwrap()),
+        );
+        let at = html[from..].find(&row).unwrap_or_else(|| panic!("report.html lacks the verdict row {row}"));
+        from += at + row.len();
+    }
     assert!(html.contains("<svg") && html.contains("id=\"verdict-0\"") && html.contains("id=\"runs\""));
     // No network resources: nothing loaded from a URL (SVG's xmlns names a URL but loads nothing).
     for attribute in ["src=\"http", "href=\"http", "url(http", "@import"] {
