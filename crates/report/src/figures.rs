@@ -219,7 +219,25 @@ fn width_label(v: &f64) -> String {
     if w >= 10.0 || (w - w.round()).abs() < 0.05 { format!("{}", w.round() as i64) } else { format!("{w:.1}") }
 }
 
-/// A curve's seed band (bootstrap 95% interval of the mean) and its mean line.
+/// Every figure's legend: the series labels in a framed, half-transparent box at `position`.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(("sans-serif", FONT_TICK))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// A curve's seed band (t 95% interval of the mean over seeds) and its mean line.
 fn draw_curve<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
     curve: &[CurvePoint],
@@ -306,13 +324,7 @@ where
             marker(&mut chart, p.width as f64, err_range.clone(), color(i), format!("W_peak = {} ({})", p.width, c.condition))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", FONT_TICK))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
     let loss_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_loss.iter()));
     let mut chart = ChartBuilder::on(&panels[1])
@@ -341,13 +353,7 @@ where
             )?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", FONT_TICK))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -383,13 +389,7 @@ where
             marker(&mut chart, p.width as f64, err_range.clone(), color(i), format!("W_peak = {} ({})", p.width, c.condition))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", FONT_TICK))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
     let range = value_range(
         analysis.conditions.iter().filter_map(|c| metric_of(c, metric)).flat_map(|m| m.trained.iter().chain(&m.init)),
@@ -419,13 +419,7 @@ where
             marker(&mut chart, p.width as f64, range.clone(), color(i), format!("W_peak = {} ({})", p.width, c.condition))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(("sans-serif", FONT_TICK))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 
@@ -551,13 +545,7 @@ where
             .label(format!("{}{slope}", a.metric))
             .legend(move |(x, y)| Circle::new((x + 12, y), 5, colour.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(("sans-serif", FONT_TICK))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 
@@ -590,13 +578,7 @@ where
     if let Some(w) = c.ensembles.peak_width {
         marker(&mut chart, w as f64, range, RGBColor(90, 90, 90), format!("single-net peak W = {w}"))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", FONT_TICK))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -648,13 +630,7 @@ where
                 )?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", FONT_TICK))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }
