@@ -271,6 +271,11 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            id: "n-train-twice",
+            expect: "conditions.n_train and data.n_train are both set",
+            setup: |d| sweep_args(d, &with("[conditions]\nn_train = [20, 40]\n")),
+        },
+        Case {
             id: "probe-set-too-small",
             expect: "probe.probe_set must be >= 4",
             setup: |d| sweep_args(d, &with("[probe]\nprobe_set = 3\n")),

@@ -161,3 +161,29 @@ fn two_sweeps_on_one_folder_share_the_work() {
     assert!(solo.status.success());
     assert_eq!(results(&sweep_folder(&dir.path().join("shared"))), results(&sweep_folder(&dir.path().join("solo"))));
 }
+
+/// A seed that finishes after the sweep was probed enters the seed-ensemble and kW rows when the sweep
+/// is probed again (they were kept as they were before).
+#[test]
+fn seeds_finished_later_enter_the_seed_ensemble_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "tiny.toml", TINY);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs", "--quiet", "--no-probe"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sweep = sweep_folder(&dir.path().join("runs"));
+    // Unfinish seed 1 at width 8 (its DONE removed), probe the sweep with one seed there.
+    std::fs::remove_file(sweep.join("runs/n60-noise0.2/w8-s1/DONE")).unwrap();
+    let out = run(&["probe", sweep.to_str().unwrap(), "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seeds_at_8 = || -> Option<String> {
+        let text = std::fs::read_to_string(sweep.join("probes/n60-noise0.2/w8.csv")).unwrap();
+        text.lines().find(|l| l.contains(",trained,") && l.contains(",seed_ensemble,seeds,")).map(|l| l.split(',').nth(9).unwrap().to_string())
+    };
+    assert_eq!(seeds_at_8(), None, "one finished seed: no seed ensemble at width 8");
+    // Finish it again (the same command trains what is missing), then probe: both seeds are in.
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(seeds_at_8().as_deref(), Some("2.0"));
+    let kw = std::fs::read_to_string(sweep.join("probes/n60-noise0.2/kw.csv")).unwrap();
+    assert!(kw.lines().any(|l| l.contains(",4,1,trained,") && l.contains("kw_err_diff_k2")), "width 4 against 8, seed 1:\n{kw}");
+}

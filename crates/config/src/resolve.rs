@@ -217,6 +217,17 @@ impl Resolver<'_> {
     fn conditions(&self, file: &ExperimentFile) -> Result<Vec<Condition>, SpecError> {
         let d = &file.data;
         let c = file.conditions.as_ref();
+        // A key set in both places would be silently overridden by the conditions: refuse the pair.
+        if let (Some(list), Some(_)) = (c.and_then(|c| c.n_train.as_ref()), &d.n_train) {
+            return Err(self.bad_spanned(list, "conditions.n_train", "and data.n_train are both set: keep one (conditions.n_train lists every size)"));
+        }
+        if let (Some(list), Some(_)) = (c.and_then(|c| c.label_noise.as_ref()), &d.label_noise) {
+            return Err(self.bad_spanned(
+                list,
+                "conditions.label_noise",
+                "and data.label_noise are both set: keep one (conditions.label_noise lists every level)",
+            ));
+        }
         let n_list: Vec<usize> = match c.and_then(|c| c.n_train.as_ref()) {
             Some(list) => {
                 if list.get_ref().is_empty() {

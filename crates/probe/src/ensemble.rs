@@ -151,3 +151,22 @@ pub fn seed_ensemble(views: &[&ModelView], labels: &[u32]) -> Vec<Metric> {
     out.extend(f.ensemble_err_k.iter().enumerate().map(|(i, &e)| Metric::new(p, format!("ensemble_err_k{}", i + 1), e)));
     out
 }
+
+/// H5's intervention (docs/SCIENCE.md, Probes, P5, "One wide net against k narrow ones"): one net of
+/// width kW (`wide`) against the ensemble of k nets of width W (`narrow`, averaged logits), on the probe
+/// set. Returns (error of the wide net - error of the ensemble, share of inputs where the two predict
+/// different classes).
+pub fn kw_comparison(wide: &ModelView, narrow: &[&ModelView], labels: &[u32]) -> (f64, f64) {
+    let (n, k) = (wide.n, wide.classes);
+    let (mut wide_err, mut ensemble_err, mut disagree) = (0.0, 0.0, 0.0);
+    for x in 0..n {
+        let row = |v: &ModelView| -> Vec<f64> { v.output[x * k..(x + 1) * k].iter().map(|&o| o as f64).collect() };
+        let mean: Vec<f64> = (0..k).map(|c| narrow.iter().map(|v| row(v)[c]).sum::<f64>() / narrow.len() as f64).collect();
+        let (a, b) = (argmax(&row(wide)), argmax(&mean));
+        wide_err += (a != labels[x] as usize) as u8 as f64;
+        ensemble_err += (b != labels[x] as usize) as u8 as f64;
+        disagree += (a != b) as u8 as f64;
+    }
+    let n = n as f64;
+    ((wide_err - ensemble_err) / n, disagree / n)
+}

@@ -40,7 +40,7 @@ pub use competence::{
     COMPETENCE_LEVEL, NOT_BETTER_THAN_CHANCE, chance_error, chance_gap_needed, competence, kept_units, q_star, subnetwork_error,
 };
 pub use diversity::{DUPLICATE_COSINE, diversity, duplicate_groups, unit_gram};
-pub use ensemble::{MAX_SUBSETS, SeedEnsemble, seed_ensemble, seed_ensemble_figures, seed_subsets};
+pub use ensemble::{MAX_SUBSETS, SeedEnsemble, kw_comparison, seed_ensemble, seed_ensemble_figures, seed_subsets};
 pub use geometry::{CKA_MIN_INPUTS, activation_pr, cka, cka_from_grams};
 pub use partition::{PartitionFigures, full_figures, partition_ensemble, partition_figures, random_partition};
 pub use rows::{Metric, Phase, ProbeRow, Value};

@@ -295,3 +295,48 @@ fn circuits_count_patterns_exactly() {
     assert!((get("hamming") - 8.0 / 24.0).abs() < 1e-12);
     assert!((get("firing_entropy") - 0.5).abs() < 1e-12);
 }
+
+/// k nets of width W side by side, with the readout divided by k, are one net of width kW that computes
+/// exactly the mean of their logits: against that ensemble it errs the same and never disagrees. Against
+/// k copies of another net it differs by the measured error difference.
+#[test]
+fn one_wide_net_built_from_k_narrow_ones_equals_their_ensemble() {
+    let k = 3;
+    let (nets, x, y): (Vec<MlpWeights>, _, _) = {
+        let (first, x, y) = trained(6, 11);
+        let mut nets = vec![first];
+        nets.extend((1..k as u64).map(|s| trained(6, 11 + s).0));
+        (nets, x, y)
+    };
+    // Hidden units stacked; readout rows (one per hidden unit) stacked and divided by k; bias averaged.
+    let (d, h, classes) = (nets[0].shape.input, nets[0].shape.width, nets[0].shape.classes);
+    let mut w1 = vec![0f32; d * h * k];
+    for (m, net) in nets.iter().enumerate() {
+        for i in 0..d {
+            for j in 0..h {
+                w1[i * h * k + m * h + j] = net.layers[0].w[i * h + j];
+            }
+        }
+    }
+    let b1: Vec<f32> = nets.iter().flat_map(|n| n.layers[0].b.clone()).collect();
+    let w2: Vec<f32> = nets.iter().flat_map(|n| n.layers[1].w.iter().map(|v| v / k as f32).collect::<Vec<_>>()).collect();
+    let b2: Vec<f32> = (0..classes).map(|c| nets.iter().map(|n| n.layers[1].b[c]).sum::<f32>() / k as f32).collect();
+    let wide = MlpWeights {
+        shape: MlpShape { input: d, width: h * k, depth: 1, classes },
+        layers: vec![
+            Layer { fan_in: d, fan_out: h * k, w: w1, b: b1 },
+            Layer { fan_in: h * k, fan_out: classes, w: w2, b: b2 },
+        ],
+    };
+    let wide_view = ModelView::observe(&wide, &x);
+    let narrow: Vec<ModelView> = nets.iter().map(|n| ModelView::observe(n, &x)).collect();
+    let members: Vec<&ModelView> = narrow.iter().collect();
+    let (err_diff, disagreement) = kw_comparison(&wide_view, &members, &y);
+    assert_eq!((err_diff, disagreement), (0.0, 0.0));
+    // Against three copies of the first narrow net: the difference of the two nets' own errors.
+    let copies = vec![&narrow[0]; k];
+    let (diff, _) = kw_comparison(&wide_view, &copies, &y);
+    let (wide_err, _, _) = full_figures(&wide_view, &y);
+    let (first_err, _, _) = full_figures(&narrow[0], &y);
+    assert!((diff - (wide_err - first_err)).abs() < 1e-12, "{diff} vs {}", wide_err - first_err);
+}

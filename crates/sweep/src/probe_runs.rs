@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ddlab_config::{Condition, RunKey};
 use ddlab_data::{Prepared, balanced_indices};
 use ddlab_model::{Mlp, MlpShape};
-use ddlab_probe::{Metric, ModelView, Phase, ProbeRow, cka, probe_model, seed_ensemble};
+use ddlab_probe::{Metric, ModelView, Phase, ProbeRow, cka, kw_comparison, probe_model, seed_ensemble};
 use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic, write_csv_atomic};
 use serde::{Deserialize, Serialize};
 
@@ -203,12 +203,100 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
         if let Some(p) = pending.take() {
             write_cross(sweep, condition, &p)?;
         }
+        // One net of width kW against k nets of width W: recomputed whenever any width's finished seeds
+        // changed (the sidecar records them all).
+        let all_seeds: Vec<Vec<u64>> = finished.iter().map(|keys| seeds_of(keys)).collect();
+        let kw_path = kw_file(sweep, condition);
+        let recorded: Option<Vec<Vec<u64>>> =
+            std::fs::read(seeds_file(&kw_path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        if !kw_path.exists() || recorded.as_ref() != Some(&all_seeds) {
+            let rows = kw_rows(sweep, condition, data, &finished, (&x, &labels), device, jobs)?;
+            write_csv_atomic(&kw_path, &rows)?;
+            write_atomic(&seeds_file(&kw_path), &serde_json::to_vec_pretty(&all_seeds)?)?;
+        }
     }
     let total = collect_probes(sweep)?;
     if !quiet {
         println!("probed {probed} runs in {:.1} s; probes.csv has {total} rows", clock.elapsed().as_secs_f64());
     }
     Ok(())
+}
+
+/// How far (in octaves) the grid width that stands in for k W may lie from k W: the default grid's widths
+/// are about 0.55 octave apart, so most W have a partner for k = 2..5 within this.
+const KW_TOLERANCE_OCTAVES: f64 = 0.15;
+
+/// `(k, i, j)`: width `j` of the grid stands in for k times width `i` (k = 2..=max_k), the closest in log2
+/// and within [`KW_TOLERANCE_OCTAVES`].
+fn kw_partners(widths: &[usize], max_k: usize) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    for k in 2..=max_k {
+        for (i, &w) in widths.iter().enumerate() {
+            let target = ((k * w) as f64).log2();
+            let closest = (0..widths.len()).min_by(|&a, &b| {
+                ((widths[a] as f64).log2() - target).abs().total_cmp(&((widths[b] as f64).log2() - target).abs())
+            });
+            if let Some(j) = closest.filter(|&j| widths[j] > w && ((widths[j] as f64).log2() - target).abs() <= KW_TOLERANCE_OCTAVES) {
+                out.push((k, i, j));
+            }
+        }
+    }
+    out
+}
+
+/// H5's intervention rows (docs/SCIENCE.md, Probes, P5): for every width W with a kW partner in the grid,
+/// each seed s of the wide net against the ensemble of k narrow nets (the k finished seeds of width W from
+/// s on, cyclically): `seed_ensemble/kw_err_diff_k{k}` and `seed_ensemble/kw_disagreement_k{k}` at width W,
+/// seed s.
+fn kw_rows(
+    sweep: &SweepDir,
+    condition: &Condition,
+    data: &Prepared,
+    finished: &[Vec<RunKey>],
+    (x, labels): (&Tensor<2>, &[u32]),
+    device: &Device,
+    jobs: usize,
+) -> anyhow::Result<Vec<ProbeRow>> {
+    let spec = &sweep.spec;
+    let widths = &spec.model.widths;
+    let partners = kw_partners(widths, finished.iter().map(Vec::len).max().unwrap_or(0));
+    let involved: std::collections::BTreeSet<usize> = partners.iter().flat_map(|&(_, i, j)| [i, j]).collect();
+    let mut views: BTreeMap<usize, Vec<ModelView>> = BTreeMap::new();
+    for i in involved {
+        let shape = MlpShape { input: data.train.dim, width: widths[i], depth: spec.model.depth, classes: data.classes };
+        let targets: Vec<Target> = finished[i]
+            .iter()
+            .map(|key| Target {
+                seed: key.seed,
+                phase: Phase::Trained,
+                epoch: finished_epochs(sweep, key),
+                file: sweep.run_dir(key).join("model.bpk"),
+            })
+            .collect();
+        views.insert(i, observe_all(&targets, shape, x, device, jobs)?);
+    }
+    let mut rows = Vec::new();
+    for (k, i, j) in partners {
+        let (narrow, wide) = (&views[&i], &views[&j]);
+        if narrow.len() < k {
+            continue;
+        }
+        for (position, wide_key) in finished[j].iter().enumerate() {
+            let start = finished[i].iter().position(|key| key.seed == wide_key.seed).unwrap_or(position % narrow.len());
+            let members: Vec<&ModelView> = (0..k).map(|d| &narrow[(start + d) % narrow.len()]).collect();
+            let (err_diff, disagreement) = kw_comparison(&wide[position], &members, labels);
+            let epoch = finished_epochs(sweep, wide_key);
+            for (name, value) in [(format!("kw_err_diff_k{k}"), err_diff), (format!("kw_disagreement_k{k}"), disagreement)] {
+                let metric = Metric::new("seed_ensemble", name, value);
+                rows.push(probe_row(condition, widths[i], Some(wide_key.seed), Phase::Trained, epoch, metric));
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn kw_file(sweep: &SweepDir, condition: &Condition) -> PathBuf {
+    sweep.root.join("probes").join(condition.label()).join("kw.csv")
 }
 
 /// Mean unbiased CKA over the pairs of seeds where it is defined; undefined (with the first pair's
@@ -310,8 +398,8 @@ pub fn collect_probes(sweep: &SweepDir) -> anyhow::Result<usize> {
         }
     }
     for condition in &sweep.spec.conditions {
-        for &width in &sweep.spec.model.widths {
-            let path = cross_file(sweep, condition, width);
+        let per_width = sweep.spec.model.widths.iter().map(|&width| cross_file(sweep, condition, width));
+        for path in per_width.chain([kw_file(sweep, condition)]) {
             if path.exists() {
                 rows.extend(read_csv::<ProbeRow>(&path)?);
             }
@@ -339,6 +427,21 @@ mod tests {
     fn row(metric: Metric) -> ProbeRow {
         let condition = Condition { n_train: 60, label_noise: 0.2 };
         probe_row(&condition, 4, Some(1), Phase::Init, 0, metric)
+    }
+
+    #[test]
+    fn kw_partners_are_the_closest_grid_widths_within_tolerance() {
+        // The default grid: 5 -> 10 (k 2), 15 (k 3); 7 -> 15 (k 2: 14, 0.10 octave off); 1024 has none.
+        let widths = [1, 2, 3, 5, 7, 10, 15, 22, 32, 47, 69, 102, 149, 219, 323, 474, 697, 1024];
+        let partners = kw_partners(&widths, 5);
+        let at = |k: usize, w: usize| partners.iter().find(|p| p.0 == k && widths[p.1] == w).map(|p| widths[p.2]);
+        assert_eq!(at(2, 5), Some(10));
+        assert_eq!(at(3, 5), Some(15));
+        assert_eq!(at(2, 7), Some(15));
+        assert_eq!(at(2, 1), Some(2));
+        assert_eq!(at(2, 1024), None);
+        assert_eq!(at(4, 2), None, "8 is 0.19 octave from 7: out of tolerance");
+        assert!(partners.iter().all(|&(k, i, j)| ((widths[j] as f64) / (k * widths[i]) as f64).log2().abs() <= KW_TOLERANCE_OCTAVES));
     }
 
     #[test]
