@@ -10,7 +10,9 @@ use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
 use crate::epochs::{EpochFigures, SnapshotValue};
-use crate::verdict::{ConditionInput, MetricValue, Options, Outcome, RunFigures, analyze, prediction, share, verdict_metrics};
+use crate::verdict::{
+    ConditionInput, MetricValue, Options, Outcome, RunFigures, analyze, prediction, seed_variance_metric, share, verdict_metrics,
+};
 
 /// The default width grid of a sweep.
 pub const CALIBRATION_WIDTHS: [usize; 18] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 384, 512, 1024];
@@ -39,6 +41,9 @@ pub const H5_EVEN_GAIN: f64 = 0.02;
 pub const EPOCH_WIDTHS: [usize; 3] = [8, 32, 128];
 pub const EPOCH_LAST: usize = 256;
 pub const EPOCH_PEAK_AT: usize = 32;
+/// H4: probe points behind each simulated seed variance, and the planted decline's exponent.
+pub const H4_POINTS: usize = 50;
+pub const H4_ALPHA: f64 = 0.25;
 
 /// What to simulate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,10 +115,12 @@ enum Scenario {
     EpochPeak,
     EpochLinear,
     EpochOnset,
+    H4Flat,
+    H4Averaging,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 16] = [
+    const ALL: [Scenario; 18] = [
         Scenario::NoPeak,
         Scenario::Plateau,
         Scenario::Peak,
@@ -130,6 +137,8 @@ impl Scenario {
         Scenario::EpochPeak,
         Scenario::EpochLinear,
         Scenario::EpochOnset,
+        Scenario::H4Flat,
+        Scenario::H4Averaging,
     ];
 
     fn name(self) -> &'static str {
@@ -150,6 +159,8 @@ impl Scenario {
             Scenario::EpochPeak => "(m) planted epoch-wise peak",
             Scenario::EpochLinear => "(n) epoch-wise peak, metric linear in log epoch",
             Scenario::EpochOnset => "(o) onset planted at the epoch-wise peak",
+            Scenario::H4Flat => "(p) H4 null: seed variance flat past the peak",
+            Scenario::H4Averaging => "(q) H4: seed variance falls as W^-alpha",
         }
     }
 
@@ -192,6 +203,12 @@ impl Scenario {
             Scenario::EpochPeak => format!("(l) plus a bump of height {PEAK_HEIGHT} (sd 0.7 octave) at epoch {EPOCH_PEAK_AT}"),
             Scenario::EpochLinear => "as (m); counted: the epoch-wise onset (the metric has no change point)".into(),
             Scenario::EpochOnset => format!("as (m), metric flat then +{ONSET_SLOPE}/octave from epoch {EPOCH_PEAK_AT}"),
+            Scenario::H4Flat => format!(
+                "peak as (b); variance_sq per width measured over S seeds x {H4_POINTS} probe points of outputs with sd 1 at every width"
+            ),
+            Scenario::H4Averaging => format!(
+                "as (p), output variance (W / W_peak)^-{H4_ALPHA} past the peak (k-member averages have alpha 1)"
+            ),
         }
     }
 
@@ -214,6 +231,8 @@ impl Scenario {
             Scenario::EpochPeak => (prediction::EPOCH_PEAK, power),
             Scenario::EpochLinear => (prediction::EPOCH_ONSET_FAMILY, alarm),
             Scenario::EpochOnset => (prediction::EPOCH_ONSET_FAMILY, power),
+            Scenario::H4Flat => (prediction::AVERAGING, alarm),
+            Scenario::H4Averaging => (prediction::AVERAGING, power),
         }
     }
 
@@ -236,6 +255,19 @@ impl Scenario {
     fn is_epoch(self) -> bool {
         matches!(self, Scenario::EpochNone | Scenario::EpochPeak | Scenario::EpochLinear | Scenario::EpochOnset)
     }
+}
+
+/// P5's variance_sq measured as ddlab measures it: `seeds` outputs at each of `points` probe points, each
+/// with sd `sd` around a common mean; mean over points of the seeds' variance (dividing by S).
+pub fn simulated_seed_variance(seeds: usize, points: usize, sd: f64, rng: &mut ChaCha8Rng) -> f64 {
+    let noise = Normal::new(0.0, sd).unwrap();
+    let mut total = 0.0;
+    for _ in 0..points {
+        let outputs: Vec<f64> = (0..seeds).map(|_| noise.sample(rng)).collect();
+        let m = outputs.iter().sum::<f64>() / seeds as f64;
+        total += outputs.iter().map(|o| (o - m).powi(2)).sum::<f64>() / seeds as f64;
+    }
+    total / points as f64
 }
 
 /// One simulated sweep (one condition, or H3_CONDITIONS for H3).
@@ -262,6 +294,17 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                     input
                 })
                 .collect()
+        }
+        Scenario::H4Flat | Scenario::H4Averaging => {
+            let mut input = simulate(Scenario::Peak, seeds, noise_sd, rng);
+            let alpha = if scenario == Scenario::H4Averaging { H4_ALPHA } else { 0.0 };
+            let values = input.metrics.entry(seed_variance_metric("squared").to_string()).or_default();
+            for &w in &CALIBRATION_WIDTHS {
+                let sd = ((w as f64) / 2f64.powf(PLANTED_AT)).max(1.0).powf(-alpha / 2.0);
+                let v = simulated_seed_variance(seeds, H4_POINTS, sd, rng);
+                values.push(MetricValue { width: w, seed: None, trained: true, value: Some(v) });
+            }
+            vec![input]
         }
         Scenario::H5Even | Scenario::H5Removed => {
             let mut input = simulate(Scenario::Peak, seeds, noise_sd, rng);

@@ -17,7 +17,7 @@ mod verdict;
 
 pub use calibrate::{
     CALIBRATION_WIDTHS, CalibrationOptions, CalibrationRow, FALSE_ALARM_SLACK, ONSET_SLOPE, PEAK_HEIGHT, PLANTED_AT, Target,
-    WITHIN_WIDTH_EFFECT, calibrate, calibration_table_markdown,
+    WITHIN_WIDTH_EFFECT, calibrate, calibration_table_markdown, simulated_seed_variance,
 };
 pub use curve::{CurvePoint, SeedCurves, SeedKey, aggregate, resample_jointly};
 pub use ensemble::{
@@ -33,5 +33,6 @@ pub use stats::{
 };
 pub use verdict::{
     AcrossConditions, Analysis, ConditionAnalysis, ConditionInput, Curves, DivergedRun, MetricValue, MetricVerdict, OnsetSummary,
-    Options, Outcome, PastPeak, PredictionTally, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction, verdict_metrics,
+    Options, Outcome, PastPeak, PredictionTally, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction, seed_variance_metric,
+    verdict_metrics,
 };

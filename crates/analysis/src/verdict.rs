@@ -12,7 +12,7 @@ use crate::ensemble::{ExplicitEnsembles, WidthAdjusted, explicit_ensembles, widt
 use crate::epochs::{EpochFigures, EpochWise, SnapshotValue, epoch_wise};
 use crate::onset::{hinge_fit, onset_test};
 use crate::peak::{PeakTest, find_peak, interpolation_threshold, peak_test};
-use crate::stats::{deming_slope, holm, mean, ols_fit, quantile, sd, within_group_slope};
+use crate::stats::{deming_slope, holm, mean, ols_fit, quantile, within_group_slope};
 
 /// The ensemble metrics the verdict is about (`probe/metric` in probes.csv). The ambiguity and the
 /// seed variance live in the space of the training loss (docs/SCIENCE.md, Probes, P1 and P5).
@@ -609,36 +609,65 @@ pub(crate) fn family_verdict(pred: &str, members: &[&Verdict], what: &str) -> Ve
     }
 }
 
-/// H4: past the peak, log seed variance of the test error on log W; alpha = minus the slope.
-fn averaging_verdict(test_err: &SeedCurves, peak: &PeakTest) -> Verdict {
+/// The seed-variance metric of a loss: the seeds' disagreement in the space of the training loss (P5).
+pub fn seed_variance_metric(loss: &str) -> &'static str {
+    if loss == "squared" { "seed_ensemble/variance_sq" } else { "seed_ensemble/variance_kl" }
+}
+
+/// H4 (docs/SCIENCE.md, Statistics, "H4"): past the peak, the seeds' variance in the space of the training
+/// loss (one value per width) against width: ln variance = c - alpha ln W, alpha with its t interval over
+/// the widths. Averaging k independent members divides a variance by k, so k-member averages with k
+/// proportional to W give alpha = 1. The ratio var(first width from the peak) / var(W) is a data-driven
+/// ensemble size, reported at the widest width beside N_eff and the effective rank there.
+fn averaging_verdict(variance: Option<&SeedCurves>, beside: &[(&str, Option<&SeedCurves>)], peak: &PeakTest, name: &str) -> Verdict {
     let pred = prediction::AVERAGING;
     let Some(pk) = peak.peak.as_ref().filter(|_| peak.detected) else {
         return Verdict::new(pred, None, Outcome::NotTestable, "no double descent detected: no peak to measure from".into(), &[]);
     };
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    let mut zero = 0;
-    for (w, seeds) in test_err.0.iter().filter(|(w, _)| **w >= pk.width) {
-        let v: Vec<f64> = seeds.values().copied().collect();
-        let var = sd(&v).powi(2);
-        if var > 0.0 {
-            x.push((*w as f64).ln());
-            y.push(var.ln());
-        } else if v.len() >= 2 {
-            zero += 1;
-        }
-    }
+    let Some(variance) = variance else {
+        return Verdict::new(pred, None, Outcome::NotTestable, format!("no {name} values (P5 needs 2 or more seeds per width)"), &[]);
+    };
+    let past: Vec<(usize, f64)> =
+        variance.widths().into_iter().zip(variance.means()).filter(|(w, v)| *w >= pk.width && v.is_finite()).collect();
+    let positive: Vec<(usize, f64)> = past.iter().copied().filter(|(_, v)| *v > 0.0).collect();
+    let x: Vec<f64> = positive.iter().map(|(w, _)| (*w as f64).ln()).collect();
+    let y: Vec<f64> = positive.iter().map(|(_, v)| v.ln()).collect();
     let Some(fit) = ols_fit(&x, &y) else {
         return Verdict::new(
             pred,
             None,
             Outcome::NotTestable,
-            format!("{} widths past the peak with a seed variance (3 needed; {zero} with zero variance left out)", x.len()),
+            format!(
+                "{} widths past the peak with a positive {name} (3 needed; {} with zero variance left out)",
+                positive.len(),
+                past.len() - positive.len()
+            ),
             &[],
         );
     };
     let (alpha, lo, hi) = (-fit.slope, -fit.hi, -fit.lo);
-    let numbers = [("alpha", alpha), ("lo", lo), ("hi", hi), ("widths", x.len() as f64)];
-    let text = format!("seed variance of the test error ~ W^-alpha past the peak: alpha = {alpha:.2} [{lo:.2}, {hi:.2}]");
+    let (first, widest) = (positive[0], positive[positive.len() - 1]);
+    let mut numbers = vec![
+        ("alpha", alpha),
+        ("lo", lo),
+        ("hi", hi),
+        ("widths", x.len() as f64),
+        ("ensemble_size_widest", first.1 / widest.1),
+        ("widest", widest.0 as f64),
+    ];
+    for (label, curve) in beside {
+        let at_widest = curve.and_then(|c| c.widths().into_iter().zip(c.means()).find(|(w, _)| *w == widest.0)).map(|p| p.1);
+        if let Some(v) = at_widest.filter(|v| v.is_finite()) {
+            numbers.push((label, v));
+        }
+    }
+    let text = format!(
+        "{name} ~ W^-alpha past the peak: alpha = {alpha:.2} [{lo:.2}, {hi:.2}] over {} widths (1: averaging of independent members); variance ratio from width {} to {}: {:.1}",
+        x.len(),
+        first.0,
+        widest.0,
+        first.1 / widest.1
+    );
     if lo > 0.0 {
         Verdict::new(pred, None, Outcome::Supported, text, &numbers)
     } else {
@@ -799,7 +828,16 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     let past_members: Vec<&Verdict> = metrics.iter().map(|m| &m.past_peak_verdict).collect();
     verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
     verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));
-    verdicts.push(averaging_verdict(&test_err, &peak));
+    let variance_name = seed_variance_metric(&input.loss);
+    let trained_of = |name: &str| input.metrics.get(name).map(|v| metric_data(v, &diverged_keys).trained);
+    let (variance, n_eff, rank) =
+        (trained_of(variance_name), trained_of("competence/n_eff"), trained_of("diversity/effective_rank"));
+    verdicts.push(averaging_verdict(
+        variance.as_ref(),
+        &[("n_eff_widest", n_eff.as_ref()), ("effective_rank_widest", rank.as_ref())],
+        &peak,
+        variance_name,
+    ));
     let ensembles = explicit_ensembles(&input.metrics, &test_err, &peak, opts);
     verdicts.push(ensembles.verdict.clone());
     verdicts.push(ensembles.kw_verdict.clone());

@@ -238,3 +238,39 @@ fn a_metric_without_init_controls_is_tested_on_its_trained_values() {
     let full = analyze(&[condition(5, 4.0, |w, s| jitter(w, s, 1.0))], &options());
     assert!(!full.conditions[0].metrics.iter().find(|m| m.metric == METRIC).unwrap().values.tested_trained_values);
 }
+
+/// H4's known answer: past the peak, each seed's output is the average of k independent members with
+/// k proportional to W, so the seeds' variance (P5's variance_sq) is 1/k and alpha is 1. A variance
+/// that does not fall is not a decline.
+#[test]
+fn h4_recovers_alpha_one_on_k_member_averages() {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let (seeds, points) = (5usize, 400usize);
+    let analysed = |members_at: &dyn Fn(usize) -> usize, rng: &mut rand_chacha::ChaCha8Rng| {
+        let mut input = condition(seeds as u64, 4.0, |w, s| jitter(w, s, 1.0));
+        let values = input.metrics.entry(seed_variance_metric("squared").into()).or_default();
+        for &w in &WIDTHS {
+            let k = members_at(w);
+            let mut total = 0.0;
+            for _ in 0..points {
+                // Each seed's output: the mean of k independent unit-variance members.
+                let outputs: Vec<f64> = (0..seeds)
+                    .map(|_| (0..k).map(|_| -> f64 { StandardNormal.sample(rng) }).sum::<f64>() / k as f64)
+                    .collect();
+                let m = outputs.iter().sum::<f64>() / seeds as f64;
+                total += outputs.iter().map(|o| (o - m) * (o - m)).sum::<f64>() / seeds as f64;
+            }
+            values.push(MetricValue { width: w, seed: None, trained: true, value: Some(total / points as f64) });
+        }
+        let analysis = analyze(&[input], &options());
+        verdict(&analysis.conditions[0], prediction::AVERAGING).clone()
+    };
+    let v = analysed(&|w| (w / 4).max(1), &mut rng);
+    assert_eq!(v.outcome, Outcome::Supported, "{v:?}");
+    let (alpha, lo, hi) = (v.numbers["alpha"], v.numbers["lo"], v.numbers["hi"]);
+    assert!(lo <= 1.0 && 1.0 <= hi && (alpha - 1.0).abs() < 0.1, "alpha = {alpha} [{lo}, {hi}]");
+    let flat = analysed(&|_| 3, &mut rng);
+    assert_ne!(flat.outcome, Outcome::Supported, "{flat:?}");
+}

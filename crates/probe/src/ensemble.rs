@@ -153,15 +153,17 @@ pub fn seed_ensemble(views: &[&ModelView], labels: &[u32]) -> Vec<Metric> {
 }
 
 /// H5's intervention (docs/SCIENCE.md, Probes, P5, "One wide net against k narrow ones"): one net of
-/// width kW (`wide`) against the ensemble of k nets of width W (`narrow`, averaged logits), on the probe
-/// set. Returns (error of the wide net - error of the ensemble, share of inputs where the two predict
+/// width kW against the ensemble of k nets of width W (averaged logits), on the probe set. Takes the
+/// networks' outputs (`n x classes`, row-major, as [`ModelView::output`]): only a forward pass is needed.
+/// Returns (error of the wide net - error of the ensemble, share of inputs where the two predict
 /// different classes).
-pub fn kw_comparison(wide: &ModelView, narrow: &[&ModelView], labels: &[u32]) -> (f64, f64) {
-    let (n, k) = (wide.n, wide.classes);
+pub fn kw_comparison(wide: &[f32], narrow: &[&[f32]], labels: &[u32], classes: usize) -> (f64, f64) {
+    let n = labels.len();
     let (mut wide_err, mut ensemble_err, mut disagree) = (0.0, 0.0, 0.0);
     for x in 0..n {
-        let row = |v: &ModelView| -> Vec<f64> { v.output[x * k..(x + 1) * k].iter().map(|&o| o as f64).collect() };
-        let mean: Vec<f64> = (0..k).map(|c| narrow.iter().map(|v| row(v)[c]).sum::<f64>() / narrow.len() as f64).collect();
+        let row = |out: &[f32]| -> Vec<f64> { out[x * classes..(x + 1) * classes].iter().map(|&o| o as f64).collect() };
+        let mean: Vec<f64> =
+            (0..classes).map(|c| narrow.iter().map(|out| out[x * classes + c] as f64).sum::<f64>() / narrow.len() as f64).collect();
         let (a, b) = (argmax(&row(wide)), argmax(&mean));
         wide_err += (a != labels[x] as usize) as u8 as f64;
         ensemble_err += (b != labels[x] as usize) as u8 as f64;

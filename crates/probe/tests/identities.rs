@@ -330,12 +330,12 @@ fn one_wide_net_built_from_k_narrow_ones_equals_their_ensemble() {
     };
     let wide_view = ModelView::observe(&wide, &x);
     let narrow: Vec<ModelView> = nets.iter().map(|n| ModelView::observe(n, &x)).collect();
-    let members: Vec<&ModelView> = narrow.iter().collect();
-    let (err_diff, disagreement) = kw_comparison(&wide_view, &members, &y);
+    let members: Vec<&[f32]> = narrow.iter().map(|v| v.output.as_slice()).collect();
+    let (err_diff, disagreement) = kw_comparison(&wide_view.output, &members, &y, classes);
     assert_eq!((err_diff, disagreement), (0.0, 0.0));
     // Against three copies of the first narrow net: the difference of the two nets' own errors.
-    let copies = vec![&narrow[0]; k];
-    let (diff, _) = kw_comparison(&wide_view, &copies, &y);
+    let copies = vec![narrow[0].output.as_slice(); k];
+    let (diff, _) = kw_comparison(&wide_view.output, &copies, &y, classes);
     let (wide_err, _, _) = full_figures(&wide_view, &y);
     let (first_err, _, _) = full_figures(&narrow[0], &y);
     assert!((diff - (wide_err - first_err)).abs() < 1e-12, "{diff} vs {}", wide_err - first_err);

@@ -210,7 +210,7 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
         let recorded: Option<Vec<Vec<u64>>> =
             std::fs::read(seeds_file(&kw_path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
         if !kw_path.exists() || recorded.as_ref() != Some(&all_seeds) {
-            let rows = kw_rows(sweep, condition, data, &finished, (&x, &labels), device, jobs)?;
+            let rows = kw_rows(sweep, condition, data, &finished, (&x, &labels), device)?;
             write_csv_atomic(&kw_path, &rows)?;
             write_atomic(&seeds_file(&kw_path), &serde_json::to_vec_pretty(&all_seeds)?)?;
         }
@@ -255,36 +255,34 @@ fn kw_rows(
     finished: &[Vec<RunKey>],
     (x, labels): (&Tensor<2>, &[u32]),
     device: &Device,
-    jobs: usize,
 ) -> anyhow::Result<Vec<ProbeRow>> {
     let spec = &sweep.spec;
     let widths = &spec.model.widths;
     let partners = kw_partners(widths, finished.iter().map(Vec::len).max().unwrap_or(0));
     let involved: std::collections::BTreeSet<usize> = partners.iter().flat_map(|&(_, i, j)| [i, j]).collect();
-    let mut views: BTreeMap<usize, Vec<ModelView>> = BTreeMap::new();
+    // Only outputs are needed: a forward pass of each trained model on the probe set.
+    let mut outputs: BTreeMap<usize, Vec<Vec<f32>>> = BTreeMap::new();
     for i in involved {
         let shape = MlpShape { input: data.train.dim, width: widths[i], depth: spec.model.depth, classes: data.classes };
-        let targets: Vec<Target> = finished[i]
+        let models = finished[i]
             .iter()
-            .map(|key| Target {
-                seed: key.seed,
-                phase: Phase::Trained,
-                epoch: finished_epochs(sweep, key),
-                file: sweep.run_dir(key).join("model.bpk"),
+            .map(|key| {
+                let mlp = Mlp::load(shape, &sweep.run_dir(key).join("model.bpk"), device).map_err(anyhow::Error::msg)?;
+                Ok(ddlab_model::host_f32(mlp.forward(x.clone())))
             })
-            .collect();
-        views.insert(i, observe_all(&targets, shape, x, device, jobs)?);
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        outputs.insert(i, models);
     }
     let mut rows = Vec::new();
     for (k, i, j) in partners {
-        let (narrow, wide) = (&views[&i], &views[&j]);
+        let (narrow, wide) = (&outputs[&i], &outputs[&j]);
         if narrow.len() < k {
             continue;
         }
         for (position, wide_key) in finished[j].iter().enumerate() {
             let start = finished[i].iter().position(|key| key.seed == wide_key.seed).unwrap_or(position % narrow.len());
-            let members: Vec<&ModelView> = (0..k).map(|d| &narrow[(start + d) % narrow.len()]).collect();
-            let (err_diff, disagreement) = kw_comparison(&wide[position], &members, labels);
+            let members: Vec<&[f32]> = (0..k).map(|d| narrow[(start + d) % narrow.len()].as_slice()).collect();
+            let (err_diff, disagreement) = kw_comparison(&wide[position], &members, labels, data.classes);
             let epoch = finished_epochs(sweep, wide_key);
             for (name, value) in [(format!("kw_err_diff_k{k}"), err_diff), (format!("kw_disagreement_k{k}"), disagreement)] {
                 let metric = Metric::new("seed_ensemble", name, value);
