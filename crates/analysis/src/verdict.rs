@@ -982,7 +982,20 @@ fn across_conditions(
                 ("control_slope", control.unwrap_or(f64::NAN)),
                 ("conditions", included.len() as f64),
             ];
+            let span = x.iter().copied().fold(f64::NEG_INFINITY, f64::max) - x.iter().copied().fold(f64::INFINITY, f64::min);
             let verdict = match (lo, hi) {
+                // Deming's slope is unstable when log W_peak barely varies: the estimate can then fall
+                // outside its own bootstrap interval, and neither says anything.
+                (Some(lo), Some(hi)) if !(lo <= slope && slope <= hi) => Verdict::new(
+                    pred,
+                    Some(&name),
+                    Outcome::NotTestable,
+                    format!(
+                        "unstable fit: the slope {slope:.2} lies outside its own bootstrap interval [{lo:.2}, {hi:.2}] (the peaks span {span:.2} octaves over {} conditions)",
+                        included.len()
+                    ),
+                    &numbers,
+                ),
                 (Some(lo), Some(hi)) => {
                     let text = format!(
                         "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions",
