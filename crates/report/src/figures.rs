@@ -219,6 +219,37 @@ fn width_label(v: &f64) -> String {
     if w >= 10.0 || (w - w.round()).abs() < 0.05 { format!("{}", w.round() as i64) } else { format!("{w:.1}") }
 }
 
+/// A panel's chart on linear f64 axes, as every figure draws them.
+type Chart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+
+/// The frame every figure's panels share: title, label areas, the mesh with its axis descriptions and
+/// fonts; `x_label` formats the x ticks (log2 widths or epochs as numbers).
+fn panel_chart<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: impl AsRef<str>,
+    (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
+    (x_desc, y_desc): (&str, &str),
+    x_label: Option<&dyn Fn(&f64) -> String>,
+) -> Result<Chart<'a, DB>, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption.as_ref(), ("sans-serif", FONT_TITLE))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc).y_desc(y_desc).label_style(("sans-serif", FONT_TICK)).axis_desc_style(("sans-serif", FONT_LABEL));
+    if let Some(format) = x_label {
+        mesh.x_label_formatter(format);
+    }
+    mesh.draw()?;
+    Ok(chart)
+}
+
 /// Every figure's legend: the series labels in a framed, half-transparent box at `position`.
 fn legend<'a, DB: DrawingBackend + 'a>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
@@ -300,20 +331,13 @@ where
     let panels = area.split_evenly((2, 1));
     let xs = width_range(analysis);
     let err_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter().chain(&c.curves.train_err)));
-    let mut chart = ChartBuilder::on(&panels[0])
-        .caption("Error against hidden width (bands: t 95% interval of the mean over seeds)", ("sans-serif", FONT_TITLE))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs.clone(), err_range.clone())?;
-    chart
-        .configure_mesh()
-        .x_desc("hidden width H (log scale)")
-        .y_desc("error (share misclassified)")
-        .x_label_formatter(&width_label)
-        .label_style(("sans-serif", FONT_TICK))
-        .axis_desc_style(("sans-serif", FONT_LABEL))
-        .draw()?;
+    let mut chart = panel_chart(
+        &panels[0],
+        "Error against hidden width (bands: t 95% interval of the mean over seeds)",
+        (xs.clone(), err_range.clone()),
+        ("hidden width H (log scale)", "error (share misclassified)"),
+        Some(&width_label),
+    )?;
     for (i, c) in analysis.conditions.iter().enumerate() {
         draw_curve(&mut chart, &c.curves.test_err, color(i), false, &format!("test, {}", c.condition))?;
         draw_curve(&mut chart, &c.curves.train_err, color(i), true, &format!("train, {}", c.condition))?;
@@ -327,20 +351,13 @@ where
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
     let loss_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_loss.iter()));
-    let mut chart = ChartBuilder::on(&panels[1])
-        .caption("Test loss against hidden width", ("sans-serif", FONT_TITLE))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs, loss_range.clone())?;
-    chart
-        .configure_mesh()
-        .x_desc("hidden width H (log scale)")
-        .y_desc("test loss")
-        .x_label_formatter(&width_label)
-        .label_style(("sans-serif", FONT_TICK))
-        .axis_desc_style(("sans-serif", FONT_LABEL))
-        .draw()?;
+    let mut chart = panel_chart(
+        &panels[1],
+        "Test loss against hidden width",
+        (xs, loss_range.clone()),
+        ("hidden width H (log scale)", "test loss"),
+        Some(&width_label),
+    )?;
     for (i, c) in analysis.conditions.iter().enumerate() {
         draw_curve(&mut chart, &c.curves.test_loss, color(i), false, &format!("test loss, {}", c.condition))?;
         if let Some(p) = &c.peak_loss.peak {
@@ -369,20 +386,13 @@ where
     let panels = area.split_evenly((2, 1));
     let xs = width_range(analysis);
     let err_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter()));
-    let mut chart = ChartBuilder::on(&panels[0])
-        .caption("Test error", ("sans-serif", FONT_TITLE))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs.clone(), err_range.clone())?;
-    chart
-        .configure_mesh()
-        .x_desc("hidden width H (log scale)")
-        .y_desc("test error")
-        .x_label_formatter(&width_label)
-        .label_style(("sans-serif", FONT_TICK))
-        .axis_desc_style(("sans-serif", FONT_LABEL))
-        .draw()?;
+    let mut chart = panel_chart(
+        &panels[0],
+        "Test error",
+        (xs.clone(), err_range.clone()),
+        ("hidden width H (log scale)", "test error"),
+        Some(&width_label),
+    )?;
     for (i, c) in analysis.conditions.iter().enumerate() {
         draw_curve(&mut chart, &c.curves.test_err, color(i), false, &format!("test error, {}", c.condition))?;
         if let Some(p) = &c.peak.peak {
@@ -394,20 +404,13 @@ where
     let range = value_range(
         analysis.conditions.iter().filter_map(|c| metric_of(c, metric)).flat_map(|m| m.trained.iter().chain(&m.init)),
     );
-    let mut chart = ChartBuilder::on(&panels[1])
-        .caption(format!("{metric}: trained (solid) and at initialisation (dashed)"), ("sans-serif", FONT_TITLE))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs, range.clone())?;
-    chart
-        .configure_mesh()
-        .x_desc("hidden width H (log scale)")
-        .y_desc(metric.split('/').next_back().unwrap_or(metric))
-        .x_label_formatter(&width_label)
-        .label_style(("sans-serif", FONT_TICK))
-        .axis_desc_style(("sans-serif", FONT_LABEL))
-        .draw()?;
+    let mut chart = panel_chart(
+        &panels[1],
+        format!("{metric}: trained (solid) and at initialisation (dashed)"),
+        (xs, range.clone()),
+        ("hidden width H (log scale)", metric.split('/').next_back().unwrap_or(metric)),
+        Some(&width_label),
+    )?;
     for (i, c) in analysis.conditions.iter().enumerate() {
         let Some(m) = metric_of(c, metric) else { continue };
         draw_curve(&mut chart, &m.trained, color(i), false, &format!("trained, {}", c.condition))?;
@@ -459,19 +462,13 @@ where
         (lo.min(l), hi.max(l))
     });
     let position = |w: usize| if lmax > lmin { ((w.max(1) as f64).log2() - lmin) / (lmax - lmin) } else { 0.5 };
-    let mut chart = ChartBuilder::on(&plot)
-        .caption(format!("Test error against {metric} (trained)"), ("sans-serif", FONT_TITLE))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xr, yr)?;
-    chart
-        .configure_mesh()
-        .x_desc(metric.split('/').next_back().unwrap_or(metric))
-        .y_desc("test error")
-        .label_style(("sans-serif", FONT_TICK))
-        .axis_desc_style(("sans-serif", FONT_LABEL))
-        .draw()?;
+    let mut chart = panel_chart(
+        &plot,
+        format!("Test error against {metric} (trained)"),
+        (xr, yr),
+        (metric.split('/').next_back().unwrap_or(metric), "test error"),
+        None,
+    )?;
     for ci in 0..analysis.conditions.len() {
         let line: Vec<(f64, f64)> = points.iter().filter(|p| p.3 == ci).map(|p| (p.0, p.1)).collect();
         chart.draw_series(LineSeries::new(line, color(ci).mix(0.35).stroke_width(1)))?;
@@ -558,20 +555,13 @@ where
     area.fill(&WHITE)?;
     let xs = log2_span(c.ensembles.curves.iter().flat_map(|k| k.points.iter().map(|p| p.width as f64)));
     let range = value_range(c.ensembles.curves.iter().flat_map(|k| k.points.iter()).chain(&c.curves.test_err));
-    let mut chart = ChartBuilder::on(area)
-        .caption(format!("k-seed ensembles, {}", c.condition), ("sans-serif", FONT_TITLE))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs, range.clone())?;
-    chart
-        .configure_mesh()
-        .x_desc("hidden width H (log scale)")
-        .y_desc("test error")
-        .x_label_formatter(&width_label)
-        .label_style(("sans-serif", FONT_TICK))
-        .axis_desc_style(("sans-serif", FONT_LABEL))
-        .draw()?;
+    let mut chart = panel_chart(
+        area,
+        format!("k-seed ensembles, {}", c.condition),
+        (xs, range.clone()),
+        ("hidden width H (log scale)", "test error"),
+        Some(&width_label),
+    )?;
     for (i, k) in c.ensembles.curves.iter().enumerate() {
         draw_curve(&mut chart, &k.points, color(i), false, &format!("k = {}", k.k))?;
     }
@@ -604,20 +594,8 @@ where
     }
     for (panel, (title, ylabel, curves)) in panels.iter().zip(&specs) {
         let range = value_range(curves.iter().flatten());
-        let mut chart = ChartBuilder::on(panel)
-            .caption(title, ("sans-serif", FONT_TITLE))
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(xs.clone(), range.clone())?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch (log scale)")
-            .y_desc(ylabel.as_str())
-            .x_label_formatter(&width_label)
-            .label_style(("sans-serif", FONT_TICK))
-            .axis_desc_style(("sans-serif", FONT_LABEL))
-            .draw()?;
+        let mut chart =
+            panel_chart(panel, title, (xs.clone(), range.clone()), ("epoch (log scale)", ylabel.as_str()), Some(&width_label))?;
         for (i, (w, curve)) in chosen.iter().zip(curves).enumerate() {
             draw_curve(&mut chart, curve, color(i), false, &format!("width {}", w.width))?;
             if let Some(p) = w.peak.peak.as_ref().filter(|_| w.detected) {
