@@ -490,8 +490,11 @@ pub(crate) fn explicit_ensembles(
     }
     out.k_max = by_k.last().map(|(k, _)| *k);
     out.verdict = ensemble_peak_verdict(&mut out, &by_k, test_err, &single, peak, pred);
-    out.kw = kw_comparisons(metrics);
-    out.kw_verdict = kw_verdict(&out.kw, opts);
+    // The hypothesis is about the nets past the threshold: the kW comparison uses the widths from the
+    // detected peak on (all of them when no peak is detected, and the verdict says so).
+    let from = peak.peak.as_ref().filter(|_| peak.detected).map(|p| p.width);
+    out.kw = kw_comparisons(metrics, from.unwrap_or(0));
+    out.kw_verdict = kw_verdict(&out.kw, from, opts);
     out
 }
 
@@ -567,9 +570,11 @@ fn ensemble_peak_verdict(
     }
 }
 
-fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>) -> Vec<KwComparison> {
-    let diffs = keyed(metrics, KW_ERR_DIFF_PREFIX);
-    let disagreements: BTreeMap<usize, &Vec<MetricValue>> = keyed(metrics, KW_DISAGREEMENT_PREFIX).into_iter().collect();
+fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>, from_width: usize) -> Vec<KwComparison> {
+    let past = |values: &Vec<MetricValue>| -> Vec<MetricValue> { values.iter().filter(|v| v.width >= from_width).cloned().collect() };
+    let diffs: Vec<(usize, Vec<MetricValue>)> = keyed(metrics, KW_ERR_DIFF_PREFIX).into_iter().map(|(k, v)| (k, past(v))).collect();
+    let disagreements: BTreeMap<usize, Vec<MetricValue>> =
+        keyed(metrics, KW_DISAGREEMENT_PREFIX).into_iter().map(|(k, v)| (k, past(v))).collect();
     let mut ks: Vec<usize> = diffs.iter().map(|(k, _)| *k).chain(disagreements.keys().copied()).collect();
     ks.sort_unstable();
     ks.dedup();
@@ -603,7 +608,7 @@ fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>) -> Vec<KwCompari
         .collect()
 }
 
-fn kw_verdict(kw: &[KwComparison], opts: &Options) -> Verdict {
+fn kw_verdict(kw: &[KwComparison], from: Option<usize>, opts: &Options) -> Verdict {
     let pred = prediction::ENSEMBLE_KW;
     let Some(c) = kw.iter().rev().find(|c| c.lo90.is_some()) else {
         let reason = if kw.iter().all(|c| c.err_diff.is_empty()) {
@@ -617,9 +622,10 @@ fn kw_verdict(kw: &[KwComparison], opts: &Options) -> Verdict {
     let margin = KW_EQUIVALENCE_MARGIN;
     let numbers = [("k", c.k as f64), ("mean_diff", m), ("lo", lo), ("hi", hi), ("margin", margin), ("units", c.units as f64)];
     let text = format!(
-        "error of one net of width {k}W minus {k} nets of width W: {m:.4} [{lo:.4}, {hi:.4}] over {} {}",
+        "error of one net of width {k}W minus {k} nets of width W: {m:.4} [{lo:.4}, {hi:.4}] over {} {} ({})",
         c.units,
         if c.err_diff.len() >= 2 { "widths" } else { "seeds" },
+        from.map_or("every width: no peak detected".to_string(), |w| format!("W from the peak at {w} on")),
         k = c.k
     );
     if lo90 > -margin && hi90 < margin {
