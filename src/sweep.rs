@@ -29,8 +29,10 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     };
     if !args.force {
         match available_memory() {
-            Some(available) => check_training_memory(&training_memory(&spec, &prepared, options.packing), options.jobs, available)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+            Some(available) => {
+                check_training_memory(&training_memory(&spec, &prepared, options.packing), options.jobs, available)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+            }
             None => eprintln!("note: this system does not report its available memory; the sweep's memory is not checked"),
         }
     }

@@ -50,11 +50,7 @@ fn random_case(case: u64, dir: &Path) -> String {
     text.push_str("[data]\n");
     let pool = d.int(3, 120);
     match d.int(0, 3) {
-        0 => text.push_str(&format!(
-            "dataset = \"teacher\"\npool = {pool}\ndim = {}\nclasses = {}\n",
-            d.int(1, 6),
-            d.int(2, 4)
-        )),
+        0 => text.push_str(&format!("dataset = \"teacher\"\npool = {pool}\ndim = {}\nclasses = {}\n", d.int(1, 6), d.int(2, 4))),
         1 => text.push_str(&format!(
             "dataset = \"gaussian_mixture\"\npool = {pool}\ndim = {}\nclasses = {}\nseparation = {}\n",
             d.int(1, 6),

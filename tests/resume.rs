@@ -177,7 +177,9 @@ fn seeds_finished_later_enter_the_seed_ensemble_rows() {
     assert!(out.status.success(), "{}", stderr(&out));
     let seeds_at_8 = || -> Option<String> {
         let text = std::fs::read_to_string(sweep.join("probes/n60-noise0.2/w8.csv")).unwrap();
-        text.lines().find(|l| l.contains(",trained,") && l.contains(",seed_ensemble,seeds,")).map(|l| l.split(',').nth(9).unwrap().to_string())
+        text.lines()
+            .find(|l| l.contains(",trained,") && l.contains(",seed_ensemble,seeds,"))
+            .map(|l| l.split(',').nth(9).unwrap().to_string())
     };
     assert_eq!(seeds_at_8(), None, "one finished seed: no seed ensemble at width 8");
     // Finish it again (the same command trains what is missing), then probe: both seeds are in.

@@ -206,9 +206,9 @@ impl Scenario {
             Scenario::H4Flat => format!(
                 "peak as (b); variance_sq per width measured over S seeds x {H4_POINTS} probe points of outputs with sd 1 at every width"
             ),
-            Scenario::H4Averaging => format!(
-                "as (p), output variance (W / W_peak)^-{H4_ALPHA} past the peak (k-member averages have alpha 1)"
-            ),
+            Scenario::H4Averaging => {
+                format!("as (p), output variance (W / W_peak)^-{H4_ALPHA} past the peak (k-member averages have alpha 1)")
+            }
         }
     }
 

@@ -571,8 +571,10 @@ fn ensemble_peak_verdict(
 }
 
 fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>, from_width: usize) -> Vec<KwComparison> {
-    let past = |values: &Vec<MetricValue>| -> Vec<MetricValue> { values.iter().filter(|v| v.width >= from_width).cloned().collect() };
-    let diffs: Vec<(usize, Vec<MetricValue>)> = keyed(metrics, KW_ERR_DIFF_PREFIX).into_iter().map(|(k, v)| (k, past(v))).collect();
+    let past =
+        |values: &Vec<MetricValue>| -> Vec<MetricValue> { values.iter().filter(|v| v.width >= from_width).cloned().collect() };
+    let diffs: Vec<(usize, Vec<MetricValue>)> =
+        keyed(metrics, KW_ERR_DIFF_PREFIX).into_iter().map(|(k, v)| (k, past(v))).collect();
     let disagreements: BTreeMap<usize, Vec<MetricValue>> =
         keyed(metrics, KW_DISAGREEMENT_PREFIX).into_iter().map(|(k, v)| (k, past(v))).collect();
     let mut ks: Vec<usize> = diffs.iter().map(|(k, _)| *k).chain(disagreements.keys().copied()).collect();

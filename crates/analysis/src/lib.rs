@@ -33,6 +33,6 @@ pub use stats::{
 };
 pub use verdict::{
     AcrossConditions, Analysis, ConditionAnalysis, ConditionInput, Curves, DivergedRun, MetricValue, MetricVerdict, OnsetSummary,
-    Options, Outcome, PastPeak, PredictionTally, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction, seed_variance_metric,
-    verdict_metrics,
+    Options, Outcome, PastPeak, PredictionTally, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction,
+    seed_variance_metric, verdict_metrics,
 };

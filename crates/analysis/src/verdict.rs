@@ -619,13 +619,24 @@ pub fn seed_variance_metric(loss: &str) -> &'static str {
 /// the widths. Averaging k independent members divides a variance by k, so k-member averages with k
 /// proportional to W give alpha = 1. The ratio var(first width from the peak) / var(W) is a data-driven
 /// ensemble size, reported at the widest width beside N_eff and the effective rank there.
-fn averaging_verdict(variance: Option<&SeedCurves>, beside: &[(&str, Option<&SeedCurves>)], peak: &PeakTest, name: &str) -> Verdict {
+fn averaging_verdict(
+    variance: Option<&SeedCurves>,
+    beside: &[(&str, Option<&SeedCurves>)],
+    peak: &PeakTest,
+    name: &str,
+) -> Verdict {
     let pred = prediction::AVERAGING;
     let Some(pk) = peak.peak.as_ref().filter(|_| peak.detected) else {
         return Verdict::new(pred, None, Outcome::NotTestable, "no double descent detected: no peak to measure from".into(), &[]);
     };
     let Some(variance) = variance else {
-        return Verdict::new(pred, None, Outcome::NotTestable, format!("no {name} values (P5 needs 2 or more seeds per width)"), &[]);
+        return Verdict::new(
+            pred,
+            None,
+            Outcome::NotTestable,
+            format!("no {name} values (P5 needs 2 or more seeds per width)"),
+            &[],
+        );
     };
     let past: Vec<(usize, f64)> =
         variance.widths().into_iter().zip(variance.means()).filter(|(w, v)| *w >= pk.width && v.is_finite()).collect();

@@ -209,7 +209,11 @@ fn an_ensemble_whose_peak_moves_is_judged_by_its_own_peak() {
     let v = verdict(c, prediction::ENSEMBLE_PEAK);
     assert_ne!(v.outcome, Outcome::Supported, "{v:?}");
     assert_eq!(v.numbers["ensemble_peak_width"], 32.0, "{v:?}");
-    assert!((c.ensembles.ensemble_prominence.unwrap() - c.ensembles.single_prominence.unwrap()).abs() < 0.05, "{:?}", c.ensembles);
+    assert!(
+        (c.ensembles.ensemble_prominence.unwrap() - c.ensembles.single_prominence.unwrap()).abs() < 0.05,
+        "{:?}",
+        c.ensembles
+    );
 }
 
 #[test]

@@ -256,9 +256,8 @@ fn h4_recovers_alpha_one_on_k_member_averages() {
             let mut total = 0.0;
             for _ in 0..points {
                 // Each seed's output: the mean of k independent unit-variance members.
-                let outputs: Vec<f64> = (0..seeds)
-                    .map(|_| (0..k).map(|_| -> f64 { StandardNormal.sample(rng) }).sum::<f64>() / k as f64)
-                    .collect();
+                let outputs: Vec<f64> =
+                    (0..seeds).map(|_| (0..k).map(|_| -> f64 { StandardNormal.sample(rng) }).sum::<f64>() / k as f64).collect();
                 let m = outputs.iter().sum::<f64>() / seeds as f64;
                 total += outputs.iter().map(|o| (o - m) * (o - m)).sum::<f64>() / seeds as f64;
             }

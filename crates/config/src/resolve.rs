@@ -219,7 +219,11 @@ impl Resolver<'_> {
         let c = file.conditions.as_ref();
         // A key set in both places would be silently overridden by the conditions: refuse the pair.
         if let (Some(list), Some(_)) = (c.and_then(|c| c.n_train.as_ref()), &d.n_train) {
-            return Err(self.bad_spanned(list, "conditions.n_train", "and data.n_train are both set: keep one (conditions.n_train lists every size)"));
+            return Err(self.bad_spanned(
+                list,
+                "conditions.n_train",
+                "and data.n_train are both set: keep one (conditions.n_train lists every size)",
+            ));
         }
         if let (Some(list), Some(_)) = (c.and_then(|c| c.label_noise.as_ref()), &d.label_noise) {
             return Err(self.bad_spanned(

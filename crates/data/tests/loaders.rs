@@ -170,7 +170,11 @@ fn shipped_files_match_their_provenance_checksums() {
             .lines()
             .find(|l| l.starts_with(&format!("| `{name}` |")))
             .unwrap_or_else(|| panic!("PROVENANCE.md has no row for {name}"));
-        assert_eq!(row, format!("| `{name}` | {} | `{digest}` |", bytes.len()), "{name}: its PROVENANCE.md row is not its size and sha256");
+        assert_eq!(
+            row,
+            format!("| `{name}` | {} | `{digest}` |", bytes.len()),
+            "{name}: its PROVENANCE.md row is not its size and sha256"
+        );
     }
 }
 

@@ -162,8 +162,9 @@ pub fn kw_comparison(wide: &[f32], narrow: &[&[f32]], labels: &[u32], classes: u
     let (mut wide_err, mut ensemble_err, mut disagree) = (0.0, 0.0, 0.0);
     for x in 0..n {
         let row = |out: &[f32]| -> Vec<f64> { out[x * classes..(x + 1) * classes].iter().map(|&o| o as f64).collect() };
-        let mean: Vec<f64> =
-            (0..classes).map(|c| narrow.iter().map(|out| out[x * classes + c] as f64).sum::<f64>() / narrow.len() as f64).collect();
+        let mean: Vec<f64> = (0..classes)
+            .map(|c| narrow.iter().map(|out| out[x * classes + c] as f64).sum::<f64>() / narrow.len() as f64)
+            .collect();
         let (a, b) = (argmax(&row(wide)), argmax(&mean));
         wide_err += (a != labels[x] as usize) as u8 as f64;
         ensemble_err += (b != labels[x] as usize) as u8 as f64;

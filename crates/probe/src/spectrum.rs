@@ -14,7 +14,8 @@ pub fn psd_eigenvalues(matrix: &[f64], n: usize) -> Result<Vec<f64>, String> {
         return Err("the Gram matrix holds non-finite values (the network's outputs overflow)".into());
     }
     let m = Mat::<f64>::from_fn(n, n, |i, j| 0.5 * (matrix[i * n + j] + matrix[j * n + i]));
-    let values = m.self_adjoint_eigenvalues(Side::Lower).map_err(|e| format!("the eigenvalue solver did not converge ({e:?})"))?;
+    let values =
+        m.self_adjoint_eigenvalues(Side::Lower).map_err(|e| format!("the eigenvalue solver did not converge ({e:?})"))?;
     Ok(values.into_iter().map(|v| v.max(0.0)).collect())
 }
 

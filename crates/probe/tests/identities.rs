@@ -323,10 +323,7 @@ fn one_wide_net_built_from_k_narrow_ones_equals_their_ensemble() {
     let b2: Vec<f32> = (0..classes).map(|c| nets.iter().map(|n| n.layers[1].b[c]).sum::<f32>() / k as f32).collect();
     let wide = MlpWeights {
         shape: MlpShape { input: d, width: h * k, depth: 1, classes },
-        layers: vec![
-            Layer { fan_in: d, fan_out: h * k, w: w1, b: b1 },
-            Layer { fan_in: h * k, fan_out: classes, w: w2, b: b2 },
-        ],
+        layers: vec![Layer { fan_in: d, fan_out: h * k, w: w1, b: b1 }, Layer { fan_in: h * k, fan_out: classes, w: w2, b: b2 }],
     };
     let wide_view = ModelView::observe(&wide, &x);
     let narrow: Vec<ModelView> = nets.iter().map(|n| ModelView::observe(n, &x)).collect();

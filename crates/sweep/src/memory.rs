@@ -55,7 +55,11 @@ pub fn training_memory(spec: &Spec, prepared: &[Prepared], packing: Packing) -> 
             let batch = spec.train.batch_size.unwrap_or(data.train.len()).min(data.train.len()) as f64;
             let hidden = (spec.model.depth as f64) * m * (widest as f64);
             PackMemory {
-                label: if narrowest == widest { format!("w{widest} x{}", group.len()) } else { format!("w{narrowest}-{widest} x{}", group.len()) },
+                label: if narrowest == widest {
+                    format!("w{widest} x{}", group.len())
+                } else {
+                    format!("w{narrowest}-{widest} x{}", group.len())
+                },
                 device_params: padded_params * (2.0 + moments) * F32,
                 activations: 4.0 * hidden * batch * F32,
                 host_states: 2.0 * own_params * (1.0 + moments) * F32,

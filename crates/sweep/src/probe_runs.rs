@@ -236,7 +236,9 @@ fn kw_partners(widths: &[usize], max_k: usize) -> Vec<(usize, usize, usize)> {
             let closest = (0..widths.len()).min_by(|&a, &b| {
                 ((widths[a] as f64).log2() - target).abs().total_cmp(&((widths[b] as f64).log2() - target).abs())
             });
-            if let Some(j) = closest.filter(|&j| widths[j] > w && ((widths[j] as f64).log2() - target).abs() <= KW_TOLERANCE_OCTAVES) {
+            if let Some(j) =
+                closest.filter(|&j| widths[j] > w && ((widths[j] as f64).log2() - target).abs() <= KW_TOLERANCE_OCTAVES)
+            {
                 out.push((k, i, j));
             }
         }
@@ -439,7 +441,9 @@ mod tests {
         assert_eq!(at(2, 1), Some(2));
         assert_eq!(at(2, 1024), None);
         assert_eq!(at(4, 2), None, "8 is 0.19 octave from 7: out of tolerance");
-        assert!(partners.iter().all(|&(k, i, j)| ((widths[j] as f64) / (k * widths[i]) as f64).log2().abs() <= KW_TOLERANCE_OCTAVES));
+        assert!(
+            partners.iter().all(|&(k, i, j)| ((widths[j] as f64) / (k * widths[i]) as f64).log2().abs() <= KW_TOLERANCE_OCTAVES)
+        );
     }
 
     #[test]

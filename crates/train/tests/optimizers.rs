@@ -41,7 +41,8 @@ fn loss_gradients_are_the_textbook_ones() {
 #[test]
 fn sgd_momentum_two_steps_by_hand() {
     let mut params = vec![tensor(&[1.0, -2.0], [1, 1, 2])];
-    let mut state = OptimState { kind: Optimizer::Sgd { momentum: 0.9 }, moments: vec![vec![tensor(&[0.0, 0.0], [1, 1, 2])]], step: 0 };
+    let mut state =
+        OptimState { kind: Optimizer::Sgd { momentum: 0.9 }, moments: vec![vec![tensor(&[0.0, 0.0], [1, 1, 2])]], step: 0 };
     state.update(&mut params, vec![tensor(&[0.5, 1.0], [1, 1, 2])], 0.1);
     // v = (0.5, 1.0); p = (1 - 0.05, -2 - 0.1)
     close(&values(params[0].clone()), &[0.95, -2.1]);
@@ -56,7 +57,8 @@ fn adam_two_steps_by_hand() {
     let (b1, b2, eps, lr) = (0.9f64, 0.999f64, 1e-8f64, 0.01f64);
     let zeros = || tensor(&[0.0, 0.0], [1, 1, 2]);
     let mut params = vec![tensor(&[1.0, -2.0], [1, 1, 2])];
-    let mut state = OptimState { kind: Optimizer::Adam { beta1: b1, beta2: b2, eps }, moments: vec![vec![zeros()], vec![zeros()]], step: 0 };
+    let mut state =
+        OptimState { kind: Optimizer::Adam { beta1: b1, beta2: b2, eps }, moments: vec![vec![zeros()], vec![zeros()]], step: 0 };
     let grads = [[0.5f64, -4.0], [1.0, 2.0]];
     let (mut p, mut m, mut v) = ([1.0f64, -2.0], [0.0f64; 2], [0.0f64; 2]);
     for (t, g) in grads.iter().enumerate() {
