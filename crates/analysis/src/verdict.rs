@@ -26,11 +26,8 @@ pub fn verdict_metrics(loss: &str) -> Vec<&'static str> {
         "geometry/activation_pr",
         "geometry/cka_seeds",
     ];
-    if loss == "squared" {
-        names.extend(["partition/ambiguity_sq_m2", "seed_ensemble/variance_sq"]);
-    } else {
-        names.extend(["partition/ambiguity_kl_m2", "seed_ensemble/variance_kl"]);
-    }
+    names.push(if loss == "squared" { "partition/ambiguity_sq_m2" } else { "partition/ambiguity_kl_m2" });
+    names.push(seed_variance_metric(loss));
     names
 }
 
@@ -800,6 +797,8 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     let past_holm = holm(&work.iter().map(|m| m.past.as_ref().map_or(f64::NAN, |p| p.p_value)).collect::<Vec<_>>());
     let cell = peak.peak.as_ref().map(|p| peak_cell(&test_err.widths(), p.index));
     let growths: BTreeMap<String, SeedCurves> = work.iter().map(|m| (m.name.clone(), m.data.growth.clone())).collect();
+    // H4 reads the trained values of three verdict metrics (seed variance, N_eff, effective rank).
+    let trained: BTreeMap<String, SeedCurves> = work.iter().map(|m| (m.name.clone(), m.data.trained.clone())).collect();
     let metrics: Vec<MetricVerdict> = work
         .into_iter()
         .enumerate()
@@ -840,12 +839,9 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
     verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));
     let variance_name = seed_variance_metric(&input.loss);
-    let trained_of = |name: &str| input.metrics.get(name).map(|v| metric_data(v, &diverged_keys).trained);
-    let (variance, n_eff, rank) =
-        (trained_of(variance_name), trained_of("competence/n_eff"), trained_of("diversity/effective_rank"));
     verdicts.push(averaging_verdict(
-        variance.as_ref(),
-        &[("n_eff_widest", n_eff.as_ref()), ("effective_rank_widest", rank.as_ref())],
+        trained.get(variance_name),
+        &[("n_eff_widest", trained.get("competence/n_eff")), ("effective_rank_widest", trained.get("diversity/effective_rank"))],
         &peak,
         variance_name,
     ));
