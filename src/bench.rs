@@ -15,7 +15,8 @@ use ddlab_model::MlpShape;
 use ddlab_store::{SweepDir, write_atomic};
 use ddlab_train::Packing;
 
-use crate::cli::{Backend, BenchArgs, BenchChildArgs};
+use crate::backend::DeviceClass;
+use crate::cli::{Backend, BenchArgs, BenchChildArgs, PlanKind};
 use ddlab_sweep::{Mode, TrainOptions, default_jobs, prepare_conditions, train_sweep};
 
 use crate::{backend, data_dir, default_experiment};
@@ -65,7 +66,8 @@ fn sweep_flops(spec: &Spec, input: usize, classes: usize, n_test: usize) -> f64 
 fn plain_matmul_gflops(device: &Device, n: usize, d: usize, h: usize, threads: usize) -> f64 {
     let a = Tensor::<2>::from_data(TensorData::new(vec![0.5f32; n * d], [n, d]), device);
     let b = Tensor::<2>::from_data(TensorData::new(vec![0.25f32; d * h], [d, h]), device);
-    let _ = a.clone().matmul(b.clone()).into_data();
+    // The sum is read back, not the product: on a GPU reading [n, h] back would time the copy.
+    let _ = a.clone().matmul(b.clone()).sum().into_data();
     let runs: Vec<(usize, f64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
@@ -73,7 +75,7 @@ fn plain_matmul_gflops(device: &Device, n: usize, d: usize, h: usize, threads: u
                     let start = Instant::now();
                     let mut count = 0;
                     while start.elapsed() < Duration::from_secs(1) {
-                        let _ = a.clone().matmul(b.clone()).into_data();
+                        let _ = a.clone().matmul(b.clone()).sum().into_data();
                         count += 1;
                     }
                     (count, start.elapsed().as_secs_f64())
@@ -87,18 +89,39 @@ fn plain_matmul_gflops(device: &Device, n: usize, d: usize, h: usize, threads: u
     flops / seconds / 1e9
 }
 
-fn child(exe: &Path, spec_path: &Path, runs_dir: &Path, backend: &str, packed: bool, jobs: usize) -> Process {
+/// One timed configuration: a child process training the sweep.
+struct Config {
+    label: String,
+    backend: Backend,
+    separate: bool,
+    plan: Option<PlanKind>,
+    jobs: usize,
+}
+
+fn child(exe: &Path, spec_path: &Path, runs_dir: &Path, config: &Config) -> Process {
     let mut command = Process::new(exe);
     command.args(["bench-child", "--spec"]).arg(spec_path).arg("--runs-dir").arg(runs_dir).args([
         "--backend",
-        backend,
+        backend_flag(config.backend),
         "--jobs",
-        &jobs.to_string(),
+        &config.jobs.to_string(),
     ]);
-    if !packed {
+    if config.separate {
         command.arg("--separate");
     }
+    if let Some(plan) = config.plan {
+        command.args(["--plan", if plan == PlanKind::Cpu { "cpu" } else { "gpu" }]);
+    }
     command
+}
+
+pub fn backend_flag(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Auto => "auto",
+        Backend::Flex => "flex",
+        Backend::Ndarray => "ndarray",
+        Backend::Wgpu => "wgpu",
+    }
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -110,27 +133,64 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     spec.train.checkpoint_every = 0;
     let prepared = prepare_conditions(&spec, &data_dir())?;
     let (input, classes, n_test) = (prepared[0].train.dim, prepared[0].classes, prepared[0].test.len());
-    let jobs = default_jobs();
+    let cores = default_jobs();
+    let chosen = backend::choose(args.backend)?;
+    let backend = match (args.backend, chosen.class) {
+        (Backend::Auto, DeviceClass::Gpu) => Backend::Wgpu,
+        (Backend::Auto, DeviceClass::Cpu) => Backend::Flex,
+        (named, _) => named,
+    };
+    let device_args = crate::cli::DeviceArgs { backend, jobs: None, device_memory_gib: None };
+    let (packing, jobs, budget) = backend::plan(&chosen, &device_args, false);
     let tmp = tempfile::tempdir()?;
     let spec_path = tmp.path().join("spec.toml");
     write_atomic(&spec_path, toml::to_string(&spec)?.as_bytes())?;
     let exe = std::env::current_exe()?;
-    println!("ddlab bench: {} ({} runs, {} of its epochs, {} cores)", file.display(), spec.runs().len(), spec.train.epochs, jobs);
+    println!(
+        "ddlab bench: {} ({} runs, {} of its epochs, {cores} cores) on {}",
+        file.display(),
+        spec.runs().len(),
+        spec.train.epochs,
+        chosen.label
+    );
+    let plan_text = match (packing, budget) {
+        (Packing::Wide { overhead_units }, Some(b)) => {
+            format!("GPU plan: packs across widths and seeds (padding up to {overhead_units} units, {:.1} GiB a pack), 1 stream", b / GIB)
+        }
+        _ => format!("CPU plan: narrow runs packed, wide runs alone, {jobs} workers"),
+    };
+    println!("{plan_text}");
 
     // This machine's timings vary by up to 40% from run to run (the same sweep: 6.5 to 9.9 s), so every
     // configuration runs once per round, `--repeat` rounds, and the medians are compared.
-    let mut configs: Vec<(&str, &str, bool, usize)> = vec![("separate", "flex", false, 1), ("packed", "flex", true, jobs)];
-    if !args.no_ndarray {
-        configs.push(("ndarray", "ndarray", true, jobs));
+    let name = backend_flag(backend);
+    let mut configs = Vec::new();
+    if !args.no_separate {
+        configs.push(Config { label: format!("one model at a time, {name}, 1 worker"), backend, separate: true, plan: None, jobs: 1 });
     }
+    let scheduler = configs.len();
+    configs.push(Config { label: format!("scheduler, {name}, {jobs} worker(s)"), backend, separate: false, plan: None, jobs });
+    if args.compare_plans && chosen.class == DeviceClass::Gpu {
+        configs.push(Config {
+            label: format!("CPU plan on {name}, 1 worker"),
+            backend,
+            separate: false,
+            plan: Some(PlanKind::Cpu),
+            jobs: 1,
+        });
+    }
+    let ndarray = (!args.no_ndarray && chosen.class == DeviceClass::Cpu).then(|| {
+        configs.push(Config { label: format!("scheduler, ndarray, {jobs} worker(s)"), backend: Backend::Ndarray, separate: false, plan: None, jobs });
+        configs.len() - 1
+    });
     // The PyTorch reference runs in the same rounds, so that a slow spell of the machine hits both sides.
-    let torch_config = if args.no_torch { None } else { torch_setup(&spec, &prepared, tmp.path(), jobs)? };
+    let torch_config = if args.no_torch { None } else { torch_setup(&spec, &prepared, tmp.path(), cores, &args.torch_device)? };
     let mut measured: Vec<Vec<Measured>> = vec![Vec::new(); configs.len()];
     let mut torch_times = Vec::new();
     for round in 0..args.repeat.max(1) {
-        for (i, (name, backend, packed, workers)) in configs.iter().enumerate() {
-            let runs_dir = tmp.path().join(format!("{name}-{round}"));
-            measured[i].push(measure(child(&exe, &spec_path, &runs_dir, backend, *packed, *workers))?);
+        for (i, config) in configs.iter().enumerate() {
+            let runs_dir = tmp.path().join(format!("c{i}-{round}"));
+            measured[i].push(measure(child(&exe, &spec_path, &runs_dir, config)).with_context(|| config.label.clone())?);
         }
         if let Some(config) = &torch_config {
             torch_times.push(torch_run(config)?);
@@ -142,33 +202,28 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         sorted[sorted.len() / 2]
     };
     let range = |m: &[Measured]| range_text(&m.iter().map(|x| x.wall).collect::<Vec<f64>>());
-    let separate = median(&measured[0]);
-    let packed = median(&measured[1]);
-    println!("one model at a time, flex, 1 worker:        {:7.2} s {}", separate.wall, range(&measured[0]));
-    println!(
-        "scheduler, flex, {jobs} workers:                {:7.2} s {}   speed-up {:.2}x",
-        packed.wall,
-        range(&measured[1]),
-        separate.wall / packed.wall
-    );
-    if !args.no_ndarray {
-        let nd = median(&measured[2]);
-        println!(
-            "scheduler, ndarray, {jobs} workers:             {:7.2} s {}   flex is {:.2}x faster",
-            nd.wall,
-            range(&measured[2]),
-            nd.wall / packed.wall
-        );
+    let packed = median(&measured[scheduler]);
+    for (i, config) in configs.iter().enumerate() {
+        let this = median(&measured[i]);
+        let ratio = if i == scheduler {
+            if scheduler > 0 { format!("   speed-up {:.2}x over one at a time", median(&measured[0]).wall / packed.wall) } else { String::new() }
+        } else if Some(i) == ndarray {
+            format!("   {name} is {:.2}x faster", this.wall / packed.wall)
+        } else {
+            format!("   the scheduler is {:.2}x faster", this.wall / packed.wall)
+        };
+        println!("{:<44} {:7.2} s {}{ratio}", format!("{}:", config.label), this.wall, range(&measured[i]));
     }
     let flops = sweep_flops(&spec, input, classes, n_test);
     let widest = *spec.model.widths.iter().max().unwrap();
     let n = spec.conditions.iter().map(|c| c.n_train).max().unwrap();
-    let device = backend::device(Backend::Flex)?;
+    let threads = if chosen.class == DeviceClass::Gpu { 1 } else { jobs };
     // The best of a few one-second windows: a slow spell can only lower a window's rate.
-    let plain = (0..args.repeat.max(1)).map(|_| plain_matmul_gflops(&device, n, input, widest, jobs)).fold(0.0, f64::max);
+    let plain =
+        (0..args.repeat.max(1)).map(|_| plain_matmul_gflops(&chosen.device, n, input, widest, threads)).fold(0.0, f64::max);
     let achieved = flops / packed.wall / 1e9;
     println!(
-        "throughput: {achieved:.1} GFLOP/s over the sweep = {:.0}% of a plain [{n} x {input}] x [{input} x {widest}] matmul on flex with {jobs} threads ({plain:.1} GFLOP/s)",
+        "throughput: {achieved:.1} GFLOP/s over the sweep = {:.1}% of a plain [{n} x {input}] x [{input} x {widest}] matmul on {name} with {threads} thread(s) ({plain:.1} GFLOP/s)",
         100.0 * achieved / plain
     );
     println!("cores busy (CPU time / wall time): {:.2}", packed.cpu / packed.wall);
@@ -177,18 +232,25 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if torch_times.is_empty() {
-        println!("PyTorch reference: skipped (python3 cannot import torch)");
+        println!("PyTorch reference: skipped (python3 cannot import torch{})", if args.torch_device == "cuda" { " or sees no CUDA device" } else { "" });
     } else {
         torch_times.sort_by(f64::total_cmp);
         let torch = torch_times[torch_times.len() / 2];
+        let how = if args.torch_device == "cuda" {
+            "model by model on cuda, 1 process".to_string()
+        } else {
+            format!("1 thread per process, {cores} processes")
+        };
         println!(
-            "PyTorch reference (1 thread per process, {jobs} processes): {torch:7.2} s {}   ddlab is {:.2}x faster",
+            "PyTorch reference ({how}): {torch:7.2} s {}   ddlab is {:.2}x faster",
             range_text(&torch_times),
             torch / packed.wall
         );
     }
     Ok(())
 }
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// `(range LO-HI s over N runs)` of some wall times.
 fn range_text(seconds: &[f64]) -> String {
@@ -198,9 +260,16 @@ fn range_text(seconds: &[f64]) -> String {
 
 /// Writes the prepared data and the sweep's settings for scripts/bench_torch.py, if PyTorch is
 /// installed; the path of its config file.
-fn torch_setup(spec: &Spec, prepared: &[ddlab_data::Prepared], dir: &Path, jobs: usize) -> anyhow::Result<Option<PathBuf>> {
+fn torch_setup(
+    spec: &Spec,
+    prepared: &[ddlab_data::Prepared],
+    dir: &Path,
+    jobs: usize,
+    torch_device: &str,
+) -> anyhow::Result<Option<PathBuf>> {
+    let probe = if torch_device == "cuda" { "import torch; assert torch.cuda.is_available()" } else { "import torch" };
     let has_torch = Process::new("python3")
-        .args(["-c", "import torch"])
+        .args(["-c", probe])
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
@@ -230,7 +299,8 @@ fn torch_setup(spec: &Spec, prepared: &[ddlab_data::Prepared], dir: &Path, jobs:
         "loss": match spec.train.loss { ddlab_config::Loss::Mse => "mse", ddlab_config::Loss::Ce => "ce" },
         "optimizer": match spec.train.optimizer { ddlab_config::Optimizer::Adam { .. } => "adam", ddlab_config::Optimizer::Sgd { .. } => "sgd" },
         "momentum": match spec.train.optimizer { ddlab_config::Optimizer::Sgd { momentum } => momentum, _ => 0.0 },
-        "processes": jobs,
+        "processes": if torch_device == "cuda" { 1 } else { jobs },
+        "device": torch_device,
     });
     let config_path = dir.join("torch.json");
     std::fs::write(&config_path, serde_json::to_vec(&config)?)?;
@@ -239,7 +309,11 @@ fn torch_setup(spec: &Spec, prepared: &[ddlab_data::Prepared], dir: &Path, jobs:
 
 /// One run of the PyTorch reference: its wall time as the script measures it.
 fn torch_run(config_path: &Path) -> anyhow::Result<f64> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_torch.py");
+    // A binary carried to another machine (a GPU machine) finds the script through DDLAB_TORCH_SCRIPT.
+    let script = std::env::var_os("DDLAB_TORCH_SCRIPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_torch.py"));
+    anyhow::ensure!(script.is_file(), "the PyTorch reference {} is missing: set DDLAB_TORCH_SCRIPT", script.display());
     let out = Process::new("python3").arg(&script).arg(config_path).output().context("cannot run the PyTorch reference")?;
     anyhow::ensure!(out.status.success(), "the PyTorch reference failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().parse().context("the PyTorch reference printed no time")
@@ -250,15 +324,18 @@ pub fn child_main(args: BenchChildArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.spec)?;
     let spec: Spec = toml::from_str(&text).with_context(|| format!("{}: unreadable spec", args.spec.display()))?;
     let prepared = prepare_conditions(&spec, &data_dir())?;
-    let device = backend::device(args.backend)?;
+    let chosen = backend::choose(args.backend)?;
     let sweep = SweepDir::create(&args.runs_dir, &spec)?;
-    let options = TrainOptions {
-        jobs: args.jobs,
-        packing: if args.separate { Packing::Separate } else { Packing::default() },
-        retry_failed: false,
-    };
+    let device_args = crate::cli::DeviceArgs { backend: args.backend, jobs: Some(args.jobs), device_memory_gib: None };
+    let mut planned_on = chosen;
+    if let Some(plan) = args.plan {
+        planned_on.class = if plan == PlanKind::Cpu { DeviceClass::Cpu } else { DeviceClass::Gpu };
+    }
+    let (packing, _, device_memory) = backend::plan(&planned_on, &device_args, args.separate);
+    let device = planned_on.device;
+    let options = TrainOptions { jobs: args.jobs, packing, device_memory, retry_failed: false };
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let outcome = train_sweep(&sweep, &prepared, &device, options, Mode::Quiet, &stop)?;
+    let outcome = train_sweep(&sweep, &prepared, &device, &spec.runs(), options, Mode::Quiet, &stop)?;
     anyhow::ensure!(outcome.failed == 0, "{} runs failed", outcome.failed);
     Ok(())
 }

@@ -26,8 +26,11 @@ pub enum Command {
     Plot(FolderArgs),
     /// Write report.html: spec, verdict, figures and runs in one self-contained page.
     Report(FolderArgs),
-    /// List a sweep's runs by state: done, running, failed, missing.
-    Status(FolderArgs),
+    /// List a sweep's runs by state: done, running, failed, missing; per shard for a Slurm sweep.
+    Status(StatusArgs),
+    /// Write a sweep's Slurm job array (`slurm/array.sbatch`, one shard per task) and its finish job
+    /// (`slurm/finish.sbatch`: probes, analysis, figures, report) into the sweep folder; `--submit` submits both.
+    Slurm(SlurmArgs),
     /// Time the default sweep's training: one model at a time vs the scheduler, flex vs ndarray,
     /// throughput against a plain matmul, cores busy, peak memory, and PyTorch when installed.
     Bench(BenchArgs),
@@ -37,6 +40,9 @@ pub enum Command {
     Calibrate(CalibrateArgs),
     /// Print the experiment-file key reference (Markdown), as README shows it.
     Keys,
+    /// List the compute backends this build has and, for wgpu, every GPU adapter found (or why none
+    /// was), and what `--backend auto` picks.
+    Devices,
     /// (internal) One timed configuration of `ddlab bench`.
     #[command(hide = true)]
     BenchChild(BenchChildArgs),
@@ -56,6 +62,18 @@ pub struct BenchChildArgs {
     /// One model at a time instead of packing.
     #[arg(long)]
     pub separate: bool,
+    /// Plan as for this kind of device instead of the backend's own (to compare plans on one device).
+    #[arg(long, value_enum)]
+    pub plan: Option<PlanKind>,
+}
+
+/// The scheduler's two plans (crates/train/src/schedule.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanKind {
+    /// Narrow runs packed, wide ones alone, one worker per core.
+    Cpu,
+    /// Packed across widths and seeds up to the memory budget, one stream of packs.
+    Gpu,
 }
 
 #[derive(Args, Debug)]
@@ -82,16 +100,103 @@ pub struct SweepArgs {
     /// Print nothing but errors and the report's path.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Train only shard I of N (1-based, `2/3`): whole packs, balanced by cost, the same on every
+    /// machine. No probes, analysis or report (the finish step's work). Inside a Slurm array task the
+    /// shard comes from SLURM_ARRAY_TASK_ID / _COUNT / _MIN.
+    #[arg(long, value_parser = parse_shard, conflicts_with = "finish")]
+    pub shard: Option<ddlab_sweep::Shard>,
+    /// Train nothing: write runs.csv, then probe, analyse, plot and report what is finished, and list
+    /// the runs that are not (the finish job of a Slurm array).
+    #[arg(long)]
+    pub finish: bool,
+}
+
+fn parse_shard(text: &str) -> Result<ddlab_sweep::Shard, String> {
+    text.parse()
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The sweep folder (`runs/<name>-<hash>`).
+    pub sweep: PathBuf,
+    /// Also ask Slurm (`squeue`) for the state of the sweep's jobs (automatic inside a Slurm allocation).
+    #[arg(long)]
+    pub slurm: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SlurmArgs {
+    /// Experiment file (TOML).
+    pub experiment: PathBuf,
+    /// Folder that holds sweep folders (on a file system every node sees).
+    #[arg(long, default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// Submit the array and the finish job (`--dependency=afterany` on the array) with sbatch.
+    #[arg(long)]
+    pub submit: bool,
+    /// Array tasks, one shard each (default: one per pack of the plan, at most 16).
+    #[arg(long)]
+    pub tasks: Option<usize>,
+    /// At most K tasks running at once (`--array=...%K`).
+    #[arg(long)]
+    pub array_limit: Option<usize>,
+    /// Backend the tasks train on.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
+    /// sbatch --partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// sbatch --time (per task), for example 02:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// sbatch --cpus-per-task (and ddlab's --jobs inside each task).
+    #[arg(long)]
+    pub cpus_per_task: Option<usize>,
+    /// sbatch --mem, for example 8G.
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// sbatch --gpus-per-task.
+    #[arg(long)]
+    pub gpus_per_task: Option<usize>,
+    /// sbatch --account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// sbatch --qos.
+    #[arg(long)]
+    pub qos: Option<String>,
+    /// Seconds before the time limit at which Slurm signals a task (USR1) to checkpoint and requeue itself.
+    #[arg(long, default_value_t = 120)]
+    pub grace: u64,
+    /// Any other sbatch option for both jobs, one per flag (for example --sbatch-arg=--constraint=avx2).
+    #[arg(long, allow_hyphen_values = true)]
+    pub sbatch_arg: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct DeviceArgs {
-    /// Compute backend.
-    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    /// Compute backend. `auto`: the first discrete GPU when this build has wgpu, else flex.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
     pub backend: Backend,
-    /// Worker threads training groups at once (default: the number of cores).
-    #[arg(long)]
+    /// Worker threads training groups at once (default: the number of cores on CPU, 1 on a GPU).
+    #[arg(long, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
+    /// GPU memory (GiB) one pack may use (default: 80% of the adapter's memory where known, else 4).
+    #[arg(long, value_parser = parse_gib)]
+    pub device_memory_gib: Option<f64>,
+}
+
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}` is not a number of workers (1 or more)")),
+    }
+}
+
+fn parse_gib(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{text}` is not a positive number of GiB")),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -131,11 +236,25 @@ pub struct BenchArgs {
     /// Rounds: each runs every configuration (and the PyTorch reference) once; the medians are compared.
     #[arg(long, default_value_t = 5)]
     pub repeat: usize,
+    /// Backend to time (`auto`: a discrete GPU when this build has wgpu, else flex).
+    #[arg(long, value_enum, default_value_t = Backend::Flex)]
+    pub backend: Backend,
+    /// Skip the one-model-at-a-time configuration (slow on large sweeps).
+    #[arg(long)]
+    pub no_separate: bool,
+    /// On a GPU, also time the CPU plan on the same device (what the device-specific plan gains).
+    #[arg(long)]
+    pub compare_plans: bool,
+    /// Device of the PyTorch reference: cpu (one process per core) or cuda (one process, model by model).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    pub torch_device: String,
 }
 
 /// The compute backends. CPU ones are always built; wgpu only with `--features wgpu`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
+    /// The first discrete GPU adapter when this build has wgpu, else flex (says which it picked).
+    Auto,
     /// Burn's maintained CPU backend (fastest here).
     Flex,
     /// Burn's ndarray CPU backend.

@@ -5,6 +5,7 @@ mod backend;
 mod bench;
 mod cli;
 mod signals;
+mod slurm;
 mod status;
 mod sweep;
 
@@ -40,10 +41,12 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => ddlab_sweep::analyze(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
         Command::Plot(args) => ddlab_sweep::plot(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
         Command::Report(args) => ddlab_sweep::report(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
-        Command::Status(args) => status::run(&args.sweep),
+        Command::Status(args) => status::run(&args),
+        Command::Slurm(args) => slurm::run(args).map(|_| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).map(|_| ExitCode::SUCCESS),
         Command::BenchChild(args) => bench::child_main(args).map(|_| ExitCode::SUCCESS),
         Command::Calibrate(args) => calibrate(&args),
+        Command::Devices => backend::list_devices().map(|_| ExitCode::SUCCESS),
         Command::Keys => {
             print!("{}", ddlab_config::keys_markdown());
             Ok(ExitCode::SUCCESS)
@@ -54,10 +57,10 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `ddlab probe`: the sweep's data again, then every run not probed yet.
 fn probe(args: &cli::FolderArgs) -> anyhow::Result<()> {
     let sweep = ddlab_store::SweepDir::open(&args.sweep)?;
-    let device = backend::device(args.device.backend)?;
+    let chosen = backend::choose(args.device.backend)?;
     let prepared = ddlab_sweep::prepare_conditions(&sweep.spec, &data_dir())?;
     let jobs = args.device.jobs.unwrap_or_else(ddlab_sweep::default_jobs);
-    ddlab_sweep::probe_sweep(&sweep, &prepared, &device, jobs, args.quiet)
+    ddlab_sweep::probe_sweep(&sweep, &prepared, &chosen.device, jobs, args.quiet)
 }
 
 /// `ddlab calibrate`: the calibration table, and exit 2 when a rate misses its target.

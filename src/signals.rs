@@ -3,8 +3,12 @@
 //! analysis, figures, report) writes whole files only (temporary file, then rename), so it is simply
 //! ended at once with exit 130: nothing half-written can be left, and the same command redoes what was
 //! not finished. A second signal during training ends the process at once too.
+//!
+//! SIGUSR1 is Slurm's warning before a task's time limit (`--signal=B:USR1@<grace>`, written by `ddlab
+//! slurm`): the same stop, and then the task requeues itself (`scontrol requeue <array job>_<task>`) so
+//! that it resumes from its checkpoints.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -16,6 +20,28 @@ pub const INTERRUPTED: u8 = 130;
 /// Set while the training loop runs: it stops at the next epoch boundary by itself.
 static TRAINING: AtomicBool = AtomicBool::new(false);
 
+/// Set by SIGUSR1: requeue this Slurm array task after stopping.
+static REQUEUE: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Whether the stop came from Slurm's time-limit warning (SIGUSR1).
+pub fn requeue_requested() -> bool {
+    REQUEUE.get().is_some_and(|flag| flag.load(Ordering::Relaxed))
+}
+
+/// Requeues this Slurm array task (`scontrol requeue <job>_<task>`); what happened, to print.
+pub fn requeue_this_task() -> String {
+    let var = |name: &str| std::env::var(name).ok();
+    let Some(job) = var("SLURM_ARRAY_JOB_ID").zip(var("SLURM_ARRAY_TASK_ID")).map(|(j, t)| format!("{j}_{t}")).or_else(|| var("SLURM_JOB_ID"))
+    else {
+        return "SIGUSR1 outside a Slurm job: stopped, nothing requeued".into();
+    };
+    match std::process::Command::new("scontrol").args(["requeue", &job]).output() {
+        Ok(out) if out.status.success() => format!("requeued Slurm job {job}: it resumes from its checkpoints"),
+        Ok(out) => format!("scontrol requeue {job} failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => format!("cannot run scontrol requeue {job}: {e}"),
+    }
+}
+
 /// Installs the handlers and the watchdog; returns the flag the training loop reads.
 pub fn install() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -25,6 +51,9 @@ pub fn install() -> anyhow::Result<Arc<AtomicBool>> {
             .context("cannot install the signal handler")?;
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot install the signal handler")?;
     }
+    let usr1 = Arc::clone(REQUEUE.get_or_init(|| Arc::new(AtomicBool::new(false))));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, usr1).context("cannot install the signal handler")?;
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&stop)).context("cannot install the signal handler")?;
     let watched = Arc::clone(&stop);
     std::thread::Builder::new()
         .name("signal-watchdog".into())
@@ -32,6 +61,9 @@ pub fn install() -> anyhow::Result<Arc<AtomicBool>> {
             loop {
                 std::thread::sleep(Duration::from_millis(50));
                 if watched.load(Ordering::Relaxed) && !TRAINING.load(Ordering::Relaxed) {
+                    if requeue_requested() {
+                        eprintln!("{}", requeue_this_task());
+                    }
                     eprintln!("interrupted: nothing half-written is left; run the same command again to finish");
                     std::process::exit(i32::from(INTERRUPTED));
                 }

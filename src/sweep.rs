@@ -1,15 +1,16 @@
 //! `ddlab sweep`: resolve everything, train what is not finished, then probe, analyse, plot and report.
+//! With a shard (`--shard I/N`, or inside a Slurm array task) it trains that shard's runs only; with
+//! `--finish` it trains nothing and does the rest (the finish job of a Slurm array).
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ddlab_config::load_spec;
-use ddlab_store::SweepDir;
+use ddlab_store::{RunPhase, SweepDir};
 use ddlab_sweep::{
-    Mode, TrainOptions, available_memory, check_training_memory, default_jobs, prepare_conditions, train_sweep, training_memory,
-    write_noise_files,
+    Mode, Shard, TrainOptions, available_memory, check_training_memory, prepare_conditions, shard_from_slurm, shard_runs, train_sweep,
+    training_memory, write_noise_files,
 };
-use ddlab_train::Packing;
 
 use crate::cli::SweepArgs;
 use crate::{backend, data_dir, default_experiment, signals};
@@ -18,19 +19,21 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     // Parse and resolve: nothing touches the disk until the spec and the data are known to be good.
     let file = args.experiment.clone().unwrap_or_else(default_experiment);
     let spec = load_spec(&file)?;
-    let device = backend::device(args.device.backend)?;
+    let shard: Option<Shard> = match args.shard {
+        Some(shard) => Some(shard),
+        None if args.finish => None,
+        None => shard_from_slurm(|name| std::env::var(name).ok()).map_err(|e| anyhow::anyhow!("Slurm array task: {e}"))?,
+    };
+    let chosen = backend::choose(args.device.backend)?;
     let prepared = prepare_conditions(&spec, &data_dir())?;
     let mode = Mode::detect(args.quiet);
 
-    let options = TrainOptions {
-        jobs: args.device.jobs.unwrap_or_else(default_jobs),
-        packing: if args.no_pack { Packing::Separate } else { Packing::default() },
-        retry_failed: args.retry_failed,
-    };
-    if !args.force {
+    let (packing, jobs, device_memory) = backend::plan(&chosen, &args.device, args.no_pack);
+    let options = TrainOptions { jobs, packing, device_memory, retry_failed: args.retry_failed };
+    if !args.force && !args.finish {
         match available_memory() {
             Some(available) => {
-                check_training_memory(&training_memory(&spec, &prepared, options.packing), options.jobs, available)
+                check_training_memory(&training_memory(&spec, &prepared, options.packing, device_memory), options.jobs, available)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
             }
             None => eprintln!("note: this system does not report its available memory; the sweep's memory is not checked"),
@@ -40,15 +43,45 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     // Act.
     let sweep = SweepDir::create(&args.runs_dir, &spec)?;
     write_noise_files(&sweep, &prepared)?;
-    if mode != Mode::Quiet {
-        println!("sweep {} ({} runs) on {}", sweep.root.display(), spec.runs().len(), backend::name(args.device.backend));
+    if args.finish {
+        return finish(&sweep, &prepared, &chosen, options.jobs, args.quiet);
     }
-    let outcome = signals::while_training(stop, || train_sweep(&sweep, &prepared, &device, options, mode, stop))?;
-    let finished = sweep.write_runs_csv()?;
+    let runs = match shard {
+        Some(shard) => shard_runs(&spec, shard),
+        None => spec.runs(),
+    };
+    if mode != Mode::Quiet {
+        let why = chosen.why.as_ref().map(|w| format!(" (--backend auto: {w})")).unwrap_or_default();
+        let part = shard.map(|s| format!(", shard {s}: {} of them", runs.len())).unwrap_or_default();
+        println!("sweep {} ({} runs{part}) on {}{why}", sweep.root.display(), spec.runs().len(), chosen.label);
+    }
+    if let Some(shard) = shard
+        && runs.is_empty()
+    {
+        println!("shard {shard}: no runs to train (the sweep has fewer packs than shards)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let device = chosen.device;
+    let outcome = signals::while_training(stop, || train_sweep(&sweep, &prepared, &device, &runs, options, mode, stop))?;
     if outcome.interrupted || stop.load(Ordering::Relaxed) {
+        if shard.is_none() {
+            sweep.write_runs_csv()?;
+        }
         eprintln!("interrupted: every run in progress was checkpointed; run the same command again to resume");
+        if signals::requeue_requested() {
+            eprintln!("{}", signals::requeue_this_task());
+        }
         return Ok(ExitCode::from(signals::INTERRUPTED));
     }
+    if let Some(shard) = shard {
+        // The finish step writes runs.csv, probes and reports once every shard is done.
+        println!(
+            "shard {shard}: {} runs trained now, {} failed, {} held by another process",
+            outcome.trained, outcome.failed, outcome.busy
+        );
+        return Ok(if outcome.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS });
+    }
+    let finished = sweep.write_runs_csv()?;
     if mode != Mode::Quiet {
         println!(
             "{finished} runs finished ({} trained now, {} failed, {} held by another process); runs.csv written",
@@ -66,12 +99,55 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    ddlab_sweep::probe_sweep(&sweep, &prepared, &device, options.jobs, args.quiet)?;
-    ddlab_sweep::analyze(&sweep.root, args.quiet)?;
-    ddlab_sweep::plot(&sweep.root, args.quiet)?;
-    let report = ddlab_sweep::report(&sweep.root, args.quiet)?;
-    if args.quiet {
+    report_all(&sweep, &prepared, &device, options.jobs, args.quiet)?;
+    Ok(if outcome.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// `--finish`: runs.csv, then probes, analysis, figures and report of what is finished; the runs that
+/// are not are listed and make the exit status 2.
+fn finish(
+    sweep: &SweepDir,
+    prepared: &[ddlab_data::Prepared],
+    chosen: &backend::Chosen,
+    jobs: usize,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let finished = sweep.write_runs_csv()?;
+    let mut missing = Vec::new();
+    for key in sweep.spec.runs() {
+        match sweep.phase(&key)? {
+            RunPhase::Finished(_) => {}
+            RunPhase::Failed(reason) => missing.push(format!("{} (failed: {reason})", key.rel_dir())),
+            RunPhase::Started => missing.push(format!("{} (interrupted; resumes from its checkpoint)", key.rel_dir())),
+            RunPhase::Missing => missing.push(format!("{} (never started)", key.rel_dir())),
+        }
+    }
+    println!("{finished} of {} runs finished; runs.csv written", sweep.spec.runs().len());
+    if !missing.is_empty() {
+        eprintln!("{} runs are not finished (run `ddlab sweep` on the same file to train them):", missing.len());
+        for line in &missing {
+            eprintln!("  {line}");
+        }
+    }
+    anyhow::ensure!(finished > 0, "{}: no run is finished, nothing to probe", sweep.root.display());
+    report_all(sweep, prepared, &chosen.device, jobs, quiet)?;
+    Ok(if missing.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+/// Probes, analysis, figures and report.
+fn report_all(
+    sweep: &SweepDir,
+    prepared: &[ddlab_data::Prepared],
+    device: &burn::tensor::Device,
+    jobs: usize,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    ddlab_sweep::probe_sweep(sweep, prepared, device, jobs, quiet)?;
+    ddlab_sweep::analyze(&sweep.root, quiet)?;
+    ddlab_sweep::plot(&sweep.root, quiet)?;
+    let report = ddlab_sweep::report(&sweep.root, quiet)?;
+    if quiet {
         println!("report: {}", report.display());
     }
-    Ok(if outcome.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(())
 }

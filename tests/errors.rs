@@ -294,6 +294,46 @@ fn cases() -> Vec<Case> {
             setup: |d| sweep_args(d, &VALID.replace("[2, 4]", "[1000000000]")),
         },
         Case {
+            id: "shard-zero",
+            expect: "`0/3`: I must be between 1 and N (3); shards count from 1",
+            setup: |d| {
+                let mut a = sweep_args(d, VALID);
+                a.extend(["--shard".into(), "0/3".into()]);
+                a
+            },
+        },
+        Case {
+            id: "shard-past-the-end",
+            expect: "`4/3`: I must be between 1 and N (3)",
+            setup: |d| {
+                let mut a = sweep_args(d, VALID);
+                a.extend(["--shard".into(), "4/3".into()]);
+                a
+            },
+        },
+        Case {
+            id: "shard-not-numbers",
+            expect: "`a/b`: I `a` is not a whole number",
+            setup: |d| {
+                let mut a = sweep_args(d, VALID);
+                a.extend(["--shard".into(), "a/b".into()]);
+                a
+            },
+        },
+        Case {
+            id: "slurm-task-id-not-a-number",
+            expect: "SLURM_ARRAY_TASK_ID=`x` is not a whole number",
+            setup: |d| sweep_args(d, VALID),
+        },
+        Case {
+            id: "sbatch-missing",
+            expect: "`sbatch` is not on PATH",
+            setup: |d| {
+                let file = experiment(d, "exp.toml", VALID);
+                vec!["slurm".into(), file.display().to_string(), "--submit".into()]
+            },
+        },
+        Case {
             id: "wgpu-not-built",
             expect: "built without the wgpu backend",
             setup: |d| {
@@ -305,6 +345,17 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// The environment a case runs in (a Slurm task's variables, a PATH without sbatch).
+fn case_env(id: &str) -> Vec<(&'static str, &'static str)> {
+    match id {
+        "slurm-task-id-not-a-number" => {
+            vec![("SLURM_ARRAY_TASK_ID", "x"), ("SLURM_ARRAY_TASK_COUNT", "3"), ("SLURM_ARRAY_TASK_MIN", "0")]
+        }
+        "sbatch-missing" => vec![("PATH", "/nonexistent")],
+        _ => Vec::new(),
+    }
+}
+
 #[test]
 fn every_bad_input_gets_a_clear_error_and_a_nonzero_exit() {
     let mut failures = Vec::new();
@@ -314,7 +365,11 @@ fn every_bad_input_gets_a_clear_error_and_a_nonzero_exit() {
         }
         let dir = tempfile::tempdir().unwrap();
         let args = (case.setup)(dir.path());
-        let out = ddlab().args(&args).current_dir(dir.path()).output().unwrap();
+        let mut command = ddlab();
+        for (name, value) in case_env(case.id) {
+            command.env(name, value);
+        }
+        let out = command.args(&args).current_dir(dir.path()).output().unwrap();
         let err = stderr(&out);
         let ok = !out.status.success() && err.contains(case.expect) && !err.contains("panicked");
         if !ok {

@@ -17,6 +17,8 @@
 //!     DONE                            written last: the run is finished
 //!     lock                            held (advisory lock) while a process trains the run
 //!   runs.csv, probes.csv, analysis.json, analysis.md, figures/, report.html
+//!   slurm/                            only for `ddlab slurm`: array.sbatch, finish.sbatch,
+//!                                     plan.toml (shard count), jobs.toml (job IDs), logs/
 //! ```
 //!
 //! ## Invariants
@@ -26,8 +28,10 @@
 
 mod atomic;
 mod runs;
+mod slurm;
 mod sweep;
 
 pub use atomic::{read_csv, write_atomic, write_csv_atomic};
 pub use runs::{RunOutcome, RunRecord, RunSummary};
+pub use slurm::{SlurmJobs, SlurmPlan};
 pub use sweep::{RunLock, RunPhase, StoreError, SweepDir};

@@ -3,6 +3,7 @@
 //! - [`prepare_conditions`]: the dataset of every condition (split, subset, standardisation, noise).
 //! - [`train_sweep`]: plans the unfinished runs (resumed runs back into the pack they trained in, new ones
 //!   packed by the scheduler) and trains them on worker threads, each run under its lock.
+//! - [`shard_runs`]: the runs one task of a cluster job array trains (whole packs, balanced by cost).
 //! - [`probe_sweep`]: the probes of every finished run, trained and at initialisation.
 //! - [`analyze`], [`plot`], [`report`]: the verdict, the figures and report.html.
 //!
@@ -13,6 +14,7 @@ mod outputs;
 mod prepare;
 mod probe_runs;
 mod progress;
+mod shard;
 mod train_runs;
 
 pub use memory::{PackMemory, available_memory, check_training_memory, peak_training_memory, training_memory};
@@ -20,6 +22,7 @@ pub use outputs::{analyze, plot, report};
 pub use prepare::{prepare_conditions, write_noise_files};
 pub use probe_runs::{collect_probes, probe_sweep};
 pub use progress::Mode;
+pub use shard::{Shard, assign_shards, shard_from_slurm, shard_runs};
 pub use train_runs::{TrainOptions, TrainOutcome, train_sweep};
 
 /// Workers to run at once by default: one per core.

@@ -4,11 +4,12 @@
 //! The estimate counts what training keeps alive for one pack (M models padded to the widest, as the
 //! scheduler packs them), in f32: on the device the parameters, their gradients and the optimiser's
 //! moments, and the activations of one batch (pre-activation, activation, ReLU mask and gradient of
-//! every hidden layer); on the host the run states (weights and moments) and their checkpoint bytes.
+//! every hidden layer, and the epoch's gathered mini-batches when the pack's runs draw their own); on the
+//! host the run states (weights and moments) and their checkpoint bytes.
 //! Workers train packs side by side, so the sweep needs the sum of its `jobs` largest packs. It is a
 //! lower bound (Burn's temporaries come on top): a sweep it refuses cannot fit.
 
-use ddlab_config::{Optimizer, Spec};
+use ddlab_config::{Optimizer, RunKey, Spec};
 use ddlab_data::Prepared;
 use ddlab_model::MlpShape;
 use ddlab_train::{Packing, PendingRun, plan_groups};
@@ -29,45 +30,71 @@ impl PackMemory {
     pub fn total(&self) -> f64 {
         self.device_params + self.activations + self.host_states
     }
+
+    /// What the compute device holds: parameters, gradients, optimiser state and activations.
+    pub fn device(&self) -> f64 {
+        self.device_params + self.activations
+    }
 }
 
-/// The sweep's training packs and their memory, largest first.
-pub fn training_memory(spec: &Spec, prepared: &[Prepared], packing: Packing) -> Vec<PackMemory> {
+/// The sweep's training packs and their memory, largest first, planned as `options` would plan them.
+pub fn training_memory(spec: &Spec, prepared: &[Prepared], packing: Packing, device_budget: Option<f64>) -> Vec<PackMemory> {
+    let runs = spec.runs();
+    let planned = planned_runs(spec, &runs);
+    let fits = device_fits(spec, prepared, &runs, device_budget);
+    let mut packs: Vec<PackMemory> =
+        plan_groups(&planned, packing, &fits).into_iter().map(|group| pack_memory(spec, prepared, &group.iter().map(|&i| runs[i]).collect::<Vec<_>>())).collect();
+    packs.sort_by(|a, b| b.total().total_cmp(&a.total()));
+    packs
+}
+
+/// What the scheduler knows of each run: its condition's index and its width.
+pub fn planned_runs(spec: &Spec, runs: &[RunKey]) -> Vec<PendingRun> {
+    runs.iter()
+        .map(|key| PendingRun {
+            key: (spec.conditions.iter().position(|c| *c == key.condition).unwrap_or(0), 0),
+            width: key.width,
+        })
+        .collect()
+}
+
+/// The scheduler's memory question for a GPU plan: does a group of `runs` (indices) fit `budget` bytes
+/// of device memory? Always yes without a budget.
+pub fn device_fits<'a>(spec: &'a Spec, prepared: &'a [Prepared], runs: &'a [RunKey], budget: Option<f64>) -> impl Fn(&[usize]) -> bool + 'a {
+    move |group: &[usize]| match budget {
+        None => true,
+        Some(budget) => pack_memory(spec, prepared, &group.iter().map(|&i| runs[i]).collect::<Vec<_>>()).device() <= budget,
+    }
+}
+
+/// The memory of one pack of runs (all of one condition).
+pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackMemory {
     let moments = match spec.train.optimizer {
         Optimizer::Sgd { momentum } if momentum == 0.0 => 0.0,
         Optimizer::Sgd { .. } => 1.0,
         Optimizer::Adam { .. } => 2.0,
     };
-    let runs = spec.runs();
-    let condition_of = |i: usize| spec.conditions.iter().position(|c| *c == runs[i].condition).unwrap_or(0);
-    let planned: Vec<PendingRun> =
-        (0..runs.len()).map(|i| PendingRun { key: (condition_of(i), 0), width: runs[i].width }).collect();
-    let mut packs: Vec<PackMemory> = plan_groups(&planned, packing)
-        .into_iter()
-        .map(|group| {
-            let data = &prepared[condition_of(group[0])];
-            let shape = |width: usize| MlpShape { input: data.train.dim, width, depth: spec.model.depth, classes: data.classes };
-            let widest = group.iter().map(|&i| runs[i].width).max().unwrap_or(0);
-            let narrowest = group.iter().map(|&i| runs[i].width).min().unwrap_or(0);
-            let m = group.len() as f64;
-            let padded_params = m * params(shape(widest));
-            let own_params: f64 = group.iter().map(|&i| params(shape(runs[i].width))).sum();
-            let batch = spec.train.batch_size.unwrap_or(data.train.len()).min(data.train.len()) as f64;
-            let hidden = (spec.model.depth as f64) * m * (widest as f64);
-            PackMemory {
-                label: if narrowest == widest {
-                    format!("w{widest} x{}", group.len())
-                } else {
-                    format!("w{narrowest}-{widest} x{}", group.len())
-                },
-                device_params: padded_params * (2.0 + moments) * F32,
-                activations: 4.0 * hidden * batch * F32,
-                host_states: 2.0 * own_params * (1.0 + moments) * F32,
-            }
-        })
-        .collect();
-    packs.sort_by(|a, b| b.total().total_cmp(&a.total()));
-    packs
+    let condition = spec.conditions.iter().position(|c| *c == pack[0].condition).unwrap_or(0);
+    let data = &prepared[condition];
+    let shape = |width: usize| MlpShape { input: data.train.dim, width, depth: spec.model.depth, classes: data.classes };
+    let widest = pack.iter().map(|k| k.width).max().unwrap_or(0);
+    let narrowest = pack.iter().map(|k| k.width).min().unwrap_or(0);
+    let m = pack.len() as f64;
+    let padded_params = m * params(shape(widest));
+    let own_params: f64 = pack.iter().map(|k| params(shape(k.width))).sum();
+    let n = data.train.len();
+    let batch = spec.train.batch_size.unwrap_or(n).min(n) as f64;
+    let hidden = (spec.model.depth as f64) * m * (widest as f64);
+    // Runs of different seeds draw their own mini-batches: the epoch's batches are gathered per model
+    // up front (M copies of the training inputs and one-hot targets).
+    let seeds_differ = pack.iter().any(|k| k.seed != pack[0].seed);
+    let gathered = if seeds_differ && (batch as usize) < n { m * n as f64 * (data.train.dim + data.classes) as f64 } else { 0.0 };
+    PackMemory {
+        label: if narrowest == widest { format!("w{widest} x{}", pack.len()) } else { format!("w{narrowest}-{widest} x{}", pack.len()) },
+        device_params: padded_params * (2.0 + moments) * F32,
+        activations: (4.0 * hidden * batch + gathered) * F32,
+        host_states: 2.0 * own_params * (1.0 + moments) * F32,
+    }
 }
 
 /// Parameters of a shape, in f64 so that absurd widths do not overflow.

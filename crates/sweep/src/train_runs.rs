@@ -11,7 +11,7 @@ use ddlab_data::Prepared;
 use ddlab_model::{Mlp, MlpShape, MlpWeights};
 use ddlab_store::{RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
 use ddlab_train::{
-    DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, PendingRun, RunState, RunStatus, moments_match, plan_groups,
+    DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, RunState, RunStatus, moments_match, plan_groups,
     train_group,
 };
 use indicatif::ProgressBar;
@@ -25,6 +25,8 @@ pub struct TrainOptions {
     /// Worker threads, each training one group at a time in a rayon pool of its share of the cores.
     pub jobs: usize,
     pub packing: Packing,
+    /// Device memory a pack may use (bytes), for the GPU plan ([`Packing::Wide`]); None: no limit.
+    pub device_memory: Option<f64>,
     /// Train the runs that failed or diverged earlier again.
     pub retry_failed: bool,
 }
@@ -43,7 +45,6 @@ pub struct TrainOutcome {
 /// A run to train (or to finish) and the state it starts from.
 struct Pending {
     key: RunKey,
-    condition: usize,
     state: RunState,
     /// Epoch of the run's newest checkpoint when the plan was made (None: no checkpoint), to notice a
     /// run another process advanced meanwhile.
@@ -66,21 +67,21 @@ impl Work {
     }
 }
 
-/// Trains every unfinished run of the sweep.
+/// Trains every unfinished run of `runs` (a shard's, or all of the sweep's).
 pub fn train_sweep(
     sweep: &SweepDir,
     prepared: &[Prepared],
     device: &Device,
+    runs: &[RunKey],
     options: TrainOptions,
     mode: Mode,
     stop: &AtomicBool,
 ) -> anyhow::Result<TrainOutcome> {
-    let spec = &sweep.spec;
-    let all = spec.runs();
+    let all = runs;
     let mut candidates = Vec::new();
     let mut done = 0;
     let mut outcome = TrainOutcome::default();
-    for key in &all {
+    for key in all {
         if options.retry_failed {
             sweep.reset_failed(key)?;
         }
@@ -95,7 +96,7 @@ pub fn train_sweep(
             RunPhase::Started | RunPhase::Missing => candidates.push(*key),
         }
     }
-    let work = plan_work(sweep, device, prepared, &candidates, options.packing)?;
+    let work = plan_work(sweep, device, prepared, &candidates, options.packing, options.device_memory)?;
     let progress = Progress::new(mode, all.len(), done);
     if !candidates.is_empty() {
         progress.line(&format!("{} runs to train ({} finished already)", candidates.len(), done));
@@ -138,10 +139,10 @@ pub fn train_sweep(
     Ok(outcome)
 }
 
-fn shape_of(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> (usize, MlpShape) {
+fn shape_of(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> MlpShape {
     let condition = sweep.spec.conditions.iter().position(|c| *c == key.condition).expect("run of this spec");
     let data = &prepared[condition];
-    (condition, MlpShape { input: data.train.dim, width: key.width, depth: sweep.spec.model.depth, classes: data.classes })
+    MlpShape { input: data.train.dim, width: key.width, depth: sweep.spec.model.depth, classes: data.classes }
 }
 
 /// A run from its initial weights, writing init.bpk (the probes' null control) the first time.
@@ -166,6 +167,7 @@ fn plan_work(
     prepared: &[Prepared],
     candidates: &[RunKey],
     packing: Packing,
+    device_memory: Option<f64>,
 ) -> anyhow::Result<Vec<Work>> {
     let spec = &sweep.spec;
     let warn = |w: String| eprintln!("warning: {w}");
@@ -174,7 +176,7 @@ fn plan_work(
     let mut fresh = Vec::new();
     for key in candidates {
         let (current, previous) = sweep.read_checkpoints(key, RunState::from_bytes, warn);
-        let (_, shape) = shape_of(sweep, prepared, key);
+        let shape = shape_of(sweep, prepared, key);
         for state in current.iter().chain(&previous) {
             if state.weights.shape != shape || !moments_match(spec.train.optimizer, state) {
                 anyhow::bail!("{}: checkpoint does not match the spec (shape or optimiser)", sweep.run_dir(key).display());
@@ -209,12 +211,12 @@ fn plan_work(
         let aligned = runs.iter().all(|(_, _, s)| s.is_some());
         let mut pending = Vec::new();
         for (key, seen, state) in runs {
-            let (condition, shape) = shape_of(sweep, prepared, &key);
+            let shape = shape_of(sweep, prepared, &key);
             let state = match state.filter(|_| aligned) {
                 Some(s) => s,
                 None => fresh_state(sweep, device, &key, shape)?,
             };
-            pending.push(Pending { key, condition, state, seen: Some(seen) });
+            pending.push(Pending { key, state, seen: Some(seen) });
         }
         if pending.iter().all(|p| p.state.status != RunStatus::Running) {
             work.push(Work::Finish(pending));
@@ -224,15 +226,16 @@ fn plan_work(
     }
     let mut fresh_pending = Vec::new();
     for key in fresh {
-        let (condition, shape) = shape_of(sweep, prepared, &key);
+        let shape = shape_of(sweep, prepared, &key);
         let seen = sweep.read_checkpoints(&key, RunState::from_bytes, |_| {}).0.map(|s| s.epoch);
-        fresh_pending.push(Pending { key, condition, state: fresh_state(sweep, device, &key, shape)?, seen });
+        fresh_pending.push(Pending { key, state: fresh_state(sweep, device, &key, shape)?, seen });
     }
-    let planned: Vec<PendingRun> =
-        fresh_pending.iter().map(|p| PendingRun { key: (p.condition, 0), width: p.key.width }).collect();
+    let keys: Vec<RunKey> = fresh_pending.iter().map(|p| p.key).collect();
+    let planned = crate::memory::planned_runs(spec, &keys);
+    let fits = crate::memory::device_fits(spec, prepared, &keys, device_memory);
     let mut slots: Vec<Option<Pending>> = fresh_pending.into_iter().map(Some).collect();
     let mut trained: Vec<Work> = work.into_iter().collect();
-    for group in plan_groups(&planned, packing) {
+    for group in plan_groups(&planned, packing, &fits) {
         trained.push(Work::Train(group.iter().map(|&i| slots[i].take().expect("each run in one group")).collect()));
     }
     // Finishing first (cheap), then the largest packs first so that two workers end together.

@@ -26,4 +26,4 @@ pub use device_data::{DeviceData, DeviceSet, index_tensor};
 pub use group::{GroupEnd, Hooks, Observer, batch_order, loss_gradient, moments_match, per_example_loss, train_group};
 pub use metrics::MetricsRow;
 pub use optim::{OptimState, lr_at};
-pub use schedule::{Packing, PendingRun, plan_groups};
+pub use schedule::{Packing, PendingRun, pack_cost, plan_groups};

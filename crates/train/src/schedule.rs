@@ -20,8 +20,13 @@ pub struct PendingRun {
 pub enum Packing {
     /// One model per network (the reference).
     Separate,
-    /// Runs of width at most `up_to` (per key) share one network; wider runs train alone.
+    /// Runs of width at most `up_to` (per key) share one network; wider runs train alone. The CPU plan.
     Narrow { up_to: usize },
+    /// The GPU plan: runs of a key, narrowest first, join one network while the padding a run adds
+    /// (M times the rise of the padded width) costs no more than `overhead_units` hidden units (what one
+    /// more network's fixed per-step cost is worth on the device) and the pack fits the memory budget.
+    /// One stream of packs: on a GPU every step of every pack is launch-bound below thousands of units.
+    Wide { overhead_units: usize },
 }
 
 impl Default for Packing {
@@ -30,26 +35,48 @@ impl Default for Packing {
     }
 }
 
-/// Cuts runs into groups (indices into `runs`), largest estimated cost first. The plan of a set of runs
-/// does not depend on which other runs exist, so resuming part of a sweep packs what is left as the
-/// whole sweep would have.
-pub fn plan_groups(runs: &[PendingRun], packing: Packing) -> Vec<Vec<usize>> {
+/// Cuts runs into groups (indices into `runs`), largest estimated cost first. `fits` says whether a
+/// group fits the device's memory budget (only [`Packing::Wide`] asks). With the CPU plans the plan of
+/// a set of runs does not depend on which other runs exist, so resuming part of a sweep packs what is
+/// left as the whole sweep would have, bit for bit. The GPU plan's greedy packs depend on their
+/// neighbours; packing is exact up to rounding (tests/training.rs) and a GPU's results are the same only
+/// up to reduction order anyway (README, GPUs).
+pub fn plan_groups(runs: &[PendingRun], packing: Packing, fits: &dyn Fn(&[usize]) -> bool) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by_key(|&i| (runs[i].key, runs[i].width, i));
     let narrow = |i: usize| matches!(packing, Packing::Narrow { up_to } if runs[i].width <= up_to);
+    let joins = |group: &Vec<usize>, i: usize| -> bool {
+        if runs[group[0]].key != runs[i].key {
+            return false;
+        }
+        match packing {
+            Packing::Separate => false,
+            Packing::Narrow { .. } => narrow(i) && narrow(group[0]),
+            Packing::Wide { overhead_units } => {
+                // Sorted by width: run i is the widest so far, and pads every member up to its width.
+                let padded = group.iter().map(|&g| runs[g].width).max().unwrap_or(0);
+                let added = group.len().saturating_mul(runs[i].width - padded);
+                added <= overhead_units && {
+                    let mut with = group.clone();
+                    with.push(i);
+                    fits(&with)
+                }
+            }
+        }
+    };
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for i in order {
         match groups.last_mut() {
-            Some(group) if narrow(i) && narrow(group[0]) && runs[group[0]].key == runs[i].key => group.push(i),
+            Some(group) if joins(group, i) => group.push(i),
             _ => groups.push(vec![i]),
         }
     }
-    groups.sort_by_key(|g| std::cmp::Reverse(group_cost(runs, g)));
+    groups.sort_by_key(|g| std::cmp::Reverse(pack_cost(runs, g)));
     groups
 }
 
-/// Estimated cost of a group: a fixed per-step overhead plus its padded size.
-fn group_cost(runs: &[PendingRun], group: &[usize]) -> usize {
+/// Estimated cost of one training step of a group: a fixed per-step overhead plus its padded size.
+pub fn pack_cost(runs: &[PendingRun], group: &[usize]) -> usize {
     const OVERHEAD_UNITS: usize = 64;
     OVERHEAD_UNITS + group.len() * group.iter().map(|&g| runs[g].width).max().unwrap_or(0)
 }

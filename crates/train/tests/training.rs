@@ -176,7 +176,7 @@ fn scheduler_packs_narrow_models_and_keeps_keys_apart() {
         .iter()
         .flat_map(|&w| [(0, 0), (1, 0)].map(|key| PendingRun { key, width: w }))
         .collect();
-    let groups = plan_groups(&runs, Packing::Narrow { up_to: 16 });
+    let groups = plan_groups(&runs, Packing::Narrow { up_to: 16 }, &|_| true);
     let mut seen: Vec<usize> = groups.iter().flatten().copied().collect();
     seen.sort();
     assert_eq!(seen, (0..runs.len()).collect::<Vec<_>>(), "every run in exactly one group");
@@ -191,8 +191,84 @@ fn scheduler_packs_narrow_models_and_keeps_keys_apart() {
     assert!(narrow.iter().all(|g| g.len() == 5));
     assert_eq!(groups.len(), 2 + 2 * 5);
     assert_eq!(runs[groups[0][0]].width, 1024, "the largest group goes first");
-    assert_eq!(plan_groups(&runs, Packing::Separate).len(), runs.len());
+    assert_eq!(plan_groups(&runs, Packing::Separate, &|_| true).len(), runs.len());
     // The plan of the runs that remain is the plan of the whole, restricted.
     let rest: Vec<PendingRun> = runs.iter().copied().filter(|r| r.width != 1024).collect();
-    assert_eq!(plan_groups(&rest, Packing::default()).iter().filter(|g| g.len() > 1).count(), 2);
+    assert_eq!(plan_groups(&rest, Packing::default(), &|_| true).iter().filter(|g| g.len() > 1).count(), 2);
+}
+
+/// The GPU plan: every run in one group, one key per group, each group within the memory budget, and
+/// a run joins a group only when the padding it adds (members times the rise of the padded width) is
+/// within the overhead allowance.
+#[test]
+fn gpu_plan_packs_across_widths_and_seeds_within_the_budget() {
+    let widths = [1, 2, 4, 8, 16, 64, 256, 1024, 4096];
+    let runs: Vec<PendingRun> = widths
+        .iter()
+        .flat_map(|&w| [(0, 0), (1, 0)].into_iter().flat_map(move |key| (0..5).map(move |_| PendingRun { key, width: w })))
+        .collect();
+    let overhead_units = 8192;
+    for max_models in [usize::MAX, 12, 1] {
+        let fits = |g: &[usize]| g.len() <= max_models;
+        let groups = plan_groups(&runs, Packing::Wide { overhead_units }, &fits);
+        let mut seen: Vec<usize> = groups.iter().flatten().copied().collect();
+        seen.sort();
+        assert_eq!(seen, (0..runs.len()).collect::<Vec<_>>(), "every run in exactly one group");
+        for g in &groups {
+            assert!(g.iter().all(|&i| runs[i].key == runs[g[0]].key), "one key per group");
+            assert!(fits(g), "group of {} over the budget of {max_models}", g.len());
+            for j in 1..g.len() {
+                let padded = g[..j].iter().map(|&i| runs[i].width).max().unwrap();
+                assert!(runs[g[j]].width >= padded, "members join narrowest first");
+                assert!(j * (runs[g[j]].width - padded) <= overhead_units, "padding added beyond the allowance");
+            }
+        }
+        if max_models == 1 {
+            assert_eq!(groups.len(), runs.len());
+        }
+        if max_models == usize::MAX {
+            // Per key: widths 1..256 (30 runs) cost at most 8192 units of padding together; 1024 would add
+            // 30 x 768; 1024 and 4096 each make their own pack of 5 seeds.
+            assert_eq!(groups.len(), 2 * 3);
+            assert!(groups.iter().any(|g| g.len() == 35 && g.iter().all(|&i| runs[i].width <= 256)));
+        }
+    }
+    // With no allowance only runs of one width (seeds) share a pack.
+    let groups = plan_groups(&runs, Packing::Wide { overhead_units: 0 }, &|_| true);
+    assert_eq!(groups.len(), 2 * widths.len());
+}
+
+/// Every kind of pack the GPU plan makes (widths far apart padded to the widest, several seeds with
+/// their own mini-batches, packs cut by the memory budget) trains exactly as its runs would alone.
+#[test]
+fn gpu_plan_packs_train_exactly_as_separate_runs() {
+    let device = Device::flex();
+    let prepared = data(40);
+    let data = DeviceData::new(&prepared, &device);
+    let widths = [1, 3, 8, 20];
+    let seeds = [0u64, 1, 2];
+    let pending: Vec<PendingRun> =
+        widths.iter().flat_map(|&w| seeds.iter().map(move |_| PendingRun { key: (0, 0), width: w })).collect();
+    let groups = plan_groups(&pending, Packing::Wide { overhead_units: 64 }, &|g| g.len() <= 7);
+    assert!(groups.iter().any(|g| g.len() > 1 && g.iter().any(|&i| pending[i].width != pending[g[0]].width)), "a mixed pack");
+    assert!(groups.len() > 1, "the budget cuts the sweep into several packs");
+    for loss in [Loss::Mse, Loss::Ce] {
+        for optimizer in [SGD, ADAM] {
+            for depth in [1, 2] {
+                for (batch, epochs) in [(None, 20), (Some(10), 5)] {
+                    let spec = spec(loss, optimizer, epochs, batch);
+                    for g in &groups {
+                        let runs: Vec<RunState> =
+                            g.iter().map(|&i| fresh(pending[i].width, depth, seeds[i % seeds.len()])).collect();
+                        let packed = train(&spec, &data, runs.clone());
+                        for (run, grouped) in runs.into_iter().zip(&packed) {
+                            let alone = &train(&spec, &data, vec![run])[0];
+                            let diff = alone.weights.max_abs_diff(&grouped.weights);
+                            assert!(diff <= 1e-5, "{loss:?} {optimizer:?} depth {depth} batch {batch:?} pack {g:?}: {diff}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,263 @@
+//! A sweep as a Slurm job array, against a real Slurm (scripts/slurm-local.sh starts one on this machine;
+//! `.ci/run` does, and sets DDLAB_REQUIRE_SLURM). `ddlab slurm --submit --tasks 3`, one task requeued
+//! while it trains, the finish job: runs.csv equals a one-machine `ddlab sweep` of the same file in every
+//! column but the wall time, and probes, analysis and report exist.
+
+mod util;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use util::*;
+
+/// Three shards that each train for several seconds on one core (so one can be requeued mid-training).
+const SWEEP: &str = r#"
+name = "slurm"
+seeds = [0, 1]
+[data]
+dataset = "digits"
+n_train = 300
+n_test = 200
+label_noise = 0.2
+[model]
+widths = [1, 2, 4, 8, 32, 64, 128, 256]
+[train]
+loss = "ce"
+epochs = 1500
+eval_every = 100
+checkpoint_every = 25
+[probe]
+probe_set = 100
+"#;
+
+fn slurm_is_up() -> bool {
+    Command::new("sinfo").args(["-h", "-o", "%T"]).output().is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
+}
+
+fn squeue(ids: &str, format: &str) -> String {
+    let out = Command::new("squeue").args(["-h", "-j", ids, "-o", format]).output().expect("squeue");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// runs.csv without the `seconds` column (wall time is the one thing that may differ).
+fn results(sweep: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(sweep.join("runs.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let seconds = header.iter().position(|h| *h == "seconds").unwrap();
+    let mut rows: Vec<String> = text
+        .lines()
+        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != seconds).map(|(_, f)| f).collect::<Vec<_>>().join(","))
+        .collect();
+    rows[1..].sort();
+    rows
+}
+
+#[test]
+#[ignore = "needs a running Slurm: scripts/slurm-local.sh start (CI runs it with DDLAB_REQUIRE_SLURM=1)"]
+fn a_slurm_array_with_a_requeued_task_finishes_the_sweep_one_machine_would() {
+    if !slurm_is_up() {
+        let required = std::env::var_os("DDLAB_REQUIRE_SLURM").is_some();
+        panic!(
+            "no Slurm answers sinfo{}: start one with `scripts/slurm-local.sh start`",
+            if required { " although DDLAB_REQUIRE_SLURM is set" } else { "" }
+        );
+    }
+    let start = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "slurm.toml", SWEEP);
+    let file = file.to_str().unwrap();
+
+    let submitted = run(&["slurm", file, "--runs-dir", "cluster", "--submit", "--tasks", "3", "--cpus-per-task", "1"], dir.path());
+    assert!(submitted.status.success(), "{}", stderr(&submitted));
+    let out = stdout(&submitted);
+    let line = out.lines().find(|l| l.starts_with("submitted array job")).unwrap_or_else(|| panic!("{out}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (array, finish) = (words[3].to_string(), words[8].to_string());
+    let sweep = sweep_folder(&dir.path().join("cluster"));
+    assert!(sweep.join("slurm/array.sbatch").is_file() && sweep.join("slurm/finish.sbatch").is_file());
+
+    // Requeue the first task seen training (it has checkpointed at least once).
+    let ids = format!("{array},{finish}");
+    let requeued = loop {
+        assert!(start.elapsed() < Duration::from_secs(300), "no task started training: {}", squeue(&ids, "%i %T %R"));
+        let running: Vec<String> = squeue(&array, "%i %T").lines().filter(|l| l.ends_with("RUNNING")).map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+        let checkpoints = files(&sweep).iter().filter(|f| f.ends_with("checkpoint.bin")).count();
+        if let Some(task) = running.first()
+            && checkpoints > 0
+        {
+            break task.clone();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let status = Command::new("scontrol").args(["requeue", &requeued]).status().unwrap();
+    assert!(status.success(), "scontrol requeue {requeued}");
+    // A requeued job waits for a begin time Slurm sets some minutes ahead; let it start now.
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = Command::new("scontrol").args(["update", &format!("JobId={requeued}"), "BeginTime=now"]).status();
+
+    // During the array, `ddlab status` shows the shards.
+    let status = run(&["status", sweep.to_str().unwrap(), "--slurm"], dir.path());
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(stdout(&status).contains("shard 3/3"), "{}", stdout(&status));
+
+    while !squeue(&ids, "%i").trim().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(900), "jobs still queued: {}", squeue(&ids, "%i %T %R"));
+        let _ = Command::new("scontrol").args(["update", &format!("JobId={requeued}"), "BeginTime=now"]).output();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let task = requeued.split('_').nth(1).unwrap();
+    let log = std::fs::read_to_string(sweep.join(format!("slurm/logs/task-{task}.log"))).unwrap();
+    assert!(log.contains("interrupted"), "task {requeued} was not stopped by the requeue: {log}");
+    let finish_log = std::fs::read_to_string(sweep.join("slurm/logs/finish.log")).unwrap();
+    assert!(finish_log.contains("16 of 16 runs finished"), "{finish_log}");
+    for name in ["runs.csv", "probes.csv", "analysis.json", "analysis.md", "report.html"] {
+        assert!(sweep.join(name).is_file(), "{name} missing after the finish job: {finish_log}");
+    }
+
+    // The same file on one machine.
+    let alone = run(&["sweep", file, "--runs-dir", "alone", "--no-probe", "--quiet"], dir.path());
+    assert!(alone.status.success(), "{}", stderr(&alone));
+    let alone = sweep_folder(&dir.path().join("alone"));
+    assert_eq!(results(&sweep), results(&alone), "the cluster's runs.csv differs from the one-machine sweep's");
+    eprintln!("slurm end-to-end: {:.0} s", start.elapsed().as_secs_f64());
+}
+
+/// A small sweep for the tests that need no Slurm.
+const SMALL: &str = r#"
+name = "shards"
+seeds = [0, 1]
+[data]
+dataset = "teacher"
+pool = 300
+dim = 6
+classes = 3
+n_train = 80
+n_test = 60
+label_noise = 0.2
+[model]
+widths = [1, 2, 4, 24, 48]
+[train]
+loss = "ce"
+epochs = 60
+eval_every = 20
+[probe]
+probe_set = 40
+"#;
+
+/// Shards run one after another (by flag, and by a Slurm array task's variables), then `--finish`:
+/// the same runs.csv as one machine, every run trained once, and an empty shard says so.
+#[test]
+fn shards_then_finish_equal_the_one_machine_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small.toml", SMALL);
+    let file = file.to_str().unwrap();
+    let sweep_in = |runs: &str, extra: &[&str], env: &[(&str, &str)]| {
+        let mut command = ddlab();
+        command.args(["sweep", file, "--runs-dir", runs, "--quiet"]).args(extra).current_dir(dir.path());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{extra:?} {env:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    sweep_in("sharded", &["--shard", "1/3"], &[]);
+    // Task 7 of an array 3-11:4 (IDs 3, 7, 11) is shard 2/3.
+    sweep_in(
+        "sharded",
+        &[],
+        &[("SLURM_ARRAY_TASK_ID", "7"), ("SLURM_ARRAY_TASK_COUNT", "3"), ("SLURM_ARRAY_TASK_MIN", "3"), ("SLURM_ARRAY_TASK_MAX", "11")],
+    );
+    let sweep = sweep_folder(&dir.path().join("sharded"));
+    assert!(!sweep.join("runs.csv").exists(), "a shard writes no runs.csv (the finish step does)");
+    let before_last = files(&sweep).iter().filter(|f| f.ends_with("/DONE")).count();
+    assert!(before_last > 0 && before_last < 10, "{before_last} runs done after two of three shards");
+    sweep_in("sharded", &["--shard", "3/3"], &[]);
+    assert_eq!(files(&sweep).iter().filter(|f| f.ends_with("/DONE")).count(), 10);
+    let empty = sweep_in("sharded", &["--shard", "9/9"], &[]);
+    assert!(empty.contains("no runs to train"), "{empty}");
+    let finished = sweep_in("sharded", &["--finish"], &[]);
+    assert!(finished.contains("10 of 10 runs finished"), "{finished}");
+    assert!(sweep.join("report.html").is_file() && sweep.join("analysis.json").is_file());
+
+    sweep_in("alone", &["--no-probe"], &[]);
+    assert_eq!(results(&sweep), results(&sweep_folder(&dir.path().join("alone"))));
+}
+
+/// `--finish` with runs missing lists them and exits 2, after reporting what is finished.
+#[test]
+fn finish_lists_the_runs_that_are_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small.toml", SMALL);
+    let file = file.to_str().unwrap();
+    let shard = run(&["sweep", file, "--runs-dir", "r", "--quiet", "--shard", "1/2"], dir.path());
+    assert!(shard.status.success(), "{}", stderr(&shard));
+    let finish = run(&["sweep", file, "--runs-dir", "r", "--quiet", "--finish"], dir.path());
+    assert_eq!(finish.status.code(), Some(2), "{}", stderr(&finish));
+    assert!(stderr(&finish).contains("runs are not finished"), "{}", stderr(&finish));
+    assert!(stderr(&finish).contains("(never started)"), "{}", stderr(&finish));
+}
+
+/// `ddlab slurm` without `--submit` writes the two scripts with the user's settings and submits nothing.
+#[test]
+fn slurm_writes_the_array_and_finish_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "small.toml", SMALL);
+    let out = run(
+        &[
+            "slurm",
+            file.to_str().unwrap(),
+            "--runs-dir",
+            "r",
+            "--tasks",
+            "4",
+            "--array-limit",
+            "2",
+            "--partition",
+            "gpu",
+            "--time",
+            "01:00:00",
+            "--cpus-per-task",
+            "3",
+            "--mem",
+            "4G",
+            "--account",
+            "lab",
+            "--qos",
+            "normal",
+            "--gpus-per-task",
+            "1",
+            "--sbatch-arg=--constraint=avx2",
+            "--backend",
+            "flex",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sweep = sweep_folder(&dir.path().join("r"));
+    let array = std::fs::read_to_string(sweep.join("slurm/array.sbatch")).unwrap();
+    for line in [
+        "#SBATCH --array=0-3%2",
+        "#SBATCH --signal=B:USR1@120",
+        "#SBATCH --requeue",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --time=01:00:00",
+        "#SBATCH --cpus-per-task=3",
+        "#SBATCH --mem=4G",
+        "#SBATCH --account=lab",
+        "#SBATCH --qos=normal",
+        "#SBATCH --gpus-per-task=1",
+        "#SBATCH --constraint=avx2",
+    ] {
+        assert!(array.lines().any(|l| l == line), "array.sbatch lacks `{line}`:\n{array}");
+    }
+    let exec = array.lines().find(|l| l.starts_with("exec ")).expect("the task execs ddlab");
+    assert!(exec.contains(" sweep ") && exec.contains("--backend flex --jobs 3") && !exec.contains("--finish"), "{exec}");
+    let finish = std::fs::read_to_string(sweep.join("slurm/finish.sbatch")).unwrap();
+    assert!(finish.lines().any(|l| l.starts_with("exec ") && l.ends_with("--finish")), "{finish}");
+    assert!(!finish.contains("--array"), "{finish}");
+    assert!(!sweep.join("slurm/jobs.toml").exists(), "nothing submitted");
+    let status = run(&["status", sweep.to_str().unwrap()], dir.path());
+    assert!(stdout(&status).contains("shard 4/4"), "{}", stdout(&status));
+}
