@@ -69,7 +69,7 @@ note "== (b) small sweep: wgpu against flex"
 for name in flex wgpu wgpu-again; do
   backend=${name%-again}
   start=$(date +%s%N)
-  timeout 240 "$bin" sweep experiments/gpu-agreement.toml --backend "$backend" --no-probe --quiet \
+  timeout 100 "$bin" sweep experiments/gpu-agreement.toml --backend "$backend" --no-probe --quiet \
     --runs-dir "$out/agree-$name" >"$out/agree-$name.log" 2>&1
   rc=$?
   note "$name sweep: exit $rc, $(( ($(date +%s%N) - start) / 1000000 )) ms"
@@ -86,12 +86,12 @@ if command -v nvidia-smi >/dev/null; then
   nvidia-smi pmon -s um -d 1 >"$out/pmon.txt" 2>&1 &
   pmon_pid=$!
 fi
-timeout 300 "$bin" bench experiments/gpu.toml --backend wgpu --epochs "$epochs" --repeat 1 --no-separate \
+timeout 240 "$bin" bench experiments/gpu.toml --backend wgpu --epochs "$epochs" --repeat 1 --no-separate \
   --no-ndarray --torch-device cuda 2>&1 | tee "$out/bench.txt" | tee -a "$summary"
 [ -n "$pmon_pid" ] && kill "$pmon_pid" 2>/dev/null
 # The plans compared on the GPU (what packing for the device gains), half the epochs, no PyTorch.
 note "== (c') the GPU plan against the CPU plan on the same GPU, $((epochs / 2)) epochs"
-timeout 150 "$bin" bench experiments/gpu.toml --backend wgpu --epochs $((epochs / 2)) --repeat 1 --no-separate \
+timeout 120 "$bin" bench experiments/gpu.toml --backend wgpu --epochs $((epochs / 2)) --repeat 1 --no-separate \
   --no-ndarray --no-torch --compare-plans 2>&1 | tee "$out/plans.txt" | tee -a "$summary"
 if [ -s "$out/pmon.txt" ]; then
   note "GPU use while running (nvidia-smi pmon, 1 s samples: SM utilisation % mean / max, frame-buffer MiB max):"
