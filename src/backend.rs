@@ -89,7 +89,9 @@ pub fn list_devices() -> anyhow::Result<()> {
     println!("backends compiled in: flex, ndarray{}", if cfg!(feature = "wgpu") { ", wgpu" } else { "" });
     gpu::list()?;
     match choose(Backend::Auto) {
-        Ok(chosen) => println!("--backend auto picks: {}{}", chosen.label, chosen.why.map(|w| format!(" ({w})")).unwrap_or_default()),
+        Ok(chosen) => {
+            println!("--backend auto picks: {}{}", chosen.label, chosen.why.map(|w| format!(" ({w})")).unwrap_or_default())
+        }
         Err(e) => println!("--backend auto fails: {e:#}"),
     }
     Ok(())
@@ -99,7 +101,8 @@ pub fn list_devices() -> anyhow::Result<()> {
 mod gpu {
     use super::Chosen;
 
-    const NOT_BUILT: &str = "this ddlab was built without the wgpu backend: rebuild with `cargo build --release --features wgpu` (README, GPUs)";
+    const NOT_BUILT: &str =
+        "this ddlab was built without the wgpu backend: rebuild with `cargo build --release --features wgpu` (README, GPUs)";
 
     pub fn named() -> anyhow::Result<Chosen> {
         anyhow::bail!(NOT_BUILT)

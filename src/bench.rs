@@ -155,7 +155,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let plan_text = match (packing, budget) {
         (Packing::Wide { overhead_units }, Some(b)) => {
-            format!("GPU plan: packs across widths and seeds (padding up to {overhead_units} units, {:.1} GiB a pack), 1 stream", b / GIB)
+            format!(
+                "GPU plan: packs across widths and seeds (padding up to {overhead_units} units, {:.1} GiB a pack), 1 stream",
+                b / GIB
+            )
         }
         _ => format!("CPU plan: narrow runs packed, wide runs alone, {jobs} workers"),
     };
@@ -166,7 +169,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let name = backend_flag(backend);
     let mut configs = Vec::new();
     if !args.no_separate {
-        configs.push(Config { label: format!("one model at a time, {name}, 1 worker"), backend, separate: true, plan: None, jobs: 1 });
+        configs.push(Config {
+            label: format!("one model at a time, {name}, 1 worker"),
+            backend,
+            separate: true,
+            plan: None,
+            jobs: 1,
+        });
     }
     let scheduler = configs.len();
     configs.push(Config { label: format!("scheduler, {name}, {jobs} worker(s)"), backend, separate: false, plan: None, jobs });
@@ -180,7 +189,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         });
     }
     let ndarray = (!args.no_ndarray && chosen.class == DeviceClass::Cpu).then(|| {
-        configs.push(Config { label: format!("scheduler, ndarray, {jobs} worker(s)"), backend: Backend::Ndarray, separate: false, plan: None, jobs });
+        configs.push(Config {
+            label: format!("scheduler, ndarray, {jobs} worker(s)"),
+            backend: Backend::Ndarray,
+            separate: false,
+            plan: None,
+            jobs,
+        });
         configs.len() - 1
     });
     // The PyTorch reference runs in the same rounds, so that a slow spell of the machine hits both sides.
@@ -206,7 +221,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     for (i, config) in configs.iter().enumerate() {
         let this = median(&measured[i]);
         let ratio = if i == scheduler {
-            if scheduler > 0 { format!("   speed-up {:.2}x over one at a time", median(&measured[0]).wall / packed.wall) } else { String::new() }
+            if scheduler > 0 {
+                format!("   speed-up {:.2}x over one at a time", median(&measured[0]).wall / packed.wall)
+            } else {
+                String::new()
+            }
         } else if Some(i) == ndarray {
             format!("   {name} is {:.2}x faster", this.wall / packed.wall)
         } else {
@@ -232,7 +251,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if torch_times.is_empty() {
-        println!("PyTorch reference: skipped (python3 cannot import torch{})", if args.torch_device == "cuda" { " or sees no CUDA device" } else { "" });
+        println!(
+            "PyTorch reference: skipped (python3 cannot import torch{})",
+            if args.torch_device == "cuda" { " or sees no CUDA device" } else { "" }
+        );
     } else {
         torch_times.sort_by(f64::total_cmp);
         let torch = torch_times[torch_times.len() / 2];
@@ -268,11 +290,8 @@ fn torch_setup(
     torch_device: &str,
 ) -> anyhow::Result<Option<PathBuf>> {
     let probe = if torch_device == "cuda" { "import torch; assert torch.cuda.is_available()" } else { "import torch" };
-    let has_torch = Process::new("python3")
-        .args(["-c", probe])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
+    let has_torch =
+        Process::new("python3").args(["-c", probe]).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success());
     if !has_torch {
         return Ok(None);
     }

@@ -8,8 +8,8 @@
 //! slurm`): the same stop, and then the task requeues itself (`scontrol requeue <array job>_<task>`) so
 //! that it resumes from its checkpoints.
 
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -31,7 +31,10 @@ pub fn requeue_requested() -> bool {
 /// Requeues this Slurm array task (`scontrol requeue <job>_<task>`); what happened, to print.
 pub fn requeue_this_task() -> String {
     let var = |name: &str| std::env::var(name).ok();
-    let Some(job) = var("SLURM_ARRAY_JOB_ID").zip(var("SLURM_ARRAY_TASK_ID")).map(|(j, t)| format!("{j}_{t}")).or_else(|| var("SLURM_JOB_ID"))
+    let Some(job) = var("SLURM_ARRAY_JOB_ID")
+        .zip(var("SLURM_ARRAY_TASK_ID"))
+        .map(|(j, t)| format!("{j}_{t}"))
+        .or_else(|| var("SLURM_JOB_ID"))
     else {
         return "SIGUSR1 outside a Slurm job: stopped, nothing requeued".into();
     };

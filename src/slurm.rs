@@ -37,13 +37,22 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
         anyhow::bail!("--cpus-per-task must be at least 1");
     }
     let cpus = args.cpus_per_task.unwrap_or(2);
-    for (flag, value) in [("--partition", &args.partition), ("--time", &args.time), ("--mem", &args.mem), ("--account", &args.account), ("--qos", &args.qos)] {
+    for (flag, value) in [
+        ("--partition", &args.partition),
+        ("--time", &args.time),
+        ("--mem", &args.mem),
+        ("--account", &args.account),
+        ("--qos", &args.qos),
+    ] {
         if let Some(v) = value {
             anyhow::ensure!(!v.trim().is_empty() && !v.contains(['\n', '\r']), "{flag}: `{v}` is not a value sbatch can take");
         }
     }
     for extra in &args.sbatch_arg {
-        anyhow::ensure!(extra.starts_with('-') && !extra.contains(['\n', '\r']), "--sbatch-arg `{extra}`: give one sbatch option, such as --constraint=avx2");
+        anyhow::ensure!(
+            extra.starts_with('-') && !extra.contains(['\n', '\r']),
+            "--sbatch-arg `{extra}`: give one sbatch option, such as --constraint=avx2"
+        );
     }
     let submit = args.submit.then(|| which("sbatch")).transpose()?;
 
@@ -128,7 +137,10 @@ cd {cwd}
     println!("sweep {} ({runs} runs in {tasks} shards)", sweep.root.display());
     println!("wrote {} and {}", sweep.slurm_array_script().display(), sweep.slurm_finish_script().display());
     let Some(sbatch) = submit else {
-        println!("submit them with: ddlab slurm {} --submit   (or sbatch them yourself, the finish job with --dependency=afterany:<array job>)", args.experiment.display());
+        println!(
+            "submit them with: ddlab slurm {} --submit   (or sbatch them yourself, the finish job with --dependency=afterany:<array job>)",
+            args.experiment.display()
+        );
         return Ok(());
     };
     let array_id = sbatch_submit(&sbatch, &[], &sweep.slurm_array_script())?;
@@ -157,17 +169,23 @@ fn sbatch_submit(sbatch: &Path, extra: &[String], script: &Path) -> anyhow::Resu
     anyhow::ensure!(out.status.success(), "sbatch refused {}: {}", script.display(), stderr.trim());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let id = stdout.trim().split(';').next().unwrap_or("").to_string();
-    anyhow::ensure!(!id.is_empty() && id.chars().all(|c| c.is_ascii_digit()), "sbatch printed no job ID for {}: `{}`", script.display(), stdout.trim());
+    anyhow::ensure!(
+        !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()),
+        "sbatch printed no job ID for {}: `{}`",
+        script.display(),
+        stdout.trim()
+    );
     Ok(id)
 }
 
 /// A program on PATH, or an error saying it is missing.
 pub fn which(program: &str) -> anyhow::Result<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-        .ok_or_else(|| anyhow::anyhow!("--submit: `{program}` is not on PATH (is this a Slurm login node?); the scripts can be written without --submit"))
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--submit: `{program}` is not on PATH (is this a Slurm login node?); the scripts can be written without --submit"
+        )
+    })
 }
 
 /// A path quoted for bash.

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ddlab_config::load_spec;
 use ddlab_store::{RunPhase, SweepDir};
 use ddlab_sweep::{
-    Mode, Shard, TrainOptions, available_memory, check_training_memory, prepare_conditions, shard_from_slurm, shard_runs, train_sweep,
-    training_memory, write_noise_files,
+    Mode, Shard, TrainOptions, available_memory, check_training_memory, prepare_conditions, shard_from_slurm, shard_runs,
+    train_sweep, training_memory, write_noise_files,
 };
 
 use crate::cli::SweepArgs;

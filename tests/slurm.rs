@@ -1,6 +1,6 @@
 //! A sweep as a Slurm job array, against a real Slurm (scripts/slurm-local.sh starts one on this machine;
-//! `.ci/run` does, and sets DDLAB_REQUIRE_SLURM). `ddlab slurm --submit --tasks 3`, one task requeued
-//! while it trains, the finish job: runs.csv equals a one-machine `ddlab sweep` of the same file in every
+//! `.ci/run` does, and sets DDLAB_REQUIRE_SLURM). `ddlab slurm --submit --tasks 3`, one task sent Slurm's
+//! time-limit warning (USR1) while it trains, so that it checkpoints and requeues itself, the finish job: runs.csv equals a one-machine `ddlab sweep` of the same file in every
 //! column but the wall time, and probes, analysis and report exist.
 
 mod util;
@@ -24,8 +24,8 @@ label_noise = 0.2
 widths = [1, 2, 4, 8, 32, 64, 128, 256]
 [train]
 loss = "ce"
-epochs = 1500
-eval_every = 100
+epochs = 10000
+eval_every = 500
 checkpoint_every = 25
 [probe]
 probe_set = 100
@@ -68,12 +68,13 @@ fn a_slurm_array_with_a_requeued_task_finishes_the_sweep_one_machine_would() {
     let file = experiment(dir.path(), "slurm.toml", SWEEP);
     let file = file.to_str().unwrap();
 
-    let submitted = run(&["slurm", file, "--runs-dir", "cluster", "--submit", "--tasks", "3", "--cpus-per-task", "1"], dir.path());
+    let submitted =
+        run(&["slurm", file, "--runs-dir", "cluster", "--submit", "--tasks", "3", "--cpus-per-task", "1"], dir.path());
     assert!(submitted.status.success(), "{}", stderr(&submitted));
     let out = stdout(&submitted);
     let line = out.lines().find(|l| l.starts_with("submitted array job")).unwrap_or_else(|| panic!("{out}"));
     let words: Vec<&str> = line.split_whitespace().collect();
-    let (array, finish) = (words[3].to_string(), words[8].to_string());
+    let (array, finish) = (words[3].to_string(), words[9].to_string());
     let sweep = sweep_folder(&dir.path().join("cluster"));
     assert!(sweep.join("slurm/array.sbatch").is_file() && sweep.join("slurm/finish.sbatch").is_file());
 
@@ -81,7 +82,11 @@ fn a_slurm_array_with_a_requeued_task_finishes_the_sweep_one_machine_would() {
     let ids = format!("{array},{finish}");
     let requeued = loop {
         assert!(start.elapsed() < Duration::from_secs(300), "no task started training: {}", squeue(&ids, "%i %T %R"));
-        let running: Vec<String> = squeue(&array, "%i %T").lines().filter(|l| l.ends_with("RUNNING")).map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+        let running: Vec<String> = squeue(&array, "%i %T")
+            .lines()
+            .filter(|l| l.ends_with("RUNNING"))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect();
         let checkpoints = files(&sweep).iter().filter(|f| f.ends_with("checkpoint.bin")).count();
         if let Some(task) = running.first()
             && checkpoints > 0
@@ -90,11 +95,12 @@ fn a_slurm_array_with_a_requeued_task_finishes_the_sweep_one_machine_would() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    let status = Command::new("scontrol").args(["requeue", &requeued]).status().unwrap();
-    assert!(status.success(), "scontrol requeue {requeued}");
-    // A requeued job waits for a begin time Slurm sets some minutes ahead; let it start now.
-    std::thread::sleep(Duration::from_secs(1));
-    let _ = Command::new("scontrol").args(["update", &format!("JobId={requeued}"), "BeginTime=now"]).status();
+    // Slurm's warning before a time limit (what `--signal=B:USR1@<grace>` sends): ddlab checkpoints,
+    // requeues its own task and exits.
+    let status = Command::new("scancel").args(["--signal=USR1", "--batch", &requeued]).status().unwrap();
+    assert!(status.success(), "scancel --signal=USR1 {requeued}");
+    // A requeued job waits for a begin time Slurm sets two minutes ahead; let it start now.
+    let start_now = || Command::new("scontrol").args(["update", &format!("JobId={requeued}"), "StartTime=now"]).output();
 
     // During the array, `ddlab status` shows the shards.
     let status = run(&["status", sweep.to_str().unwrap(), "--slurm"], dir.path());
@@ -103,12 +109,14 @@ fn a_slurm_array_with_a_requeued_task_finishes_the_sweep_one_machine_would() {
 
     while !squeue(&ids, "%i").trim().is_empty() {
         assert!(start.elapsed() < Duration::from_secs(900), "jobs still queued: {}", squeue(&ids, "%i %T %R"));
-        let _ = Command::new("scontrol").args(["update", &format!("JobId={requeued}"), "BeginTime=now"]).output();
+        let _ = start_now();
         std::thread::sleep(Duration::from_millis(500));
     }
     let task = requeued.split('_').nth(1).unwrap();
     let log = std::fs::read_to_string(sweep.join(format!("slurm/logs/task-{task}.log"))).unwrap();
-    assert!(log.contains("interrupted"), "task {requeued} was not stopped by the requeue: {log}");
+    assert!(log.contains("interrupted"), "task {requeued} was not stopped by USR1: {log}");
+    assert!(log.contains(&format!("requeued Slurm job {requeued}")), "task {requeued} did not requeue itself: {log}");
+    assert!(log.contains("runs trained now"), "the requeued task did not finish its shard: {log}");
     let finish_log = std::fs::read_to_string(sweep.join("slurm/logs/finish.log")).unwrap();
     assert!(finish_log.contains("16 of 16 runs finished"), "{finish_log}");
     for name in ["runs.csv", "probes.csv", "analysis.json", "analysis.md", "report.html"] {
@@ -167,7 +175,12 @@ fn shards_then_finish_equal_the_one_machine_sweep() {
     sweep_in(
         "sharded",
         &[],
-        &[("SLURM_ARRAY_TASK_ID", "7"), ("SLURM_ARRAY_TASK_COUNT", "3"), ("SLURM_ARRAY_TASK_MIN", "3"), ("SLURM_ARRAY_TASK_MAX", "11")],
+        &[
+            ("SLURM_ARRAY_TASK_ID", "7"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "3"),
+            ("SLURM_ARRAY_TASK_MAX", "11"),
+        ],
     );
     let sweep = sweep_folder(&dir.path().join("sharded"));
     assert!(!sweep.join("runs.csv").exists(), "a shard writes no runs.csv (the finish step does)");

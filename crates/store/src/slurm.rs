@@ -68,7 +68,9 @@ impl SweepDir {
     fn read_toml<T: for<'de> Deserialize<'de>>(&self, name: &str) -> Result<Option<T>, StoreError> {
         let path = self.slurm_dir().join(name);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map(Some).map_err(|e| StoreError::new(&path, format!("unreadable: {}", e.message()))),
+            Ok(text) => {
+                toml::from_str(&text).map(Some).map_err(|e| StoreError::new(&path, format!("unreadable: {}", e.message())))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError::io(&path, e)),
         }

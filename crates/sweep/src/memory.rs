@@ -42,8 +42,10 @@ pub fn training_memory(spec: &Spec, prepared: &[Prepared], packing: Packing, dev
     let runs = spec.runs();
     let planned = planned_runs(spec, &runs);
     let fits = device_fits(spec, prepared, &runs, device_budget);
-    let mut packs: Vec<PackMemory> =
-        plan_groups(&planned, packing, &fits).into_iter().map(|group| pack_memory(spec, prepared, &group.iter().map(|&i| runs[i]).collect::<Vec<_>>())).collect();
+    let mut packs: Vec<PackMemory> = plan_groups(&planned, packing, &fits)
+        .into_iter()
+        .map(|group| pack_memory(spec, prepared, &group.iter().map(|&i| runs[i]).collect::<Vec<_>>()))
+        .collect();
     packs.sort_by(|a, b| b.total().total_cmp(&a.total()));
     packs
 }
@@ -60,7 +62,12 @@ pub fn planned_runs(spec: &Spec, runs: &[RunKey]) -> Vec<PendingRun> {
 
 /// The scheduler's memory question for a GPU plan: does a group of `runs` (indices) fit `budget` bytes
 /// of device memory? Always yes without a budget.
-pub fn device_fits<'a>(spec: &'a Spec, prepared: &'a [Prepared], runs: &'a [RunKey], budget: Option<f64>) -> impl Fn(&[usize]) -> bool + 'a {
+pub fn device_fits<'a>(
+    spec: &'a Spec,
+    prepared: &'a [Prepared],
+    runs: &'a [RunKey],
+    budget: Option<f64>,
+) -> impl Fn(&[usize]) -> bool + 'a {
     move |group: &[usize]| match budget {
         None => true,
         Some(budget) => pack_memory(spec, prepared, &group.iter().map(|&i| runs[i]).collect::<Vec<_>>()).device() <= budget,
@@ -90,7 +97,11 @@ pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackM
     let seeds_differ = pack.iter().any(|k| k.seed != pack[0].seed);
     let gathered = if seeds_differ && (batch as usize) < n { m * n as f64 * (data.train.dim + data.classes) as f64 } else { 0.0 };
     PackMemory {
-        label: if narrowest == widest { format!("w{widest} x{}", pack.len()) } else { format!("w{narrowest}-{widest} x{}", pack.len()) },
+        label: if narrowest == widest {
+            format!("w{widest} x{}", pack.len())
+        } else {
+            format!("w{narrowest}-{widest} x{}", pack.len())
+        },
         device_params: padded_params * (2.0 + moments) * F32,
         activations: (4.0 * hidden * batch + gathered) * F32,
         host_states: 2.0 * own_params * (1.0 + moments) * F32,

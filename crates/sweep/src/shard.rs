@@ -34,9 +34,8 @@ impl FromStr for Shard {
     /// `I/N` with 1 <= I <= N.
     fn from_str(text: &str) -> Result<Self, String> {
         let (i, n) = text.split_once('/').ok_or_else(|| format!("`{text}` is not I/N (for example 2/3)"))?;
-        let number = |s: &str, what: &str| {
-            s.trim().parse::<usize>().map_err(|_| format!("`{text}`: {what} `{s}` is not a whole number"))
-        };
+        let number =
+            |s: &str, what: &str| s.trim().parse::<usize>().map_err(|_| format!("`{text}`: {what} `{s}` is not a whole number"));
         let (index, count) = (number(i, "I")?, number(n, "N")?);
         if count == 0 {
             return Err(format!("`{text}`: N must be at least 1"));

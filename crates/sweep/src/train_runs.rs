@@ -11,8 +11,7 @@ use ddlab_data::Prepared;
 use ddlab_model::{Mlp, MlpShape, MlpWeights};
 use ddlab_store::{RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
 use ddlab_train::{
-    DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, RunState, RunStatus, moments_match, plan_groups,
-    train_group,
+    DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, RunState, RunStatus, moments_match, plan_groups, train_group,
 };
 use indicatif::ProgressBar;
 
