@@ -59,7 +59,8 @@ def train_one(args):
 
     batch = cfg["batch_size"] or n
     gen = torch.Generator().manual_seed(seed)
-    for epoch in range(1, cfg["epochs"] + 1):
+    epochs = cond.get("epochs", cfg["epochs"])
+    for epoch in range(1, epochs + 1):
         order = torch.randperm(n, generator=gen).to(dev) if batch < n else None
         for start in range(0, n, batch):
             if order is None:
@@ -70,7 +71,7 @@ def train_one(args):
             opt.zero_grad(set_to_none=True)
             loss_fn(model(xb), yb, ob).backward()
             opt.step()
-        if epoch % cfg["eval_every"] == 0 or epoch == cfg["epochs"]:
+        if epoch % cfg["eval_every"] == 0 or epoch == epochs:
             with torch.no_grad():
                 (model(x).argmax(1) != y).float().mean().item()
                 (model(xt).argmax(1) != yt).float().mean().item()

@@ -56,8 +56,9 @@ fn sweep_flops(spec: &Spec, input: usize, classes: usize, n_test: usize) -> f64 
         let forward = shape.forward_flops_per_example() as f64;
         let backward = 2.0 * forward - 2.0 * (input * run.width) as f64;
         let n = run.condition.n_train as f64;
-        let evals = spec.train.epochs.div_ceil(spec.train.eval_every) as f64;
-        total += spec.train.epochs as f64 * n * (forward + backward) + evals * forward * (n + n_test as f64);
+        let train = spec.train_for(&run.condition);
+        let evals = train.epochs.div_ceil(train.eval_every) as f64;
+        total += train.epochs as f64 * n * (forward + backward) + evals * forward * (n + n_test as f64);
     }
     total
 }
@@ -130,6 +131,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     spec.name = format!("{}-bench", spec.name);
     spec.train.epochs = args.epochs.min(spec.train.epochs);
     spec.train.eval_every = spec.train.eval_every.min(spec.train.epochs);
+    for condition in &mut spec.conditions {
+        condition.epochs = condition.epochs.map(|e| e.min(args.epochs));
+    }
     spec.train.checkpoint_every = 0;
     let prepared = prepare_conditions(&spec, &data_dir())?;
     let (input, classes, n_test) = (prepared[0].train.dim, prepared[0].classes, prepared[0].test.len());
@@ -162,7 +166,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         _ => format!("CPU plan: narrow runs packed, wide runs alone, {jobs} workers"),
     };
-    println!("{plan_text}");
+    let packs = ddlab_sweep::training_memory(&spec, &prepared, packing, budget).len();
+    println!("{plan_text}: {packs} packs");
 
     // This machine's timings vary by up to 40% from run to run (the same sweep: 6.5 to 9.9 s), so every
     // configuration runs once per round, `--repeat` rounds, and the medians are compared.
@@ -305,6 +310,7 @@ fn torch_setup(
         let labels = |y: &[u32]| y.iter().map(|&v| v as f32).collect::<Vec<f32>>();
         conditions.push(serde_json::json!({
             "n_train": condition.n_train,
+            "epochs": spec.train_for(condition).epochs,
             "x_train": write_f32("xtrain", &data.train.x)?, "y_train": write_f32("ytrain", &labels(&data.train.y))?,
             "x_test": write_f32("xtest", &data.test.x)?, "y_test": write_f32("ytest", &labels(&data.test.y))?,
             "dim": data.train.dim, "classes": data.classes,

@@ -128,3 +128,26 @@ fn keys_prints_the_readme_table() {
     assert!(out.status.success());
     assert!(stdout(&out).contains("| `model.widths` |"));
 }
+
+/// `conditions.epochs`: each budget is a condition of its own, its runs train for it, and the analysis
+/// sees one condition per budget.
+#[test]
+fn epoch_budgets_are_conditions() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name = \"budgets\"\nseeds = [0, 1]\n[data]\ndataset = \"teacher\"\npool = 300\ndim = 5\nclasses = 3\nn_train = 60\nn_test = 40\nlabel_noise = 0.1\n[conditions]\nepochs = [20, 60]\n[model]\nwidths = [2, 8]\n[train]\nloss = \"ce\"\neval_every = 10\n[probe]\nprobe_set = 20\n";
+    let file = experiment(dir.path(), "budgets.toml", text);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sweep = sweep_folder(&dir.path().join("runs"));
+    for (label, epochs) in [("n60-noise0.1-e20", 20), ("n60-noise0.1-e60", 60)] {
+        let metrics = std::fs::read_to_string(sweep.join(format!("runs/{label}/w8-s1/metrics.csv"))).unwrap();
+        assert_eq!(metrics.lines().count(), 1 + epochs / 10, "{label}");
+        assert!(metrics.lines().last().unwrap().starts_with(&format!("{epochs},")), "{label}: {metrics}");
+    }
+    let runs = std::fs::read_to_string(sweep.join("runs.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = runs.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 8);
+    assert!(rows.iter().all(|r| r[0].ends_with(&format!("-e{}", r[7]))), "each run trained for its condition's budget: {runs}");
+    let analysis = std::fs::read_to_string(sweep.join("analysis.json")).unwrap();
+    assert!(analysis.contains("n60-noise0.1-e20") && analysis.contains("n60-noise0.1-e60"));
+}

@@ -101,6 +101,11 @@ pub const KEYS: &[KeyDoc] = &[
     ),
     k("conditions.n_train", "([data.n_train])", "Training-set sizes crossed with the widths."),
     k("conditions.label_noise", "([data.label_noise])", "Label-noise levels crossed with the widths."),
+    k(
+        "conditions.epochs",
+        "([train.epochs])",
+        "Epoch budgets crossed with the widths (instead of train.epochs); each condition's runs train for its budget.",
+    ),
     k("probe.probe_set", "1000", "Probe inputs: a seeded subset of at most this many test inputs."),
     k("probe.draws", "3", "R: random partitions per M (P1) and random unit subsets per q (P2)."),
     k("probe.q_grid", "[0.05, 0.1, 0.25, 0.5, 0.75]", "P2 keep-fractions q."),

@@ -98,13 +98,18 @@ impl Resolver<'_> {
         };
         let data = self.data(&file.data)?;
         let conditions = self.conditions(&file)?;
+        let mut train = self.train(&file)?;
+        // With epoch budgets as conditions, train.epochs is the largest of them (what a run trains at most).
+        if let Some(most) = conditions.iter().filter_map(|c| c.epochs).max() {
+            train.epochs = most;
+        }
         Ok(Spec {
             name,
             seeds,
             data_seed: file.data_seed.unwrap_or(0),
             data,
             model: self.model(&file)?,
-            train: self.train(&file)?,
+            train,
             conditions,
             probe: self.probe(&file)?,
         })
@@ -260,15 +265,36 @@ impl Resolver<'_> {
             }
             None => vec![self.real(&d.label_noise, "data.label_noise", 0.0, noise_ok, "in [0, 1)")?],
         };
+        let e_list: Vec<Option<usize>> = match c.and_then(|c| c.epochs.as_ref()) {
+            Some(list) => {
+                if file.train.epochs.is_some() {
+                    return Err(self.bad_spanned(
+                        list,
+                        "conditions.epochs",
+                        "and train.epochs are both set: keep one (conditions.epochs lists every budget)",
+                    ));
+                }
+                if list.get_ref().is_empty() {
+                    return Err(self.bad_spanned(list, "conditions.epochs", "is empty"));
+                }
+                if let Some(e) = list.get_ref().iter().find(|e| **e < 1) {
+                    return Err(self.bad_spanned(list, "conditions.epochs", format!("must be >= 1, got {e}")));
+                }
+                list.get_ref().iter().map(|e| Some(*e as usize)).collect()
+            }
+            None => vec![None],
+        };
         let mut out = Vec::new();
         for &n_train in &n_list {
             for &label_noise in &p_list {
-                let cond = Condition { n_train, label_noise };
-                if out.contains(&cond) {
-                    let span = c.and_then(|c| c.n_train.as_ref()).map(|s| s.span()).unwrap_or(0..0);
-                    return Err(self.bad(span, "conditions", format!("condition {} appears twice", cond.label())));
+                for &epochs in &e_list {
+                    let cond = Condition { n_train, label_noise, epochs };
+                    if out.contains(&cond) {
+                        let span = c.and_then(|c| c.n_train.as_ref().or(c.epochs.as_ref())).map(|s| s.span()).unwrap_or(0..0);
+                        return Err(self.bad(span, "conditions", format!("condition {} appears twice", cond.label())));
+                    }
+                    out.push(cond);
                 }
-                out.push(cond);
             }
         }
         Ok(out)

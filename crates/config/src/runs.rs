@@ -23,6 +23,16 @@ impl RunKey {
 }
 
 impl Spec {
+    /// The training settings of a condition's runs: `train`, with the condition's own epoch budget when
+    /// the experiment crosses budgets (`conditions.epochs`).
+    pub fn train_for(&self, condition: &crate::Condition) -> crate::TrainSpec {
+        let mut train = self.train.clone();
+        if let Some(epochs) = condition.epochs {
+            train.epochs = epochs;
+        }
+        train
+    }
+
     /// Every run of the sweep, ordered by condition, then width, then seed.
     pub fn runs(&self) -> Vec<RunKey> {
         let mut runs = Vec::new();

@@ -147,18 +147,30 @@ pub struct LrDecay {
     pub factor: f64,
 }
 
-/// One training set: its size and its label-noise level.
+/// One training set (its size and its label-noise level) and, when the experiment crosses epoch budgets
+/// (`conditions.epochs`), the budget its runs train for.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     pub n_train: usize,
     pub label_noise: f64,
+    /// None: `train.epochs`. Left out of spec.toml when None, so sweeps without it keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
 }
 
 impl Condition {
-    /// The condition's folder name, e.g. `n1200-noise0.2`.
+    /// A condition that trains for `train.epochs`.
+    pub fn new(n_train: usize, label_noise: f64) -> Self {
+        Condition { n_train, label_noise, epochs: None }
+    }
+
+    /// The condition's folder name, e.g. `n1200-noise0.2` (`n1200-noise0.2-e500` with its own budget).
     pub fn label(&self) -> String {
-        format!("n{}-noise{}", self.n_train, self.label_noise)
+        match self.epochs {
+            None => format!("n{}-noise{}", self.n_train, self.label_noise),
+            Some(e) => format!("n{}-noise{}-e{e}", self.n_train, self.label_noise),
+        }
     }
 
     /// Exact number of flipped training labels: round(p * n).

@@ -13,7 +13,7 @@ fn minimal_file_resolves_to_documented_defaults() {
     let spec = parse_spec(MINIMAL, "minimal").unwrap();
     assert_eq!(spec.name, "minimal");
     assert_eq!(spec.seeds, vec![0, 1, 2]);
-    assert_eq!(spec.conditions, vec![Condition { n_train: 100, label_noise: 0.0 }]);
+    assert_eq!(spec.conditions, vec![Condition::new(100, 0.0)]);
     assert_eq!(spec.model.depth, 1);
     assert_eq!(spec.model.widths, geometric_widths(1, 1024, 21));
     assert_eq!(spec.train.loss, Loss::Mse);
@@ -35,9 +35,29 @@ fn conditions_cross_sizes_and_noise() {
     let spec =
         parse_spec("[data]\ndataset = \"digits\"\n[conditions]\nn_train = [100, 200]\nlabel_noise = [0.0, 0.2]\n", "c").unwrap();
     assert_eq!(spec.conditions.len(), 4);
-    assert_eq!(spec.conditions[3], Condition { n_train: 200, label_noise: 0.2 });
+    assert_eq!(spec.conditions[3], Condition::new(200, 0.2));
     assert_eq!(spec.conditions[3].label(), "n200-noise0.2");
     assert_eq!(spec.runs().len(), 4 * spec.model.widths.len() * 3);
+}
+
+#[test]
+fn conditions_cross_epoch_budgets() {
+    let text = "[data]\ndataset = \"digits\"\n[conditions]\nn_train = [100, 200]\nepochs = [50, 400]\n[train]\neval_every = 10\n";
+    let spec = parse_spec(text, "e").unwrap();
+    assert_eq!(spec.conditions.len(), 4);
+    assert_eq!(spec.conditions[1], Condition { n_train: 100, label_noise: 0.0, epochs: Some(400) });
+    assert_eq!(spec.conditions[1].label(), "n100-noise0-e400");
+    assert_eq!(spec.train_for(&spec.conditions[0]).epochs, 50);
+    assert_eq!(spec.train_for(&spec.conditions[1]).epochs, 400);
+    assert_eq!(spec.train.epochs, 400, "train.epochs is the largest budget");
+    // Without budgets the hash is what it was before conditions.epochs existed: see
+    // sweep_hash_of_committed_spec_is_stable.
+    let e = error("[data]\ndataset = \"digits\"\nn_train = 10\n[conditions]\nepochs = [10]\n[train]\nepochs = 5\n");
+    assert!(e.contains("conditions.epochs and train.epochs are both set"), "{e}");
+    let e = error("[data]\ndataset = \"digits\"\nn_train = 10\n[conditions]\nepochs = [10, 0]\n");
+    assert!(e.contains("conditions.epochs must be >= 1, got 0"), "{e}");
+    let e = error("[data]\ndataset = \"digits\"\nn_train = 10\n[conditions]\nepochs = [10, 10]\n");
+    assert!(e.contains("appears twice"), "{e}");
 }
 
 #[test]

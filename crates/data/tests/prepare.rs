@@ -48,7 +48,7 @@ fn label_noise_flips_exactly_round_pn_labels_to_other_classes() {
 fn prepare_keeps_test_labels_clean_and_standardises_with_training_statistics() {
     let split = split(Pools { train: toy(600, 4), test: None }, Some(200), 1).unwrap();
     assert_eq!((split.train_pool.len(), split.test.len()), (400, 200));
-    let condition = Condition { n_train: 300, label_noise: 0.1 };
+    let condition = Condition::new(300, 0.1);
     let prepared = prepare(&split, condition, Standardize::Feature, 1).unwrap();
     assert_eq!(prepared.flipped.len(), 30);
     assert_eq!(prepared.test.y, split.test.y, "test labels are never flipped");
@@ -66,7 +66,7 @@ fn prepare_keeps_test_labels_clean_and_standardises_with_training_statistics() {
 #[test]
 fn requests_larger_than_the_data_are_errors() {
     let split = split(Pools { train: toy(50, 2), test: None }, None, 0).unwrap();
-    let e = prepare(&split, Condition { n_train: 100, label_noise: 0.0 }, Standardize::None, 0).unwrap_err().to_string();
+    let e = prepare(&split, Condition::new(100, 0.0), Standardize::None, 0).unwrap_err().to_string();
     assert!(e.contains("n_train = 100") && e.contains("34"), "{e}");
     let e = ddlab_data::split(Pools { train: toy(50, 2), test: None }, Some(50), 0).unwrap_err().to_string();
     assert!(e.contains("n_test"), "{e}");

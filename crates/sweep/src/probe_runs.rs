@@ -93,9 +93,9 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
     let clock = Instant::now();
     let spec = &sweep.spec;
     let widths = &spec.model.widths;
-    let epochs = spec.train.epochs;
     let mut probed = 0;
     for (condition, data) in spec.conditions.iter().zip(prepared) {
+        let epochs = spec.train_for(condition).epochs;
         let (x, labels) = probe_set(sweep, data, device);
         let finished: Vec<Vec<RunKey>> = widths
             .iter()
@@ -340,7 +340,7 @@ fn seeds_file(cross: &Path) -> PathBuf {
 fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
     match sweep.phase(key) {
         Ok(RunPhase::Finished(r)) => r.summary.epochs,
-        _ => sweep.spec.train.epochs,
+        _ => sweep.spec.train_for(&key.condition).epochs,
     }
 }
 
@@ -425,7 +425,7 @@ mod tests {
     }
 
     fn row(metric: Metric) -> ProbeRow {
-        let condition = Condition { n_train: 60, label_noise: 0.2 };
+        let condition = Condition::new(60, 0.2);
         probe_row(&condition, 4, Some(1), Phase::Init, 0, metric)
     }
 

@@ -98,7 +98,8 @@ pub fn train_sweep(
     let work = plan_work(sweep, device, prepared, &candidates, options.packing, options.device_memory)?;
     let progress = Progress::new(mode, all.len(), done);
     if !candidates.is_empty() {
-        progress.line(&format!("{} runs to train ({} finished already)", candidates.len(), done));
+        let packs = work.iter().filter(|w| matches!(w, Work::Train(_))).count();
+        progress.line(&format!("{} runs to train in {packs} packs ({} finished already)", candidates.len(), done));
     }
     let device_data: Vec<DeviceData> = prepared.iter().map(|p| DeviceData::new(p, device)).collect();
     let queue = Mutex::new(work.into_iter().collect::<std::collections::VecDeque<_>>());
@@ -305,11 +306,12 @@ fn run_work(
     let mut states: Vec<RunState> = runs.into_iter().map(|r| RunState { pack: pack.clone(), ..r.state }).collect();
     if train {
         let condition = sweep.spec.conditions.iter().position(|c| *c == keys[0].condition).expect("run of this spec");
-        let bar = progress.group_bar(&group_label(&keys), sweep.spec.train.epochs - states[0].epoch);
+        let train = sweep.spec.train_for(&keys[0].condition);
+        let bar = progress.group_bar(&group_label(&keys), train.epochs - states[0].epoch);
         let mut observer = SweepObserver { sweep, device, keys: &keys, bar: &bar, progress, stop, start_epoch: states[0].epoch };
         let hooks = Hooks { snapshot_every: sweep.spec.probe.every };
         let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            train_group(&sweep.spec.train, hooks, &device_data[condition], states, &mut observer)
+            train_group(&train, hooks, &device_data[condition], states, &mut observer)
         }));
         bar.finish_and_clear();
         states = match trained {

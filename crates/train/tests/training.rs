@@ -35,7 +35,7 @@ impl Observer for Quiet {
 fn data(n: usize) -> Prepared {
     let pools = Pools { train: teacher(400, 6, 3, 8, 7).unwrap(), test: None };
     let split = split(pools, Some(100), 0).unwrap();
-    prepare(&split, Condition { n_train: n, label_noise: 0.2 }, Standardize::Feature, 0).unwrap()
+    prepare(&split, Condition::new(n, 0.2), Standardize::Feature, 0).unwrap()
 }
 
 fn spec(loss: Loss, optimizer: Optimizer, epochs: usize, batch_size: Option<usize>) -> TrainSpec {
@@ -233,6 +233,18 @@ fn gpu_plan_packs_across_widths_and_seeds_within_the_budget() {
             assert!(groups.iter().any(|g| g.len() == 35 && g.iter().all(|&i| runs[i].width <= 256)));
         }
     }
+    // experiments/gpu.toml (widths 1-4096 in octaves, 5 seeds): 4 packs, as README says.
+    let octaves: Vec<PendingRun> = (0..13).flat_map(|k| (0..5).map(move |_| PendingRun { key: (0, 0), width: 1 << k })).collect();
+    let mut packs: Vec<Vec<usize>> = plan_groups(&octaves, Packing::Wide { overhead_units }, &|_| true)
+        .iter()
+        .map(|g| {
+            let mut w: Vec<usize> = g.iter().map(|&i| octaves[i].width).collect();
+            w.dedup();
+            w
+        })
+        .collect();
+    packs.sort();
+    assert_eq!(packs, vec![vec![1, 2, 4, 8, 16, 32, 64, 128, 256], vec![512, 1024], vec![2048], vec![4096]]);
     // With no allowance only runs of one width (seeds) share a pack.
     let groups = plan_groups(&runs, Packing::Wide { overhead_units: 0 }, &|_| true);
     assert_eq!(groups.len(), 2 * widths.len());
