@@ -12,6 +12,8 @@
 # Usage: scripts/gpu-check.sh [OUT_DIR]
 #   DDLAB_BIN       the binary (default: dist/ddlab-gpu, unpacked from dist/ddlab-gpu.gz if needed)
 #   BENCH_EPOCHS    epochs of experiments/gpu.toml the bench trains (default 40)
+#   BENCH_EXPERIMENT, AGREEMENT_EXPERIMENT   other experiment files (a dry run on a machine without a
+#                   GPU uses tiny ones: wgpu on a software adapter is hundreds of times slower)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -19,6 +21,8 @@ out=${1:-gpu-check}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 epochs=${BENCH_EPOCHS:-40}
+bench_file=${BENCH_EXPERIMENT:-experiments/gpu.toml}
+agree_file=${AGREEMENT_EXPERIMENT:-experiments/gpu-agreement.toml}
 summary="$out/summary.txt"
 : >"$summary"
 note() { echo "$*" | tee -a "$summary"; }
@@ -69,7 +73,7 @@ note "== (b) small sweep: wgpu against flex"
 for name in flex wgpu wgpu-again; do
   backend=${name%-again}
   start=$(date +%s%N)
-  timeout 100 "$bin" sweep experiments/gpu-agreement.toml --backend "$backend" --no-probe --quiet \
+  timeout 100 "$bin" sweep "$agree_file" --backend "$backend" --no-probe --quiet \
     --runs-dir "$out/agree-$name" >"$out/agree-$name.log" 2>&1
   rc=$?
   note "$name sweep: exit $rc, $(( ($(date +%s%N) - start) / 1000000 )) ms"
@@ -80,18 +84,18 @@ note "wgpu against itself (run to run):"
 python3 scripts/compare_runs.py "$out"/agree-wgpu/*/runs.csv "$out"/agree-wgpu-again/*/runs.csv 2>&1 | tee -a "$out/agreement.txt" | tee -a "$summary"
 
 # (c) Speed against PyTorch on the same GPU, with the GPU's utilisation per process.
-note "== (c) ddlab bench experiments/gpu.toml --epochs $epochs on wgpu, PyTorch model by model on cuda"
+note "== (c) ddlab bench $bench_file --epochs $epochs on wgpu, PyTorch model by model on cuda"
 pmon_pid=
 if command -v nvidia-smi >/dev/null; then
   nvidia-smi pmon -s um -d 1 >"$out/pmon.txt" 2>&1 &
   pmon_pid=$!
 fi
-timeout 240 "$bin" bench experiments/gpu.toml --backend wgpu --epochs "$epochs" --repeat 1 --no-separate \
+timeout 240 "$bin" bench "$bench_file" --backend wgpu --epochs "$epochs" --repeat 1 --no-separate \
   --no-ndarray --torch-device cuda 2>&1 | tee "$out/bench.txt" | tee -a "$summary"
 [ -n "$pmon_pid" ] && kill "$pmon_pid" 2>/dev/null
 # The plans compared on the GPU (what packing for the device gains), half the epochs, no PyTorch.
 note "== (c') the GPU plan against the CPU plan on the same GPU, $((epochs / 2)) epochs"
-timeout 120 "$bin" bench experiments/gpu.toml --backend wgpu --epochs $((epochs / 2)) --repeat 1 --no-separate \
+timeout 120 "$bin" bench "$bench_file" --backend wgpu --epochs $((epochs / 2)) --repeat 1 --no-separate \
   --no-ndarray --no-torch --compare-plans 2>&1 | tee "$out/plans.txt" | tee -a "$summary"
 if [ -s "$out/pmon.txt" ]; then
   note "GPU use while running (nvidia-smi pmon, 1 s samples: SM utilisation % mean / max, frame-buffer MiB max):"

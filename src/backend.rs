@@ -5,6 +5,7 @@
 //! and says which it picked and why.
 
 use burn::tensor::Device;
+use ddlab_sweep::DeviceBudget;
 use ddlab_train::Packing;
 
 use crate::cli::{Backend, DeviceArgs};
@@ -24,6 +25,8 @@ pub struct Chosen {
     pub label: String,
     /// The adapter's memory in bytes where it is known (NVIDIA: from nvidia-smi; wgpu does not report it).
     pub memory: Option<f64>,
+    /// The adapter's largest storage-buffer binding in bytes (GPU adapters).
+    pub largest_buffer: Option<f64>,
     /// Why `auto` picked this device (None when the backend was named).
     pub why: Option<String>,
 }
@@ -35,6 +38,7 @@ pub fn choose(backend: Backend) -> anyhow::Result<Chosen> {
         class: DeviceClass::Cpu,
         label: name.to_string(),
         memory: None,
+        largest_buffer: None,
         why,
     };
     match backend {
@@ -55,12 +59,15 @@ pub fn choose(backend: Backend) -> anyhow::Result<Chosen> {
 /// CPU (measured on 2 cores, crates/train/src/schedule.rs): narrow runs packed, wide ones alone, one
 /// worker per core. GPU: every step is launch-bound below thousands of hidden units, so runs of a
 /// condition pack across widths and seeds up to the memory budget, one stream of packs (one worker).
-pub fn plan(chosen: &Chosen, args: &DeviceArgs, no_pack: bool) -> (Packing, usize, Option<f64>) {
+pub fn plan(chosen: &Chosen, args: &DeviceArgs, no_pack: bool) -> (Packing, usize, Option<DeviceBudget>) {
     let packing = |p: Packing| if no_pack { Packing::Separate } else { p };
     match chosen.class {
         DeviceClass::Cpu => (packing(Packing::default()), args.jobs.unwrap_or_else(ddlab_sweep::default_jobs), None),
         DeviceClass::Gpu => {
-            let budget = gpu_budget(chosen.memory, args.device_memory_gib);
+            let bytes = gpu_budget(chosen.memory, args.device_memory_gib);
+            // wgpu's portable minimum for a binding where the adapter does not say (128 MiB).
+            let largest_buffer = chosen.largest_buffer.unwrap_or(128.0 * 1024.0 * 1024.0);
+            let budget = DeviceBudget { bytes, largest_buffer };
             (packing(Packing::Wide { overhead_units: GPU_OVERHEAD_UNITS }), args.jobs.unwrap_or(1), Some(budget))
         }
     }
@@ -141,7 +148,10 @@ mod gpu {
         });
         futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
             .iter()
-            .map(|a| Adapter { info: a.get_info(), max_binding: a.limits().max_storage_buffer_binding_size })
+            .map(|a| {
+                let limits = a.limits();
+                Adapter { info: a.get_info(), max_binding: limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) }
+            })
             .collect()
     }
 
@@ -172,6 +182,7 @@ mod gpu {
             class,
             label: label(best),
             memory: adapter_memory(best),
+            largest_buffer: Some(best.max_binding as f64),
             why: None,
         })
     }
@@ -193,6 +204,7 @@ mod gpu {
             class: DeviceClass::Gpu,
             label: label(first),
             memory: adapter_memory(first),
+            largest_buffer: Some(first.max_binding as f64),
             why: Some("the first discrete GPU wgpu found".into()),
         })
     }

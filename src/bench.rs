@@ -158,12 +158,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         chosen.label
     );
     let plan_text = match (packing, budget) {
-        (Packing::Wide { overhead_units }, Some(b)) => {
-            format!(
-                "GPU plan: packs across widths and seeds (padding up to {overhead_units} units, {:.1} GiB a pack), 1 stream",
-                b / GIB
-            )
-        }
+        (Packing::Wide { overhead_units }, Some(b)) => format!(
+            "GPU plan: packs across widths and seeds (padding up to {overhead_units} units, {:.1} GiB a pack, {:.2} GiB a tensor), 1 stream",
+            b.bytes / GIB,
+            b.largest_buffer / GIB
+        ),
         _ => format!("CPU plan: narrow runs packed, wide runs alone, {jobs} workers"),
     };
     let packs = ddlab_sweep::training_memory(&spec, &prepared, packing, budget).len();

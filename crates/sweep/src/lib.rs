@@ -17,7 +17,7 @@ mod progress;
 mod shard;
 mod train_runs;
 
-pub use memory::{PackMemory, available_memory, check_training_memory, peak_training_memory, training_memory};
+pub use memory::{DeviceBudget, PackMemory, available_memory, check_training_memory, peak_training_memory, training_memory};
 pub use outputs::{analyze, plot, report};
 pub use prepare::{prepare_conditions, write_noise_files};
 pub use probe_runs::{collect_probes, probe_sweep};

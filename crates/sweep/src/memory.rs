@@ -16,6 +16,14 @@ use ddlab_train::{Packing, PendingRun, plan_groups};
 
 const F32: f64 = 4.0;
 
+/// What a GPU pack may use: bytes in all, and bytes in one buffer (the adapter's largest storage-buffer
+/// binding: a bigger tensor cannot be bound to a kernel).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DeviceBudget {
+    pub bytes: f64,
+    pub largest_buffer: f64,
+}
+
 /// What one pack needs, in bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PackMemory {
@@ -24,6 +32,8 @@ pub struct PackMemory {
     pub device_params: f64,
     pub activations: f64,
     pub host_states: f64,
+    /// The largest single tensor on the device: a layer's packed weights or one gathered mini-batch.
+    pub largest_tensor: f64,
 }
 
 impl PackMemory {
@@ -38,7 +48,12 @@ impl PackMemory {
 }
 
 /// The sweep's training packs and their memory, largest first, planned as `options` would plan them.
-pub fn training_memory(spec: &Spec, prepared: &[Prepared], packing: Packing, device_budget: Option<f64>) -> Vec<PackMemory> {
+pub fn training_memory(
+    spec: &Spec,
+    prepared: &[Prepared],
+    packing: Packing,
+    device_budget: Option<DeviceBudget>,
+) -> Vec<PackMemory> {
     let runs = spec.runs();
     let planned = planned_runs(spec, &runs);
     let fits = device_fits(spec, prepared, &runs, device_budget);
@@ -60,17 +75,20 @@ pub fn planned_runs(spec: &Spec, runs: &[RunKey]) -> Vec<PendingRun> {
         .collect()
 }
 
-/// The scheduler's memory question for a GPU plan: does a group of `runs` (indices) fit `budget` bytes
-/// of device memory? Always yes without a budget.
+/// The scheduler's memory question for a GPU plan: does a group of `runs` (indices) fit the device's
+/// budget, in all and tensor by tensor? Always yes without a budget.
 pub fn device_fits<'a>(
     spec: &'a Spec,
     prepared: &'a [Prepared],
     runs: &'a [RunKey],
-    budget: Option<f64>,
+    budget: Option<DeviceBudget>,
 ) -> impl Fn(&[usize]) -> bool + 'a {
     move |group: &[usize]| match budget {
         None => true,
-        Some(budget) => pack_memory(spec, prepared, &group.iter().map(|&i| runs[i]).collect::<Vec<_>>()).device() <= budget,
+        Some(budget) => {
+            let pack = pack_memory(spec, prepared, &group.iter().map(|&i| runs[i]).collect::<Vec<_>>());
+            pack.device() <= budget.bytes && pack.largest_tensor <= budget.largest_buffer
+        }
     }
 }
 
@@ -105,6 +123,12 @@ pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackM
         device_params: padded_params * (2.0 + moments) * F32,
         activations: (4.0 * hidden * batch + gathered) * F32,
         host_states: 2.0 * own_params * (1.0 + moments) * F32,
+        largest_tensor: shape(widest)
+            .layer_dims()
+            .iter()
+            .map(|&(i, o)| m * (i as f64) * (o as f64))
+            .fold(if gathered > 0.0 { m * batch * data.train.dim as f64 } else { 0.0 }, f64::max)
+            * F32,
     }
 }
 
@@ -156,4 +180,48 @@ pub fn bytes(b: f64) -> String {
         unit += 1;
     }
     format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SWEEP: &str = "seeds = [0, 1]\n[data]\ndataset = \"teacher\"\npool = 300\ndim = 10\nclasses = 3\nn_train = 100\nn_test = 50\n[model]\nwidths = [4, 8, 64]\n[train]\nbatch_size = 20\noptimizer = \"sgd\"\nmomentum = 0.0\n";
+
+    fn setup() -> (Spec, Vec<Prepared>) {
+        let spec = ddlab_config::parse_spec(SWEEP, "m").unwrap();
+        let prepared = crate::prepare_conditions(&spec, std::path::Path::new("/nonexistent")).unwrap();
+        (spec, prepared)
+    }
+
+    /// Hand-computed: two runs (seeds 0 and 1) of widths 4 and 8 padded to 8, 10 inputs, 3 classes, plain
+    /// SGD (no moments), batch 20 of 100 examples.
+    #[test]
+    fn a_gpu_pack_counts_its_parameters_batches_and_largest_tensor() {
+        let (spec, prepared) = setup();
+        let runs = spec.runs();
+        let pack = [runs[0], runs[3]]; // w4-s0 and w8-s1
+        let memory = pack_memory(&spec, &prepared, &pack);
+        let padded_params = 2.0 * ((10.0 + 1.0) * 8.0 + (8.0 + 1.0) * 3.0);
+        assert_eq!(memory.device_params, padded_params * 2.0 * F32);
+        // Activations of one batch (4 per hidden unit) and the epoch's gathered inputs and targets.
+        assert_eq!(memory.activations, (4.0 * 2.0 * 8.0 * 20.0 + 2.0 * 100.0 * 13.0) * F32);
+        // The largest tensor: one gathered batch (2 x 20 x 10) against the first layer (2 x 10 x 8).
+        assert_eq!(memory.largest_tensor, 2.0 * 20.0 * 10.0 * F32);
+        assert_eq!(memory.label, "w4-8 x2");
+    }
+
+    #[test]
+    fn the_gpu_plan_keeps_every_pack_within_the_budget() {
+        let (spec, prepared) = setup();
+        let runs = spec.runs();
+        let one_wide = pack_memory(&spec, &prepared, &[runs[4]]);
+        let budget = DeviceBudget { bytes: 2.5 * one_wide.device(), largest_buffer: f64::INFINITY };
+        let packs = training_memory(&spec, &prepared, Packing::Wide { overhead_units: 1 << 20 }, Some(budget));
+        assert!(packs.len() > 1, "the budget splits the sweep");
+        assert!(packs.iter().all(|p| p.device() <= budget.bytes), "{packs:?}");
+        assert_eq!(training_memory(&spec, &prepared, Packing::Wide { overhead_units: 1 << 20 }, None).len(), 1);
+        let fits = device_fits(&spec, &prepared, &runs, Some(DeviceBudget { bytes: f64::INFINITY, largest_buffer: 100.0 }));
+        assert!(!fits(&[0]), "a tensor larger than the adapter's largest buffer does not fit");
+    }
 }

@@ -24,8 +24,8 @@ pub struct TrainOptions {
     /// Worker threads, each training one group at a time in a rayon pool of its share of the cores.
     pub jobs: usize,
     pub packing: Packing,
-    /// Device memory a pack may use (bytes), for the GPU plan ([`Packing::Wide`]); None: no limit.
-    pub device_memory: Option<f64>,
+    /// Device memory a pack may use, for the GPU plan ([`Packing::Wide`]); None: no limit.
+    pub device_memory: Option<crate::memory::DeviceBudget>,
     /// Train the runs that failed or diverged earlier again.
     pub retry_failed: bool,
 }
@@ -167,7 +167,7 @@ fn plan_work(
     prepared: &[Prepared],
     candidates: &[RunKey],
     packing: Packing,
-    device_memory: Option<f64>,
+    device_memory: Option<crate::memory::DeviceBudget>,
 ) -> anyhow::Result<Vec<Work>> {
     let spec = &sweep.spec;
     let warn = |w: String| eprintln!("warning: {w}");
