@@ -27,11 +27,13 @@
 //! - Nothing here deletes a run folder.
 
 mod atomic;
+mod error;
 mod runs;
 mod slurm;
 mod sweep;
 
 pub use atomic::{read_csv, write_atomic, write_csv_atomic};
+pub use error::StoreError;
 pub use runs::{RunOutcome, RunRecord, RunSummary};
 pub use slurm::{SlurmJobs, SlurmPlan};
-pub use sweep::{RunLock, RunPhase, StoreError, SweepDir};
+pub use sweep::{RunLock, RunPhase, SweepDir};

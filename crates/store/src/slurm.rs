@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
-use crate::sweep::{StoreError, SweepDir};
+use crate::error::StoreError;
+use crate::sweep::SweepDir;
 
 /// What `ddlab slurm` planned: the shard count every task and `ddlab status` use.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
