@@ -44,7 +44,7 @@ def main():
                 worst, where = diff, key
         ok &= bad == 0
         print(f"  {col:<10} largest |difference| {worst:.3g} at {where}; {bad} runs outside the tolerance")
-    print("PASS: wgpu agrees with flex within the tolerance" if ok else "FAIL: outside the tolerance")
+    print("PASS: the two agree within the tolerance" if ok else "FAIL: outside the tolerance")
     return 0 if ok else 1
 
 

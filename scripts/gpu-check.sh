@@ -61,7 +61,11 @@ if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nv
 fi
 
 note "== ddlab gpu-check $(date -u +%FT%TZ) on $(hostname); binary $bin ($(du -h "$bin" | cut -f1))"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$summary"
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$summary"
+else
+  note "gpu: nvidia-smi is not installed (no NVIDIA driver, or not on PATH)"
+fi
 
 # (a) Devices.
 note "== (a) ddlab devices"
