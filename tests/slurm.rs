@@ -68,6 +68,12 @@ fn a_slurm_array_with_a_requeued_task_finishes_the_sweep_one_machine_would() {
     let file = experiment(dir.path(), "slurm.toml", SWEEP);
     let file = file.to_str().unwrap();
 
+    // A submission the scheduler refuses (no such partition) is an error that says so; nothing is queued.
+    let refused = run(&["slurm", file, "--runs-dir", "refused", "--submit", "--partition", "no-such-partition"], dir.path());
+    assert!(!refused.status.success(), "{}", stdout(&refused));
+    assert!(stderr(&refused).contains("sbatch refused") && stderr(&refused).contains("partition"), "{}", stderr(&refused));
+    assert!(!sweep_folder(&dir.path().join("refused")).join("slurm/jobs.toml").exists());
+
     let submitted =
         run(&["slurm", file, "--runs-dir", "cluster", "--submit", "--tasks", "3", "--cpus-per-task", "1"], dir.path());
     assert!(submitted.status.success(), "{}", stderr(&submitted));
