@@ -20,6 +20,10 @@ start() {
     echo "slurm-local: needs root (it installs packages and starts daemons)" >&2
     exit 1
   fi
+  if command -v sinfo >/dev/null && [ "$(sinfo -h -N -o %T 2>/dev/null | head -1)" = idle ]; then
+    echo "slurm-local: a Slurm is already up here; using it"
+    return 0
+  fi
   if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v sbatch >/dev/null ||
     ! command -v munged >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
