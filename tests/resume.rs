@@ -30,16 +30,6 @@ eval_every = 50
 checkpoint_every = 50
 "#;
 
-/// runs.csv without the `seconds` column (wall time is the one thing that may differ).
-fn results(sweep: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(sweep.join("runs.csv")).unwrap();
-    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
-    let seconds = header.iter().position(|h| *h == "seconds").unwrap();
-    text.lines()
-        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != seconds).map(|(_, f)| f).collect::<Vec<_>>().join(","))
-        .collect()
-}
-
 /// Every run marked DONE has complete, readable results.
 fn assert_finished_runs_complete(sweep: &Path) {
     for entry in files(sweep).iter().filter(|f| f.ends_with("/DONE")) {

@@ -40,19 +40,6 @@ fn squeue(ids: &str, format: &str) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
-/// runs.csv without the `seconds` column (wall time is the one thing that may differ).
-fn results(sweep: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(sweep.join("runs.csv")).unwrap();
-    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
-    let seconds = header.iter().position(|h| *h == "seconds").unwrap();
-    let mut rows: Vec<String> = text
-        .lines()
-        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != seconds).map(|(_, f)| f).collect::<Vec<_>>().join(","))
-        .collect();
-    rows[1..].sort();
-    rows
-}
-
 #[test]
 #[ignore = "needs a running Slurm: scripts/slurm-local.sh start (CI runs it with DDLAB_REQUIRE_SLURM=1)"]
 fn a_slurm_array_with_a_requeued_task_finishes_the_sweep_one_machine_would() {

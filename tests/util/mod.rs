@@ -89,3 +89,17 @@ pub fn files(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// runs.csv without the `seconds` column (wall time is the one thing that may differ), rows sorted, so
+/// that two sweeps of the same spec compare equal however their runs were scheduled.
+pub fn results(sweep: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(sweep.join("runs.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let seconds = header.iter().position(|h| *h == "seconds").unwrap();
+    let mut rows: Vec<String> = text
+        .lines()
+        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != seconds).map(|(_, f)| f).collect::<Vec<_>>().join(","))
+        .collect();
+    rows[1..].sort();
+    rows
+}

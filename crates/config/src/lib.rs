@@ -9,6 +9,9 @@
 //! (condition x width x seed) and names its sweep folder by [`sweep_dir_name`], a SHA-256 of its
 //! canonical form.
 //!
+//! ## Randomness
+//! [`streams`] lists every seeded random stream of a sweep (data, initial weights, batch order, probes).
+//!
 //! ## Documentation
 //! [`KEYS`] documents every key; README's key table is generated from it and a test keeps the two, and
 //! the parser, in step.
@@ -20,6 +23,7 @@ mod keys;
 mod resolve;
 mod runs;
 mod spec;
+pub mod streams;
 
 pub use error::SpecError;
 pub use hash::{canonical_form, spec_hash, sweep_dir_name};

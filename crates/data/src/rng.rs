@@ -5,12 +5,11 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-/// Named streams of the data seed.
+/// Named streams of the data seed (the registry: `ddlab_config::streams`).
 pub(crate) mod stream {
-    pub const SPLIT: u64 = 1;
-    pub const SUBSET: u64 = 2;
-    pub const NOISE: u64 = 3;
-    pub const GENERATOR: u64 = 4;
+    pub use ddlab_config::streams::{
+        DATA_GENERATOR as GENERATOR, DATA_NOISE as NOISE, DATA_SPLIT as SPLIT, DATA_SUBSET as SUBSET,
+    };
 }
 
 pub(crate) fn seeded(seed: u64, stream: u64) -> ChaCha8Rng {

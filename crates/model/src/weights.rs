@@ -54,14 +54,11 @@ pub struct MlpWeights {
     pub layers: Vec<Layer>,
 }
 
-/// The stream of the replicate seed that initial weights come from (batch order uses others).
-const INIT_STREAM: u64 = 0x1417;
-
 impl MlpWeights {
     /// Draws initial weights for `shape` from `seed`.
     pub fn init(shape: MlpShape, init: Init, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(INIT_STREAM);
+        rng.set_stream(ddlab_config::streams::INIT);
         let layers = shape
             .layer_dims()
             .into_iter()

@@ -70,7 +70,7 @@ pub fn seed_subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
     if choose(n, k) <= MAX_SUBSETS {
         return all_subsets(n, k);
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
+    let mut rng = ChaCha8Rng::seed_from_u64(ddlab_config::streams::SEED_SUBSETS_SEED);
     rng.set_stream(k as u64);
     (0..MAX_SUBSETS).map(|_| sample(&mut rng, n, k).into_vec()).collect()
 }

@@ -51,13 +51,10 @@ use ddlab_config::ProbeSpec;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-/// The random stream of a run's seed that probes draw from.
-const PROBE_STREAM: u64 = 0x9b0be;
-
 /// Every single-model probe (P1-P4, P6's participation ratio) of one model.
 pub fn probe_model(view: &ModelView, labels: &[u32], spec: &ProbeSpec, seed: u64) -> Vec<Metric> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(PROBE_STREAM);
+    rng.set_stream(ddlab_config::streams::PROBE);
     // The full network's figures come from its own forward pass.
     let (full_err, full_loss_sq, full_loss_kl) = full_figures(view, labels);
     let mut out = vec![

@@ -34,7 +34,7 @@ fn probe_set(sweep: &SweepDir, prepared: &Prepared, device: &Device) -> (Tensor<
     } else {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(sweep.spec.data_seed);
-        rng.set_stream(0x9b0be5e7);
+        rng.set_stream(ddlab_config::streams::PROBE_SET);
         balanced_indices(&test.y, size, &mut rng)
     };
     let subset = test.select(&indices);

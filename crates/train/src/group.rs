@@ -49,13 +49,10 @@ pub struct Hooks {
     pub snapshot_every: usize,
 }
 
-/// The stream of a replicate seed that epoch `e`'s batch order comes from: `BATCH_STREAM + e`.
-const BATCH_STREAM: u64 = 1 << 32;
-
 /// The order in which epoch `epoch` visits the training examples for replicate `seed`.
 pub fn batch_order(n: usize, seed: u64, epoch: usize) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(BATCH_STREAM + epoch as u64);
+    rng.set_stream(ddlab_config::streams::BATCH + epoch as u64);
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rng);
     order
