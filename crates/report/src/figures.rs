@@ -1,7 +1,6 @@
 //! The figures, each drawn once per backend (SVG for the report, PNG for everything else).
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use ddlab_analysis::{Analysis, ConditionAnalysis, CurvePoint, MetricVerdict};
@@ -56,46 +55,50 @@ const FONT_TITLE: u32 = 24;
 const FONT_LABEL: u32 = 18;
 const FONT_TICK: u32 = 15;
 
-/// A drawn figure: its title and where its files are.
+/// A drawn figure: its name (`<name>.svg`, `<name>.png`), its title and its two encodings. The report
+/// crate writes nothing: the caller stores the bytes.
 #[derive(Clone, Debug)]
 pub struct Figure {
     pub name: String,
     pub title: String,
-    pub svg: PathBuf,
-    pub png: PathBuf,
+    pub svg: String,
+    pub png: Vec<u8>,
 }
 
-/// Renders `draw` to `<dir>/<name>.svg` and `<dir>/<name>.png` (each written atomically).
+/// Renders `draw` as SVG and as PNG, in memory.
 macro_rules! render {
-    ($dir:expr, $name:expr, $title:expr, $size:expr, |$area:ident| $body:expr) => {{
+    ($name:expr, $title:expr, $size:expr, |$area:ident| $body:expr) => {{
         let name: String = $name;
-        let svg_path = $dir.join(format!("{name}.svg"));
-        let png_path = $dir.join(format!("{name}.png"));
+        let (width, height): (u32, u32) = $size;
         let mut svg = String::new();
         {
             let $area = SVGBackend::with_string(&mut svg, $size).into_drawing_area();
             $body?;
             $area.present()?;
         }
-        ddlab_store::write_atomic(&svg_path, svg.as_bytes())?;
-        let tmp = $dir.join(format!(".tmp-{name}.png"));
+        let mut rgb = vec![0u8; width as usize * height as usize * 3];
         {
-            let $area = BitMapBackend::new(&tmp, $size).into_drawing_area();
+            let $area = BitMapBackend::with_buffer(&mut rgb, $size).into_drawing_area();
             $body?;
             $area.present()?;
         }
-        std::fs::rename(&tmp, &png_path)?;
-        Figure { name, title: $title, svg: svg_path, png: png_path }
+        Figure { name, title: $title, svg, png: encode_png(&rgb, width, height)? }
     }};
 }
 
-/// Draws every figure of an analysis into `dir`.
-pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<dyn Error>> {
+/// PNG bytes of an RGB bitmap.
+fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, Box<dyn Error>> {
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out).write_image(rgb, width, height, image::ColorType::Rgb8)?;
+    Ok(out)
+}
+
+/// Draws every figure of an analysis.
+pub fn draw_figures(analysis: &Analysis) -> Result<Vec<Figure>, Box<dyn Error>> {
     register_font();
-    std::fs::create_dir_all(dir)?;
     let mut figures = Vec::new();
     figures.push(render!(
-        dir,
         "error_curves".to_string(),
         "Train and test error, and test loss, against width".to_string(),
         (1000, 900),
@@ -111,7 +114,6 @@ pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<
     for metric in &names {
         let slug = metric.replace('/', "-");
         figures.push(render!(
-            dir,
             format!("metric-{slug}"),
             format!("{metric} against width, trained and at initialisation"),
             (1000, 900),
@@ -121,7 +123,6 @@ pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<
     for metric in &names {
         let slug = metric.replace('/', "-");
         figures.push(render!(
-            dir,
             format!("scatter-{slug}"),
             format!("{metric} against test error, coloured by width"),
             (900, 700),
@@ -131,7 +132,6 @@ pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<
     for (ci, c) in analysis.conditions.iter().enumerate() {
         if c.ensembles.curves.iter().any(|k| !k.points.is_empty()) {
             figures.push(render!(
-                dir,
                 format!("ensembles-{ci}"),
                 format!("H5: test error of the k-seed ensemble against width, one curve per k ({})", c.condition),
                 (1000, 650),
@@ -140,7 +140,6 @@ pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<
         }
         if !c.epochwise.figure_widths.is_empty() {
             figures.push(render!(
-                dir,
                 format!("epochs-{ci}"),
                 format!("Epoch-wise: test error and verdict metrics against epochs at chosen widths ({})", c.condition),
                 (1000, 1100),
@@ -150,7 +149,6 @@ pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<
     }
     if analysis.width_adjusted.iter().any(|h| !h.points.is_empty()) {
         figures.push(render!(
-            dir,
             "width_adjusted".to_string(),
             "H3: test error against metric growth at fixed width (both centred on the width's mean over conditions)".to_string(),
             (1100, 900),
@@ -159,7 +157,6 @@ pub fn draw_figures(analysis: &Analysis, dir: &Path) -> Result<Vec<Figure>, Box<
     }
     if analysis.across.iter().any(|a| !a.points.is_empty()) {
         figures.push(render!(
-            dir,
             "onset_vs_peak".to_string(),
             "Ensemble onset W_ens against peak width W_peak across conditions".to_string(),
             (900, 750),

@@ -1,8 +1,9 @@
 //! # ddlab-report
 //!
 //! The human-readable end of a sweep: the verdict as Markdown, the figures (SVG and PNG, drawn with
-//! plotters in a shipped font) and one self-contained HTML report. It reads nothing itself: callers hand
-//! it the [`ddlab_analysis::Analysis`] and the rows to show.
+//! plotters in a shipped font) and one self-contained HTML report. It reads and writes nothing:
+//! callers hand it the [`ddlab_analysis::Analysis`] and the rows to show, and store the text and bytes it
+//! returns.
 
 mod figures;
 mod html;

@@ -146,13 +146,11 @@ fn figures_finish_on_degenerate_sweeps() {
     let mut failures = Vec::new();
     let mut drawn: Vec<String> = Vec::new();
     for (name, analysis) in cases() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().to_path_buf();
         let (done, wait) = mpsc::channel();
         let worker = analysis.clone();
         std::thread::spawn(move || {
             let result = std::panic::catch_unwind(|| {
-                draw_figures(&worker, &path).map(|f| f.into_iter().map(|f| f.name).collect::<Vec<_>>()).map_err(|e| e.to_string())
+                draw_figures(&worker).map(|f| f.into_iter().map(|f| f.name).collect::<Vec<_>>()).map_err(|e| e.to_string())
             });
             let _ = done.send(result);
         });

@@ -142,7 +142,11 @@ pub fn plot(folder: &Path, quiet: bool) -> anyhow::Result<()> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;
     let dir = sweep.path("figures");
-    let figures = draw_figures(&analysis, &dir).map_err(|e| anyhow::anyhow!("drawing figures into {}: {e}", dir.display()))?;
+    let figures = draw_figures(&analysis).map_err(|e| anyhow::anyhow!("drawing figures for {}: {e}", dir.display()))?;
+    for figure in &figures {
+        write_atomic(&dir.join(format!("{}.svg", figure.name)), figure.svg.as_bytes())?;
+        write_atomic(&dir.join(format!("{}.png", figure.name)), &figure.png)?;
+    }
     let index = FigureIndex { figures: figures.iter().map(|f| (f.name.clone(), f.title.clone())).collect() };
     write_atomic(&dir.join("index.json"), &serde_json::to_vec_pretty(&index)?)?;
     if !quiet {
