@@ -1,7 +1,5 @@
 //! One MLP as a Burn module: what is saved to `init.bpk` / `model.bpk` and what the probes run.
 
-use std::path::Path;
-
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
@@ -114,11 +112,5 @@ impl Mlp {
             .init(device)
             .try_load_record(record)
             .map_err(|e| format!("does not hold a model of shape {shape:?}: {e:?}"))
-    }
-
-    /// Loads a `.bpk` file for a model of `shape`.
-    pub fn load(shape: MlpShape, path: &Path, device: &Device) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::from_bytes(shape, bytes, device).map_err(|e| format!("{}: {e}", path.display()))
     }
 }

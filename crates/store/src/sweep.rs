@@ -67,6 +67,42 @@ impl SweepDir {
         self.root.join("runs").join(key.rel_dir())
     }
 
+    /// A run's weights at initialisation (`init.bpk`: the probes' null control).
+    pub fn init_weights_path(&self, key: &RunKey) -> PathBuf {
+        self.run_dir(key).join("init.bpk")
+    }
+
+    /// A run's trained weights (`model.bpk`).
+    pub fn model_path(&self, key: &RunKey) -> PathBuf {
+        self.run_dir(key).join("model.bpk")
+    }
+
+    /// A run's weights at a probe-schedule epoch (`snapshots/e<epoch>.bpk`).
+    pub fn snapshot_path(&self, key: &RunKey, epoch: usize) -> PathBuf {
+        self.run_dir(key).join("snapshots").join(format!("e{epoch}.bpk"))
+    }
+
+    /// `(epoch, path)` of every schedule snapshot of a run, by epoch.
+    pub fn snapshots(&self, key: &RunKey) -> Vec<(usize, PathBuf)> {
+        let mut out: Vec<(usize, PathBuf)> = std::fs::read_dir(self.run_dir(key).join("snapshots"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                let epoch = name.strip_prefix('e')?.strip_suffix(".bpk")?.parse().ok()?;
+                Some((epoch, e.path()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The bytes of a file of the sweep folder, or an error naming it.
+    pub fn read_bytes(&self, path: &Path) -> Result<Vec<u8>, StoreError> {
+        std::fs::read(path).map_err(|e| StoreError::io(path, e))
+    }
+
     pub fn condition_data_dir(&self, condition: &ddlab_config::Condition) -> PathBuf {
         self.root.join("data").join(condition.label())
     }

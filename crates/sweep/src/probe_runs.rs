@@ -138,12 +138,11 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
             // run's own probes are missing.
             let mut targets = Vec::new();
             for key in keys {
-                let dir = sweep.run_dir(key);
                 let epochs = finished_epochs(sweep, key);
-                targets.push(Target { seed: key.seed, phase: Phase::Init, epoch: 0, file: dir.join("init.bpk") });
-                targets.push(Target { seed: key.seed, phase: Phase::Trained, epoch: epochs, file: dir.join("model.bpk") });
+                targets.push(Target { seed: key.seed, phase: Phase::Init, epoch: 0, file: sweep.init_weights_path(key) });
+                targets.push(Target { seed: key.seed, phase: Phase::Trained, epoch: epochs, file: sweep.model_path(key) });
                 if per_run_missing.contains(&key) {
-                    targets.extend(snapshots(&dir).into_iter().map(|(epoch, file)| Target {
+                    targets.extend(sweep.snapshots(key).into_iter().map(|(epoch, file)| Target {
                         seed: key.seed,
                         phase: Phase::Snapshot,
                         epoch,
@@ -151,7 +150,7 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
                     }));
                 }
             }
-            let views = if targets.is_empty() { Vec::new() } else { observe_all(&targets, shape, &x, device, jobs)? };
+            let views = if targets.is_empty() { Vec::new() } else { observe_all(sweep, &targets, shape, &x, device, jobs)? };
             // Per-run probes.
             for key in &per_run_missing {
                 let mut rows = Vec::new();
@@ -269,7 +268,7 @@ fn kw_rows(
         let models = finished[i]
             .iter()
             .map(|key| {
-                let mlp = Mlp::load(shape, &sweep.run_dir(key).join("model.bpk"), device).map_err(anyhow::Error::msg)?;
+                let mlp = load_model(sweep, shape, &sweep.model_path(key), device)?;
                 Ok(ddlab_model::host_f32(mlp.forward(x.clone())))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -344,24 +343,15 @@ fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
     }
 }
 
-/// `(epoch, file)` of every schedule snapshot of a run.
-fn snapshots(dir: &Path) -> Vec<(usize, PathBuf)> {
-    let mut out: Vec<(usize, PathBuf)> = std::fs::read_dir(dir.join("snapshots"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            let epoch = name.strip_prefix('e')?.strip_suffix(".bpk")?.parse().ok()?;
-            Some((epoch, e.path()))
-        })
-        .collect();
-    out.sort();
-    out
+/// A stored model of `shape` (the store reads the bytes, the model crate decodes them).
+fn load_model(sweep: &SweepDir, shape: MlpShape, path: &Path, device: &Device) -> anyhow::Result<Mlp> {
+    let bytes = sweep.read_bytes(path)?;
+    Mlp::from_bytes(shape, bytes, device).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Observes every target (load weights, forward, Grams) on `jobs` threads.
 fn observe_all(
+    sweep: &SweepDir,
     targets: &[Target],
     shape: MlpShape,
     x: &Tensor<2>,
@@ -377,9 +367,8 @@ fn observe_all(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(target) = targets.get(i) else { break };
-                    let view = Mlp::load(shape, &target.file, device)
-                        .map_err(anyhow::Error::msg)
-                        .map(|mlp| ModelView::observe(&mlp.to_weights(shape), x));
+                    let view =
+                        load_model(sweep, shape, &target.file, device).map(|mlp| ModelView::observe(&mlp.to_weights(shape), x));
                     *results[i].lock().unwrap() = Some(view);
                 }
             });

@@ -148,7 +148,7 @@ fn shape_of(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> MlpShape {
 /// A run from its initial weights, writing init.bpk (the probes' null control) the first time.
 fn fresh_state(sweep: &SweepDir, device: &Device, key: &RunKey, shape: MlpShape) -> anyhow::Result<RunState> {
     let init = MlpWeights::init(shape, sweep.spec.model.init, key.seed);
-    let path = sweep.run_dir(key).join("init.bpk");
+    let path = sweep.init_weights_path(key);
     if !path.exists() {
         let bytes = Mlp::from_weights(&init, device).to_bytes().map_err(anyhow::Error::msg)?;
         write_atomic(&path, &bytes)?;
@@ -392,7 +392,7 @@ fn group_label(keys: &[RunKey]) -> String {
 fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState) -> anyhow::Result<()> {
     let dir = sweep.run_dir(key);
     let bytes = Mlp::from_weights(&state.weights, device).to_bytes().map_err(anyhow::Error::msg)?;
-    write_atomic(&dir.join("model.bpk"), &bytes)?;
+    write_atomic(&sweep.model_path(key), &bytes)?;
     write_csv_atomic(&dir.join("metrics.csv"), &state.metrics)?;
     // A diverged run has no final figures: its outputs are not numbers, so neither its losses nor its
     // errors (an argmax of NaNs) exist. They are missing values, and its reason says why.
@@ -467,7 +467,7 @@ impl Observer for SweepObserver<'_> {
     }
 
     fn snapshot(&mut self, run: usize, epoch: usize, weights: &MlpWeights) -> Result<(), String> {
-        let path = self.sweep.run_dir(&self.keys[run]).join("snapshots").join(format!("e{epoch}.bpk"));
+        let path = self.sweep.snapshot_path(&self.keys[run], epoch);
         let bytes = Mlp::from_weights(weights, self.device).to_bytes()?;
         write_atomic(&path, &bytes).map_err(|e| e.to_string())
     }
