@@ -5,7 +5,6 @@
 
 mod util;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
