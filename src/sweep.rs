@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ddlab_config::load_spec;
 use ddlab_store::{RunPhase, SweepDir};
 use ddlab_sweep::{
-    Mode, Shard, TrainOptions, available_memory, check_training_memory, prepare_conditions, shard_from_slurm, shard_runs,
-    train_sweep, training_memory, write_noise_files,
+    FitData, Mode, Shard, TrainOptions, available_memory, check_training_memory, fit_sweep, prepare_conditions, shard_from_slurm,
+    shard_runs, train_sweep, training_memory, write_noise_files,
 };
 
 use crate::cli::SweepArgs;
@@ -30,7 +30,9 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
 
     let (packing, jobs, device_memory) = backend::plan(&chosen, &args.device, args.no_pack);
     let options = TrainOptions { jobs, packing, device_memory, retry_failed: args.retry_failed };
-    if !args.force && !args.finish {
+    let closed_form = spec.model.kind.is_closed_form();
+    // The memory estimate is of training packs; a closed-form fit holds its feature matrix and its SVD.
+    if !args.force && !args.finish && !closed_form {
         match available_memory() {
             Some(available) => {
                 check_training_memory(&training_memory(&spec, &prepared, options.packing, device_memory), options.jobs, available)
@@ -62,7 +64,17 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let device = chosen.device;
-    let outcome = signals::while_training(stop, || train_sweep(&sweep, &prepared, &device, &runs, options, mode, stop))?;
+    let outcome = if closed_form {
+        if options.retry_failed {
+            for key in &runs {
+                sweep.reset_failed(key)?;
+            }
+        }
+        let data = FitData::new(&spec, &prepared);
+        signals::while_training(stop, || fit_sweep(&sweep, &data, &device, &runs, options.jobs, mode, stop))?
+    } else {
+        signals::while_training(stop, || train_sweep(&sweep, &prepared, &device, &runs, options, mode, stop))?
+    };
     if outcome.interrupted || stop.load(Ordering::Relaxed) {
         if shard.is_none() {
             sweep.write_runs_csv()?;

@@ -91,6 +91,12 @@ pub struct ConditionInput {
     /// Probe values during training, keyed by `probe/metric`: the `snapshot` rows, plus `trained` at
     /// the final epoch and `init` at epoch 0 (the control). May be empty.
     pub snapshots: BTreeMap<String, Vec<SnapshotValue>>,
+    /// The closed-form expected test error (risk) per width, where the model has one (the linear model
+    /// on gaussian_linear; `None` where it is infinite). Empty: no known answer.
+    pub theory: BTreeMap<usize, Option<f64>>,
+    /// Real-valued targets: the error is a risk (a mean squared error), and the peak test runs on its
+    /// logarithm (see [`analyze`]).
+    pub regression: bool,
 }
 
 /// What a test says about a prediction. The default is `NotTestable` (nothing known yet).
@@ -272,6 +278,9 @@ pub struct ConditionAnalysis {
     /// The epoch-wise view: test error and probe snapshots against epochs.
     #[serde(default)]
     pub epochwise: EpochWise,
+    /// The measured risk against its closed form, where the model has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theory: Option<crate::theory::TheoryAgreement>,
     pub conclusion: String,
 }
 
@@ -338,6 +347,9 @@ pub struct Analysis {
     #[serde(default)]
     pub by_prediction: Vec<PredictionTally>,
     pub overall: String,
+    /// Why no probe ran on this sweep (a linear model, regression targets); `None` when they apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes_not_applicable: Option<String>,
 }
 
 /// A run whose figures are not all finite diverged even if nobody said so.
@@ -419,7 +431,7 @@ pub(crate) fn fmt_p(p: f64) -> String {
     if p < 0.001 { format!("{p:.1e}") } else { format!("{p:.3}") }
 }
 
-fn peak_verdict(peak: &PeakTest, test_err: &SeedCurves, alpha: f64) -> Verdict {
+fn peak_verdict(peak: &PeakTest, test_err: &SeedCurves, alpha: f64, log_risk: bool) -> Verdict {
     let name = prediction::DOUBLE_DESCENT;
     let Some(p) = peak.p_value else {
         let reason = if test_err.max_seeds() < 2 {
@@ -440,8 +452,9 @@ fn peak_verdict(peak: &PeakTest, test_err: &SeedCurves, alpha: f64) -> Verdict {
         ("t_left", pk.t_left.unwrap_or(f64::NAN)),
         ("t_right", pk.t_right.unwrap_or(f64::NAN)),
     ];
+    let what = if log_risk { "log test risk" } else { "test error" };
     let sides = format!(
-        "test error at width {} is {:.3} above width {} and {:.3} above width {}",
+        "{what} at width {} is {:.3} above width {} and {:.3} above width {}",
         pk.width, pk.drop_left, pk.best_left, pk.drop_right, pk.best_right
     );
     if peak.detected {
@@ -750,6 +763,7 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
         tally,
         by_prediction,
         overall,
+        probes_not_applicable: None,
     }
 }
 
@@ -773,8 +787,19 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
         test_loss: aggregate(&test_loss),
     };
     let w_interp = interpolation_threshold(&train_err.widths(), &train_err.means(), opts.interp_tolerance);
-    let peak = peak_test(&test_err.widths(), &test_err.per_width(), opts.null_draws, opts.alpha);
-    let peak_loss = peak_test(&test_loss.widths(), &test_loss.per_width(), opts.null_draws, opts.alpha);
+    // A regression risk is tested on its logarithm: at p = n the risk of the minimum-norm fit has an
+    // infinite mean and a tail P(risk > r) ~ r^-1/2, so a mean over seeds is dominated by the largest
+    // draw and a t statistic stays near 1 however many seeds there are. Its logarithm has light tails,
+    // and a peak of the risk is a peak of its log.
+    let scale = |curve: &SeedCurves| -> Vec<Vec<f64>> {
+        let values = curve.per_width();
+        if !input.regression {
+            return values;
+        }
+        values.into_iter().map(|v| v.into_iter().map(|x| x.max(f64::MIN_POSITIVE).ln()).collect()).collect()
+    };
+    let peak = peak_test(&test_err.widths(), &scale(&test_err), opts.null_draws, opts.alpha);
+    let peak_loss = peak_test(&test_loss.widths(), &scale(&test_loss), opts.null_draws, opts.alpha);
 
     let names = verdict_metrics(&input.loss);
     let missing_metrics: Vec<String> = names.iter().filter(|n| !input.metrics.contains_key(**n)).map(|n| n.to_string()).collect();
@@ -833,7 +858,7 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
             }
         })
         .collect();
-    let mut verdicts = vec![peak_verdict(&peak, &test_err, opts.alpha)];
+    let mut verdicts = vec![peak_verdict(&peak, &test_err, opts.alpha, input.regression)];
     let h1_members: Vec<&Verdict> = metrics.iter().map(|m| &m.h1).collect();
     let past_members: Vec<&Verdict> = metrics.iter().map(|m| &m.past_peak_verdict).collect();
     verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
@@ -852,6 +877,14 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     let epochwise = epoch_wise(input, &diverged_keys, &names, peak_width, w_interp, opts);
     verdicts.push(epochwise.peak_verdict.clone());
     verdicts.push(epochwise.onset_verdict.clone());
+    let theory = (!input.theory.is_empty()).then(|| {
+        let widths = test_err.widths();
+        let expected: Vec<Option<f64>> = widths.iter().map(|w| input.theory.get(w).copied().flatten()).collect();
+        crate::theory::theory_agreement(input.n_train, &widths, &test_err.per_width(), &expected, opts.alpha)
+    });
+    if let Some(t) = &theory {
+        verdicts.insert(0, t.verdict.clone());
+    }
     let behind = Behind { test_err, train_err, growths };
     let mut c = ConditionAnalysis {
         condition: input.condition.clone(),
@@ -869,6 +902,7 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
         verdicts,
         ensembles,
         epochwise,
+        theory,
         conclusion: String::new(),
     };
     c.conclusion = conclusion(&c);

@@ -37,21 +37,25 @@ pub(crate) struct DataTable {
     pub n_train: Option<Spanned<i64>>,
     pub n_test: Option<Spanned<i64>>,
     pub label_noise: Option<Spanned<f64>>,
-    pub standardize: Option<Standardize>,
+    pub standardize: Option<Spanned<Standardize>>,
     pub pool: Option<Spanned<i64>>,
     pub dim: Option<Spanned<i64>>,
     pub classes: Option<Spanned<i64>>,
     pub teacher_width: Option<Spanned<i64>>,
     pub separation: Option<Spanned<f64>>,
+    pub signal: Option<Spanned<f64>>,
+    pub noise_variance: Option<Spanned<f64>>,
     pub generator_seed: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ModelTable {
+    pub kind: Option<Spanned<String>>,
+    pub ridge: Option<Spanned<f64>>,
     pub depth: Option<Spanned<i64>>,
     pub widths: Option<Spanned<WidthsValue>>,
-    pub init: Option<Init>,
+    pub init: Option<Spanned<Init>>,
 }
 
 /// `widths = [1, 2, 4]` or `widths = { from = 1, to = 1024, count = 19 }` (geometric, rounded).
@@ -73,7 +77,7 @@ pub(crate) struct WidthRange {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrainTable {
-    pub loss: Option<Loss>,
+    pub loss: Option<Spanned<Loss>>,
     pub optimizer: Option<Spanned<String>>,
     pub lr: Option<Spanned<f64>>,
     pub momentum: Option<Spanned<f64>>,

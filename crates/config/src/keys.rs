@@ -26,7 +26,7 @@ pub const KEYS: &[KeyDoc] = &[
     k(
         "data.dataset",
         "(required)",
-        "A shipped dataset (`digits`, `mnist1d`, `mnist1d-large`, `mnist10k`), `file`, `teacher` or `gaussian_mixture`.",
+        "A shipped dataset (`digits`, `mnist1d`, `mnist1d-large`, `mnist10k`), `file`, `teacher`, `gaussian_mixture` or `gaussian_linear` (regression with a closed-form risk).",
     ),
     k(
         "data.format",
@@ -55,14 +55,38 @@ pub const KEYS: &[KeyDoc] = &[
     k(
         "data.standardize",
         "\"feature\"",
-        "`feature` (per-feature mean/std of the training set), `global` (one mean/std) or `none`.",
+        "`feature` (per-feature mean/std of the training set), `global` (one mean/std) or `none` (the only choice, and the default, for `gaussian_linear`).",
     ),
-    k("data.pool", "4000", "Synthetic datasets: examples generated (the pool the train and test sets come from)."),
+    k(
+        "data.pool",
+        "4000",
+        "Synthetic datasets: examples generated (the pool the train and test sets come from; for `gaussian_linear`, the test pool).",
+    ),
     k("data.dim", "20", "Synthetic datasets: input dimension."),
     k("data.classes", "10", "Synthetic datasets: number of classes."),
     k("data.teacher_width", "32", "`teacher`: hidden width of the random teacher MLP whose argmax is the label."),
     k("data.separation", "3.0", "`gaussian_mixture`: std of the class means (the noise std is 1)."),
-    k("data.generator_seed", "0", "Synthetic datasets: seed of the generator."),
+    k(
+        "data.signal",
+        "1.0",
+        "`gaussian_linear`: |beta|^2, the signal's variance (beta_j = sqrt(signal / dim) for every feature).",
+    ),
+    k("data.noise_variance", "0.25", "`gaussian_linear`: variance of the Gaussian noise added to x . beta."),
+    k(
+        "data.generator_seed",
+        "0",
+        "Synthetic datasets: seed of the generator (for `gaussian_linear`, of the test set; each replicate seed draws its own training set).",
+    ),
+    k(
+        "model.kind",
+        "\"mlp\"",
+        "`mlp` (trained), or a known-answer model fitted in closed form (minimum-norm least squares): `linear` (the first p input features) or `random_features` (a frozen random ReLU layer of width p and a fitted readout). For both, the widths are p.",
+    ),
+    k(
+        "model.ridge",
+        "0.0",
+        "`linear`, `random_features`: ridge penalty lambda, minimising (1/n)|F b - y|^2 + lambda |b|^2 (0: the minimum-norm interpolant past p = n).",
+    ),
     k("model.depth", "1", "Hidden ReLU layers, all of the same width."),
     k(
         "model.widths",
@@ -72,7 +96,7 @@ pub const KEYS: &[KeyDoc] = &[
     k(
         "model.init",
         "\"kaiming_uniform\"",
-        "`kaiming_uniform` (PyTorch nn.Linear default, U(+-1/sqrt(fan_in))) or `he_normal` (N(0, 2/fan_in), zero bias).",
+        "`kaiming_uniform` (PyTorch nn.Linear default, U(+-1/sqrt(fan_in))) `he_normal` (N(0, 2/fan_in), zero bias) or `he_uniform` (U(+-sqrt(6/fan_in)), zero bias).",
     ),
     k(
         "train.loss",

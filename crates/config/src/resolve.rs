@@ -103,23 +103,116 @@ impl Resolver<'_> {
         if let Some(most) = conditions.iter().filter_map(|c| c.epochs).max() {
             train.epochs = most;
         }
+        let model = self.model(&file)?;
+        if model.kind.is_closed_form() {
+            self.closed_form_checks(&file, model.kind)?;
+            // No training loop: no epochs.
+            train.epochs = 0;
+        }
+        if data.dataset.is_regression() {
+            self.regression_checks(&file, &data, &model)?;
+        }
         Ok(Spec {
             name,
             seeds,
             data_seed: file.data_seed.unwrap_or(0),
             data,
-            model: self.model(&file)?,
+            model,
             train,
             conditions,
             probe: self.probe(&file)?,
         })
     }
 
+    /// A closed-form fit has no training loop: the keys that configure one do not apply, and the loss is
+    /// the squared loss it minimises.
+    fn closed_form_checks(&self, file: &ExperimentFile, kind: ModelKind) -> Result<(), SpecError> {
+        let t = &file.train;
+        let why = format!("does not apply to model.kind = \"{}\" (fitted in closed form, no training loop)", kind.name());
+        if let Some(l) = &t.loss
+            && *l.get_ref() != Loss::Mse
+        {
+            return Err(self.bad_spanned(
+                l,
+                "train.loss",
+                format!("must be \"mse\" for model.kind = \"{}\" (the closed form minimises the squared loss)", kind.name()),
+            ));
+        }
+        let spans = [
+            ("train.optimizer", t.optimizer.as_ref().map(|v| v.span())),
+            ("train.lr", t.lr.as_ref().map(|v| v.span())),
+            ("train.momentum", t.momentum.as_ref().map(|v| v.span())),
+            ("train.beta1", t.beta1.as_ref().map(|v| v.span())),
+            ("train.beta2", t.beta2.as_ref().map(|v| v.span())),
+            ("train.eps", t.eps.as_ref().map(|v| v.span())),
+            ("train.lr_decay_every", t.lr_decay_every.as_ref().map(|v| v.span())),
+            ("train.lr_decay_factor", t.lr_decay_factor.as_ref().map(|v| v.span())),
+            ("train.epochs", t.epochs.as_ref().map(|v| v.span())),
+            ("train.batch_size", t.batch_size.as_ref().map(|v| v.span())),
+            ("train.eval_every", t.eval_every.as_ref().map(|v| v.span())),
+            ("train.checkpoint_every", t.checkpoint_every.as_ref().map(|v| v.span())),
+            ("conditions.epochs", file.conditions.as_ref().and_then(|c| c.epochs.as_ref()).map(|v| v.span())),
+            ("probe.every", file.probe.every.as_ref().map(|v| v.span())),
+        ];
+        match spans.into_iter().find_map(|(key, span)| span.map(|s| (key, s))) {
+            Some((key, span)) => Err(self.bad(span, key, why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Regression targets: a closed-form model, no label noise, and no probes (they are defined by classes).
+    fn regression_checks(&self, file: &ExperimentFile, data: &DataSpec, model: &ModelSpec) -> Result<(), SpecError> {
+        let d = &file.data;
+        let dataset_span = d.dataset.as_ref().map(|v| v.span()).unwrap_or(0..0);
+        if model.kind.is_mlp() {
+            let span = file.model.kind.as_ref().map(|v| v.span()).unwrap_or(dataset_span);
+            return Err(self.bad(
+                span,
+                "model.kind",
+                "must be \"linear\" or \"random_features\" with dataset = \"gaussian_linear\" (ddlab trains MLPs on classes only)",
+            ));
+        }
+        let noise = d.label_noise.as_ref().map(|v| ("data.label_noise", v.span())).or_else(|| {
+            file.conditions.as_ref().and_then(|c| c.label_noise.as_ref()).map(|v| ("conditions.label_noise", v.span()))
+        });
+        if let Some((key, span)) = noise {
+            return Err(self.bad(
+                span,
+                key,
+                "does not apply to gaussian_linear (label noise flips classes; its noise is data.noise_variance)",
+            ));
+        }
+        let probe = &file.probe;
+        let probe_keys = [
+            ("probe.probe_set", probe.probe_set.as_ref().map(|v| v.span())),
+            ("probe.draws", probe.draws.as_ref().map(|v| v.span())),
+            ("probe.q_grid", probe.q_grid.as_ref().map(|v| v.span())),
+        ];
+        if let Some((key, span)) = probe_keys.into_iter().find_map(|(key, span)| span.map(|s| (key, s))) {
+            return Err(self.bad(
+                span,
+                key,
+                "configures a probe defined for classification (errors, argmax, chance level); gaussian_linear is regression and is not probed",
+            ));
+        }
+        if let (ModelKind::Linear, DatasetSource::GaussianLinear { dim, .. }) = (model.kind, &data.dataset)
+            && let Some(&p) = model.widths.iter().find(|&&p| p > *dim)
+        {
+            let span = file.model.widths.as_ref().map(|v| v.span()).unwrap_or(dataset_span);
+            return Err(self.bad(
+                span,
+                "model.widths",
+                format!("p = {p} exceeds data.dim = {dim}: the linear model uses the first p of the dim features"),
+            ));
+        }
+        Ok(())
+    }
+
     fn data(&self, d: &DataTable) -> Result<DataSpec, SpecError> {
         let Some(dataset) = &d.dataset else {
             return Err(SpecError::missing(
                 "data.dataset",
-                "name a shipped dataset (digits, mnist1d, mnist1d-large, mnist10k), `file`, `teacher` or `gaussian_mixture`",
+                "name a shipped dataset (digits, mnist1d, mnist1d-large, mnist10k), `file`, `teacher`, `gaussian_mixture` or `gaussian_linear`",
             ));
         };
         let synthetic_keys =
@@ -131,31 +224,38 @@ impl Resolver<'_> {
             ("data.train_labels", d.train_labels.is_some()),
             ("data.test_labels", d.test_labels.is_some()),
         ];
+        let regression_keys = [("data.signal", d.signal.is_some()), ("data.noise_variance", d.noise_variance.is_some())];
         let kind = dataset.get_ref().as_str();
+        if kind != "gaussian_linear" {
+            if let Some((key, _)) = regression_keys.iter().find(|(_, set)| *set) {
+                return Err(self.bad_spanned(dataset, key, format!("applies to gaussian_linear only, not to dataset `{kind}`")));
+            }
+        }
         let reject = |keys: &[(&str, bool)], why: &str| -> Result<(), SpecError> {
             match keys.iter().find(|(_, set)| *set) {
                 Some((key, _)) => Err(self.bad_spanned(dataset, key, format!("does not apply to dataset `{kind}` ({why})"))),
                 None => Ok(()),
             }
         };
-        let source =
-            match kind {
-                "file" => {
-                    reject(&synthetic_keys, "it is for synthetic datasets")?;
-                    let Some(format) = d.format else {
-                        return Err(self.bad_spanned(
-                            dataset,
-                            "data.format",
-                            "is required with dataset = \"file\" (csv, idx or npy)",
-                        ));
-                    };
-                    let Some(train) = &d.train else {
-                        return Err(self.bad_spanned(dataset, "data.train", "is required with dataset = \"file\""));
-                    };
-                    let needs_labels = format != FileFormat::Csv;
-                    let files = |features: &Spanned<std::path::PathBuf>,
-                                 labels: &Option<Spanned<std::path::PathBuf>>,
-                                 key: &str| match (needs_labels, labels) {
+        let source = match kind {
+            "file" => {
+                reject(&synthetic_keys, "it is for synthetic datasets")?;
+                let Some(format) = d.format else {
+                    return Err(self.bad_spanned(
+                        dataset,
+                        "data.format",
+                        "is required with dataset = \"file\" (csv, idx or npy)",
+                    ));
+                };
+                let Some(train) = &d.train else {
+                    return Err(self.bad_spanned(dataset, "data.train", "is required with dataset = \"file\""));
+                };
+                let needs_labels = format != FileFormat::Csv;
+                let files =
+                    |features: &Spanned<std::path::PathBuf>, labels: &Option<Spanned<std::path::PathBuf>>, key: &str| match (
+                        needs_labels,
+                        labels,
+                    ) {
                         (true, None) => {
                             Err(self.bad_spanned(features, key, format!("is required with format = \"{}\"", format_name(format))))
                         }
@@ -165,58 +265,105 @@ impl Resolver<'_> {
                             labels: labels.as_ref().map(|l| l.get_ref().clone()),
                         }),
                     };
-                    let train = files(train, &d.train_labels, "data.train_labels")?;
-                    let test = match &d.test {
-                        Some(t) => Some(files(t, &d.test_labels, "data.test_labels")?),
-                        None => match &d.test_labels {
-                            Some(l) => return Err(self.bad_spanned(l, "data.test_labels", "given without data.test")),
-                            None => None,
-                        },
-                    };
-                    DatasetSource::File { format, train, test }
+                let train = files(train, &d.train_labels, "data.train_labels")?;
+                let test = match &d.test {
+                    Some(t) => Some(files(t, &d.test_labels, "data.test_labels")?),
+                    None => match &d.test_labels {
+                        Some(l) => return Err(self.bad_spanned(l, "data.test_labels", "given without data.test")),
+                        None => None,
+                    },
+                };
+                DatasetSource::File { format, train, test }
+            }
+            "gaussian_linear" => {
+                reject(&file_keys, "it is for dataset = \"file\"")?;
+                if let Some(c) = &d.classes {
+                    return Err(self.bad_spanned(
+                        c,
+                        "data.classes",
+                        "does not apply to gaussian_linear (its targets are real numbers)",
+                    ));
                 }
-                "teacher" | "gaussian_mixture" => {
-                    reject(&file_keys, "it is for dataset = \"file\"")?;
-                    let pool = self.count(&d.pool, "data.pool", 4000, 2)?;
-                    let dim = self.count(&d.dim, "data.dim", 20, 1)?;
-                    let classes = self.count(&d.classes, "data.classes", 10, 2)?;
-                    let seed = d.generator_seed.unwrap_or(0);
-                    if kind == "teacher" {
-                        if let Some(s) = &d.separation {
-                            return Err(self.bad_spanned(s, "data.separation", "applies to gaussian_mixture only"));
-                        }
-                        let teacher_width = self.count(&d.teacher_width, "data.teacher_width", 32, 1)?;
-                        DatasetSource::Teacher { pool, dim, classes, teacher_width, seed }
-                    } else {
-                        if let Some(w) = &d.teacher_width {
-                            return Err(self.bad_spanned(w, "data.teacher_width", "applies to teacher only"));
-                        }
-                        let separation = self.real(&d.separation, "data.separation", 3.0, |x| x > 0.0, "> 0")?;
-                        DatasetSource::GaussianMixture { pool, dim, classes, separation, seed }
+                for (key, set) in [("data.teacher_width", d.teacher_width.is_some()), ("data.separation", d.separation.is_some())]
+                {
+                    if set {
+                        return Err(self.bad_spanned(dataset, key, "does not apply to gaussian_linear"));
                     }
                 }
-                shipped => {
-                    if !SHIPPED_DATASETS.iter().any(|(n, _)| *n == shipped) {
-                        let names: Vec<_> = SHIPPED_DATASETS.iter().map(|(n, _)| *n).collect();
-                        return Err(self.bad_spanned(
-                            dataset,
-                            "data.dataset",
-                            format!(
-                                "unknown dataset `{shipped}`: expected one of {}, file, teacher, gaussian_mixture",
-                                names.join(", ")
-                            ),
-                        ));
-                    }
-                    reject(&file_keys, "it is for dataset = \"file\"")?;
-                    reject(&synthetic_keys, "it is for synthetic datasets")?;
-                    DatasetSource::Shipped { name: shipped.to_string() }
+                DatasetSource::GaussianLinear {
+                    pool: self.count(&d.pool, "data.pool", 4000, MIN_PROBE_INPUTS as i64)?,
+                    dim: self.count(&d.dim, "data.dim", 20, 1)?,
+                    signal: self.real(&d.signal, "data.signal", 1.0, |x| x >= 0.0, ">= 0")?,
+                    noise_variance: self.real(&d.noise_variance, "data.noise_variance", 0.25, |x| x >= 0.0, ">= 0")?,
+                    seed: d.generator_seed.unwrap_or(0),
                 }
-            };
+            }
+            "teacher" | "gaussian_mixture" => {
+                reject(&file_keys, "it is for dataset = \"file\"")?;
+                let pool = self.count(&d.pool, "data.pool", 4000, 2)?;
+                let dim = self.count(&d.dim, "data.dim", 20, 1)?;
+                let classes = self.count(&d.classes, "data.classes", 10, 2)?;
+                let seed = d.generator_seed.unwrap_or(0);
+                if kind == "teacher" {
+                    if let Some(s) = &d.separation {
+                        return Err(self.bad_spanned(s, "data.separation", "applies to gaussian_mixture only"));
+                    }
+                    let teacher_width = self.count(&d.teacher_width, "data.teacher_width", 32, 1)?;
+                    DatasetSource::Teacher { pool, dim, classes, teacher_width, seed }
+                } else {
+                    if let Some(w) = &d.teacher_width {
+                        return Err(self.bad_spanned(w, "data.teacher_width", "applies to teacher only"));
+                    }
+                    let separation = self.real(&d.separation, "data.separation", 3.0, |x| x > 0.0, "> 0")?;
+                    DatasetSource::GaussianMixture { pool, dim, classes, separation, seed }
+                }
+            }
+            shipped => {
+                if !SHIPPED_DATASETS.iter().any(|(n, _)| *n == shipped) {
+                    let names: Vec<_> = SHIPPED_DATASETS.iter().map(|(n, _)| *n).collect();
+                    return Err(self.bad_spanned(
+                        dataset,
+                        "data.dataset",
+                        format!(
+                            "unknown dataset `{shipped}`: expected one of {}, file, teacher, gaussian_mixture, gaussian_linear",
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                reject(&file_keys, "it is for dataset = \"file\"")?;
+                reject(&synthetic_keys, "it is for synthetic datasets")?;
+                DatasetSource::Shipped { name: shipped.to_string() }
+            }
+        };
         let n_test = match &d.n_test {
             None => None,
             Some(_) => Some(self.count(&d.n_test, "data.n_test", 0, MIN_PROBE_INPUTS as i64)?),
         };
-        Ok(DataSpec { dataset: source, n_test, standardize: d.standardize.unwrap_or(Standardize::Feature) })
+        // The known answer of gaussian_linear holds for the raw N(0, I) inputs: standardising with training
+        // statistics would change the model the theory describes.
+        let standardize = match (&d.standardize, source.is_regression()) {
+            (Some(s), true) if *s.get_ref() != Standardize::None => {
+                return Err(self.bad_spanned(
+                    s,
+                    "data.standardize",
+                    "must be \"none\" for gaussian_linear (its closed-form risk is for the raw N(0, I) inputs)",
+                ));
+            }
+            (Some(s), _) => *s.get_ref(),
+            (None, true) => Standardize::None,
+            (None, false) => Standardize::Feature,
+        };
+        if let (Some(n), DatasetSource::GaussianLinear { pool, .. }) = (n_test, &source)
+            && n > *pool
+        {
+            let span = d.n_test.as_ref().map(|v| v.span()).unwrap_or(0..0);
+            return Err(self.bad(
+                span,
+                "data.n_test",
+                format!("is {n} but gaussian_linear draws a test pool of data.pool = {pool}"),
+            ));
+        }
+        Ok(DataSpec { dataset: source, n_test, standardize })
     }
 
     fn conditions(&self, file: &ExperimentFile) -> Result<Vec<Condition>, SpecError> {
@@ -302,6 +449,45 @@ impl Resolver<'_> {
 
     fn model(&self, file: &ExperimentFile) -> Result<ModelSpec, SpecError> {
         let m = &file.model;
+        let kind = match &m.kind {
+            None => ModelKind::Mlp,
+            Some(k) => match k.get_ref().as_str() {
+                "mlp" => ModelKind::Mlp,
+                "linear" => ModelKind::Linear,
+                "random_features" => ModelKind::RandomFeatures,
+                other => {
+                    return Err(self.bad_spanned(
+                        k,
+                        "model.kind",
+                        format!("unknown model kind `{other}`: expected mlp, linear or random_features"),
+                    ));
+                }
+            },
+        };
+        if kind.is_closed_form()
+            && let Some(d) = &m.depth
+        {
+            return Err(self.bad_spanned(
+                d,
+                "model.depth",
+                format!("does not apply to model.kind = \"{}\" (one layer of p features)", kind.name()),
+            ));
+        }
+        if kind == ModelKind::Linear
+            && let Some(i) = &m.init
+        {
+            return Err(self.bad_spanned(
+                i,
+                "model.init",
+                "does not apply to model.kind = \"linear\" (it has no random weights)",
+            ));
+        }
+        let ridge = match &m.ridge {
+            Some(r) if kind.is_mlp() => {
+                return Err(self.bad_spanned(r, "model.ridge", "applies to model.kind = \"linear\" or \"random_features\" only"));
+            }
+            _ => self.real(&m.ridge, "model.ridge", 0.0, |x| x >= 0.0, ">= 0")?,
+        };
         let depth = self.count(&m.depth, "model.depth", 1, 1)?;
         let widths = match &m.widths {
             None => geometric_widths(1, 1024, 21),
@@ -334,7 +520,8 @@ impl Resolver<'_> {
                 }
             },
         };
-        Ok(ModelSpec { depth, widths, init: m.init.unwrap_or(Init::KaimingUniform) })
+        let init = m.init.as_ref().map_or(Init::KaimingUniform, |i| *i.get_ref());
+        Ok(ModelSpec { kind, depth, widths, init, ridge })
     }
 
     fn train(&self, file: &ExperimentFile) -> Result<TrainSpec, SpecError> {
@@ -386,7 +573,7 @@ impl Resolver<'_> {
             },
         };
         Ok(TrainSpec {
-            loss: t.loss.unwrap_or(Loss::Mse),
+            loss: t.loss.as_ref().map_or(Loss::Mse, |l| *l.get_ref()),
             optimizer,
             lr,
             lr_decay,

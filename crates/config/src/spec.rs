@@ -44,6 +44,17 @@ pub enum DatasetSource {
     Teacher { pool: usize, dim: usize, classes: usize, teacher_width: usize, seed: u64 },
     /// Isotropic Gaussian classes around random means.
     GaussianMixture { pool: usize, dim: usize, classes: usize, separation: f64, seed: u64 },
+    /// Regression with a known answer: x ~ N(0, I_dim), y = x . beta + noise, beta_j = sqrt(signal / dim)
+    /// (so |beta|^2 = signal), noise ~ N(0, noise_variance). The test set (`pool` examples) is drawn once
+    /// from `seed`; each replicate seed draws its own training set (docs/SCIENCE.md, Known answers).
+    GaussianLinear { pool: usize, dim: usize, signal: f64, noise_variance: f64, seed: u64 },
+}
+
+impl DatasetSource {
+    /// Real-valued targets (squared loss; the error columns hold the risk) rather than classes.
+    pub fn is_regression(&self) -> bool {
+        matches!(self, DatasetSource::GaussianLinear { .. })
+    }
 }
 
 /// The fewest probe inputs the probes can use: unbiased CKA between two models needs 4 (docs/SCIENCE.md,
@@ -91,11 +102,55 @@ pub enum Standardize {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
-    /// Hidden layers, all of the same width.
+    /// What is fitted. Left out of spec.toml for the MLP, so that MLP sweeps keep their hash.
+    #[serde(default, skip_serializing_if = "ModelKind::is_mlp")]
+    pub kind: ModelKind,
+    /// Hidden layers, all of the same width (1 for the closed-form kinds).
     pub depth: usize,
-    /// Hidden widths of the sweep, ascending, distinct, all >= 1.
+    /// Hidden widths of the sweep (the feature count p for the closed-form kinds), ascending, distinct, all >= 1.
     pub widths: Vec<usize>,
     pub init: Init,
+    /// Ridge penalty lambda of the closed-form kinds: minimise (1/n)|F b - y|^2 + lambda |b|^2. 0 (the
+    /// default, left out of spec.toml): the minimum-norm least-squares solution.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ridge: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// The model a sweep fits at each width.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// The MLP, trained by gradient descent.
+    #[default]
+    Mlp,
+    /// Least squares on the first p input features, no intercept, fitted in closed form.
+    Linear,
+    /// A frozen random ReLU layer of width p (initialised like the MLP's first layer) and a readout
+    /// fitted in closed form, no readout bias.
+    RandomFeatures,
+}
+
+impl ModelKind {
+    pub fn is_mlp(&self) -> bool {
+        *self == ModelKind::Mlp
+    }
+
+    /// Fitted in closed form (no training loop, no epochs).
+    pub fn is_closed_form(&self) -> bool {
+        !self.is_mlp()
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelKind::Mlp => "mlp",
+            ModelKind::Linear => "linear",
+            ModelKind::RandomFeatures => "random_features",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +160,9 @@ pub enum Init {
     KaimingUniform,
     /// He normal weights N(0, 2/fan_in), zero biases.
     HeNormal,
+    /// He uniform weights U(-sqrt(6/fan_in), sqrt(6/fan_in)) (PyTorch's `kaiming_uniform_` with its
+    /// defaults), zero biases: the "Understanding Deep Learning" notebooks' init.
+    HeUniform,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -193,6 +251,21 @@ pub struct ProbeSpec {
 }
 
 impl Spec {
+    /// Why the probes do not apply to this sweep, or `None` when they do. They read hidden units and
+    /// classes: a linear model has no hidden units, and regression targets have no classes (errors,
+    /// argmax agreement and chance level are all defined by classes).
+    pub fn probes_not_applicable(&self) -> Option<String> {
+        if self.data.dataset.is_regression() {
+            return Some(
+                "the probes are defined for classification (errors, argmax, chance level); gaussian_linear is regression".into(),
+            );
+        }
+        if self.model.kind == ModelKind::Linear {
+            return Some("model.kind = \"linear\" has no hidden units to probe".into());
+        }
+        None
+    }
+
     /// Parameter count of one model: (d+1)H + (depth-1)(H+1)H + (H+1)K.
     pub fn params(input: usize, width: usize, depth: usize, classes: usize) -> usize {
         (input + 1) * width + depth.saturating_sub(1) * (width + 1) * width + (width + 1) * classes

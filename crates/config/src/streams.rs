@@ -11,6 +11,9 @@ pub const DATA_SUBSET: u64 = 2;
 pub const DATA_NOISE: u64 = 3;
 /// Data (seed: `data.generator_seed`): synthetic datasets.
 pub const DATA_GENERATOR: u64 = 4;
+/// Data (seed: `data_seed` and the run's seed together): the training set each replicate of a
+/// `gaussian_linear` sweep draws for itself (the known answer is an expectation over training sets).
+pub const DATA_REPLICATE_TRAIN: u64 = 5;
 /// Model (seed: the run's seed): initial weights.
 pub const INIT: u64 = 0x1417;
 /// Training (seed: the run's seed): the mini-batch order of epoch e is stream `BATCH + e`.
@@ -28,7 +31,7 @@ mod tests {
 
     #[test]
     fn streams_are_distinct_and_batches_never_reach_another() {
-        let fixed = [DATA_SPLIT, DATA_SUBSET, DATA_NOISE, DATA_GENERATOR, INIT, PROBE, PROBE_SET];
+        let fixed = [DATA_SPLIT, DATA_SUBSET, DATA_NOISE, DATA_GENERATOR, DATA_REPLICATE_TRAIN, INIT, PROBE, PROBE_SET];
         for (i, a) in fixed.iter().enumerate() {
             assert!(fixed[i + 1..].iter().all(|b| a != b), "stream {a:#x} used twice");
             // Epoch e uses BATCH + e, e < 2^32: the fixed streams all lie below BATCH.

@@ -31,6 +31,8 @@ fn context(key: &str) -> (&'static str, Vec<(&'static str, &'static str)>) {
         "train.lr_decay_factor" => ("digits", vec![("train.lr_decay_every", "100")]),
         "data.pool" | "data.dim" | "data.classes" | "data.teacher_width" | "data.generator_seed" => ("teacher", vec![]),
         "data.separation" => ("gaussian_mixture", vec![]),
+        "data.signal" | "data.noise_variance" => ("gaussian_linear", vec![("model.kind", "\"random_features\"")]),
+        "model.ridge" => ("digits", vec![("model.kind", "\"linear\"")]),
         _ => ("digits", vec![]),
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! ## Formats
 //! IDX (gzipped or raw), CSV (label column + features) and NPY loaders; seeded synthetic generators
-//! (teacher-student MLP, Gaussian mixture). Every loader checks shapes, labels and finiteness and names
+//! (teacher-student MLP, Gaussian mixture) and `gaussian_linear`, regression with a known risk,. Every loader checks shapes, labels and finiteness and names
 //! the file (and line) of a problem.
 //!
 //! ## Preparation
@@ -18,6 +18,7 @@ mod error;
 mod idx;
 mod npy;
 mod prepare;
+mod regression;
 mod rng;
 mod synthetic;
 
@@ -27,4 +28,5 @@ pub use error::DataError;
 pub use idx::load_idx;
 pub use npy::load_npy;
 pub use prepare::{Prepared, Split, balanced_indices, flip_labels, load_pools, prepare, split};
+pub use regression::{GaussianLinear, RegressionSet};
 pub use synthetic::{gaussian_mixture, teacher};

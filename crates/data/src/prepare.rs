@@ -59,6 +59,11 @@ pub fn load_pools(source: &DatasetSource, data_dir: &Path) -> Result<Pools, Data
         DatasetSource::GaussianMixture { pool, dim, classes, separation, seed } => {
             Pools { train: synthetic::gaussian_mixture(*pool, *dim, *classes, *separation, *seed)?, test: None }
         }
+        DatasetSource::GaussianLinear { .. } => {
+            return Err(DataError::Request(
+                "gaussian_linear is regression: its sets come from `GaussianLinear`, not from class pools".into(),
+            ));
+        }
     })
 }
 

@@ -8,7 +8,8 @@ use rand_chacha::ChaCha8Rng;
 /// Named streams of the data seed (the registry: `ddlab_config::streams`).
 pub(crate) mod stream {
     pub use ddlab_config::streams::{
-        DATA_GENERATOR as GENERATOR, DATA_NOISE as NOISE, DATA_SPLIT as SPLIT, DATA_SUBSET as SUBSET,
+        DATA_GENERATOR as GENERATOR, DATA_NOISE as NOISE, DATA_REPLICATE_TRAIN as REPLICATE_TRAIN, DATA_SPLIT as SPLIT,
+        DATA_SUBSET as SUBSET,
     };
 }
 

@@ -76,6 +76,11 @@ impl MlpWeights {
                         let w = (0..fan_in * fan_out).map(|_| (rng.sample::<f64, _>(StandardNormal) * std) as f32).collect();
                         (w, vec![0.0; fan_out])
                     }
+                    Init::HeUniform => {
+                        let bound = (6.0 / fan_in as f64).sqrt();
+                        let w = (0..fan_in * fan_out).map(|_| rng.random_range(-bound..bound) as f32).collect();
+                        (w, vec![0.0; fan_out])
+                    }
                 };
                 Layer { fan_in, fan_out, w, b }
             })

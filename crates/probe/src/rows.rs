@@ -38,6 +38,9 @@ pub struct ProbeRow {
 }
 
 impl ProbeRow {
+    /// The header line of a probes.csv, for a file with no rows (csv writes no header without one).
+    pub const HEADER: &'static str = "condition,n_train,label_noise,width,seed,phase,epoch,probe,metric,value,undefined\n";
+
     /// The value as a [`Result`]: `Err(reason)` when undefined. A non-finite value (which ddlab no longer
     /// writes) reads as undefined too.
     pub fn result(&self) -> Result<f64, String> {
@@ -94,5 +97,31 @@ impl Metric {
             other => other,
         };
         Metric { probe, name: name.into(), value }
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn the_header_constant_is_what_csv_writes() {
+        let row = ProbeRow {
+            condition: "c".into(),
+            n_train: 1,
+            label_noise: 0.0,
+            width: 1,
+            seed: None,
+            phase: Phase::Init,
+            epoch: 0,
+            probe: "p".into(),
+            metric: "m".into(),
+            value: None,
+            undefined: String::new(),
+        };
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.serialize(&row).unwrap();
+        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+        assert_eq!(text.lines().next().unwrap().to_string() + "\n", ProbeRow::HEADER);
     }
 }

@@ -78,6 +78,11 @@ impl SweepDir {
     }
 
     /// A run's weights at a probe-schedule epoch (`snapshots/e<epoch>.bpk`).
+    /// A run's evaluations over training (metrics.csv).
+    pub fn metrics_path(&self, key: &RunKey) -> PathBuf {
+        self.run_dir(key).join("metrics.csv")
+    }
+
     pub fn snapshot_path(&self, key: &RunKey, epoch: usize) -> PathBuf {
         self.run_dir(key).join("snapshots").join(format!("e{epoch}.bpk"))
     }

@@ -3,12 +3,14 @@
 //! - [`prepare_conditions`]: the dataset of every condition (split, subset, standardisation, noise).
 //! - [`train_sweep`]: plans the unfinished runs (resumed runs back into the pack they trained in, new ones
 //!   packed by the scheduler) and trains them on worker threads, each run under its lock.
+//! - [`fit_sweep`]: the closed-form (known-answer) models instead: each run fitted whole, under its lock.
 //! - [`shard_runs`]: the runs one task of a cluster job array trains (whole packs, balanced by cost).
 //! - [`probe_sweep`]: the probes of every finished run, trained and at initialisation.
 //! - [`analyze`], [`plot`], [`report`]: the verdict, the figures and report.html.
 //!
 //! The caller picks the device and handles signals: this crate takes a `Device` and a stop flag.
 
+mod fit_runs;
 mod memory;
 mod outputs;
 mod prepare;
@@ -17,6 +19,7 @@ mod progress;
 mod shard;
 mod train_runs;
 
+pub use fit_runs::{FitData, fit_sweep};
 pub use memory::{DeviceBudget, PackMemory, available_memory, check_training_memory, peak_training_memory, training_memory};
 pub use outputs::{analyze, plot, report};
 pub use prepare::{prepare_conditions, write_noise_files};

@@ -88,10 +88,13 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
                 metrics,
                 epochs: epochs.get(&label).cloned().unwrap_or_default(),
                 snapshots,
+                theory: known_answer(&sweep.spec, condition),
+                regression: sweep.spec.data.dataset.is_regression(),
             }
         })
         .collect();
-    let analysis = analyze_sweep(&inputs, &Options::default());
+    let mut analysis = analyze_sweep(&inputs, &Options::default());
+    analysis.probes_not_applicable = sweep.spec.probes_not_applicable();
     let json = serde_json::to_vec_pretty(&analysis)?;
     write_atomic(&sweep.path("analysis.json"), &json)?;
     write_atomic(&sweep.path("analysis.md"), verdict_markdown(&analysis, &sweep_name(&sweep)).as_bytes())?;
@@ -101,6 +104,24 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
     Ok(analysis)
 }
 
+/// The closed-form expected risk at every width, where the sweep's model has one: the linear model on
+/// gaussian_linear (docs/SCIENCE.md, Known answers). Empty otherwise. With a ridge penalty the
+/// minimum-norm formula does not apply, so there is no known answer either.
+fn known_answer(spec: &ddlab_config::Spec, condition: &ddlab_config::Condition) -> BTreeMap<usize, Option<f64>> {
+    match (&spec.data.dataset, spec.model.kind) {
+        (ddlab_config::DatasetSource::GaussianLinear { dim, signal, noise_variance, .. }, ddlab_config::ModelKind::Linear)
+            if spec.model.ridge == 0.0 =>
+        {
+            spec.model
+                .widths
+                .iter()
+                .map(|&p| (p, ddlab_analysis::linear_expected_risk(*dim, *signal, *noise_variance, condition.n_train, p)))
+                .collect()
+        }
+        _ => BTreeMap::new(),
+    }
+}
+
 /// Every evaluation of every finished run (its metrics.csv), by condition.
 fn epoch_figures(sweep: &SweepDir) -> anyhow::Result<BTreeMap<String, Vec<EpochFigures>>> {
     let mut out: BTreeMap<String, Vec<EpochFigures>> = BTreeMap::new();
@@ -108,7 +129,7 @@ fn epoch_figures(sweep: &SweepDir) -> anyhow::Result<BTreeMap<String, Vec<EpochF
         if !matches!(sweep.phase(&key)?, RunPhase::Finished(_)) {
             continue;
         }
-        let rows: Vec<MetricsRow> = read_csv(&sweep.run_dir(&key).join("metrics.csv"))?;
+        let rows: Vec<MetricsRow> = read_csv(&sweep.metrics_path(&key))?;
         out.entry(key.condition.label()).or_default().extend(rows.into_iter().map(|r| EpochFigures {
             width: key.width,
             seed: key.seed,

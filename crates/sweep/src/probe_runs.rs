@@ -92,6 +92,14 @@ fn run_probes_current(path: &Path) -> bool {
 pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, jobs: usize, quiet: bool) -> anyhow::Result<()> {
     let clock = Instant::now();
     let spec = &sweep.spec;
+    if let Some(why) = spec.probes_not_applicable() {
+        // Nothing to probe: an empty probes.csv says the stage ran, and the analysis carries the reason.
+        write_atomic(&sweep.path("probes.csv"), ProbeRow::HEADER.as_bytes())?;
+        if !quiet {
+            println!("probes: none ({why})");
+        }
+        return Ok(());
+    }
     let widths = &spec.model.widths;
     let mut probed = 0;
     for (condition, data) in spec.conditions.iter().zip(prepared) {

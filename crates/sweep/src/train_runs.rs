@@ -390,10 +390,9 @@ fn group_label(keys: &[RunKey]) -> String {
 
 /// Writes a finished run: model.bpk, metrics.csv, run.json, then DONE.
 fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState) -> anyhow::Result<()> {
-    let dir = sweep.run_dir(key);
     let bytes = Mlp::from_weights(&state.weights, device).to_bytes().map_err(anyhow::Error::msg)?;
     write_atomic(&sweep.model_path(key), &bytes)?;
-    write_csv_atomic(&dir.join("metrics.csv"), &state.metrics)?;
+    write_csv_atomic(&sweep.metrics_path(key), &state.metrics)?;
     // A diverged run has no final figures: its outputs are not numbers, so neither its losses nor its
     // errors (an argmax of NaNs) exist. They are missing values, and its reason says why.
     let last = state.metrics.last();

@@ -1,0 +1,190 @@
+//! Known answers: the closed-form expected risk of minimum-norm least squares on isotropic Gaussian
+//! data (Hastie, Montanari, Rosset & Tibshirani 2019; Belkin, Hsu & Xu 2019), and a test of a measured
+//! risk curve against it (docs/SCIENCE.md, Known answers).
+
+use serde::{Deserialize, Serialize};
+
+use crate::stats::{mean, sd, t_interval, t_quantile};
+use crate::verdict::{Outcome, Verdict};
+
+/// Expected test risk E[(y - x_S . b)^2] (noise included) of the minimum-norm least-squares fit on the
+/// first p of `dim` isotropic Gaussian features, n training examples, y = x . beta + e with |beta|^2 =
+/// `signal` spread evenly over the features and Var e = `noise_variance`. The omitted features act as
+/// noise: s2 = noise_variance + signal (dim - p) / dim, r2 = signal p / dim; then
+/// risk = s2 + s2 p / (n - p - 1) for p <= n - 2, and s2 + r2 (1 - n / p) + s2 n / (p - n - 1) for
+/// p >= n + 2 (exact for Gaussian designs: inverse-Wishart means). `None` for n - 1 <= p <= n + 1, where
+/// the expectation is infinite.
+pub fn linear_expected_risk(dim: usize, signal: f64, noise_variance: f64, n: usize, p: usize) -> Option<f64> {
+    let (n, p_f, d) = (n as f64, p as f64, dim as f64);
+    let s2 = noise_variance + signal * (d - p_f) / d;
+    let r2 = signal * p_f / d;
+    if p_f <= n - 2.0 {
+        Some(s2 + s2 * p_f / (n - p_f - 1.0))
+    } else if p_f >= n + 2.0 {
+        Some(s2 + r2 * (1.0 - n / p_f) + s2 * n / (p_f - n - 1.0))
+    } else {
+        None
+    }
+}
+
+/// The measured risk at one width against the theory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TheoryPoint {
+    pub width: usize,
+    /// Closed-form expected risk (`None` where it is infinite).
+    pub theory: Option<f64>,
+    pub mean: f64,
+    /// 95% t interval of the mean over seeds.
+    pub lo: f64,
+    pub hi: f64,
+    pub seeds: usize,
+    /// (mean - theory) / standard error; `None` where the width is not tested.
+    pub t: Option<f64>,
+    /// Whether |t| is within the family's critical value; `None` where the width is not tested.
+    pub agrees: Option<bool>,
+}
+
+/// The known-answer check of one condition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TheoryAgreement {
+    pub points: Vec<TheoryPoint>,
+    /// Widths tested: |p - n| >= [`MIN_DISTANCE`] with at least 2 seeds.
+    pub tested: usize,
+    pub agreeing: usize,
+    /// Two-sided t critical value at level alpha / tested (Bonferroni over the tested widths).
+    pub critical_t: f64,
+    pub verdict: Verdict,
+}
+
+/// Prediction name of the known-answer check.
+pub const KNOWN_ANSWER: &str = "known answer";
+
+/// The check compares means only where |p - n| is at least this. The risk's variance over training
+/// sets is finite only there (the second moment of an inverse Wishart trace needs |p - n| > 3); at
+/// |p - n| = 2 or 3 its mean is finite but a mean over seeds is skewed far below it most of the time and
+/// no t interval is valid (measured: |t| = 8.2 at p = n + 2 with the closed form right).
+pub const MIN_DISTANCE: usize = 4;
+
+/// Does the measured risk agree with the closed form? At every width with |p - n| >= [`MIN_DISTANCE`]
+/// and at least 2 seeds, the mean risk over seeds is compared with the theory by a one-sample t
+/// statistic; the widths form one family at level `alpha` (Bonferroni: each |t| against the t quantile
+/// at alpha / (2 m)). Supported when every tested width agrees, contradicted when one does not. Widths
+/// closer to n keep their theory and mean in the points but are not tested. The false-alarm rate and
+/// the power of the whole check are measured by simulation in tests/known_answer.rs.
+pub fn theory_agreement(
+    n: usize,
+    widths: &[usize],
+    per_width: &[Vec<f64>],
+    theory: &[Option<f64>],
+    alpha: f64,
+) -> TheoryAgreement {
+    let testable = |i: usize| theory[i].is_some() && per_width[i].len() >= 2 && widths[i].abs_diff(n) >= MIN_DISTANCE;
+    let tested = (0..widths.len()).filter(|&i| testable(i)).count();
+    let mut points = Vec::new();
+    let mut agreeing = 0;
+    let mut worst: Option<(usize, f64)> = None;
+    let mut critical_t = f64::NAN;
+    for (i, &width) in widths.iter().enumerate() {
+        let values = &per_width[i];
+        let (lo, hi) = t_interval(values, 0.95);
+        let m = mean(values);
+        let (t, agrees) = if testable(i) {
+            let k = values.len() as f64;
+            let critical = t_quantile(1.0 - alpha / (2.0 * tested as f64), k - 1.0);
+            critical_t = critical;
+            let se = sd(values) / k.sqrt();
+            let t = if se > 0.0 {
+                (m - theory[i].unwrap()) / se
+            } else if m == theory[i].unwrap() {
+                0.0
+            } else {
+                f64::INFINITY
+            };
+            let ok = t.abs() <= critical;
+            agreeing += usize::from(ok);
+            if worst.is_none_or(|(_, w)| t.abs() > w) {
+                worst = Some((width, t.abs()));
+            }
+            (Some(t), Some(ok))
+        } else {
+            (None, None)
+        };
+        points.push(TheoryPoint { width, theory: theory[i], mean: m, lo, hi, seeds: values.len(), t, agrees });
+    }
+    let verdict = if tested == 0 {
+        Verdict::new(KNOWN_ANSWER, None, Outcome::NotTestable, "no width with a finite theory and 2 seeds".into(), &[])
+    } else {
+        let (worst_width, worst_t) = worst.unwrap();
+        let numbers = [
+            ("tested", tested as f64),
+            ("agreeing", agreeing as f64),
+            ("critical_t", critical_t),
+            ("worst_t", worst_t),
+            ("worst_width", worst_width as f64),
+        ];
+        if agreeing == tested {
+            Verdict::new(
+                KNOWN_ANSWER,
+                None,
+                Outcome::Supported,
+                format!(
+                    "measured risk agrees with the closed form at all {tested} widths with |p - n| >= {MIN_DISTANCE} (largest |t| {worst_t:.2} at p = {worst_width}, critical {critical_t:.2})"
+                ),
+                &numbers,
+            )
+        } else {
+            Verdict::new(
+                KNOWN_ANSWER,
+                None,
+                Outcome::Contradicted,
+                format!(
+                    "measured risk departs from the closed form at {} of {tested} widths (largest |t| {worst_t:.2} at p = {worst_width}, critical {critical_t:.2})",
+                    tested - agreeing
+                ),
+                &numbers,
+            )
+        }
+    };
+    TheoryAgreement { points, tested, agreeing, critical_t, verdict }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_closed_form_matches_hand_computed_values() {
+        // Full features (p = dim): s2 = 0.25, r2 = 1.
+        // p = 10, n = 40: 0.25 + 0.25 * 10 / 29.
+        let r = linear_expected_risk(10, 1.0, 0.25, 40, 10).unwrap();
+        assert!((r - (0.25 + 2.5 / 29.0)).abs() < 1e-12);
+        // p = 60 = dim, n = 40: 0.25 + (1 - 40/60) + 0.25 * 40 / 19.
+        let r = linear_expected_risk(60, 1.0, 0.25, 40, 60).unwrap();
+        assert!((r - (0.25 + 1.0 / 3.0 + 10.0 / 19.0)).abs() < 1e-12);
+        // A subset: dim 100, p = 20, n = 40: s2 = 0.25 + 0.8, 0 signal left beyond... r2 = 0.2.
+        let r = linear_expected_risk(100, 1.0, 0.25, 40, 20).unwrap();
+        assert!((r - (1.05 + 1.05 * 20.0 / 19.0)).abs() < 1e-12);
+        for p in 39..=41 {
+            assert_eq!(linear_expected_risk(100, 1.0, 0.25, 40, p), None);
+        }
+        // p = 0 predicts 0: the risk is the variance of y.
+        assert!((linear_expected_risk(100, 1.0, 0.25, 40, 0).unwrap() - 1.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn agreement_rejects_a_curve_far_from_the_theory_and_skips_the_threshold() {
+        let widths = [5, 8, 10, 11, 20];
+        let theory: Vec<Option<f64>> = widths.iter().map(|&p| linear_expected_risk(20, 1.0, 0.25, 10, p)).collect();
+        let near = |t: Option<f64>| t.map_or(vec![50.0, 80.0, 60.0], |t| vec![t * 0.98, t * 1.0, t * 1.02]);
+        let good: Vec<Vec<f64>> = theory.iter().map(|t| near(*t)).collect();
+        let a = theory_agreement(10, &widths, &good, &theory, 0.05);
+        assert_eq!(a.tested, 2, "only p = 5 and 20 are 4 or more away from n = 10");
+        assert_eq!(a.points[1].agrees, None, "p = 8 has a finite theory but is not tested");
+        assert_eq!(a.verdict.outcome, Outcome::Supported);
+        let mut bad = good.clone();
+        bad[4] = bad[4].iter().map(|v| v * 1.5).collect();
+        let b = theory_agreement(10, &widths, &bad, &theory, 0.05);
+        assert_eq!(b.verdict.outcome, Outcome::Contradicted);
+        assert_eq!(b.points[4].agrees, Some(false));
+    }
+}

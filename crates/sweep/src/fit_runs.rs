@@ -1,0 +1,240 @@
+//! Fitting the unfinished runs of a closed-form sweep (`model.kind = "linear"` or `"random_features"`):
+//! no training loop, so no packs and no checkpoints; each run is fitted whole under its lock and written
+//! like a trained run (metrics.csv with one row at epoch 0, run.json, then DONE; random features also
+//! leave init.bpk and model.bpk, which the probes read like any MLP's).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use burn::tensor::Device;
+use ddlab_config::{DatasetSource, RunKey, Spec};
+use ddlab_data::{GaussianLinear, Prepared};
+use ddlab_model::{Mlp, MlpWeights};
+use ddlab_store::{RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
+use ddlab_train::{MetricsRow, Scores, fit_closed_form, score_classes, score_values};
+
+use crate::progress::{Mode, Progress};
+use crate::train_runs::TrainOutcome;
+
+/// The data a closed-form sweep fits: each condition's prepared classes, or the generator of a
+/// regression dataset (each replicate draws its own training and test sets).
+pub enum FitData<'a> {
+    Classes(&'a [Prepared]),
+    Regression { generator: GaussianLinear, n_test: usize, generator_seed: u64 },
+}
+
+impl<'a> FitData<'a> {
+    /// The fit data of `spec`: `prepared` for classes, the generator for gaussian_linear.
+    pub fn new(spec: &Spec, prepared: &'a [Prepared]) -> Self {
+        match spec.data.dataset {
+            DatasetSource::GaussianLinear { pool, dim, signal, noise_variance, seed } => FitData::Regression {
+                generator: GaussianLinear { dim, signal, noise_variance },
+                n_test: spec.data.n_test.unwrap_or(pool).min(pool),
+                generator_seed: seed,
+            },
+            _ => FitData::Classes(prepared),
+        }
+    }
+}
+
+/// What one fit measured.
+struct Fitted {
+    train: Scores,
+    test: Scores,
+    noisy_fit: Option<f64>,
+    network: Option<(MlpWeights, MlpWeights)>,
+    seconds: f64,
+}
+
+fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> Result<Fitted, String> {
+    let start = Instant::now();
+    let widen = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
+    let m = &spec.model;
+    match data {
+        FitData::Classes(prepared) => {
+            let index = spec.conditions.iter().position(|c| *c == key.condition).expect("run of this spec");
+            let p = &prepared[index];
+            let k = p.classes;
+            let mut targets = vec![0.0; p.train.len() * k];
+            for (i, &label) in p.train.y.iter().enumerate() {
+                targets[i * k + label as usize] = 1.0;
+            }
+            let fit = fit_closed_form(
+                m.kind,
+                key.width,
+                m.ridge,
+                m.init,
+                key.seed,
+                &widen(&p.train.x),
+                &targets,
+                k,
+                &widen(&p.test.x),
+                p.train.dim,
+            )?;
+            let train = score_classes(&fit.train_outputs, k, &p.train.y);
+            let test = score_classes(&fit.test_outputs, k, &p.test.y);
+            // Share of the flipped labels the model predicts as given (the noisy label).
+            let noisy_fit = (!p.flipped.is_empty()).then(|| {
+                let hits = p.flipped.iter().filter(|&&i| {
+                    let row = &fit.train_outputs[i * k..(i + 1) * k];
+                    let best =
+                        row.iter().enumerate().fold((0, f64::NEG_INFINITY), |a, (c, &v)| if v > a.1 { (c, v) } else { a }).0;
+                    best == p.train.y[i] as usize
+                });
+                hits.count() as f64 / p.flipped.len() as f64
+            });
+            let network = fit.network.map(|trained| {
+                let init = MlpWeights::init(trained.shape, m.init, key.seed);
+                (init, trained)
+            });
+            Ok(Fitted { train, test, noisy_fit, network, seconds: start.elapsed().as_secs_f64() })
+        }
+        FitData::Regression { generator, n_test, generator_seed } => {
+            let set = generator.train_set(key.condition.n_train, *generator_seed, spec.data_seed, key.seed);
+            let test = generator.test_set(*n_test, *generator_seed, spec.data_seed, key.seed);
+            let fit = fit_closed_form(m.kind, key.width, m.ridge, m.init, key.seed, &set.x, &set.y, 1, &test.x, set.dim)?;
+            let network = fit.network.map(|trained| (MlpWeights::init(trained.shape, m.init, key.seed), trained));
+            Ok(Fitted {
+                train: score_values(&fit.train_outputs, &set.y),
+                test: score_values(&fit.test_outputs, &test.y),
+                noisy_fit: None,
+                network,
+                seconds: start.elapsed().as_secs_f64(),
+            })
+        }
+    }
+}
+
+/// Writes a fitted run: init.bpk and model.bpk (random features), metrics.csv, run.json, then DONE.
+fn write_fit(sweep: &SweepDir, device: &Device, key: &RunKey, fitted: &Fitted, outputs: usize) -> anyhow::Result<()> {
+    if let Some((init, trained)) = &fitted.network {
+        write_atomic(&sweep.init_weights_path(key), &Mlp::from_weights(init, device).to_bytes().map_err(anyhow::Error::msg)?)?;
+        write_atomic(&sweep.model_path(key), &Mlp::from_weights(trained, device).to_bytes().map_err(anyhow::Error::msg)?)?;
+    }
+    let row = MetricsRow {
+        epoch: 0,
+        train_loss: fitted.train.loss,
+        train_err: fitted.train.err,
+        test_loss: fitted.test.loss,
+        test_err: fitted.test.err,
+        seconds: fitted.seconds,
+    };
+    write_csv_atomic(&sweep.metrics_path(key), &[row])?;
+    let spec = &sweep.spec;
+    let finite = |v: f64| RunSummary::figure(v);
+    let summary = RunSummary {
+        condition: key.condition.label(),
+        n_train: key.condition.n_train,
+        label_noise: key.condition.label_noise,
+        width: key.width,
+        // The linear model has no hidden layer; random features have one (frozen).
+        depth: usize::from(spec.model.kind == ddlab_config::ModelKind::RandomFeatures),
+        seed: key.seed,
+        // Fitted parameters: the readout's p x outputs (no bias).
+        params: key.width * outputs,
+        epochs: 0,
+        train_err: finite(fitted.train.err),
+        train_loss: finite(fitted.train.loss),
+        test_err: finite(fitted.test.err),
+        test_loss: finite(fitted.test.loss),
+        noisy_fit: fitted.noisy_fit.and_then(finite),
+        seconds: fitted.seconds,
+        status: RunOutcome::Done,
+        reason: None,
+    };
+    sweep.finish_run(key, &RunRecord { summary })?;
+    Ok(())
+}
+
+/// Fits every unfinished run of `runs` on `jobs` worker threads, widest first.
+pub fn fit_sweep(
+    sweep: &SweepDir,
+    data: &FitData,
+    device: &Device,
+    runs: &[RunKey],
+    jobs: usize,
+    mode: Mode,
+    stop: &AtomicBool,
+) -> anyhow::Result<TrainOutcome> {
+    let mut outcome = TrainOutcome::default();
+    let mut todo = Vec::new();
+    let mut done = 0;
+    for key in runs {
+        match sweep.phase(key)? {
+            RunPhase::Finished(_) => done += 1,
+            RunPhase::Failed(reason) => {
+                outcome.failed += 1;
+                if mode != Mode::Quiet {
+                    eprintln!("{}: failed earlier ({reason}); --retry-failed fits it again", key.rel_dir());
+                }
+            }
+            RunPhase::Started | RunPhase::Missing => todo.push(*key),
+        }
+    }
+    todo.sort_by_key(|k| std::cmp::Reverse(k.width));
+    let progress = Progress::new(mode, runs.len(), done);
+    if !todo.is_empty() {
+        progress.line(&format!("{} runs to fit in closed form ({done} finished already)", todo.len()));
+    }
+    let outputs = match data {
+        FitData::Classes(p) => p.first().map_or(1, |p| p.classes),
+        FitData::Regression { .. } => 1,
+    };
+    let queue = Mutex::new(todo.into_iter().collect::<VecDeque<_>>());
+    let totals = Mutex::new(outcome);
+    let worker = || {
+        while !stop.load(Ordering::Relaxed) {
+            let Some(key) = queue.lock().unwrap().pop_front() else { break };
+            let lock = match sweep.try_lock(&key) {
+                Ok(Some(lock)) => lock,
+                Ok(None) => {
+                    totals.lock().unwrap().busy += 1;
+                    continue;
+                }
+                Err(e) => {
+                    progress.line(&format!("error: {e}"));
+                    totals.lock().unwrap().failed += 1;
+                    continue;
+                }
+            };
+            // Another process may have finished it between the plan and the lock.
+            if matches!(sweep.phase(&key), Ok(RunPhase::Finished(_))) {
+                continue;
+            }
+            let result = fit_run(&sweep.spec, data, &key)
+                .map_err(anyhow::Error::msg)
+                .and_then(|fitted| write_fit(sweep, device, &key, &fitted, outputs).map(|()| fitted));
+            let mut t = totals.lock().unwrap();
+            match result {
+                Ok(fitted) => {
+                    t.trained += 1;
+                    progress.line(&format!(
+                        "{}: fitted, train_err {:.4}, test_err {:.4} ({:.1} s)",
+                        key.rel_dir(),
+                        fitted.train.err,
+                        fitted.test.err,
+                        fitted.seconds
+                    ));
+                }
+                Err(e) => {
+                    t.failed += 1;
+                    progress.line(&format!("{}: failed: {e:#}", key.rel_dir()));
+                    let _ = sweep.fail_run(&key, &format!("{e:#}"));
+                }
+            }
+            progress.run_finished(1);
+            drop(lock);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(worker);
+        }
+    });
+    progress.finish();
+    let mut outcome = totals.into_inner().unwrap();
+    outcome.interrupted |= stop.load(Ordering::Relaxed);
+    Ok(outcome)
+}
