@@ -11,6 +11,10 @@ use util::*;
 
 const VALID: &str = "[data]\ndataset = \"teacher\"\npool = 200\ndim = 4\nclasses = 3\nn_train = 40\n[model]\nwidths = [2, 4]\n[train]\nepochs = 3\n";
 
+/// A valid closed-form regression experiment.
+const GAUSSIAN_LINEAR: &str =
+    "[data]\ndataset = \"gaussian_linear\"\ndim = 6\npool = 50\nn_train = 10\n[model]\nkind = \"linear\"\nwidths = [2, 4]\n";
+
 /// A valid experiment with `extra` appended (later keys of a table must not repeat earlier ones).
 fn with(extra: &str) -> String {
     format!("seeds = [0]\n{VALID}{extra}")
@@ -286,6 +290,69 @@ fn cases() -> Vec<Case> {
             setup: |d| {
                 write(d, "tiny.csv", b"label,a\n0,1.0\n1,2.0\n0,3.0\n1,4.0\n0,5.0\n1,6.0\n");
                 sweep_args(d, &file_experiment(d, "csv", "tiny.csv", None, None))
+            },
+        },
+        Case {
+            id: "model-kind-unknown",
+            expect: "model.kind unknown model kind `kernel`: expected mlp, linear or random_features",
+            setup: |d| sweep_args(d, &VALID.replace("[model]\n", "[model]\nkind = \"kernel\"\n")),
+        },
+        Case {
+            id: "ridge-negative",
+            expect: "model.ridge must be >= 0, got -1",
+            setup: |d| {
+                sweep_args(
+                    d,
+                    &VALID
+                        .replace("[model]\n", "[model]\nkind = \"linear\"\nridge = -1.0\n")
+                        .replace("[train]\nepochs = 3\n", ""),
+                )
+            },
+        },
+        Case {
+            id: "random-features-p-zero",
+            expect: "model.widths every width must be >= 1, got 0",
+            setup: |d| {
+                sweep_args(
+                    d,
+                    &VALID
+                        .replace("[model]\n", "[model]\nkind = \"random_features\"\n")
+                        .replace("[2, 4]", "[0, 4]")
+                        .replace("[train]\nepochs = 3\n", ""),
+                )
+            },
+        },
+        Case {
+            id: "regression-with-classification-probe",
+            expect: "probe.q_grid configures a probe defined for classification",
+            setup: |d| sweep_args(d, &format!("{GAUSSIAN_LINEAR}[probe]\nq_grid = [0.5]\n")),
+        },
+        Case {
+            id: "regression-with-label-noise",
+            expect: "data.label_noise does not apply to gaussian_linear",
+            setup: |d| sweep_args(d, &GAUSSIAN_LINEAR.replace("n_train = 10\n", "n_train = 10\nlabel_noise = 0.1\n")),
+        },
+        Case {
+            id: "regression-with-mlp",
+            expect: "model.kind must be \"linear\" or \"random_features\" with dataset = \"gaussian_linear\"",
+            setup: |d| sweep_args(d, &GAUSSIAN_LINEAR.replace("kind = \"linear\"\n", "")),
+        },
+        Case {
+            id: "closed-form-with-epochs",
+            expect: "train.epochs does not apply to model.kind = \"linear\" (fitted in closed form, no training loop)",
+            setup: |d| sweep_args(d, &format!("{GAUSSIAN_LINEAR}[train]\nepochs = 10\n")),
+        },
+        Case {
+            id: "linear-wider-than-inputs",
+            expect: "model.widths: p = 8 exceeds the 4 input features",
+            setup: |d| {
+                sweep_args(
+                    d,
+                    &VALID
+                        .replace("[model]\n", "[model]\nkind = \"linear\"\n")
+                        .replace("[2, 4]", "[2, 8]")
+                        .replace("[train]\nepochs = 3\n", ""),
+                )
             },
         },
         Case {

@@ -32,7 +32,9 @@ pub use stats::{
     SlopeFit, deming_slope, f_quantile, holm, mean, ols, ols_fit, pearson, quantile, ranks, sd, se, spearman, t_interval,
     t_quantile, t_two_sided, t_upper_tail, within_group_slope,
 };
-pub use theory::{KNOWN_ANSWER, TheoryAgreement, TheoryPoint, linear_expected_risk, theory_agreement};
+pub use theory::{
+    KNOWN_ANSWER, MIN_DISTANCE, TheoryAgreement, TheoryPoint, linear_expected_risk, tested_distance, theory_agreement,
+};
 pub use verdict::{
     AcrossConditions, Analysis, ConditionAnalysis, ConditionInput, Curves, DivergedRun, MetricValue, MetricVerdict, OnsetSummary,
     Options, Outcome, PastPeak, PredictionTally, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction,

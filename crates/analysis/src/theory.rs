@@ -48,7 +48,7 @@ pub struct TheoryPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TheoryAgreement {
     pub points: Vec<TheoryPoint>,
-    /// Widths tested: |p - n| >= [`MIN_DISTANCE`] with at least 2 seeds.
+    /// Widths tested: |p - n| >= [`tested_distance`] with at least 2 seeds.
     pub tested: usize,
     pub agreeing: usize,
     /// Two-sided t critical value at level alpha / tested (Bonferroni over the tested widths).
@@ -65,7 +65,16 @@ pub const KNOWN_ANSWER: &str = "known answer";
 /// no t interval is valid (measured: |t| = 8.2 at p = n + 2 with the closed form right).
 pub const MIN_DISTANCE: usize = 4;
 
-/// Does the measured risk agree with the closed form? At every width with |p - n| >= [`MIN_DISTANCE`]
+/// The widths tested are those with |p - n| >= max([`MIN_DISTANCE`], n / 2). Closer to n the risk's
+/// distribution over training sets is so skewed (its third and fourth moments are infinite or huge)
+/// that a t statistic over tens of seeds misfires: measured in tests/known_answer.rs, testing every
+/// |p - n| >= 4 at n = 20 raised false alarms to 21% (30 seeds) and 14% (100 seeds) with the closed
+/// form right.
+pub fn tested_distance(n: usize) -> usize {
+    MIN_DISTANCE.max(n / 2)
+}
+
+/// Does the measured risk agree with the closed form? At every width with |p - n| >= [`tested_distance`]
 /// and at least 2 seeds, the mean risk over seeds is compared with the theory by a one-sample t
 /// statistic; the widths form one family at level `alpha` (Bonferroni: each |t| against the t quantile
 /// at alpha / (2 m)). Supported when every tested width agrees, contradicted when one does not. Widths
@@ -78,7 +87,7 @@ pub fn theory_agreement(
     theory: &[Option<f64>],
     alpha: f64,
 ) -> TheoryAgreement {
-    let testable = |i: usize| theory[i].is_some() && per_width[i].len() >= 2 && widths[i].abs_diff(n) >= MIN_DISTANCE;
+    let testable = |i: usize| theory[i].is_some() && per_width[i].len() >= 2 && widths[i].abs_diff(n) >= tested_distance(n);
     let tested = (0..widths.len()).filter(|&i| testable(i)).count();
     let mut points = Vec::new();
     let mut agreeing = 0;
@@ -178,7 +187,7 @@ mod tests {
         let near = |t: Option<f64>| t.map_or(vec![50.0, 80.0, 60.0], |t| vec![t * 0.98, t * 1.0, t * 1.02]);
         let good: Vec<Vec<f64>> = theory.iter().map(|t| near(*t)).collect();
         let a = theory_agreement(10, &widths, &good, &theory, 0.05);
-        assert_eq!(a.tested, 2, "only p = 5 and 20 are 4 or more away from n = 10");
+        assert_eq!(a.tested, 2, "only p = 5 and 20 are max(4, n / 2) or more away from n = 10");
         assert_eq!(a.points[1].agrees, None, "p = 8 has a finite theory but is not tested");
         assert_eq!(a.verdict.outcome, Outcome::Supported);
         let mut bad = good.clone();

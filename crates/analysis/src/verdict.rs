@@ -281,6 +281,9 @@ pub struct ConditionAnalysis {
     /// The measured risk against its closed form, where the model has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub theory: Option<crate::theory::TheoryAgreement>,
+    /// Real-valued targets: the errors are risks (mean squared errors).
+    #[serde(default)]
+    pub regression: bool,
     pub conclusion: String,
 }
 
@@ -903,6 +906,7 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
         ensembles,
         epochwise,
         theory,
+        regression: input.regression,
         conclusion: String::new(),
     };
     c.conclusion = conclusion(&c);

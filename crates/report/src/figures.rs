@@ -320,6 +320,22 @@ where
     Ok(())
 }
 
+/// A risk curve on a log10 scale: a regression risk spans orders of magnitude around p = n. The lower
+/// end of an interval that reaches below zero is drawn at a tenth of the mean; values under `floor`
+/// (an interpolating fit's training risk, zero up to round-off) are left out.
+fn log10_curve(curve: &[CurvePoint], floor: f64) -> Vec<CurvePoint> {
+    let log = |v: f64| if v > floor { v.log10() } else { f64::NAN };
+    curve
+        .iter()
+        .map(|p| CurvePoint {
+            mean: log(p.mean),
+            lo: if p.lo > floor { p.lo.log10() } else { log(p.mean / 10.0) },
+            hi: log(p.hi),
+            ..p.clone()
+        })
+        .collect()
+}
+
 fn error_figure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, analysis: &Analysis) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -327,17 +343,66 @@ where
     area.fill(&WHITE)?;
     let panels = area.split_evenly((2, 1));
     let xs = width_range(analysis);
-    let err_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_err.iter().chain(&c.curves.train_err)));
+    let regression = analysis.conditions.iter().any(|c| c.regression);
+    let smallest_test = analysis
+        .conditions
+        .iter()
+        .flat_map(|c| c.curves.test_err.iter().map(|p| p.mean))
+        .filter(|v| *v > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let floor = if smallest_test.is_finite() { smallest_test * 1e-4 } else { 0.0 };
+    let shown = |curve: &[CurvePoint]| if regression { log10_curve(curve, floor) } else { curve.to_vec() };
+    let theory_lines: Vec<Vec<Vec<(f64, f64)>>> = analysis
+        .conditions
+        .iter()
+        .map(|c| {
+            // Two pieces, either side of the threshold where the expected risk is infinite.
+            let points = c.theory.as_ref().map(|t| t.points.as_slice()).unwrap_or_default();
+            let mut pieces: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+            for p in points {
+                match p.theory {
+                    Some(v) if v > 0.0 => {
+                        let y = if regression { v.log10() } else { v };
+                        pieces.last_mut().unwrap().push(((p.width as f64).log2(), y));
+                    }
+                    _ if !pieces.last().unwrap().is_empty() => pieces.push(Vec::new()),
+                    _ => {}
+                }
+            }
+            pieces.retain(|piece| !piece.is_empty());
+            pieces
+        })
+        .collect();
+    let shown_curves: Vec<(Vec<CurvePoint>, Vec<CurvePoint>)> =
+        analysis.conditions.iter().map(|c| (shown(&c.curves.test_err), shown(&c.curves.train_err))).collect();
+    let theory_points: Vec<CurvePoint> = theory_lines
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|&(_, y)| CurvePoint { width: 1, mean: y, sd: f64::NAN, se: f64::NAN, lo: y, hi: y, n: 1 })
+        .collect();
+    let err_range = value_range(shown_curves.iter().flat_map(|(test, train)| test.iter().chain(train)).chain(&theory_points));
+    let (caption, y_desc) = if regression {
+        ("Risk against p (bands: t 95% interval of the mean over seeds)", "risk, mean squared error (log10)")
+    } else {
+        ("Error against hidden width (bands: t 95% interval of the mean over seeds)", "error (share misclassified)")
+    };
     let mut chart = panel_chart(
         &panels[0],
-        "Error against hidden width (bands: t 95% interval of the mean over seeds)",
+        caption,
         (xs.clone(), err_range.clone()),
-        ("hidden width H (log scale)", "error (share misclassified)"),
+        ("hidden width H, or features p (log scale)", y_desc),
         Some(&width_label),
     )?;
     for (i, c) in analysis.conditions.iter().enumerate() {
-        draw_curve(&mut chart, &c.curves.test_err, color(i), false, &format!("test, {}", c.condition))?;
-        draw_curve(&mut chart, &c.curves.train_err, color(i), true, &format!("train, {}", c.condition))?;
+        for (k, piece) in theory_lines[i].iter().enumerate() {
+            let series = chart.draw_series(DashedLineSeries::new(piece.clone(), 6, 4, BLACK.stroke_width(2)))?;
+            if k == 0 {
+                series.label(format!("closed-form risk, {}", c.condition)).legend(move |(x, y)| dashed_key!(x, y, BLACK, 2));
+            }
+        }
+        draw_curve(&mut chart, &shown_curves[i].0, color(i), false, &format!("test, {}", c.condition))?;
+        draw_curve(&mut chart, &shown_curves[i].1, color(i), true, &format!("train, {}", c.condition))?;
         if let Some(w) = c.w_interp {
             marker(&mut chart, w as f64, err_range.clone(), RGBColor(90, 90, 90), format!("W_interp = {w} ({})", c.condition))?;
         }

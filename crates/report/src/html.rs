@@ -79,6 +79,12 @@ pub fn report_html(inputs: &ReportInputs) -> String {
     let mut body = format!("<h1>ddlab report: {}</h1>\n", escape(inputs.sweep_name));
     body.push_str("<p>Hypothesis: the second descent of the test error coincides with the growth of the network's internal ensemble of sub-functions.</p>\n");
     body.push_str(&format!("<h2>Verdict</h2>\n<p class=\"overall\">{}</p>\n", escape(&a.overall)));
+    if let Some(why) = &a.probes_not_applicable {
+        body.push_str(&format!(
+            "<p>No probes ran: {}. The predictions about the internal ensemble are not testable here.</p>\n",
+            escape(why)
+        ));
+    }
     body.push_str(&table(
         "tally",
         &["supported", "contradicted", "not testable"],
@@ -136,6 +142,9 @@ pub fn report_html(inputs: &ReportInputs) -> String {
                 &["metric", "values used", "undefined", "from diverged runs", "unpaired"],
                 &counts,
             ));
+        }
+        if let Some(t) = &c.theory {
+            body.push_str(&format!("<h4>Known answer</h4>\n{}", md_tables(&crate::markdown::theory_section(t, c.n_train))));
         }
         // H5 and the epoch-wise view: the same tables as analysis.md, as preformatted Markdown would
         // lose their numbers' alignment, so they are rendered as tables here.

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use ddlab_analysis::{Analysis, ConditionAnalysis, CurvePoint, EpochWise, ExplicitEnsembles, MetricVerdict, Verdict};
+use ddlab_analysis::{
+    Analysis, ConditionAnalysis, CurvePoint, EpochWise, ExplicitEnsembles, MetricVerdict, TheoryAgreement, Verdict,
+    tested_distance,
+};
 
 /// A number in a table: 3 significant digits, plain for moderate magnitudes.
 pub(crate) fn num(x: f64) -> String {
@@ -117,6 +120,9 @@ fn condition_section(c: &ConditionAnalysis) -> String {
             out.push_str(&verdict_row(&m.past_peak_verdict));
         }
     }
+    if let Some(t) = &c.theory {
+        out.push_str(&theory_section(t, c.n_train));
+    }
     out.push_str(&ensembles_section(&c.ensembles));
     out.push_str(&epochwise_section(&c.epochwise));
     if !c.missing_metrics.is_empty() {
@@ -142,6 +148,32 @@ fn value_at(points: &[CurvePoint], width: usize) -> String {
 }
 
 /// H5: the k-ensemble curves (one column per k), the peak reduction and the kW comparison.
+/// The measured risk against its closed form, width by width.
+pub(crate) fn theory_section(t: &TheoryAgreement, n: usize) -> String {
+    let mut out = format!(
+        "\n### Known answer\n\nMeasured test risk (mean over seeds, t 95% interval) against the closed-form expected risk of minimum-norm least squares (docs/SCIENCE.md, Known answers); tested where |p - n| >= {} (n = {n}), Bonferroni over the {} tested widths (critical |t| {}). {}: {}\n\n| p | closed form | measured [95%] | seeds | t | agrees |\n| --- | --- | --- | --- | --- | --- |\n",
+        tested_distance(n),
+        t.tested,
+        num(t.critical_t),
+        t.verdict.outcome.label(),
+        t.verdict.reason
+    );
+    for p in &t.points {
+        out.push_str(&format!(
+            "| {} | {} | {} [{}, {}] | {} | {} | {} |\n",
+            p.width,
+            p.theory.map_or("infinite".into(), num),
+            num(p.mean),
+            num(p.lo),
+            num(p.hi),
+            p.seeds,
+            p.t.map_or("-".into(), num),
+            p.agrees.map_or("not tested", |a| if a { "yes" } else { "no" })
+        ));
+    }
+    out
+}
+
 pub(crate) fn ensembles_section(e: &ExplicitEnsembles) -> String {
     let mut out = String::from("\n### H5: explicit seed ensembles\n\n");
     if !e.curves.is_empty() {
@@ -240,6 +272,9 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
         "## Overall\n\n{}\n\n| outcome | predictions |\n| --- | --- |\n| supported | {} |\n| contradicted | {} |\n| not testable | {} |\n\n",
         analysis.overall, analysis.tally.supported, analysis.tally.contradicted, analysis.tally.not_testable
     ));
+    if let Some(why) = &analysis.probes_not_applicable {
+        out.push_str(&format!("No probes ran: {why}. The predictions about the internal ensemble are not testable here.\n\n"));
+    }
     if !analysis.by_prediction.is_empty() {
         out.push_str("| prediction | supported | contradicted | not testable |\n| --- | --- | --- | --- |\n");
         for p in &analysis.by_prediction {
