@@ -137,7 +137,8 @@ pub fn theory_agreement(
                 None,
                 Outcome::Supported,
                 format!(
-                    "measured risk agrees with the closed form at all {tested} widths with |p - n| >= {MIN_DISTANCE} (largest |t| {worst_t:.2} at p = {worst_width}, critical {critical_t:.2})"
+                    "measured risk agrees with the closed form at all {tested} widths with |p - n| >= {} (largest |t| {worst_t:.2} at p = {worst_width}, critical {critical_t:.2})",
+                    tested_distance(n)
                 ),
                 &numbers,
             )
