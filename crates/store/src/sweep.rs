@@ -108,12 +108,72 @@ impl SweepDir {
         std::fs::read(path).map_err(|e| StoreError::io(path, e))
     }
 
-    pub fn condition_data_dir(&self, condition: &ddlab_config::Condition) -> PathBuf {
-        self.root.join("data").join(condition.label())
+    /// data/<condition>/noise.csv: which training labels were flipped, from what to what.
+    pub fn noise_path(&self, condition: &ddlab_config::Condition) -> PathBuf {
+        self.root.join("data").join(condition.label()).join("noise.csv")
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.root.join(name)
+    /// A run's own probes (its folder's probes.csv).
+    pub fn run_probes_path(&self, key: &RunKey) -> PathBuf {
+        self.run_dir(key).join("probes.csv")
+    }
+
+    /// probes/<condition>/w<W>.csv: the probes of one width across its seeds (seed ensemble, CKA).
+    pub fn width_probes_path(&self, condition: &ddlab_config::Condition, width: usize) -> PathBuf {
+        self.root.join("probes").join(condition.label()).join(format!("w{width}.csv"))
+    }
+
+    /// probes/<condition>/kw.csv: one net of width kW against k nets of width W.
+    pub fn kw_probes_path(&self, condition: &ddlab_config::Condition) -> PathBuf {
+        self.root.join("probes").join(condition.label()).join("kw.csv")
+    }
+
+    /// The record beside a per-width or kw probe file (`w<W>.seeds.json`) of the seeds it was computed
+    /// from, so that a new finished seed makes it stale.
+    pub fn seeds_sidecar(probes: &Path) -> PathBuf {
+        probes.with_extension("seeds.json")
+    }
+
+    /// The sweep's probes.csv: every probe row of every run and width.
+    pub fn probes_csv(&self) -> PathBuf {
+        self.root.join("probes.csv")
+    }
+
+    /// The sweep's runs.csv: a row per finished run.
+    pub fn runs_csv(&self) -> PathBuf {
+        self.root.join("runs.csv")
+    }
+
+    /// The resolved spec the folder is named after.
+    pub fn spec_toml(&self) -> PathBuf {
+        self.root.join("spec.toml")
+    }
+
+    /// The verdict: analysis.json (every number) and analysis.md (for people).
+    pub fn analysis_json(&self) -> PathBuf {
+        self.root.join("analysis.json")
+    }
+
+    pub fn analysis_md(&self) -> PathBuf {
+        self.root.join("analysis.md")
+    }
+
+    /// figures/: each figure as `<name>.svg` and `<name>.png`, and index.json listing them.
+    pub fn figures_dir(&self) -> PathBuf {
+        self.root.join("figures")
+    }
+
+    pub fn figure_path(&self, name: &str, extension: &str) -> PathBuf {
+        self.figures_dir().join(format!("{name}.{extension}"))
+    }
+
+    pub fn figure_index(&self) -> PathBuf {
+        self.figures_dir().join("index.json")
+    }
+
+    /// report.html: self-contained.
+    pub fn report_html(&self) -> PathBuf {
+        self.root.join("report.html")
     }
 
     /// Where the run stands.
@@ -256,7 +316,7 @@ impl SweepDir {
     /// Rewrites runs.csv from the finished runs' run.json files.
     pub fn write_runs_csv(&self) -> Result<usize, StoreError> {
         let rows = self.finished_runs()?;
-        write_csv_atomic(&self.path("runs.csv"), &rows)?;
+        write_csv_atomic(&self.runs_csv(), &rows)?;
         Ok(rows.len())
     }
 }

@@ -75,8 +75,8 @@ fn done_is_what_makes_a_run_finished() {
     assert!(!sweep.run_dir(&key).join("checkpoint.bin").exists());
     assert_eq!(sweep.write_runs_csv().unwrap(), 1);
     // A diverged run's missing losses are empty cells, read back as missing, and its reason is on its row.
-    assert_eq!(read_csv::<RunSummary>(&sweep.path("runs.csv")).unwrap(), vec![summary]);
-    let csv = std::fs::read_to_string(sweep.path("runs.csv")).unwrap();
+    assert_eq!(read_csv::<RunSummary>(&sweep.runs_csv()).unwrap(), vec![summary]);
+    let csv = std::fs::read_to_string(sweep.runs_csv()).unwrap();
     assert!(csv.lines().nth(1).unwrap().contains(",0.5,,0.5,,,0.1,diverged,train loss is NaN at epoch 3"), "{csv}");
     assert!(sweep.reset_failed(&key).unwrap(), "a diverged run is retried");
     assert_eq!(sweep.phase(&key).unwrap(), RunPhase::Missing);

@@ -22,7 +22,7 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
     if runs.is_empty() {
         anyhow::bail!("{}: no finished runs to analyse (run `ddlab sweep` first)", folder.display());
     }
-    let probes_path = sweep.path("probes.csv");
+    let probes_path = sweep.probes_csv();
     let probes: Vec<ProbeRow> = if probes_path.exists() {
         read_csv(&probes_path)?
     } else {
@@ -96,10 +96,10 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
     let mut analysis = analyze_sweep(&inputs, &Options::default());
     analysis.probes_not_applicable = sweep.spec.probes_not_applicable();
     let json = serde_json::to_vec_pretty(&analysis)?;
-    write_atomic(&sweep.path("analysis.json"), &json)?;
-    write_atomic(&sweep.path("analysis.md"), verdict_markdown(&analysis, &sweep_name(&sweep)).as_bytes())?;
+    write_atomic(&sweep.analysis_json(), &json)?;
+    write_atomic(&sweep.analysis_md(), verdict_markdown(&analysis, &sweep_name(&sweep)).as_bytes())?;
     if !quiet {
-        println!("analysis: {}", sweep.path("analysis.md").display());
+        println!("analysis: {}", sweep.analysis_md().display());
     }
     Ok(analysis)
 }
@@ -147,7 +147,7 @@ fn sweep_name(sweep: &SweepDir) -> String {
 }
 
 fn load_analysis(sweep: &SweepDir) -> anyhow::Result<Analysis> {
-    let path = sweep.path("analysis.json");
+    let path = sweep.analysis_json();
     let text = std::fs::read_to_string(&path).with_context(|| format!("{}: run `ddlab analyze` first", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: unreadable", path.display()))
 }
@@ -162,14 +162,14 @@ struct FigureIndex {
 pub fn plot(folder: &Path, quiet: bool) -> anyhow::Result<()> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;
-    let dir = sweep.path("figures");
+    let dir = sweep.figures_dir();
     let figures = draw_figures(&analysis).map_err(|e| anyhow::anyhow!("drawing figures for {}: {e}", dir.display()))?;
     for figure in &figures {
-        write_atomic(&dir.join(format!("{}.svg", figure.name)), figure.svg.as_bytes())?;
-        write_atomic(&dir.join(format!("{}.png", figure.name)), &figure.png)?;
+        write_atomic(&sweep.figure_path(&figure.name, "svg"), figure.svg.as_bytes())?;
+        write_atomic(&sweep.figure_path(&figure.name, "png"), &figure.png)?;
     }
     let index = FigureIndex { figures: figures.iter().map(|f| (f.name.clone(), f.title.clone())).collect() };
-    write_atomic(&dir.join("index.json"), &serde_json::to_vec_pretty(&index)?)?;
+    write_atomic(&sweep.figure_index(), &serde_json::to_vec_pretty(&index)?)?;
     if !quiet {
         println!("figures: {} ({} figures, SVG and PNG)", dir.display(), figures.len());
     }
@@ -180,8 +180,7 @@ pub fn plot(folder: &Path, quiet: bool) -> anyhow::Result<()> {
 pub fn report(folder: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;
-    let dir = sweep.path("figures");
-    let index_path = dir.join("index.json");
+    let index_path = sweep.figure_index();
     let index: FigureIndex = serde_json::from_str(
         &std::fs::read_to_string(&index_path).with_context(|| format!("{}: run `ddlab plot` first", index_path.display()))?,
     )?;
@@ -189,16 +188,16 @@ pub fn report(folder: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
         .figures
         .into_iter()
         .map(|(name, title)| {
-            let path = dir.join(format!("{name}.svg"));
+            let path = sweep.figure_path(&name, "svg");
             std::fs::read_to_string(&path).with_context(|| format!("{}: missing figure", path.display())).map(|svg| (title, svg))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let runs_path = sweep.path("runs.csv");
+    let runs_path = sweep.runs_csv();
     let mut reader = csv::Reader::from_path(&runs_path).with_context(|| format!("{}: cannot read", runs_path.display()))?;
     let runs_header = reader.headers()?.iter().map(str::to_string).collect();
     let runs_rows =
         reader.records().map(|r| r.map(|r| r.iter().map(str::to_string).collect())).collect::<Result<Vec<Vec<String>>, _>>()?;
-    let spec_toml = std::fs::read_to_string(sweep.path("spec.toml"))?;
+    let spec_toml = std::fs::read_to_string(sweep.spec_toml())?;
     let html = report_html(&ReportInputs {
         sweep_name: &sweep_name(&sweep),
         spec_toml: &spec_toml,
@@ -207,7 +206,7 @@ pub fn report(folder: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
         runs_header,
         runs_rows,
     });
-    let path = sweep.path("report.html");
+    let path = sweep.report_html();
     write_atomic(&path, html.as_bytes())?;
     if !quiet {
         println!("report: {}", path.display());

@@ -60,7 +60,7 @@ pub fn write_noise_files(sweep: &SweepDir, prepared: &[Prepared]) -> anyhow::Res
             .iter()
             .map(|&i| NoiseRow { index: i, original: data.clean_train_labels[i], noisy: data.train.y[i] })
             .collect();
-        let path = sweep.condition_data_dir(condition).join("noise.csv");
+        let path = sweep.noise_path(condition);
         if rows.is_empty() {
             // csv writes no header for zero rows; keep the file self-describing.
             write_atomic(&path, b"index,original,noisy\n")?;

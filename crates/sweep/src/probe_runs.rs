@@ -94,7 +94,7 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
     let spec = &sweep.spec;
     if let Some(why) = spec.probes_not_applicable() {
         // Nothing to probe: an empty probes.csv says the stage ran, and the analysis carries the reason.
-        write_atomic(&sweep.path("probes.csv"), ProbeRow::HEADER.as_bytes())?;
+        write_atomic(&sweep.probes_csv(), ProbeRow::HEADER.as_bytes())?;
         if !quiet {
             println!("probes: none ({why})");
         }
@@ -127,9 +127,9 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
             .collect();
         let stale: Vec<bool> = (0..widths.len())
             .map(|i| {
-                let path = cross_file(sweep, condition, widths[i]);
+                let path = sweep.width_probes_path(condition, widths[i]);
                 let recorded: Option<CrossSeeds> =
-                    std::fs::read(seeds_file(&path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+                    std::fs::read(SweepDir::seeds_sidecar(&path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
                 !path.exists() || recorded.as_ref() != Some(&expected[i])
             })
             .collect();
@@ -137,8 +137,7 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
         for (wi, &width) in widths.iter().enumerate() {
             let keys = &finished[wi];
             let shape = MlpShape { input: data.train.dim, width, depth: spec.model.depth, classes: data.classes };
-            let per_run_missing: Vec<&RunKey> =
-                keys.iter().filter(|k| !run_probes_current(&sweep.run_dir(k).join("probes.csv"))).collect();
+            let per_run_missing: Vec<&RunKey> = keys.iter().filter(|k| !run_probes_current(&sweep.run_probes_path(k))).collect();
             if per_run_missing.is_empty() && !stale[wi] && pending.is_none() {
                 continue;
             }
@@ -169,7 +168,7 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
                             .map(|m| probe_row(condition, width, Some(key.seed), target.phase, target.epoch, m)),
                     );
                 }
-                write_csv_atomic(&sweep.run_dir(key).join("probes.csv"), &rows)?;
+                write_csv_atomic(&sweep.run_probes_path(key), &rows)?;
                 probed += 1;
             }
             let by_phase: BTreeMap<(u64, Phase), ModelView> = targets
@@ -213,13 +212,13 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
         // One net of width kW against k nets of width W: recomputed whenever any width's finished seeds
         // changed (the sidecar records them all).
         let all_seeds: Vec<Vec<u64>> = finished.iter().map(|keys| seeds_of(keys)).collect();
-        let kw_path = kw_file(sweep, condition);
+        let kw_path = sweep.kw_probes_path(condition);
         let recorded: Option<Vec<Vec<u64>>> =
-            std::fs::read(seeds_file(&kw_path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            std::fs::read(SweepDir::seeds_sidecar(&kw_path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
         if !kw_path.exists() || recorded.as_ref() != Some(&all_seeds) {
             let rows = kw_rows(sweep, condition, data, &finished, (&x, &labels), device)?;
             write_csv_atomic(&kw_path, &rows)?;
-            write_atomic(&seeds_file(&kw_path), &serde_json::to_vec_pretty(&all_seeds)?)?;
+            write_atomic(&SweepDir::seeds_sidecar(&kw_path), &serde_json::to_vec_pretty(&all_seeds)?)?;
         }
     }
     let total = collect_probes(sweep)?;
@@ -302,10 +301,6 @@ fn kw_rows(
     Ok(rows)
 }
 
-fn kw_file(sweep: &SweepDir, condition: &Condition) -> PathBuf {
-    sweep.root.join("probes").join(condition.label()).join("kw.csv")
-}
-
 /// Mean unbiased CKA over the pairs of seeds where it is defined; undefined (with the first pair's
 /// reason) when it is defined for no pair, e.g. on fewer than 4 probe inputs.
 fn cka_between_seeds(members: &[&ModelView]) -> Metric {
@@ -329,21 +324,13 @@ fn cka_between_seeds(members: &[&ModelView]) -> Metric {
 
 /// Writes a per-width file, then its seeds sidecar (last, so that a crash in between leaves it stale).
 fn write_cross(sweep: &SweepDir, condition: &Condition, p: &Pending) -> anyhow::Result<()> {
-    let path = cross_file(sweep, condition, p.width);
+    let path = sweep.width_probes_path(condition, p.width);
     write_csv_atomic(&path, &p.rows)?;
-    write_atomic(&seeds_file(&path), &serde_json::to_vec_pretty(&p.seeds)?)?;
+    write_atomic(&SweepDir::seeds_sidecar(&path), &serde_json::to_vec_pretty(&p.seeds)?)?;
     Ok(())
 }
 
-fn cross_file(sweep: &SweepDir, condition: &Condition, width: usize) -> PathBuf {
-    sweep.root.join("probes").join(condition.label()).join(format!("w{width}.csv"))
-}
-
 /// The seeds sidecar of a per-width file: `w<W>.seeds.json` beside `w<W>.csv`.
-fn seeds_file(cross: &Path) -> PathBuf {
-    cross.with_extension("seeds.json")
-}
-
 fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
     match sweep.phase(key) {
         Ok(RunPhase::Finished(r)) => r.summary.epochs,
@@ -389,14 +376,14 @@ fn observe_all(
 pub fn collect_probes(sweep: &SweepDir) -> anyhow::Result<usize> {
     let mut rows: Vec<ProbeRow> = Vec::new();
     for key in sweep.spec.runs() {
-        let path = sweep.run_dir(&key).join("probes.csv");
+        let path = sweep.run_probes_path(&key);
         if path.exists() {
             rows.extend(read_csv::<ProbeRow>(&path)?);
         }
     }
     for condition in &sweep.spec.conditions {
-        let per_width = sweep.spec.model.widths.iter().map(|&width| cross_file(sweep, condition, width));
-        for path in per_width.chain([kw_file(sweep, condition)]) {
+        let per_width = sweep.spec.model.widths.iter().map(|&width| sweep.width_probes_path(condition, width));
+        for path in per_width.chain([sweep.kw_probes_path(condition)]) {
             if path.exists() {
                 rows.extend(read_csv::<ProbeRow>(&path)?);
             }
@@ -407,7 +394,7 @@ pub fn collect_probes(sweep: &SweepDir) -> anyhow::Result<usize> {
         let value = row.result();
         row.set(&value);
     }
-    write_csv_atomic(&sweep.path("probes.csv"), &rows)?;
+    write_csv_atomic(&sweep.probes_csv(), &rows)?;
     Ok(rows.len())
 }
 
