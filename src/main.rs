@@ -38,9 +38,9 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sweep(args) => sweep::run(args, &stop),
         Command::Probe(args) => probe(&args).map(|_| ExitCode::SUCCESS),
-        Command::Analyze(args) => ddlab_sweep::analyze(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
-        Command::Plot(args) => ddlab_sweep::plot(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
-        Command::Report(args) => ddlab_sweep::report(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
+        Command::Analyze(args) => sweep::analyze_stage(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
+        Command::Plot(args) => sweep::plot_stage(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
+        Command::Report(args) => sweep::report_stage(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
         Command::Status(args) => status::run(&args),
         Command::Slurm(args) => slurm::run(args).map(|_| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).map(|_| ExitCode::SUCCESS),
@@ -60,7 +60,11 @@ fn probe(args: &cli::FolderArgs) -> anyhow::Result<()> {
     let chosen = backend::choose(args.device.backend)?;
     let prepared = ddlab_sweep::prepare_conditions(&sweep.spec, &data_dir())?;
     let jobs = args.device.jobs.unwrap_or_else(ddlab_sweep::default_jobs);
-    ddlab_sweep::probe_sweep(&sweep, &prepared, &chosen.device, jobs, args.quiet)
+    let probed = ddlab_sweep::probe_sweep(&sweep, &prepared, &chosen.device, jobs)?;
+    if !args.quiet {
+        println!("{probed}");
+    }
+    Ok(())
 }
 
 /// `ddlab calibrate`: the calibration table, and exit 2 when a rate misses its target.

@@ -154,12 +154,44 @@ fn report_all(
     jobs: usize,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    ddlab_sweep::probe_sweep(sweep, prepared, device, jobs, quiet)?;
-    ddlab_sweep::analyze(&sweep.root, quiet)?;
-    ddlab_sweep::plot(&sweep.root, quiet)?;
-    let report = ddlab_sweep::report(&sweep.root, quiet)?;
-    if quiet {
-        println!("report: {}", report.display());
+    let probed = ddlab_sweep::probe_sweep(sweep, prepared, device, jobs)?;
+    if !quiet {
+        println!("{probed}");
+    }
+    analyze_stage(&sweep.root, quiet)?;
+    plot_stage(&sweep.root, quiet)?;
+    let report = ddlab_sweep::report(&sweep.root)?;
+    // Quiet or not, the report's path is the one line a sweep always ends with.
+    println!("report: {}", report.display());
+    Ok(())
+}
+
+/// `ddlab analyze` (and the sweep's analysis step): analysis.json and analysis.md.
+pub fn analyze_stage(folder: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
+    let analyzed = ddlab_sweep::analyze(folder)?;
+    if !quiet {
+        if let Some(note) = &analyzed.note {
+            eprintln!("note: {note}");
+        }
+        println!("analysis: {}", analyzed.markdown.display());
+    }
+    Ok(())
+}
+
+/// `ddlab plot` (and the sweep's figures step).
+pub fn plot_stage(folder: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
+    let (dir, count) = ddlab_sweep::plot(folder)?;
+    if !quiet {
+        println!("figures: {} ({count} figures, SVG and PNG)", dir.display());
+    }
+    Ok(())
+}
+
+/// `ddlab report`.
+pub fn report_stage(folder: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
+    let path = ddlab_sweep::report(folder)?;
+    if !quiet {
+        println!("report: {}", path.display());
     }
     Ok(())
 }

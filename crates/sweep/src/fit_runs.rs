@@ -161,20 +161,22 @@ pub fn fit_sweep(
     let mut outcome = TrainOutcome::default();
     let mut todo = Vec::new();
     let mut done = 0;
+    let mut failed_earlier = Vec::new();
     for key in runs {
         match sweep.phase(key)? {
             RunPhase::Finished(_) => done += 1,
             RunPhase::Failed(reason) => {
                 outcome.failed += 1;
-                if mode != Mode::Quiet {
-                    eprintln!("{}: failed earlier ({reason}); --retry-failed fits it again", key.rel_dir());
-                }
+                failed_earlier.push(format!("{}: failed earlier ({reason}); --retry-failed fits it again", key.rel_dir()));
             }
             RunPhase::Started | RunPhase::Missing => todo.push(*key),
         }
     }
     todo.sort_by_key(|k| std::cmp::Reverse(k.width));
     let progress = Progress::new(mode, runs.len(), done);
+    for line in &failed_earlier {
+        progress.line(line);
+    }
     if !todo.is_empty() {
         progress.line(&format!("{} runs to fit in closed form ({done} finished already)", todo.len()));
     }

@@ -15,20 +15,28 @@ use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic};
 use ddlab_train::MetricsRow;
 use serde::{Deserialize, Serialize};
 
+/// What [`analyze`] did: the analysis, where its Markdown is, and what it had to do without.
+#[derive(Clone, Debug)]
+pub struct Analyzed {
+    pub analysis: Analysis,
+    pub markdown: PathBuf,
+    /// Set when probes.csv is missing (error curves only).
+    pub note: Option<String>,
+}
+
 /// Reads the finished runs and the probes, analyses them, writes analysis.json and analysis.md.
-pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
+pub fn analyze(folder: &Path) -> anyhow::Result<Analyzed> {
     let sweep = SweepDir::open(folder)?;
     let runs = sweep.finished_runs()?;
     if runs.is_empty() {
         anyhow::bail!("{}: no finished runs to analyse (run `ddlab sweep` first)", folder.display());
     }
     let probes_path = sweep.probes_csv();
+    let mut note = None;
     let probes: Vec<ProbeRow> = if probes_path.exists() {
         read_csv(&probes_path)?
     } else {
-        if !quiet {
-            eprintln!("note: {} is missing; analysing error curves only (run `ddlab probe`)", probes_path.display());
-        }
+        note = Some(format!("{} is missing; analysing error curves only (run `ddlab probe`)", probes_path.display()));
         Vec::new()
     };
     let epochs = epoch_figures(&sweep)?;
@@ -98,10 +106,7 @@ pub fn analyze(folder: &Path, quiet: bool) -> anyhow::Result<Analysis> {
     let json = serde_json::to_vec_pretty(&analysis)?;
     write_atomic(&sweep.analysis_json(), &json)?;
     write_atomic(&sweep.analysis_md(), verdict_markdown(&analysis, &sweep_name(&sweep)).as_bytes())?;
-    if !quiet {
-        println!("analysis: {}", sweep.analysis_md().display());
-    }
-    Ok(analysis)
+    Ok(Analyzed { analysis, markdown: sweep.analysis_md(), note })
 }
 
 /// The closed-form expected risk at every width, where the sweep's model has one: the linear model on
@@ -158,8 +163,9 @@ struct FigureIndex {
     figures: Vec<(String, String)>,
 }
 
-/// Draws the figures of analysis.json into figures/ (SVG and PNG) with an index for the report.
-pub fn plot(folder: &Path, quiet: bool) -> anyhow::Result<()> {
+/// Draws the figures of analysis.json into figures/ (SVG and PNG) with an index for the report; returns
+/// the folder and how many figures it holds.
+pub fn plot(folder: &Path) -> anyhow::Result<(PathBuf, usize)> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;
     let dir = sweep.figures_dir();
@@ -170,14 +176,11 @@ pub fn plot(folder: &Path, quiet: bool) -> anyhow::Result<()> {
     }
     let index = FigureIndex { figures: figures.iter().map(|f| (f.name.clone(), f.title.clone())).collect() };
     write_atomic(&sweep.figure_index(), &serde_json::to_vec_pretty(&index)?)?;
-    if !quiet {
-        println!("figures: {} ({} figures, SVG and PNG)", dir.display(), figures.len());
-    }
-    Ok(())
+    Ok((dir, figures.len()))
 }
 
 /// Writes report.html from spec.toml, analysis.json, the figures and runs.csv; returns its path.
-pub fn report(folder: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
+pub fn report(folder: &Path) -> anyhow::Result<PathBuf> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;
     let index_path = sweep.figure_index();
@@ -208,8 +211,5 @@ pub fn report(folder: &Path, quiet: bool) -> anyhow::Result<PathBuf> {
     });
     let path = sweep.report_html();
     write_atomic(&path, html.as_bytes())?;
-    if !quiet {
-        println!("report: {}", path.display());
-    }
     Ok(path)
 }

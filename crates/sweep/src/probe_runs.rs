@@ -89,16 +89,13 @@ fn run_probes_current(path: &Path) -> bool {
 /// data of every condition, as [`crate::prepare_conditions`] gives it. A run's own probes are computed
 /// once; the per-width files (seed ensemble, CKA between seeds and to the next width) whenever the set
 /// of finished seeds they depend on has changed.
-pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, jobs: usize, quiet: bool) -> anyhow::Result<()> {
+pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, jobs: usize) -> anyhow::Result<Probed> {
     let clock = Instant::now();
     let spec = &sweep.spec;
     if let Some(why) = spec.probes_not_applicable() {
         // Nothing to probe: an empty probes.csv says the stage ran, and the analysis carries the reason.
         write_atomic(&sweep.probes_csv(), ProbeRow::HEADER.as_bytes())?;
-        if !quiet {
-            println!("probes: none ({why})");
-        }
-        return Ok(());
+        return Ok(Probed { runs: 0, rows: 0, seconds: 0.0, not_applicable: Some(why) });
     }
     let widths = &spec.model.widths;
     let mut probed = 0;
@@ -222,10 +219,28 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
         }
     }
     let total = collect_probes(sweep)?;
-    if !quiet {
-        println!("probed {probed} runs in {:.1} s; probes.csv has {total} rows", clock.elapsed().as_secs_f64());
+    Ok(Probed { runs: probed, rows: total, seconds: clock.elapsed().as_secs_f64(), not_applicable: None })
+}
+
+/// What [`probe_sweep`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probed {
+    /// Runs probed now (the others were probed before).
+    pub runs: usize,
+    /// Rows of the sweep's probes.csv.
+    pub rows: usize,
+    pub seconds: f64,
+    /// Why nothing was probed (a linear model, regression targets).
+    pub not_applicable: Option<String>,
+}
+
+impl std::fmt::Display for Probed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.not_applicable {
+            Some(why) => write!(f, "probes: none ({why})"),
+            None => write!(f, "probed {} runs in {:.1} s; probes.csv has {} rows", self.runs, self.seconds, self.rows),
+        }
     }
-    Ok(())
 }
 
 /// How far (in octaves) the grid width that stands in for k W may lie from k W: the default grid's widths

@@ -62,6 +62,14 @@ impl Progress {
         }
     }
 
+    /// A warning: on stderr in every mode, quiet included (above the bars when they are drawn).
+    pub fn warn(&self, text: &str) {
+        match self.mode {
+            Mode::Bars => self.multi.suspend(|| eprintln!("warning: {text}")),
+            _ => eprintln!("warning: {text}"),
+        }
+    }
+
     /// A bar for one group being trained.
     pub fn group_bar(&self, label: &str, epochs_left: usize) -> ProgressBar {
         let bar = self.multi.add(ProgressBar::new(epochs_left as u64));

@@ -79,6 +79,7 @@ pub fn train_sweep(
     let all = runs;
     let mut candidates = Vec::new();
     let mut done = 0;
+    let mut failed_earlier = Vec::new();
     let mut outcome = TrainOutcome::default();
     for key in all {
         if options.retry_failed {
@@ -88,15 +89,16 @@ pub fn train_sweep(
             RunPhase::Finished(_) => done += 1,
             RunPhase::Failed(reason) => {
                 outcome.failed += 1;
-                if mode != Mode::Quiet {
-                    eprintln!("{}: failed earlier ({reason}); --retry-failed trains it again", key.rel_dir());
-                }
+                failed_earlier.push(format!("{}: failed earlier ({reason}); --retry-failed trains it again", key.rel_dir()));
             }
             RunPhase::Started | RunPhase::Missing => candidates.push(*key),
         }
     }
-    let work = plan_work(sweep, device, prepared, &candidates, options.packing, options.device_memory)?;
     let progress = Progress::new(mode, all.len(), done);
+    for line in &failed_earlier {
+        progress.line(line);
+    }
+    let work = plan_work(sweep, device, prepared, &candidates, options.packing, options.device_memory, &progress)?;
     if !candidates.is_empty() {
         let packs = work.iter().filter(|w| matches!(w, Work::Train(_))).count();
         progress.line(&format!("{} runs to train in {packs} packs ({} finished already)", candidates.len(), done));
@@ -168,9 +170,10 @@ fn plan_work(
     candidates: &[RunKey],
     packing: Packing,
     device_memory: Option<crate::memory::DeviceBudget>,
+    progress: &Progress,
 ) -> anyhow::Result<Vec<Work>> {
     let spec = &sweep.spec;
-    let warn = |w: String| eprintln!("warning: {w}");
+    let warn = |w: String| progress.warn(&w);
     let mut by_pack: std::collections::BTreeMap<Vec<String>, Vec<(RunKey, Option<RunState>, Option<RunState>)>> =
         Default::default();
     let mut fresh = Vec::new();
