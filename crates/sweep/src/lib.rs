@@ -10,6 +10,7 @@
 //!
 //! The caller picks the device and handles signals: this crate takes a `Device` and a stop flag.
 
+mod error;
 mod fit_runs;
 mod memory;
 mod outputs;
@@ -19,6 +20,7 @@ mod progress;
 mod shard;
 mod train_runs;
 
+pub use error::{Result, SweepError};
 pub use fit_runs::{FitData, fit_sweep};
 pub use memory::{DeviceBudget, PackMemory, available_memory, check_training_memory, peak_training_memory, training_memory};
 pub use outputs::{Analyzed, analyze, plot, report};

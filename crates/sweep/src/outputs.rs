@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use ddlab_analysis::{
     Analysis, ConditionInput, EpochFigures, MetricValue, Options, RunFigures, SnapshotValue, analyze as analyze_sweep,
 };
@@ -13,6 +12,8 @@ use ddlab_probe::{Phase, ProbeRow};
 use ddlab_report::{ReportInputs, draw_figures, report_html, verdict_markdown};
 use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic};
 use ddlab_train::MetricsRow;
+
+use crate::SweepError;
 use serde::{Deserialize, Serialize};
 
 /// What [`analyze`] did: the analysis, where its Markdown is, and what it had to do without.
@@ -25,11 +26,11 @@ pub struct Analyzed {
 }
 
 /// Reads the finished runs and the probes, analyses them, writes analysis.json and analysis.md.
-pub fn analyze(folder: &Path) -> anyhow::Result<Analyzed> {
+pub fn analyze(folder: &Path) -> crate::Result<Analyzed> {
     let sweep = SweepDir::open(folder)?;
     let runs = sweep.finished_runs()?;
     if runs.is_empty() {
-        anyhow::bail!("{}: no finished runs to analyse (run `ddlab sweep` first)", folder.display());
+        return Err(SweepError::file(folder, "no finished runs to analyse (run `ddlab sweep` first)"));
     }
     let probes_path = sweep.probes_csv();
     let mut note = None;
@@ -128,7 +129,7 @@ fn known_answer(spec: &ddlab_config::Spec, condition: &ddlab_config::Condition) 
 }
 
 /// Every evaluation of every finished run (its metrics.csv), by condition.
-fn epoch_figures(sweep: &SweepDir) -> anyhow::Result<BTreeMap<String, Vec<EpochFigures>>> {
+fn epoch_figures(sweep: &SweepDir) -> crate::Result<BTreeMap<String, Vec<EpochFigures>>> {
     let mut out: BTreeMap<String, Vec<EpochFigures>> = BTreeMap::new();
     for key in sweep.spec.runs() {
         if !matches!(sweep.phase(&key)?, RunPhase::Finished(_)) {
@@ -151,10 +152,10 @@ fn sweep_name(sweep: &SweepDir) -> String {
     sweep.root.file_name().map_or_else(|| sweep.spec.name.clone(), |n| n.to_string_lossy().to_string())
 }
 
-fn load_analysis(sweep: &SweepDir) -> anyhow::Result<Analysis> {
+fn load_analysis(sweep: &SweepDir) -> crate::Result<Analysis> {
     let path = sweep.analysis_json();
-    let text = std::fs::read_to_string(&path).with_context(|| format!("{}: run `ddlab analyze` first", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: unreadable", path.display()))
+    let text = std::fs::read_to_string(&path).map_err(|e| SweepError::file(&path, format!("run `ddlab analyze` first ({e})")))?;
+    serde_json::from_str(&text).map_err(|e| SweepError::file(&path, format!("unreadable ({e})")))
 }
 
 /// The figures' order and titles, written beside them for the report.
@@ -165,11 +166,11 @@ struct FigureIndex {
 
 /// Draws the figures of analysis.json into figures/ (SVG and PNG) with an index for the report; returns
 /// the folder and how many figures it holds.
-pub fn plot(folder: &Path) -> anyhow::Result<(PathBuf, usize)> {
+pub fn plot(folder: &Path) -> crate::Result<(PathBuf, usize)> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;
     let dir = sweep.figures_dir();
-    let figures = draw_figures(&analysis).map_err(|e| anyhow::anyhow!("drawing figures for {}: {e}", dir.display()))?;
+    let figures = draw_figures(&analysis).map_err(|e| SweepError::file(&dir, format!("drawing figures: {e}")))?;
     for figure in &figures {
         write_atomic(&sweep.figure_path(&figure.name, "svg"), figure.svg.as_bytes())?;
         write_atomic(&sweep.figure_path(&figure.name, "png"), &figure.png)?;
@@ -180,27 +181,35 @@ pub fn plot(folder: &Path) -> anyhow::Result<(PathBuf, usize)> {
 }
 
 /// Writes report.html from spec.toml, analysis.json, the figures and runs.csv; returns its path.
-pub fn report(folder: &Path) -> anyhow::Result<PathBuf> {
+pub fn report(folder: &Path) -> crate::Result<PathBuf> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;
     let index_path = sweep.figure_index();
     let index: FigureIndex = serde_json::from_str(
-        &std::fs::read_to_string(&index_path).with_context(|| format!("{}: run `ddlab plot` first", index_path.display()))?,
-    )?;
+        &std::fs::read_to_string(&index_path)
+            .map_err(|e| SweepError::file(&index_path, format!("run `ddlab plot` first ({e})")))?,
+    )
+    .map_err(|e| SweepError::file(&index_path, format!("unreadable ({e})")))?;
     let figures = index
         .figures
         .into_iter()
         .map(|(name, title)| {
             let path = sweep.figure_path(&name, "svg");
-            std::fs::read_to_string(&path).with_context(|| format!("{}: missing figure", path.display())).map(|svg| (title, svg))
+            std::fs::read_to_string(&path)
+                .map_err(|e| SweepError::file(&path, format!("missing figure ({e})")))
+                .map(|svg| (title, svg))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<crate::Result<Vec<_>>>()?;
     let runs_path = sweep.runs_csv();
-    let mut reader = csv::Reader::from_path(&runs_path).with_context(|| format!("{}: cannot read", runs_path.display()))?;
-    let runs_header = reader.headers()?.iter().map(str::to_string).collect();
-    let runs_rows =
-        reader.records().map(|r| r.map(|r| r.iter().map(str::to_string).collect())).collect::<Result<Vec<Vec<String>>, _>>()?;
-    let spec_toml = std::fs::read_to_string(sweep.spec_toml())?;
+    let unreadable = |e: csv::Error| SweepError::file(&runs_path, format!("cannot read ({e})"));
+    let mut reader = csv::Reader::from_path(&runs_path).map_err(unreadable)?;
+    let runs_header = reader.headers().map_err(unreadable)?.iter().map(str::to_string).collect();
+    let runs_rows = reader
+        .records()
+        .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
+        .collect::<Result<Vec<Vec<String>>, _>>()
+        .map_err(unreadable)?;
+    let spec_toml = std::fs::read_to_string(sweep.spec_toml()).map_err(|e| SweepError::file(sweep.spec_toml(), e))?;
     let html = report_html(&ReportInputs {
         sweep_name: &sweep_name(&sweep),
         spec_toml: &spec_toml,

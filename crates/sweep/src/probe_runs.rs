@@ -89,7 +89,7 @@ fn run_probes_current(path: &Path) -> bool {
 /// data of every condition, as [`crate::prepare_conditions`] gives it. A run's own probes are computed
 /// once; the per-width files (seed ensemble, CKA between seeds and to the next width) whenever the set
 /// of finished seeds they depend on has changed.
-pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, jobs: usize) -> anyhow::Result<Probed> {
+pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, jobs: usize) -> crate::Result<Probed> {
     let clock = Instant::now();
     let spec = &sweep.spec;
     if let Some(why) = spec.probes_not_applicable() {
@@ -278,7 +278,7 @@ fn kw_rows(
     finished: &[Vec<RunKey>],
     (x, labels): (&Tensor<2>, &[u32]),
     device: &Device,
-) -> anyhow::Result<Vec<ProbeRow>> {
+) -> crate::Result<Vec<ProbeRow>> {
     let spec = &sweep.spec;
     let widths = &spec.model.widths;
     let partners = kw_partners(widths, finished.iter().map(Vec::len).max().unwrap_or(0));
@@ -293,7 +293,7 @@ fn kw_rows(
                 let mlp = load_model(sweep, shape, &sweep.model_path(key), device)?;
                 Ok(ddlab_model::host_f32(mlp.forward(x.clone())))
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<crate::Result<Vec<_>>>()?;
         outputs.insert(i, models);
     }
     let mut rows = Vec::new();
@@ -338,7 +338,7 @@ fn cka_between_seeds(members: &[&ModelView]) -> Metric {
 }
 
 /// Writes a per-width file, then its seeds sidecar (last, so that a crash in between leaves it stale).
-fn write_cross(sweep: &SweepDir, condition: &Condition, p: &Pending) -> anyhow::Result<()> {
+fn write_cross(sweep: &SweepDir, condition: &Condition, p: &Pending) -> crate::Result<()> {
     let path = sweep.width_probes_path(condition, p.width);
     write_csv_atomic(&path, &p.rows)?;
     write_atomic(&SweepDir::seeds_sidecar(&path), &serde_json::to_vec_pretty(&p.seeds)?)?;
@@ -354,9 +354,9 @@ fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
 }
 
 /// A stored model of `shape` (the store reads the bytes, the model crate decodes them).
-fn load_model(sweep: &SweepDir, shape: MlpShape, path: &Path, device: &Device) -> anyhow::Result<Mlp> {
+fn load_model(sweep: &SweepDir, shape: MlpShape, path: &Path, device: &Device) -> crate::Result<Mlp> {
     let bytes = sweep.read_bytes(path)?;
-    Mlp::from_bytes(shape, bytes, device).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    Mlp::from_bytes(shape, bytes, device).map_err(|e| crate::SweepError::file(path, e))
 }
 
 /// Observes every target (load weights, forward, Grams) on `jobs` threads.
@@ -367,9 +367,9 @@ fn observe_all(
     x: &Tensor<2>,
     device: &Device,
     jobs: usize,
-) -> anyhow::Result<Vec<ModelView>> {
+) -> crate::Result<Vec<ModelView>> {
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<anyhow::Result<ModelView>>>> =
+    let results: Vec<std::sync::Mutex<Option<crate::Result<ModelView>>>> =
         targets.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, targets.len().max(1)) {
@@ -388,7 +388,7 @@ fn observe_all(
 }
 
 /// Concatenates every per-run and per-width probe file into the sweep's probes.csv.
-pub fn collect_probes(sweep: &SweepDir) -> anyhow::Result<usize> {
+pub fn collect_probes(sweep: &SweepDir) -> crate::Result<usize> {
     let mut rows: Vec<ProbeRow> = Vec::new();
     for key in sweep.spec.runs() {
         let path = sweep.run_probes_path(&key);

@@ -4,7 +4,6 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context;
 use burn::tensor::Device;
 use ddlab_config::RunKey;
 use ddlab_data::Prepared;
@@ -15,8 +14,8 @@ use ddlab_train::{
 };
 use indicatif::ProgressBar;
 
-use crate::default_jobs;
 use crate::progress::{Mode, Progress};
+use crate::{SweepError, default_jobs};
 
 /// How to train a sweep.
 #[derive(Clone, Copy, Debug)]
@@ -75,7 +74,7 @@ pub fn train_sweep(
     options: TrainOptions,
     mode: Mode,
     stop: &AtomicBool,
-) -> anyhow::Result<TrainOutcome> {
+) -> crate::Result<TrainOutcome> {
     let all = runs;
     let mut candidates = Vec::new();
     let mut done = 0;
@@ -129,7 +128,7 @@ pub fn train_sweep(
     let pools = (0..jobs)
         .map(|_| rayon::ThreadPoolBuilder::new().num_threads(threads_per_worker).build())
         .collect::<Result<Vec<_>, _>>()
-        .context("cannot start the worker threads")?;
+        .map_err(|e| SweepError::Other(format!("cannot start the worker threads: {e}")))?;
     std::thread::scope(|scope| {
         for pool in &pools {
             scope.spawn(|| pool.install(worker));
@@ -148,11 +147,11 @@ fn shape_of(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> MlpShape {
 }
 
 /// A run from its initial weights, writing init.bpk (the probes' null control) the first time.
-fn fresh_state(sweep: &SweepDir, device: &Device, key: &RunKey, shape: MlpShape) -> anyhow::Result<RunState> {
+fn fresh_state(sweep: &SweepDir, device: &Device, key: &RunKey, shape: MlpShape) -> crate::Result<RunState> {
     let init = MlpWeights::init(shape, sweep.spec.model.init, key.seed);
     let path = sweep.init_weights_path(key);
     if !path.exists() {
-        let bytes = Mlp::from_weights(&init, device).to_bytes().map_err(anyhow::Error::msg)?;
+        let bytes = Mlp::from_weights(&init, device).to_bytes().map_err(SweepError::Other)?;
         write_atomic(&path, &bytes)?;
     }
     Ok(RunState::fresh(key.seed, init))
@@ -171,7 +170,7 @@ fn plan_work(
     packing: Packing,
     device_memory: Option<crate::memory::DeviceBudget>,
     progress: &Progress,
-) -> anyhow::Result<Vec<Work>> {
+) -> crate::Result<Vec<Work>> {
     let spec = &sweep.spec;
     let warn = |w: String| progress.warn(&w);
     let mut by_pack: std::collections::BTreeMap<Vec<String>, Vec<(RunKey, Option<RunState>, Option<RunState>)>> =
@@ -182,7 +181,7 @@ fn plan_work(
         let shape = shape_of(sweep, prepared, key);
         for state in current.iter().chain(&previous) {
             if state.weights.shape != shape || !moments_match(spec.train.optimizer, state) {
-                anyhow::bail!("{}: checkpoint does not match the spec (shape or optimiser)", sweep.run_dir(key).display());
+                return Err(SweepError::file(sweep.run_dir(key), "checkpoint does not match the spec (shape or optimiser)"));
             }
         }
         match &current {
@@ -392,8 +391,8 @@ fn group_label(keys: &[RunKey]) -> String {
 }
 
 /// Writes a finished run: model.bpk, metrics.csv, run.json, then DONE.
-fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState) -> anyhow::Result<()> {
-    let bytes = Mlp::from_weights(&state.weights, device).to_bytes().map_err(anyhow::Error::msg)?;
+fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState) -> crate::Result<()> {
+    let bytes = Mlp::from_weights(&state.weights, device).to_bytes().map_err(SweepError::Other)?;
     write_atomic(&sweep.model_path(key), &bytes)?;
     write_csv_atomic(&sweep.metrics_path(key), &state.metrics)?;
     // A diverged run has no final figures: its outputs are not numbers, so neither its losses nor its
