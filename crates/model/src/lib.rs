@@ -7,10 +7,12 @@
 //! - [`Mlp`]: one model as a Burn module (`init.bpk`, `model.bpk`, probe forward passes).
 //! - [`StackLayout`]: M models packed along a leading axis for training (docs/SCIENCE.md, Models, data and training: packing).
 
+mod error;
 mod mlp;
 mod stack;
 mod weights;
 
+pub use error::ModelError;
 pub use mlp::{Mlp, MlpConfig};
 pub use stack::{StackInput, StackLayout, Tape};
 pub use weights::{Layer, MlpShape, MlpWeights};

@@ -98,19 +98,19 @@ impl Mlp {
     }
 
     /// The model as Burn burnpack bytes (what `init.bpk` and `model.bpk` hold).
-    pub fn to_bytes(self) -> Result<Vec<u8>, String> {
-        let bytes = self.into_record().into_bytes().map_err(|e| format!("cannot encode model: {e:?}"))?;
+    pub fn to_bytes(self) -> Result<Vec<u8>, crate::ModelError> {
+        let bytes = self.into_record().into_bytes().map_err(|e| crate::ModelError::Encode(format!("{e:?}")))?;
         Ok(bytes.to_vec())
     }
 
     /// Reads burnpack bytes written by [`Mlp::to_bytes`] into a model of `shape`; a wrong shape or a
     /// damaged file is an error.
-    pub fn from_bytes(shape: MlpShape, bytes: Vec<u8>, device: &Device) -> Result<Self, String> {
-        let record =
-            ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| format!("not a readable burnpack: {e:?}"))?;
+    pub fn from_bytes(shape: MlpShape, bytes: Vec<u8>, device: &Device) -> Result<Self, crate::ModelError> {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| crate::ModelError::NotBurnpack(format!("{e:?}")))?;
         MlpConfig::from_shape(shape)
             .init(device)
             .try_load_record(record)
-            .map_err(|e| format!("does not hold a model of shape {shape:?}: {e:?}"))
+            .map_err(|e| crate::ModelError::WrongShape { shape, detail: format!("{e:?}") })
     }
 }

@@ -232,10 +232,10 @@ impl SweepDir {
     /// The newest checkpoint that `parse` accepts and, when that is `checkpoint.bin`, the previous one
     /// (`checkpoint.bin.prev`) too. A damaged checkpoint is reported through `warn` and skipped, so a
     /// truncated newest checkpoint falls back to the previous one.
-    pub fn read_checkpoints<T>(
+    pub fn read_checkpoints<T, E: std::fmt::Display>(
         &self,
         key: &RunKey,
-        parse: impl Fn(&[u8]) -> Result<T, String>,
+        parse: impl Fn(&[u8]) -> Result<T, E>,
         mut warn: impl FnMut(String),
     ) -> (Option<T>, Option<T>) {
         let dir = self.run_dir(key);

@@ -18,6 +18,12 @@ pub enum SweepError {
     /// A file of the sweep folder is missing or does not hold what it should.
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
+    /// A model could not be encoded or decoded.
+    #[error(transparent)]
+    Model(#[from] ddlab_model::ModelError),
+    /// Training or a closed-form fit failed.
+    #[error(transparent)]
+    Train(#[from] ddlab_train::TrainError),
     /// A value could not be encoded as JSON (not expected of plain data; kept rather than unwrapped).
     #[error("encoding JSON: {0}")]
     Json(#[from] serde_json::Error),

@@ -15,7 +15,6 @@ use ddlab_model::{Mlp, MlpWeights};
 use ddlab_store::{RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
 use ddlab_train::{MetricsRow, Scores, fit_closed_form, score_classes, score_values};
 
-use crate::SweepError;
 use crate::progress::{Mode, Progress};
 use crate::train_runs::TrainOutcome;
 
@@ -49,7 +48,7 @@ struct Fitted {
     seconds: f64,
 }
 
-fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> Result<Fitted, String> {
+fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> crate::Result<Fitted> {
     let start = Instant::now();
     let widen = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
     let m = &spec.model;
@@ -111,8 +110,8 @@ fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> Result<Fitted, String> 
 /// Writes a fitted run: init.bpk and model.bpk (random features), metrics.csv, run.json, then DONE.
 fn write_fit(sweep: &SweepDir, device: &Device, key: &RunKey, fitted: &Fitted, outputs: usize) -> crate::Result<()> {
     if let Some((init, trained)) = &fitted.network {
-        write_atomic(&sweep.init_weights_path(key), &Mlp::from_weights(init, device).to_bytes().map_err(SweepError::Other)?)?;
-        write_atomic(&sweep.model_path(key), &Mlp::from_weights(trained, device).to_bytes().map_err(SweepError::Other)?)?;
+        write_atomic(&sweep.init_weights_path(key), &Mlp::from_weights(init, device).to_bytes()?)?;
+        write_atomic(&sweep.model_path(key), &Mlp::from_weights(trained, device).to_bytes()?)?;
     }
     let row = MetricsRow {
         epoch: 0,
@@ -207,7 +206,6 @@ pub fn fit_sweep(
                 continue;
             }
             let result = fit_run(&sweep.spec, data, &key)
-                .map_err(SweepError::Other)
                 .and_then(|fitted| write_fit(sweep, device, &key, &fitted, outputs).map(|()| fitted));
             let mut t = totals.lock().unwrap();
             match result {

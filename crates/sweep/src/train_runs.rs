@@ -151,7 +151,7 @@ fn fresh_state(sweep: &SweepDir, device: &Device, key: &RunKey, shape: MlpShape)
     let init = MlpWeights::init(shape, sweep.spec.model.init, key.seed);
     let path = sweep.init_weights_path(key);
     if !path.exists() {
-        let bytes = Mlp::from_weights(&init, device).to_bytes().map_err(SweepError::Other)?;
+        let bytes = Mlp::from_weights(&init, device).to_bytes()?;
         write_atomic(&path, &bytes)?;
     }
     Ok(RunState::fresh(key.seed, init))
@@ -322,7 +322,7 @@ fn run_work(
                 result.interrupted = true;
                 return result;
             }
-            Ok(Err(e)) => return fail_group(sweep, &keys, &e, progress, result),
+            Ok(Err(e)) => return fail_group(sweep, &keys, &e.to_string(), progress, result),
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<String>()
@@ -392,7 +392,7 @@ fn group_label(keys: &[RunKey]) -> String {
 
 /// Writes a finished run: model.bpk, metrics.csv, run.json, then DONE.
 fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState) -> crate::Result<()> {
-    let bytes = Mlp::from_weights(&state.weights, device).to_bytes().map_err(SweepError::Other)?;
+    let bytes = Mlp::from_weights(&state.weights, device).to_bytes()?;
     write_atomic(&sweep.model_path(key), &bytes)?;
     write_csv_atomic(&sweep.metrics_path(key), &state.metrics)?;
     // A diverged run has no final figures: its outputs are not numbers, so neither its losses nor its
@@ -469,7 +469,7 @@ impl Observer for SweepObserver<'_> {
 
     fn snapshot(&mut self, run: usize, epoch: usize, weights: &MlpWeights) -> Result<(), String> {
         let path = self.sweep.snapshot_path(&self.keys[run], epoch);
-        let bytes = Mlp::from_weights(weights, self.device).to_bytes()?;
+        let bytes = Mlp::from_weights(weights, self.device).to_bytes().map_err(|e| e.to_string())?;
         write_atomic(&path, &bytes).map_err(|e| e.to_string())
     }
 

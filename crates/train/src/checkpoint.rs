@@ -108,7 +108,11 @@ impl RunState {
     }
 
     /// Parses and verifies a checkpoint; any damage is an error, never a silently wrong state.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, crate::TrainError> {
+        Self::parse(bytes).map_err(crate::TrainError::Checkpoint)
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Self, String> {
         if bytes.len() < 8 + 8 + 32 || &bytes[..8] != MAGIC {
             return Err("not a ddlab checkpoint (bad magic or too short)".into());
         }

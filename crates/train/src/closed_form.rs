@@ -6,6 +6,8 @@ use ddlab_config::{Init, ModelKind};
 use ddlab_model::{Layer, MlpShape, MlpWeights};
 use faer::Mat;
 
+use crate::TrainError;
+
 /// A fitted model's outputs on the training and test inputs (row-major `n x outputs`), and, for random
 /// features, the whole network as an MLP of width p (its first layer frozen, its readout fitted, no
 /// readout bias), which the probes read like any trained MLP.
@@ -31,12 +33,12 @@ pub fn cutoff(n: usize, p: usize, largest: f64) -> f64 {
 /// b = argmin (1/n) |F b - Y|^2 + ridge |b|^2 (the minimum-norm minimiser when ridge = 0), through the
 /// thin SVD F = U S V^T: b = V diag(s / (s^2 + n ridge)) U^T Y, with singular values under [`cutoff`]
 /// treated as zero. Returns (b, directions dropped).
-pub fn least_squares(features: &Mat<f64>, targets: &Mat<f64>, ridge: f64) -> Result<(Mat<f64>, usize), String> {
+pub fn least_squares(features: &Mat<f64>, targets: &Mat<f64>, ridge: f64) -> Result<(Mat<f64>, usize), TrainError> {
     let (n, p) = (features.nrows(), features.ncols());
     if features.col_iter().any(|c| c.iter().any(|v| !v.is_finite())) {
-        return Err("the feature matrix holds non-finite values".into());
+        return Err(TrainError::Fit("the feature matrix holds non-finite values".into()));
     }
-    let svd = features.thin_svd().map_err(|e| format!("the SVD did not converge ({e:?})"))?;
+    let svd = features.thin_svd().map_err(|e| TrainError::Fit(format!("the SVD did not converge ({e:?})")))?;
     let s = svd.S().column_vector();
     let largest = (0..s.nrows()).map(|i| s[i]).fold(0.0, f64::max);
     let cut = cutoff(n, p, largest);
@@ -109,13 +111,15 @@ pub fn fit_closed_form(
     outputs: usize,
     test_x: &[f64],
     dim: usize,
-) -> Result<ClosedFormFit, String> {
+) -> Result<ClosedFormFit, TrainError> {
     let n = targets.len() / outputs;
     let (map, mut network) = match kind {
-        ModelKind::Mlp => return Err("an MLP is trained, not fitted in closed form".into()),
+        ModelKind::Mlp => return Err(TrainError::Fit("an MLP is trained, not fitted in closed form".into())),
         ModelKind::Linear => {
             if p > dim {
-                return Err(format!("model.widths: p = {p} exceeds the {dim} input features the linear model chooses from"));
+                return Err(TrainError::Fit(format!(
+                    "model.widths: p = {p} exceeds the {dim} input features the linear model chooses from"
+                )));
             }
             (FeatureMap::FirstInputs(p), None)
         }

@@ -122,11 +122,11 @@ pub fn train_group(
     data: &DeviceData,
     mut runs: Vec<RunState>,
     observer: &mut dyn Observer,
-) -> Result<(Vec<RunState>, GroupEnd), String> {
+) -> Result<(Vec<RunState>, GroupEnd), crate::TrainError> {
     let device: &Device = &data.device;
     let start_epoch = runs[0].epoch;
     if runs.iter().any(|r| r.epoch != start_epoch || r.optim_step != runs[0].optim_step) {
-        return Err("runs of one group must be at the same epoch".into());
+        return Err(crate::TrainError::Fit("runs of one group must be at the same epoch".into()));
     }
     let layout = StackLayout::new(runs.iter().map(|r| r.weights.shape).collect());
     let weights: Vec<MlpWeights> = runs.iter().map(|r| r.weights.clone()).collect();
@@ -146,15 +146,16 @@ pub fn train_group(
     let seconds_before: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
     let mut last_preds: Vec<Vec<u32>> = vec![Vec::new(); runs.len()];
 
-    let snapshot = |runs: &[RunState], params: &[Tensor<3>], epoch: usize, observer: &mut dyn Observer| -> Result<(), String> {
-        let current = layout.unpack(params);
-        for (j, w) in current.iter().enumerate() {
-            if runs[j].status == RunStatus::Running {
-                observer.snapshot(j, epoch, w)?;
+    let snapshot =
+        |runs: &[RunState], params: &[Tensor<3>], epoch: usize, observer: &mut dyn Observer| -> Result<(), crate::TrainError> {
+            let current = layout.unpack(params);
+            for (j, w) in current.iter().enumerate() {
+                if runs[j].status == RunStatus::Running {
+                    observer.snapshot(j, epoch, w).map_err(crate::TrainError::Observer)?;
+                }
             }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
 
     for epoch in start_epoch + 1..=spec.epochs {
         let lr = lr_at(spec.lr, spec.lr_decay, epoch);
@@ -206,7 +207,7 @@ pub fn train_group(
         if stop || periodic {
             sync_states(&layout, &params, &optim, &mut runs);
             for (j, run) in runs.iter().enumerate() {
-                observer.checkpoint(j, run)?;
+                observer.checkpoint(j, run).map_err(crate::TrainError::Observer)?;
             }
         }
         if stop && !last {

@@ -21,6 +21,7 @@
 mod checkpoint;
 mod closed_form;
 mod device_data;
+mod error;
 mod group;
 mod metrics;
 mod optim;
@@ -29,6 +30,7 @@ mod schedule;
 pub use checkpoint::{RunState, RunStatus};
 pub use closed_form::{ClosedFormFit, Scores, cutoff, fit_closed_form, least_squares, score_classes, score_values};
 pub use device_data::{DeviceData, DeviceSet, index_tensor};
+pub use error::TrainError;
 pub use group::{GroupEnd, Hooks, Observer, batch_order, loss_gradient, moments_match, per_example_loss, train_group};
 pub use metrics::MetricsRow;
 pub use optim::{OptimState, lr_at};
