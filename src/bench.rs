@@ -128,6 +128,12 @@ pub fn backend_flag(backend: Backend) -> &'static str {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let file = args.experiment.clone().unwrap_or_else(default_experiment);
     let mut spec = load_spec(&file)?;
+    anyhow::ensure!(
+        spec.model.kind.is_mlp(),
+        "{}: model.kind = \"{}\" is fitted in closed form; `ddlab bench` times training (give an MLP experiment)",
+        file.display(),
+        spec.model.kind.name()
+    );
     spec.name = format!("{}-bench", spec.name);
     spec.train.epochs = args.epochs.min(spec.train.epochs);
     spec.train.eval_every = spec.train.eval_every.min(spec.train.epochs);
