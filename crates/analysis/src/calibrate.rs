@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::epochs::{EpochFigures, SnapshotValue};
 use crate::verdict::{
-    ConditionInput, MetricValue, Options, Outcome, RunFigures, analyze, prediction, seed_variance_metric, share, verdict_metrics,
+    ConditionInput, LossSpace, MetricValue, Options, Outcome, RunFigures, analyze, prediction, seed_variance_metric, share,
+    verdict_metrics,
 };
 
 /// The default width grid of a sweep.
@@ -283,7 +284,7 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                     input.condition = format!("condition {c}");
                     let u = metric_offset.sample(rng);
                     let shift = error_offset.sample(rng) + if scenario == Scenario::H3Planted { H3_EFFECT * u } else { 0.0 };
-                    let values = input.metrics.entry(verdict_metrics("squared")[0].to_string()).or_default();
+                    let values = input.metrics.entry(verdict_metrics(LossSpace::Squared)[0].to_string()).or_default();
                     for r in &mut input.runs {
                         r.test_err += shift;
                         r.test_loss += shift;
@@ -298,7 +299,7 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
         Scenario::H4Flat | Scenario::H4Averaging => {
             let mut input = simulate(Scenario::Peak, seeds, noise_sd, rng);
             let alpha = if scenario == Scenario::H4Averaging { H4_ALPHA } else { 0.0 };
-            let values = input.metrics.entry(seed_variance_metric("squared").to_string()).or_default();
+            let values = input.metrics.entry(seed_variance_metric(LossSpace::Squared).to_string()).or_default();
             for &w in &CALIBRATION_WIDTHS {
                 let sd = ((w as f64) / 2f64.powf(PLANTED_AT)).max(1.0).powf(-alpha / 2.0);
                 let v = simulated_seed_variance(seeds, H4_POINTS, sd, rng);
@@ -343,7 +344,7 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                 j += 1;
             }
             snapshot_epochs.dedup();
-            let name = verdict_metrics("squared")[0];
+            let name = verdict_metrics(LossSpace::Squared)[0];
             for &w in &EPOCH_WIDTHS {
                 for seed in 0..seeds as u64 {
                     for epoch in 0..=EPOCH_LAST {
@@ -397,10 +398,10 @@ fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rn
         condition: scenario.name().into(),
         n_train: 1000,
         label_noise: 0.2,
-        loss: "squared".into(),
+        loss: LossSpace::Squared,
         ..Default::default()
     };
-    let names = verdict_metrics("squared");
+    let names = verdict_metrics(LossSpace::Squared);
     let metric_count = match scenario {
         Scenario::LinearMetric | Scenario::Hump | Scenario::Onset => names.len(),
         Scenario::NoPeak | Scenario::Plateau | Scenario::Peak => 0,

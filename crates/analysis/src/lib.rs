@@ -36,7 +36,7 @@ pub use theory::{
     KNOWN_ANSWER, MIN_DISTANCE, TheoryAgreement, TheoryPoint, linear_expected_risk, tested_distance, theory_agreement,
 };
 pub use verdict::{
-    AcrossConditions, Analysis, ConditionAnalysis, ConditionInput, Curves, DivergedRun, MetricValue, MetricVerdict, OnsetSummary,
-    Options, Outcome, PastPeak, PredictionTally, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction,
+    AcrossConditions, Analysis, ConditionAnalysis, ConditionInput, Curves, DivergedRun, LossSpace, MetricValue, MetricVerdict,
+    OnsetSummary, Options, Outcome, PastPeak, PredictionTally, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction,
     seed_variance_metric, verdict_metrics,
 };

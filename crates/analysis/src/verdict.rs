@@ -16,7 +16,7 @@ use crate::stats::{deming_slope, holm, mean, ols_fit, quantile, within_group_slo
 
 /// The ensemble metrics the verdict is about (`probe/metric` in probes.csv). The ambiguity and the
 /// seed variance live in the space of the training loss (docs/SCIENCE.md, Probes, P1 and P5).
-pub fn verdict_metrics(loss: &str) -> Vec<&'static str> {
+pub fn verdict_metrics(loss: LossSpace) -> Vec<&'static str> {
     let mut names = vec![
         "partition/disagreement_m2",
         "competence/n_eff",
@@ -26,7 +26,10 @@ pub fn verdict_metrics(loss: &str) -> Vec<&'static str> {
         "geometry/activation_pr",
         "geometry/cka_seeds",
     ];
-    names.push(if loss == "squared" { "partition/ambiguity_sq_m2" } else { "partition/ambiguity_kl_m2" });
+    names.push(match loss {
+        LossSpace::Squared => "partition/ambiguity_sq_m2",
+        LossSpace::CrossEntropy => "partition/ambiguity_kl_m2",
+    });
     names.push(seed_variance_metric(loss));
     names
 }
@@ -74,14 +77,33 @@ pub struct MetricValue {
     pub value: Option<f64>,
 }
 
+/// The training loss of a sweep: it decides the space (squared distances or the exact log-loss
+/// decomposition) of the loss-sized metrics the verdict uses (docs/SCIENCE.md, Probes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossSpace {
+    #[default]
+    Squared,
+    CrossEntropy,
+}
+
+impl std::fmt::Display for LossSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LossSpace::Squared => "squared",
+            LossSpace::CrossEntropy => "cross_entropy",
+        })
+    }
+}
+
 /// Everything known about one condition.
 #[derive(Clone, Debug, Default)]
 pub struct ConditionInput {
     pub condition: String,
     pub n_train: usize,
     pub label_noise: f64,
-    /// "cross_entropy" or "squared": picks the verdict metrics (see [`verdict_metrics`]).
-    pub loss: String,
+    /// Picks the verdict metrics (see [`verdict_metrics`]).
+    pub loss: LossSpace,
     pub runs: Vec<RunFigures>,
     /// Keyed by `probe/metric`. The seed-ensemble rows `seed_ensemble/ensemble_err_k{k}`
     /// (and, optionally, `seed_ensemble/kw_err_diff_k{k}`, `seed_ensemble/kw_disagreement_k{k}`) feed H5.
@@ -256,7 +278,7 @@ pub struct ConditionAnalysis {
     pub condition: String,
     pub n_train: usize,
     pub label_noise: f64,
-    pub loss: String,
+    pub loss: LossSpace,
     /// Runs that entered the curves.
     pub runs_used: usize,
     pub diverged: Vec<DivergedRun>,
@@ -623,8 +645,11 @@ pub(crate) fn family_verdict(pred: &str, members: &[&Verdict], what: &str) -> Ve
 }
 
 /// The seed-variance metric of a loss: the seeds' disagreement in the space of the training loss (P5).
-pub fn seed_variance_metric(loss: &str) -> &'static str {
-    if loss == "squared" { "seed_ensemble/variance_sq" } else { "seed_ensemble/variance_kl" }
+pub fn seed_variance_metric(loss: LossSpace) -> &'static str {
+    match loss {
+        LossSpace::Squared => "seed_ensemble/variance_sq",
+        LossSpace::CrossEntropy => "seed_ensemble/variance_kl",
+    }
 }
 
 /// H4 (docs/SCIENCE.md, Statistics, "H4"): past the peak, the seeds' variance in the space of the training
@@ -804,7 +829,7 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     let peak = peak_test(&test_err.widths(), &scale(&test_err), opts.null_draws, opts.alpha);
     let peak_loss = peak_test(&test_loss.widths(), &scale(&test_loss), opts.null_draws, opts.alpha);
 
-    let names = verdict_metrics(&input.loss);
+    let names = verdict_metrics(input.loss);
     let missing_metrics: Vec<String> = names.iter().filter(|n| !input.metrics.contains_key(**n)).map(|n| n.to_string()).collect();
     let work: Vec<MetricWork> = names
         .iter()
@@ -866,7 +891,7 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     let past_members: Vec<&Verdict> = metrics.iter().map(|m| &m.past_peak_verdict).collect();
     verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
     verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));
-    let variance_name = seed_variance_metric(&input.loss);
+    let variance_name = seed_variance_metric(input.loss);
     verdicts.push(averaging_verdict(
         trained.get(variance_name),
         &[("n_eff_widest", trained.get("competence/n_eff")), ("effective_rank_widest", trained.get("diversity/effective_rank"))],
@@ -893,7 +918,7 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
         condition: input.condition.clone(),
         n_train: input.n_train,
         label_noise: input.label_noise,
-        loss: input.loss.clone(),
+        loss: input.loss,
         runs_used: used.len(),
         diverged,
         curves,

@@ -29,7 +29,7 @@ fn condition(
     err_shift: impl Fn(usize, u64) -> f64,
     growth: impl Fn(usize, u64) -> f64,
 ) -> ConditionInput {
-    let mut input = ConditionInput { condition: name.into(), n_train: 100, loss: "squared".into(), ..Default::default() };
+    let mut input = ConditionInput { condition: name.into(), n_train: 100, loss: LossSpace::Squared, ..Default::default() };
     for &w in &WIDTHS {
         for s in 0..seeds {
             let e = error_at(w) + err_shift(w, s);

@@ -21,7 +21,7 @@ const METRIC: &str = "partition/ambiguity_sq_m2";
 /// A sweep with `seeds` seeds; METRIC grows from `onset_octave` on; `other` fills diversity/effective_rank.
 fn condition(seeds: u64, onset_octave: f64, other: impl Fn(usize, u64) -> f64) -> ConditionInput {
     let mut input =
-        ConditionInput { condition: "c".into(), n_train: 100, label_noise: 0.1, loss: "squared".into(), ..Default::default() };
+        ConditionInput { condition: "c".into(), n_train: 100, label_noise: 0.1, loss: LossSpace::Squared, ..Default::default() };
     for &w in &WIDTHS {
         for s in 0..seeds {
             let test_err = error_at(w) + jitter(w, s, 0.01);
@@ -186,8 +186,8 @@ fn diverged_runs_and_undefined_values_are_left_out_and_counted() {
 
 #[test]
 fn verdict_metrics_follow_the_loss() {
-    let ce = verdict_metrics("cross_entropy");
-    let sq = verdict_metrics("squared");
+    let ce = verdict_metrics(LossSpace::CrossEntropy);
+    let sq = verdict_metrics(LossSpace::Squared);
     assert_eq!(ce.len(), 9);
     assert!(ce.contains(&"partition/ambiguity_kl_m2") && ce.contains(&"seed_ensemble/variance_kl"));
     assert!(sq.contains(&"partition/ambiguity_sq_m2") && sq.contains(&"seed_ensemble/variance_sq"));
@@ -250,7 +250,7 @@ fn h4_recovers_alpha_one_on_k_member_averages() {
     let (seeds, points) = (5usize, 400usize);
     let analysed = |members_at: &dyn Fn(usize) -> usize, rng: &mut rand_chacha::ChaCha8Rng| {
         let mut input = condition(seeds as u64, 4.0, |w, s| jitter(w, s, 1.0));
-        let values = input.metrics.entry(seed_variance_metric("squared").into()).or_default();
+        let values = input.metrics.entry(seed_variance_metric(LossSpace::Squared).into()).or_default();
         for &w in &WIDTHS {
             let k = members_at(w);
             let mut total = 0.0;

@@ -108,7 +108,7 @@ pub fn report_html(inputs: &ReportInputs) -> String {
             "<p>n_train = {}, label noise = {}, loss = {}. Runs used: {}; diverged and left out: {}{}. W_interp = {}; candidate peak W_peak = {}{}.</p>\n",
             c.n_train,
             c.label_noise,
-            escape(&c.loss),
+            c.loss,
             c.runs_used,
             c.diverged.len(),
             if diverged.is_empty() { String::new() } else { format!(" ({})", escape(&diverged.join("; "))) },

@@ -16,7 +16,7 @@ fn sweep(
     err: impl Fn(usize, u64) -> f64,
 ) -> ConditionInput {
     let mut input =
-        ConditionInput { condition: "c".into(), n_train: 10, label_noise: 0.0, loss: "squared".into(), ..Default::default() };
+        ConditionInput { condition: "c".into(), n_train: 10, label_noise: 0.0, loss: LossSpace::Squared, ..Default::default() };
     for &w in widths {
         for s in 0..seeds {
             let e = err(w, s);
@@ -53,7 +53,7 @@ fn cases() -> Vec<(&'static str, Analysis)> {
     diverged.runs[5].diverged = Some("loss exploded".into());
     let mut empty_metric = sweep(&grid, 3, |w, _| Some(w as f64), wobble);
     empty_metric.metrics.insert("circuits/linear_maps".into(), Vec::new());
-    let no_runs = ConditionInput { condition: "empty".into(), loss: "cross_entropy".into(), ..Default::default() };
+    let no_runs = ConditionInput { condition: "empty".into(), loss: LossSpace::CrossEntropy, ..Default::default() };
     let mut with_across =
         analyze(&[sweep(&grid, 3, |w, _| Some(w as f64), wobble), sweep(&grid, 3, |w, _| Some(w as f64), wobble)], &opts);
     for a in &mut with_across.across {

@@ -9,7 +9,7 @@ fn analysis() -> Analysis {
         condition: "noisy".into(),
         n_train: 10,
         label_noise: 0.2,
-        loss: "cross_entropy".into(),
+        loss: LossSpace::CrossEntropy,
         ..Default::default()
     };
     for w in [1, 2, 4, 8, 16, 32, 64] {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ddlab_analysis::{
-    Analysis, ConditionInput, EpochFigures, MetricValue, Options, RunFigures, SnapshotValue, analyze as analyze_sweep,
+    Analysis, ConditionInput, EpochFigures, LossSpace, MetricValue, Options, RunFigures, SnapshotValue, analyze as analyze_sweep,
 };
 use ddlab_config::Loss;
 use ddlab_probe::{Phase, ProbeRow};
@@ -73,10 +73,9 @@ pub fn analyze(folder: &Path) -> crate::Result<Analyzed> {
                 n_train: condition.n_train,
                 label_noise: condition.label_noise,
                 loss: match sweep.spec.train.loss {
-                    Loss::Ce => "cross_entropy",
-                    Loss::Mse => "squared",
-                }
-                .to_string(),
+                    Loss::Ce => LossSpace::CrossEntropy,
+                    Loss::Mse => LossSpace::Squared,
+                },
                 // Diverged runs go in flagged: the analysis leaves them out of every statistic and counts them.
                 runs: runs
                     .iter()
