@@ -114,7 +114,7 @@ fn checkpoints_round_trip_and_damage_is_detected() {
     assert_eq!(&RunState::from_bytes(&bytes).unwrap(), state);
     let mut flipped = bytes.clone();
     flipped[40] ^= 1;
-    assert!(RunState::from_bytes(&flipped).unwrap_err().contains("checksum"));
+    assert!(RunState::from_bytes(&flipped).unwrap_err().to_string().contains("checksum"));
     assert!(RunState::from_bytes(&bytes[..bytes.len() - 1]).is_err());
     assert!(RunState::from_bytes(b"garbage").is_err());
 }
