@@ -68,7 +68,7 @@ pub const MIN_DISTANCE: usize = 4;
 /// The widths tested are those with |p - n| >= max([`MIN_DISTANCE`], n / 2). Closer to n the risk's
 /// distribution over training sets is so skewed (its third and fourth moments are infinite or huge)
 /// that a t statistic over tens of seeds misfires: measured in tests/known_answer.rs, testing every
-/// |p - n| >= 4 at n = 20 raised false alarms to 21% (30 seeds) and 14% (100 seeds) with the closed
+/// |p - n| >= 4 at n = 20 raised false alarms to 21% (30 seeds) and 15% (100 seeds) with the closed
 /// form right.
 pub fn tested_distance(n: usize) -> usize {
     MIN_DISTANCE.max(n / 2)
