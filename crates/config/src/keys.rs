@@ -136,6 +136,20 @@ pub const KEYS: &[KeyDoc] = &[
     k("probe.every", "0", "Also probe every this many epochs during training (0: only at init and at the end)."),
 ];
 
+/// The default of `key` as [`KEYS`] documents it, read as a TOML value: the resolver takes every literal
+/// default from here, so that the table and the parser have one source. Panics on a key that is not
+/// documented or whose default is not a literal (`tests/keys.rs` reads every one).
+pub(crate) fn documented<T: serde::de::DeserializeOwned>(key: &str) -> T {
+    #[derive(serde::Deserialize)]
+    struct Value<T> {
+        v: T,
+    }
+    let doc = KEYS.iter().find(|k| k.key == key).unwrap_or_else(|| panic!("{key} is not documented in KEYS"));
+    toml::from_str::<Value<T>>(&format!("v = {}", doc.default))
+        .unwrap_or_else(|e| panic!("the documented default of {key}, {}, is not a value of its type: {e}", doc.default))
+        .v
+}
+
 /// The key table as Markdown (README embeds this verbatim; a test keeps them equal).
 pub fn keys_markdown() -> String {
     let mut out = String::from("| key | default | meaning |\n| --- | --- | --- |\n");

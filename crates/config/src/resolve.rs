@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use crate::error::SpecError;
 use crate::file::{BatchValue, DataTable, ExperimentFile, WidthsValue};
+use crate::keys::documented;
 use crate::spec::*;
 
 /// Reads and resolves an experiment file. Errors name the file, the line and the key.
@@ -84,7 +85,7 @@ impl Resolver<'_> {
             None => default_name.to_string(),
         };
         let seeds = match &file.seeds {
-            None => vec![0, 1, 2],
+            None => documented("seeds"),
             Some(s) => {
                 let list = s.get_ref().clone();
                 if list.is_empty() {
@@ -115,7 +116,7 @@ impl Resolver<'_> {
         Ok(Spec {
             name,
             seeds,
-            data_seed: file.data_seed.unwrap_or(0),
+            data_seed: file.data_seed.unwrap_or_else(|| documented("data_seed")),
             data,
             model,
             train,
@@ -291,30 +292,38 @@ impl Resolver<'_> {
                     }
                 }
                 DatasetSource::GaussianLinear {
-                    pool: self.count(&d.pool, "data.pool", 4000, MIN_PROBE_INPUTS as i64)?,
-                    dim: self.count(&d.dim, "data.dim", 20, 1)?,
-                    signal: self.real(&d.signal, "data.signal", 1.0, |x| x >= 0.0, ">= 0")?,
-                    noise_variance: self.real(&d.noise_variance, "data.noise_variance", 0.25, |x| x >= 0.0, ">= 0")?,
-                    seed: d.generator_seed.unwrap_or(0),
+                    pool: self.count(&d.pool, "data.pool", documented("data.pool"), MIN_PROBE_INPUTS as i64)?,
+                    dim: self.count(&d.dim, "data.dim", documented("data.dim"), 1)?,
+                    signal: self.real(&d.signal, "data.signal", documented("data.signal"), |x| x >= 0.0, ">= 0")?,
+                    noise_variance: self.real(
+                        &d.noise_variance,
+                        "data.noise_variance",
+                        documented("data.noise_variance"),
+                        |x| x >= 0.0,
+                        ">= 0",
+                    )?,
+                    seed: d.generator_seed.unwrap_or_else(|| documented("data.generator_seed")),
                 }
             }
             "teacher" | "gaussian_mixture" => {
                 reject(&file_keys, "it is for dataset = \"file\"")?;
-                let pool = self.count(&d.pool, "data.pool", 4000, 2)?;
-                let dim = self.count(&d.dim, "data.dim", 20, 1)?;
-                let classes = self.count(&d.classes, "data.classes", 10, 2)?;
-                let seed = d.generator_seed.unwrap_or(0);
+                let pool = self.count(&d.pool, "data.pool", documented("data.pool"), 2)?;
+                let dim = self.count(&d.dim, "data.dim", documented("data.dim"), 1)?;
+                let classes = self.count(&d.classes, "data.classes", documented("data.classes"), 2)?;
+                let seed = d.generator_seed.unwrap_or_else(|| documented("data.generator_seed"));
                 if kind == "teacher" {
                     if let Some(s) = &d.separation {
                         return Err(self.bad_spanned(s, "data.separation", "applies to gaussian_mixture only"));
                     }
-                    let teacher_width = self.count(&d.teacher_width, "data.teacher_width", 32, 1)?;
+                    let teacher_width =
+                        self.count(&d.teacher_width, "data.teacher_width", documented("data.teacher_width"), 1)?;
                     DatasetSource::Teacher { pool, dim, classes, teacher_width, seed }
                 } else {
                     if let Some(w) = &d.teacher_width {
                         return Err(self.bad_spanned(w, "data.teacher_width", "applies to teacher only"));
                     }
-                    let separation = self.real(&d.separation, "data.separation", 3.0, |x| x > 0.0, "> 0")?;
+                    let separation =
+                        self.real(&d.separation, "data.separation", documented("data.separation"), |x| x > 0.0, "> 0")?;
                     DatasetSource::GaussianMixture { pool, dim, classes, separation, seed }
                 }
             }
@@ -337,6 +346,7 @@ impl Resolver<'_> {
         };
         let n_test = match &d.n_test {
             None => None,
+            // The value is there (`Some`): the default passed is never used.
             Some(_) => Some(self.count(&d.n_test, "data.n_test", 0, MIN_PROBE_INPUTS as i64)?),
         };
         // The known answer of gaussian_linear holds for the raw N(0, I) inputs: standardising with training
@@ -351,7 +361,7 @@ impl Resolver<'_> {
             }
             (Some(s), _) => *s.get_ref(),
             (None, true) => Standardize::None,
-            (None, false) => Standardize::Feature,
+            (None, false) => documented("data.standardize"),
         };
         if let (Some(n), DatasetSource::GaussianLinear { pool, .. }) = (n_test, &source)
             && n > *pool
@@ -410,7 +420,7 @@ impl Resolver<'_> {
                 }
                 list.get_ref().clone()
             }
-            None => vec![self.real(&d.label_noise, "data.label_noise", 0.0, noise_ok, "in [0, 1)")?],
+            None => vec![self.real(&d.label_noise, "data.label_noise", documented("data.label_noise"), noise_ok, "in [0, 1)")?],
         };
         let e_list: Vec<Option<usize>> = match c.and_then(|c| c.epochs.as_ref()) {
             Some(list) => {
@@ -486,11 +496,14 @@ impl Resolver<'_> {
             Some(r) if kind.is_mlp() => {
                 return Err(self.bad_spanned(r, "model.ridge", "applies to model.kind = \"linear\" or \"random_features\" only"));
             }
-            _ => self.real(&m.ridge, "model.ridge", 0.0, |x| x >= 0.0, ">= 0")?,
+            _ => self.real(&m.ridge, "model.ridge", documented("model.ridge"), |x| x >= 0.0, ">= 0")?,
         };
-        let depth = self.count(&m.depth, "model.depth", 1, 1)?;
+        let depth = self.count(&m.depth, "model.depth", documented("model.depth"), 1)?;
         let widths = match &m.widths {
-            None => geometric_widths(1, 1024, 21),
+            None => match documented::<WidthsValue>("model.widths") {
+                WidthsValue::Range(r) => geometric_widths(r.from as usize, r.to as usize, r.count as usize),
+                WidthsValue::List(list) => list.iter().map(|w| *w as usize).collect(),
+            },
             Some(spanned) => match spanned.get_ref() {
                 WidthsValue::List(list) => {
                     if list.is_empty() {
@@ -520,7 +533,7 @@ impl Resolver<'_> {
                 }
             },
         };
-        let init = m.init.as_ref().map_or(Init::KaimingUniform, |i| *i.get_ref());
+        let init = m.init.as_ref().map_or_else(|| documented("model.init"), |i| *i.get_ref());
         Ok(ModelSpec { kind, depth, widths, init, ridge })
     }
 
@@ -535,7 +548,7 @@ impl Resolver<'_> {
                 Optimizer::Adam {
                     beta1: self.real(&t.beta1, "train.beta1", 0.9, unit, "in [0, 1)")?,
                     beta2: self.real(&t.beta2, "train.beta2", 0.999, unit, "in [0, 1)")?,
-                    eps: self.real(&t.eps, "train.eps", 1e-8, |x| x > 0.0, "> 0")?,
+                    eps: self.real(&t.eps, "train.eps", documented("train.eps"), |x| x > 0.0, "> 0")?,
                 }
             }
             Some((_, "sgd")) => {
@@ -544,17 +557,25 @@ impl Resolver<'_> {
                         return Err(self.bad_spanned(v, key, "applies to adam only"));
                     }
                 }
-                Optimizer::Sgd { momentum: self.real(&t.momentum, "train.momentum", 0.9, unit, "in [0, 1)")? }
+                Optimizer::Sgd {
+                    momentum: self.real(&t.momentum, "train.momentum", documented("train.momentum"), unit, "in [0, 1)")?,
+                }
             }
             Some((o, other)) => {
                 return Err(self.bad_spanned(o, "train.optimizer", format!("unknown optimizer `{other}`: expected adam or sgd")));
             }
         };
-        let lr = self.real(&t.lr, "train.lr", 1e-3, |x| x > 0.0, "> 0")?;
-        let decay_every = self.count(&t.lr_decay_every, "train.lr_decay_every", 0, 0)?;
-        let decay_factor = self.real(&t.lr_decay_factor, "train.lr_decay_factor", 0.1, |x| x > 0.0 && x <= 1.0, "in (0, 1]")?;
+        let lr = self.real(&t.lr, "train.lr", documented("train.lr"), |x| x > 0.0, "> 0")?;
+        let decay_every = self.count(&t.lr_decay_every, "train.lr_decay_every", documented("train.lr_decay_every"), 0)?;
+        let decay_factor = self.real(
+            &t.lr_decay_factor,
+            "train.lr_decay_factor",
+            documented("train.lr_decay_factor"),
+            |x| x > 0.0 && x <= 1.0,
+            "in (0, 1]",
+        )?;
         let lr_decay = (decay_every > 0).then_some(LrDecay { every: decay_every, factor: decay_factor });
-        let epochs = self.count(&t.epochs, "train.epochs", 1000, 1)?;
+        let epochs = self.count(&t.epochs, "train.epochs", documented("train.epochs"), 1)?;
         let batch_size = match &t.batch_size {
             None => None,
             Some(b) => match b.get_ref() {
@@ -573,21 +594,26 @@ impl Resolver<'_> {
             },
         };
         Ok(TrainSpec {
-            loss: t.loss.as_ref().map_or(Loss::Mse, |l| *l.get_ref()),
+            loss: t.loss.as_ref().map_or_else(|| documented("train.loss"), |l| *l.get_ref()),
             optimizer,
             lr,
             lr_decay,
             epochs,
             batch_size,
-            eval_every: self.count(&t.eval_every, "train.eval_every", 10, 1)?,
-            checkpoint_every: self.count(&t.checkpoint_every, "train.checkpoint_every", 500, 0)?,
+            eval_every: self.count(&t.eval_every, "train.eval_every", documented("train.eval_every"), 1)?,
+            checkpoint_every: self.count(
+                &t.checkpoint_every,
+                "train.checkpoint_every",
+                documented("train.checkpoint_every"),
+                0,
+            )?,
         })
     }
 
     fn probe(&self, file: &ExperimentFile) -> Result<ProbeSpec, SpecError> {
         let p = &file.probe;
         let q_grid = match &p.q_grid {
-            None => vec![0.05, 0.1, 0.25, 0.5, 0.75],
+            None => documented("probe.q_grid"),
             Some(q) => {
                 let list = q.get_ref();
                 if list.is_empty() {
@@ -603,10 +629,10 @@ impl Resolver<'_> {
             }
         };
         Ok(ProbeSpec {
-            probe_set: self.count(&p.probe_set, "probe.probe_set", 1000, MIN_PROBE_INPUTS as i64)?,
-            draws: self.count(&p.draws, "probe.draws", 3, 1)?,
+            probe_set: self.count(&p.probe_set, "probe.probe_set", documented("probe.probe_set"), MIN_PROBE_INPUTS as i64)?,
+            draws: self.count(&p.draws, "probe.draws", documented("probe.draws"), 1)?,
             q_grid,
-            every: self.count(&p.every, "probe.every", 0, 0)?,
+            every: self.count(&p.every, "probe.every", documented("probe.every"), 0)?,
         })
     }
 }
