@@ -65,13 +65,8 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     }
     let device = chosen.device;
     let outcome = if closed_form {
-        if options.retry_failed {
-            for key in &runs {
-                sweep.reset_failed(key)?;
-            }
-        }
         let data = FitData::new(&spec, &prepared);
-        signals::while_training(stop, || fit_sweep(&sweep, &data, &device, &runs, options.jobs, mode, stop))?
+        signals::while_training(stop, || fit_sweep(&sweep, &data, &device, &runs, options, mode, stop))?
     } else {
         signals::while_training(stop, || train_sweep(&sweep, &prepared, &device, &runs, options, mode, stop))?
     };

@@ -13,10 +13,10 @@ use ddlab_config::{DatasetSource, RunKey, Spec};
 use ddlab_data::{GaussianLinear, Prepared};
 use ddlab_model::{Mlp, MlpWeights};
 use ddlab_store::{RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
-use ddlab_train::{MetricsRow, Scores, fit_closed_form, score_classes, score_values};
+use ddlab_train::{MetricsRow, Scores, argmax, fit_closed_form, score_classes, score_values};
 
 use crate::progress::{Mode, Progress};
-use crate::train_runs::TrainOutcome;
+use crate::train_runs::{TrainOptions, TrainOutcome};
 
 /// The data a closed-form sweep fits: each condition's prepared classes, or the generator of a
 /// regression dataset (each replicate draws its own training and test sets).
@@ -77,12 +77,7 @@ fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> crate::Result<Fitted> {
             let test = score_classes(&fit.test_outputs, k, &p.test.y);
             // Share of the flipped labels the model predicts as given (the noisy label).
             let noisy_fit = (!p.flipped.is_empty()).then(|| {
-                let hits = p.flipped.iter().filter(|&&i| {
-                    let row = &fit.train_outputs[i * k..(i + 1) * k];
-                    let best =
-                        row.iter().enumerate().fold((0, f64::NEG_INFINITY), |a, (c, &v)| if v > a.1 { (c, v) } else { a }).0;
-                    best == p.train.y[i] as usize
-                });
+                let hits = p.flipped.iter().filter(|&&i| argmax(&fit.train_outputs[i * k..(i + 1) * k]) == p.train.y[i] as usize);
                 hits.count() as f64 / p.flipped.len() as f64
             });
             let network = fit.network.map(|trained| {
@@ -148,13 +143,14 @@ fn write_fit(sweep: &SweepDir, device: &Device, key: &RunKey, fitted: &Fitted, o
     Ok(())
 }
 
-/// Fits every unfinished run of `runs` on `jobs` worker threads, widest first.
+/// Fits every unfinished run of `runs` on `options.jobs` worker threads, widest first (with
+/// `options.retry_failed`, the failed ones too; packing does not apply).
 pub fn fit_sweep(
     sweep: &SweepDir,
     data: &FitData,
     device: &Device,
     runs: &[RunKey],
-    jobs: usize,
+    options: TrainOptions,
     mode: Mode,
     stop: &AtomicBool,
 ) -> crate::Result<TrainOutcome> {
@@ -163,6 +159,9 @@ pub fn fit_sweep(
     let mut done = 0;
     let mut failed_earlier = Vec::new();
     for key in runs {
+        if options.retry_failed {
+            sweep.reset_failed(key)?;
+        }
         match sweep.phase(key)? {
             RunPhase::Finished(_) => done += 1,
             RunPhase::Failed(reason) => {
@@ -230,7 +229,7 @@ pub fn fit_sweep(
         }
     };
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
+        for _ in 0..options.jobs.max(1) {
             scope.spawn(worker);
         }
     });

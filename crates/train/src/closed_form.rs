@@ -164,14 +164,18 @@ pub struct Scores {
     pub err: f64,
 }
 
+/// The predicted class of an output row: the first largest output.
+pub fn argmax(row: &[f64]) -> usize {
+    row.iter().enumerate().fold((0, f64::NEG_INFINITY), |a, (k, &v)| if v > a.1 { (k, v) } else { a }).0
+}
+
 /// Scores outputs against class labels (targets one-hot).
 pub fn score_classes(outputs: &[f64], classes: usize, labels: &[u32]) -> Scores {
     let mut loss = 0.0;
     let mut wrong = 0;
     for (row, &label) in outputs.chunks_exact(classes).zip(labels) {
         loss += row.iter().enumerate().map(|(k, v)| (v - if k == label as usize { 1.0 } else { 0.0 }).powi(2)).sum::<f64>();
-        let best = row.iter().enumerate().fold((0, f64::NEG_INFINITY), |a, (k, &v)| if v > a.1 { (k, v) } else { a }).0;
-        wrong += usize::from(best != label as usize);
+        wrong += usize::from(argmax(row) != label as usize);
     }
     let n = labels.len() as f64;
     Scores { loss: loss / n, err: wrong as f64 / n }

@@ -28,7 +28,7 @@ mod optim;
 mod schedule;
 
 pub use checkpoint::{RunState, RunStatus};
-pub use closed_form::{ClosedFormFit, Scores, cutoff, fit_closed_form, least_squares, score_classes, score_values};
+pub use closed_form::{ClosedFormFit, Scores, argmax, cutoff, fit_closed_form, least_squares, score_classes, score_values};
 pub use device_data::{DeviceData, DeviceSet, index_tensor};
 pub use error::TrainError;
 pub use group::{GroupEnd, Hooks, Observer, batch_order, loss_gradient, moments_match, per_example_loss, train_group};
