@@ -323,6 +323,18 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            id: "weight-reuse-closed-form",
+            expect: "model.weight_reuse does not apply to model.kind = \"linear\" (fitted in closed form, not trained)",
+            setup: |d| {
+                sweep_args(
+                    d,
+                    &VALID
+                        .replace("[model]\n", "[model]\nkind = \"linear\"\nweight_reuse = true\n")
+                        .replace("[train]\nepochs = 3\n", ""),
+                )
+            },
+        },
+        Case {
             id: "regression-with-classification-probe",
             expect: "probe.q_grid configures a probe defined for classification",
             setup: |d| sweep_args(d, &format!("{GAUSSIAN_LINEAR}[probe]\nq_grid = [0.5]\n")),

@@ -151,3 +151,39 @@ fn epoch_budgets_are_conditions() {
     let analysis = std::fs::read_to_string(sweep.join("analysis.json")).unwrap();
     assert!(analysis.contains("n60-noise0.1-e20") && analysis.contains("n60-noise0.1-e60"));
 }
+
+/// `model.weight_reuse`: each width below the interpolation threshold starts from the trained weights of
+/// the next smaller width of the same seed (its init.bpk holds them, unit for unit); the smallest width
+/// and every width past the threshold start from a fresh draw.
+#[test]
+fn weight_reuse_starts_each_width_below_the_threshold_from_the_next_smaller_trained_one() {
+    use ddlab_model::{Mlp, MlpShape, MlpWeights};
+    let dir = tempfile::tempdir().unwrap();
+    // Threshold n K = 60 x 3 = 180 parameters; width w has 7 w + 3 (w + 1) = 10 w + 3: widths 2, 4, 8 lie
+    // below it, 32 past it.
+    let text = "name = \"reuse\"\nseeds = [0, 1]\n[data]\ndataset = \"teacher\"\npool = 300\ndim = 6\nclasses = 3\nn_train = 60\nn_test = 40\n[model]\nwidths = [2, 4, 8, 32]\nweight_reuse = true\n[train]\nloss = \"mse\"\nlr = 0.01\nepochs = 30\neval_every = 10\n";
+    let file = experiment(dir.path(), "reuse.toml", text);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs", "--no-probe"], dir.path());
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("width step 3"), "three waves: {}", stdout(&out));
+    let sweep = sweep_folder(&dir.path().join("runs"));
+    let device = burn::tensor::Device::flex();
+    let load = |width: usize, seed: u64, file: &str| {
+        let shape = MlpShape { input: 6, width, depth: 1, classes: 3 };
+        let bytes = std::fs::read(sweep.join(format!("runs/n60-noise0/w{width}-s{seed}/{file}"))).unwrap();
+        Mlp::from_bytes(shape, bytes, &device).unwrap().to_weights(shape)
+    };
+    for seed in [0, 1] {
+        for (small, big) in [(2, 4), (4, 8)] {
+            let trained = load(small, seed, "model.bpk");
+            let start = load(big, seed, "init.bpk");
+            assert_eq!(start, trained.grown(start.shape, seed), "w{big}-s{seed} starts from w{small}-s{seed}'s trained weights");
+            assert_ne!(trained, load(small, seed, "init.bpk"), "w{small}-s{seed} trained");
+        }
+        for width in [2, 32] {
+            let shape = MlpShape { input: 6, width, depth: 1, classes: 3 };
+            let fresh = MlpWeights::init(shape, ddlab_config::Init::KaimingUniform, seed);
+            assert_eq!(load(width, seed, "init.bpk"), fresh, "w{width}-s{seed} starts fresh");
+        }
+    }
+}

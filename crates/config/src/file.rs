@@ -56,6 +56,7 @@ pub(crate) struct ModelTable {
     pub depth: Option<Spanned<i64>>,
     pub widths: Option<Spanned<WidthsValue>>,
     pub init: Option<Spanned<Init>>,
+    pub weight_reuse: Option<Spanned<bool>>,
 }
 
 /// `widths = [1, 2, 4]` or `widths = { from = 1, to = 1024, count = 19 }` (geometric, rounded).

@@ -99,6 +99,11 @@ pub const KEYS: &[KeyDoc] = &[
         "`kaiming_uniform` (PyTorch nn.Linear default, U(+-1/sqrt(fan_in))) `he_normal` (N(0, 2/fan_in), zero bias) or `he_uniform` (U(+-sqrt(6/fan_in)), zero bias).",
     ),
     k(
+        "model.weight_reuse",
+        "false",
+        "`mlp`: below the interpolation threshold (params < n_train x classes) start each width from the trained weights of the next smaller width (same seed), new weights N(0, 0.01), new biases 0 (Belkin et al. 2019). Widths then train in order.",
+    ),
+    k(
         "train.loss",
         "\"mse\"",
         "`mse` (squared loss on one-hot targets, summed over classes, mean over examples) or `ce` (cross-entropy).",

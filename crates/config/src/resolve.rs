@@ -534,7 +534,18 @@ impl Resolver<'_> {
             },
         };
         let init = m.init.as_ref().map_or_else(|| documented("model.init"), |i| *i.get_ref());
-        Ok(ModelSpec { kind, depth, widths, init, ridge })
+        let weight_reuse = match &m.weight_reuse {
+            Some(r) if !kind.is_mlp() => {
+                return Err(self.bad_spanned(
+                    r,
+                    "model.weight_reuse",
+                    format!("does not apply to model.kind = \"{}\" (fitted in closed form, not trained)", kind.name()),
+                ));
+            }
+            Some(r) => *r.get_ref(),
+            None => documented("model.weight_reuse"),
+        };
+        Ok(ModelSpec { kind, depth, widths, init, ridge, weight_reuse })
     }
 
     fn train(&self, file: &ExperimentFile) -> Result<TrainSpec, SpecError> {

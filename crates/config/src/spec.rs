@@ -114,6 +114,15 @@ pub struct ModelSpec {
     /// default, left out of spec.toml): the minimum-norm least-squares solution.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub ridge: f64,
+    /// Below the interpolation threshold (params < n_train x classes), start each width from the trained
+    /// weights of the next smaller width of the sweep (same condition and seed), as Belkin et al. 2019
+    /// did (docs/SCIENCE.md, Models, data and training: weight reuse). Left out of spec.toml when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub weight_reuse: bool,
+}
+
+fn is_false(x: &bool) -> bool {
+    !*x
 }
 
 fn is_zero(x: &f64) -> bool {

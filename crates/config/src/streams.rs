@@ -18,6 +18,9 @@ pub const DATA_REPLICATE_TRAIN: u64 = 5;
 pub const INIT: u64 = 0x1417;
 /// Training (seed: the run's seed): the mini-batch order of epoch e is stream `BATCH + e`.
 pub const BATCH: u64 = 1 << 32;
+/// Model (seed: the run's seed): the new weights of a width grown from a smaller one (`model.weight_reuse`)
+/// are stream `REUSE + width`; widths lie below 2^32, so these never meet the batch streams.
+pub const REUSE: u64 = 1 << 33;
 /// Probes (seed: the run's seed): random partitions (P1) and unit subsets (P2).
 pub const PROBE: u64 = 0x9b0be;
 /// Probes (seed: `data_seed`): the probe set, a subset of the test inputs.
@@ -37,5 +40,7 @@ mod tests {
             // Epoch e uses BATCH + e, e < 2^32: the fixed streams all lie below BATCH.
             assert!(*a < BATCH);
         }
+        // Batch streams end below BATCH + 2^32 = REUSE, where the reuse streams start.
+        assert_eq!(REUSE, BATCH + (1 << 32));
     }
 }

@@ -88,6 +88,40 @@ impl MlpWeights {
         MlpWeights { shape, layers }
     }
 
+    /// These trained weights embedded in a wider network of `shape` (same input, depth and classes), as
+    /// the start of its training under `model.weight_reuse`: every existing weight and bias keeps its
+    /// place (unit i stays unit i), new weights are drawn from N(0, 0.01) on stream `REUSE + width` of
+    /// `seed`, new biases are 0. Belkin et al. 2019 grow their networks this way below the threshold.
+    pub fn grown(&self, shape: MlpShape, seed: u64) -> MlpWeights {
+        let from = self.shape;
+        assert!(
+            shape.input == from.input && shape.depth == from.depth && shape.classes == from.classes && shape.width >= from.width,
+            "a network grows only in width"
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(ddlab_config::streams::REUSE + shape.width as u64);
+        let layers = shape
+            .layer_dims()
+            .into_iter()
+            .zip(&self.layers)
+            .map(|((fan_in, fan_out), old)| {
+                let mut w = Vec::with_capacity(fan_in * fan_out);
+                for i in 0..fan_in {
+                    for o in 0..fan_out {
+                        w.push(if i < old.fan_in && o < old.fan_out {
+                            old.w[i * old.fan_out + o]
+                        } else {
+                            (rng.sample::<f64, _>(StandardNormal) * 0.1) as f32
+                        });
+                    }
+                }
+                let b = (0..fan_out).map(|o| old.b.get(o).copied().unwrap_or(0.0)).collect();
+                Layer { fan_in, fan_out, w, b }
+            })
+            .collect();
+        MlpWeights { shape, layers }
+    }
+
     /// All values, layer by layer (weights then bias), for checksums and comparisons.
     pub fn flat(&self) -> Vec<f32> {
         self.layers.iter().flat_map(|l| l.w.iter().chain(&l.b).copied()).collect()
@@ -109,5 +143,45 @@ impl MlpWeights {
             }
         }
         (v, last.b.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grown_keeps_every_trained_weight_in_place_and_draws_the_rest_from_n_0_0_01() {
+        let small = MlpShape { input: 300, width: 3, depth: 2, classes: 4 };
+        let big = MlpShape { width: 200, ..small };
+        let trained = MlpWeights::init(small, Init::KaimingUniform, 7);
+        let grown = trained.grown(big, 7);
+        assert_eq!(grown.shape, big);
+        let mut new = Vec::new();
+        for (old, layer) in trained.layers.iter().zip(&grown.layers) {
+            for i in 0..layer.fan_in {
+                for o in 0..layer.fan_out {
+                    let value = layer.w[i * layer.fan_out + o];
+                    if i < old.fan_in && o < old.fan_out {
+                        assert_eq!(value, old.w[i * old.fan_out + o], "weight ({i}, {o}) moved");
+                    } else {
+                        new.push(value as f64);
+                    }
+                }
+            }
+            assert_eq!(&layer.b[..old.fan_out], &old.b[..]);
+            assert!(layer.b[old.fan_out..].iter().all(|b| *b == 0.0), "new biases start at 0");
+        }
+        // Every entry outside the old blocks is new: counted exactly.
+        let old_weights: usize = small.layer_dims().iter().map(|(i, o)| i * o).sum();
+        let big_weights: usize = big.layer_dims().iter().map(|(i, o)| i * o).sum();
+        assert_eq!(new.len(), big_weights - old_weights);
+        let mean = new.iter().sum::<f64>() / new.len() as f64;
+        let var = new.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / new.len() as f64;
+        // ~100 000 draws: the sample variance is within 1% of 0.01 (its standard error is 0.45%).
+        assert!(mean.abs() < 1e-3 && (var - 0.01).abs() < 1e-4, "mean {mean}, variance {var}");
+        assert_eq!(grown, trained.grown(big, 7), "growing is deterministic");
+        assert_ne!(grown, trained.grown(big, 8), "the seed draws the new weights");
+        assert_eq!(trained.grown(small, 7), trained, "growing to the same width changes nothing");
     }
 }

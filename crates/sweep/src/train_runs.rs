@@ -97,19 +97,49 @@ pub fn train_sweep(
     for line in &failed_earlier {
         progress.line(line);
     }
-    let work = plan_work(sweep, device, prepared, &candidates, options.packing, options.device_memory, &progress)?;
-    if !candidates.is_empty() {
-        let packs = work.iter().filter(|w| matches!(w, Work::Train(_))).count();
-        progress.line(&format!("{} runs to train in {packs} packs ({} finished already)", candidates.len(), done));
-    }
     let device_data: Vec<DeviceData> = prepared.iter().map(|p| DeviceData::new(p, device)).collect();
+    let waves = reuse_waves(sweep, prepared, &candidates, runs)?;
+    let several = waves.len() > 1;
+    for (index, wave) in waves.into_iter().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let wave = drop_runs_whose_source_failed(sweep, prepared, wave, &progress, &mut outcome)?;
+        let work = plan_work(sweep, device, prepared, &wave, options.packing, options.device_memory, &progress)?;
+        if !wave.is_empty() {
+            let packs = work.iter().filter(|w| matches!(w, Work::Train(_))).count();
+            let stage = if several { format!("weight reuse, width step {}: ", index + 1) } else { String::new() };
+            progress.line(&format!("{stage}{} runs to train in {packs} packs ({} finished already)", wave.len(), done));
+        }
+        let result = run_queue(sweep, device, &device_data, work, options.jobs, &progress, stop)?;
+        outcome.trained += result.trained;
+        outcome.failed += result.failed;
+        outcome.busy += result.busy;
+        outcome.interrupted |= result.interrupted;
+        done += result.trained;
+    }
+    progress.finish();
+    outcome.interrupted |= stop.load(Ordering::Relaxed);
+    Ok(outcome)
+}
+
+/// Trains the queued work on `jobs` worker threads and adds up what they did.
+fn run_queue(
+    sweep: &SweepDir,
+    device: &Device,
+    device_data: &[DeviceData],
+    work: Vec<Work>,
+    jobs: usize,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> crate::Result<GroupResult> {
     let queue = Mutex::new(work.into_iter().collect::<std::collections::VecDeque<_>>());
-    let totals = Mutex::new(outcome);
+    let totals = Mutex::new(GroupResult::default());
     // Each worker runs inside a rayon pool of its own, with its share of the cores: Burn's flex backend
     // parallelises large ops with rayon on the current pool, and with one pool shared by all workers a
     // worker waiting for a sub-task that another worker had stolen spun idle (measured: the same sweep
     // took 7 to 10 s from run to run). One pool per worker keeps them independent.
-    let jobs = options.jobs.max(1);
+    let jobs = jobs.max(1);
     let threads_per_worker = (default_jobs() / jobs).max(1);
     let worker = || {
         loop {
@@ -117,7 +147,7 @@ pub fn train_sweep(
                 break;
             }
             let Some(work) = queue.lock().unwrap().pop_front() else { break };
-            let result = run_work(sweep, device, &device_data, work, &progress, stop);
+            let result = run_work(sweep, device, device_data, work, progress, stop);
             let mut t = totals.lock().unwrap();
             t.trained += result.trained;
             t.failed += result.failed;
@@ -134,10 +164,90 @@ pub fn train_sweep(
             scope.spawn(|| pool.install(worker));
         }
     });
-    progress.finish();
-    let mut outcome = totals.into_inner().unwrap();
-    outcome.interrupted |= stop.load(Ordering::Relaxed);
-    Ok(outcome)
+    Ok(totals.into_inner().unwrap())
+}
+
+/// The run whose trained weights `key` starts from under `model.weight_reuse`: the next smaller width
+/// of the sweep (same condition and seed) when `key`'s network is below the interpolation threshold,
+/// params < n_train x classes (docs/SCIENCE.md, Models, data and training). None: a fresh initialisation.
+fn reuse_source(sweep: &SweepDir, shape: MlpShape, key: &RunKey) -> Option<RunKey> {
+    let spec = &sweep.spec;
+    if !spec.model.weight_reuse || shape.params() >= key.condition.n_train * shape.classes {
+        return None;
+    }
+    let smaller = spec.model.widths.iter().copied().filter(|&w| w < key.width).max()?;
+    Some(RunKey { width: smaller, ..*key })
+}
+
+/// The candidates in the order weight reuse needs: wave k holds the runs k steps down a reuse chain
+/// (wave 0: every run that starts from a fresh initialisation). One wave without weight reuse. A run
+/// whose source is neither finished nor trained by this process (another shard's) is an error.
+fn reuse_waves(
+    sweep: &SweepDir,
+    prepared: &[Prepared],
+    candidates: &[RunKey],
+    runs: &[RunKey],
+) -> crate::Result<Vec<Vec<RunKey>>> {
+    let mut waves: Vec<Vec<RunKey>> = vec![Vec::new()];
+    for key in candidates {
+        let mut depth = 0;
+        let mut at = *key;
+        while let Some(source) = reuse_source(sweep, shape_of(sweep, prepared, &at), &at) {
+            if !candidates.contains(&source) {
+                if !runs.contains(&source) && !matches!(sweep.phase(&source)?, RunPhase::Finished(_) | RunPhase::Failed(_)) {
+                    return Err(SweepError::Other(format!(
+                        "{} starts from the trained weights of {} (model.weight_reuse), which this process does not train and which has not finished: train a weight-reuse sweep without --shard, or finish the other shards first",
+                        at.rel_dir(),
+                        source.rel_dir()
+                    )));
+                }
+                break;
+            }
+            depth += 1;
+            at = source;
+        }
+        if waves.len() <= depth {
+            waves.resize(depth + 1, Vec::new());
+        }
+        waves[depth].push(*key);
+    }
+    Ok(waves)
+}
+
+/// Marks failed the runs whose reuse source did not finish with weights (failed or diverged: nothing to
+/// start from), and returns the others.
+fn drop_runs_whose_source_failed(
+    sweep: &SweepDir,
+    prepared: &[Prepared],
+    wave: Vec<RunKey>,
+    progress: &Progress,
+    outcome: &mut TrainOutcome,
+) -> crate::Result<Vec<RunKey>> {
+    let mut kept = Vec::new();
+    for key in wave {
+        let Some(source) = reuse_source(sweep, shape_of(sweep, prepared, &key), &key) else {
+            kept.push(key);
+            continue;
+        };
+        let problem = match sweep.phase(&source)? {
+            RunPhase::Finished(record) if record.summary.status == RunOutcome::Done => None,
+            RunPhase::Finished(record) => Some(format!("diverged ({})", record.summary.reason.unwrap_or_default())),
+            RunPhase::Failed(reason) => Some(format!("failed ({reason})")),
+            RunPhase::Started | RunPhase::Missing => Some("did not finish".to_string()),
+        };
+        match problem {
+            None => kept.push(key),
+            Some(problem) => {
+                let reason =
+                    format!("starts from the trained weights of {} (model.weight_reuse), which {problem}", source.rel_dir());
+                progress.line(&format!("{}: failed: {reason}", key.rel_dir()));
+                sweep.fail_run(&key, &reason)?;
+                outcome.failed += 1;
+                progress.run_finished(1);
+            }
+        }
+    }
+    Ok(kept)
 }
 
 fn shape_of(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> MlpShape {
@@ -146,9 +256,19 @@ fn shape_of(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> MlpShape {
     MlpShape { input: data.train.dim, width: key.width, depth: sweep.spec.model.depth, classes: data.classes }
 }
 
-/// A run from its initial weights, writing init.bpk (the probes' null control) the first time.
+/// A run from its initial weights, writing init.bpk (the probes' null control) the first time. Under
+/// `model.weight_reuse` a run below the threshold starts from its source's trained weights, grown.
 fn fresh_state(sweep: &SweepDir, device: &Device, key: &RunKey, shape: MlpShape) -> crate::Result<RunState> {
-    let init = MlpWeights::init(shape, sweep.spec.model.init, key.seed);
+    let init = match reuse_source(sweep, shape, key) {
+        None => MlpWeights::init(shape, sweep.spec.model.init, key.seed),
+        Some(source) => {
+            let source_shape = MlpShape { width: source.width, ..shape };
+            let bytes = sweep.read_bytes(&sweep.model_path(&source))?;
+            let trained = Mlp::from_bytes(source_shape, bytes, device)
+                .map_err(|e| SweepError::file(sweep.model_path(&source), e.to_string()))?;
+            trained.to_weights(source_shape).grown(shape, key.seed)
+        }
+    };
     let path = sweep.init_weights_path(key);
     if !path.exists() {
         let bytes = Mlp::from_weights(&init, device).to_bytes()?;
