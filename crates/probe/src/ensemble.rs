@@ -173,3 +173,96 @@ pub fn kw_comparison(wide: &[f32], narrow: &[&[f32]], labels: &[u32], classes: u
     let n = n as f64;
     ((wide_err - ensemble_err) / n, disagree / n)
 }
+
+/// How far (in octaves) the grid width that stands in for k W may lie from k W: the default grid's widths
+/// are about 0.55 octave apart, so most W have a partner for k = 2..5 within this.
+pub const KW_TOLERANCE_OCTAVES: f64 = 0.15;
+
+/// H5's pairs `(k, i, j)`: width `widths[j]` stands in for k times width `widths[i]` (k = 2..=max_k), the
+/// grid width closest to k W in log2 and within [`KW_TOLERANCE_OCTAVES`].
+pub fn kw_partners(widths: &[usize], max_k: usize) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    for k in 2..=max_k {
+        for (i, &w) in widths.iter().enumerate() {
+            let target = ((k * w) as f64).log2();
+            let closest = (0..widths.len()).min_by(|&a, &b| {
+                ((widths[a] as f64).log2() - target).abs().total_cmp(&((widths[b] as f64).log2() - target).abs())
+            });
+            if let Some(j) =
+                closest.filter(|&j| widths[j] > w && ((widths[j] as f64).log2() - target).abs() <= KW_TOLERANCE_OCTAVES)
+            {
+                out.push((k, i, j));
+            }
+        }
+    }
+    out
+}
+
+/// H5's comparison of one width with its k-fold partner (docs/SCIENCE.md, Probes, P5): each wide net
+/// (`wide`: seed and outputs) against the ensemble of k narrow nets, the k narrow seeds from the wide
+/// net's own seed on, cyclically (from its position when that seed did not finish at the narrow width).
+/// Returns per wide seed `kw_err_diff_k{k}` and `kw_disagreement_k{k}`; nothing when fewer than k narrow
+/// nets finished.
+pub fn kw_metrics(
+    k: usize,
+    narrow: &[(u64, Vec<f32>)],
+    wide: &[(u64, Vec<f32>)],
+    labels: &[u32],
+    classes: usize,
+) -> Vec<(u64, Vec<Metric>)> {
+    if narrow.len() < k {
+        return Vec::new();
+    }
+    wide.iter()
+        .enumerate()
+        .map(|(position, (seed, outputs))| {
+            let start = narrow.iter().position(|(s, _)| s == seed).unwrap_or(position % narrow.len());
+            let members: Vec<&[f32]> = (0..k).map(|d| narrow[(start + d) % narrow.len()].1.as_slice()).collect();
+            let (err_diff, disagreement) = kw_comparison(outputs, &members, labels, classes);
+            let metrics = vec![
+                Metric::new("seed_ensemble", format!("kw_err_diff_k{k}"), err_diff),
+                Metric::new("seed_ensemble", format!("kw_disagreement_k{k}"), disagreement),
+            ];
+            (*seed, metrics)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kw_partners_are_the_closest_grid_widths_within_tolerance() {
+        // The default grid: 5 -> 10 (k 2), 15 (k 3); 7 -> 15 (k 2: 14, 0.10 octave off); 1024 has none.
+        let widths = [1, 2, 3, 5, 7, 10, 15, 22, 32, 47, 69, 102, 149, 219, 323, 474, 697, 1024];
+        let partners = kw_partners(&widths, 5);
+        let at = |k: usize, w: usize| partners.iter().find(|p| p.0 == k && widths[p.1] == w).map(|p| widths[p.2]);
+        assert_eq!(at(2, 5), Some(10));
+        assert_eq!(at(3, 5), Some(15));
+        assert_eq!(at(2, 7), Some(15));
+        assert_eq!(at(2, 1), Some(2));
+        assert_eq!(at(2, 1024), None);
+        assert_eq!(at(4, 2), None, "8 is 0.19 octave from 7: out of tolerance");
+        assert!(
+            partners.iter().all(|&(k, i, j)| ((widths[j] as f64) / (k * widths[i]) as f64).log2().abs() <= KW_TOLERANCE_OCTAVES)
+        );
+    }
+
+    #[test]
+    fn kw_metrics_pairs_each_wide_seed_with_the_k_narrow_seeds_from_its_own_on() {
+        // One input of class 0, two classes. Narrow seed 0 predicts class 0, seeds 1 and 2 class 1; the
+        // wide nets predict class 0. Wide seed 1 meets narrow seeds {1, 2} (ensemble wrong: error
+        // difference -1); wide seed 5 did not finish narrow, so its position (1) picks {1, 2} as well;
+        // wide seed 2 wraps around to {2, 0}, whose mean output [5, 0.5] predicts class 0 (difference 0).
+        let narrow = vec![(0, vec![10.0, 0.0]), (1, vec![0.0, 1.0]), (2, vec![0.0, 1.0])];
+        let wide = vec![(1, vec![1.0, 0.0]), (5, vec![1.0, 0.0]), (2, vec![1.0, 0.0])];
+        let rows = kw_metrics(2, &narrow, &wide, &[0], 2);
+        let diff = |i: usize| rows[i].1[0].value.clone().unwrap();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 5, 2]);
+        assert_eq!(rows[0].1[0].name, "kw_err_diff_k2");
+        assert_eq!((diff(0), diff(1), diff(2)), (-1.0, -1.0, 0.0));
+        assert_eq!(rows[0].1[1].value.clone().unwrap(), 1.0, "wide and ensemble disagree on the input");
+        assert!(kw_metrics(4, &narrow, &wide, &[0], 2).is_empty(), "fewer than k narrow nets: nothing");
+    }
+}

@@ -58,3 +58,25 @@ pub fn cka_from_grams(k: &[f64], l: &[f64], n: usize) -> Result<f64, String> {
 pub fn cka(a: &ModelView, b: &ModelView) -> Result<f64, String> {
     cka_from_grams(&a.hidden_outer, &b.hidden_outer, a.n)
 }
+
+/// `cka_seeds`: the mean unbiased CKA over the pairs of seeds of one width where it is defined;
+/// undefined (with the first pair's reason) when it is defined for no pair, e.g. on fewer than 4 probe
+/// inputs.
+pub fn cka_between_seeds(members: &[&ModelView]) -> Metric {
+    let mut values = Vec::new();
+    let mut reason = None;
+    for i in 0..members.len() {
+        for j in i + 1..members.len() {
+            match cka(members[i], members[j]) {
+                Ok(v) => values.push(v),
+                Err(e) => reason = reason.or(Some(e)),
+            }
+        }
+    }
+    let value = if values.is_empty() {
+        Err(reason.unwrap_or_else(|| "fewer than two seeds".into()))
+    } else {
+        Ok(values.iter().sum::<f64>() / values.len() as f64)
+    };
+    Metric::from_value("geometry", "cka_seeds", value)
+}

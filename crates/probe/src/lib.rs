@@ -12,7 +12,8 @@
 //! - P3 [`diversity`]: effective rank and participation ratio of the unit Gram; dead and duplicate units.
 //! - P4 [`circuits`]: activation patterns and the effective number of local linear maps.
 //! - P5 [`seed_ensemble`]: bias-variance across seeds of one width (both spaces) and k-seed ensembles.
-//! - P6 [`activation_pr`], [`cka`]: representation dimension and similarity.
+//! - P6 [`activation_pr`], [`cka`], [`cka_between_seeds`]: representation dimension and similarity.
+//! - [`probe_set_indices`]: the test inputs every probe of a condition runs on.
 //!
 //! ## Where the work runs
 //! [`ModelView::observe`] runs every product that grows with the probe set or the width on the Burn
@@ -31,6 +32,7 @@ mod diversity;
 mod ensemble;
 mod geometry;
 mod partition;
+mod probe_set;
 mod rows;
 mod spectrum;
 mod view;
@@ -40,9 +42,13 @@ pub use competence::{
     COMPETENCE_LEVEL, NOT_BETTER_THAN_CHANCE, chance_error, chance_gap_needed, competence, kept_units, q_star, subnetwork_error,
 };
 pub use diversity::{DUPLICATE_COSINE, diversity, duplicate_groups, unit_gram};
-pub use ensemble::{MAX_SUBSETS, SeedEnsemble, kw_comparison, seed_ensemble, seed_ensemble_figures, seed_subsets};
-pub use geometry::{CKA_MIN_INPUTS, activation_pr, cka, cka_from_grams};
+pub use ensemble::{
+    KW_TOLERANCE_OCTAVES, MAX_SUBSETS, SeedEnsemble, kw_comparison, kw_metrics, kw_partners, seed_ensemble,
+    seed_ensemble_figures, seed_subsets,
+};
+pub use geometry::{CKA_MIN_INPUTS, activation_pr, cka, cka_between_seeds, cka_from_grams};
 pub use partition::{PartitionFigures, full_figures, partition_ensemble, partition_figures, random_partition};
+pub use probe_set::probe_set_indices;
 pub use rows::{Metric, Phase, ProbeRow, Value};
 pub use spectrum::{effective_rank, participation_ratio, participation_ratio_of, psd_eigenvalues};
 pub use view::ModelView;

@@ -11,9 +11,12 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use ddlab_config::{Condition, RunKey};
-use ddlab_data::{Prepared, balanced_indices};
+use ddlab_data::Prepared;
 use ddlab_model::{Mlp, MlpShape};
-use ddlab_probe::{Metric, ModelView, Phase, ProbeRow, cka, kw_comparison, probe_model, seed_ensemble};
+use ddlab_probe::{
+    Metric, ModelView, Phase, ProbeRow, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model, probe_set_indices,
+    seed_ensemble,
+};
 use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic, write_csv_atomic};
 use serde::{Deserialize, Serialize};
 
@@ -25,20 +28,12 @@ struct Target {
     file: PathBuf,
 }
 
-/// The probe set of a condition: a seeded, class-balanced subset of the test set.
+/// The probe set of a condition (chosen by [`probe_set_indices`]) on the device, and its labels.
 fn probe_set(sweep: &SweepDir, prepared: &Prepared, device: &Device) -> (Tensor<2>, Vec<u32>) {
     let test = &prepared.test;
-    let size = sweep.spec.probe.probe_set.min(test.len());
-    let indices = if size == test.len() {
-        (0..size).collect()
-    } else {
-        use rand::SeedableRng;
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(sweep.spec.data_seed);
-        rng.set_stream(ddlab_config::streams::PROBE_SET);
-        balanced_indices(&test.y, size, &mut rng)
-    };
+    let indices = probe_set_indices(&test.y, sweep.spec.probe.probe_set, sweep.spec.data_seed);
     let subset = test.select(&indices);
-    (Tensor::from_data(TensorData::new(subset.x.clone(), [size, subset.dim]), device), subset.y)
+    (Tensor::from_data(TensorData::new(subset.x.clone(), [indices.len(), subset.dim]), device), subset.y)
 }
 
 /// Which finished seeds a per-width file (`probes/<condition>/w<W>.csv`) was computed from: its seed
@@ -91,17 +86,87 @@ fn run_probes_current(path: &Path) -> bool {
 /// of finished seeds they depend on has changed.
 pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, jobs: usize) -> crate::Result<Probed> {
     let clock = Instant::now();
-    let spec = &sweep.spec;
-    if let Some(why) = spec.probes_not_applicable() {
+    if let Some(why) = sweep.spec.probes_not_applicable() {
         // Nothing to probe: an empty probes.csv says the stage ran, and the analysis carries the reason.
         write_atomic(&sweep.probes_csv(), ProbeRow::HEADER.as_bytes())?;
         return Ok(Probed { runs: 0, rows: 0, seconds: 0.0, not_applicable: Some(why) });
     }
-    let widths = &spec.model.widths;
     let mut probed = 0;
-    for (condition, data) in spec.conditions.iter().zip(prepared) {
-        let epochs = spec.train_for(condition).epochs;
-        let (x, labels) = probe_set(sweep, data, device);
+    for (condition, data) in sweep.spec.conditions.iter().zip(prepared) {
+        let plan = ConditionPlan::new(sweep, condition);
+        let probe_set = probe_set(sweep, data, device);
+        let mut pending: Option<Pending> = None;
+        for wi in 0..plan.widths.len() {
+            let Some(work) = plan.width_work(sweep, wi, pending.is_some()) else { continue };
+            let shape =
+                MlpShape { input: data.train.dim, width: plan.widths[wi], depth: sweep.spec.model.depth, classes: data.classes };
+            let views = if work.targets.is_empty() {
+                Vec::new()
+            } else {
+                observe_all(sweep, &work.targets, shape, &probe_set.0, device, jobs)?
+            };
+            probed += write_run_probes(sweep, &plan, wi, &work, &views, &probe_set.1)?;
+            let by_phase: BTreeMap<(u64, Phase), ModelView> = work
+                .targets
+                .into_iter()
+                .zip(views)
+                .filter(|(t, _)| t.phase != Phase::Snapshot)
+                .map(|(t, v)| ((t.seed, t.phase), v))
+                .collect();
+            // The previous width's file, waiting for CKA to this width.
+            if let Some(p) = pending.take() {
+                write_cross(sweep, condition, &p.with_cka_to(&by_phase, condition, plan.epochs))?;
+            }
+            if plan.stale[wi] {
+                let rows = width_rows(condition, plan.widths[wi], plan.epochs, &by_phase, &probe_set.1);
+                pending = Some(Pending { width: plan.widths[wi], rows, views: by_phase, seeds: plan.expected[wi].clone() });
+            }
+        }
+        if let Some(p) = pending.take() {
+            write_cross(sweep, condition, &p)?;
+        }
+        // One net of width kW against k nets of width W: recomputed whenever any width's finished seeds
+        // changed (the sidecar records them all).
+        let all_seeds: Vec<Vec<u64>> = plan.finished.iter().map(|keys| seeds_of(keys)).collect();
+        let kw_path = sweep.kw_probes_path(condition);
+        let recorded: Option<Vec<Vec<u64>>> =
+            std::fs::read(SweepDir::seeds_sidecar(&kw_path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        if !kw_path.exists() || recorded.as_ref() != Some(&all_seeds) {
+            let rows = kw_rows(sweep, condition, data, &plan.finished, (&probe_set.0, &probe_set.1), device)?;
+            write_csv_atomic(&kw_path, &rows)?;
+            write_atomic(&SweepDir::seeds_sidecar(&kw_path), &serde_json::to_vec_pretty(&all_seeds)?)?;
+        }
+    }
+    let total = collect_probes(sweep)?;
+    Ok(Probed { runs: probed, rows: total, seconds: clock.elapsed().as_secs_f64(), not_applicable: None })
+}
+
+fn seeds_of(keys: &[RunKey]) -> Vec<u64> {
+    keys.iter().map(|k| k.seed).collect()
+}
+
+/// What probing a condition involves: its finished runs per width, the seeds each per-width file should be
+/// computed from, and which of those files are stale.
+struct ConditionPlan {
+    widths: Vec<usize>,
+    /// Training epochs of the condition (the trained phase's epoch).
+    epochs: usize,
+    /// Per width, its runs that finished without diverging.
+    finished: Vec<Vec<RunKey>>,
+    expected: Vec<CrossSeeds>,
+    stale: Vec<bool>,
+}
+
+/// The models to observe at one width, and which of its runs lack their own probes.
+struct WidthWork {
+    targets: Vec<Target>,
+    per_run_missing: Vec<RunKey>,
+}
+
+impl ConditionPlan {
+    fn new(sweep: &SweepDir, condition: &Condition) -> Self {
+        let spec = &sweep.spec;
+        let widths = spec.model.widths.clone();
         let finished: Vec<Vec<RunKey>> = widths
             .iter()
             .map(|&width| {
@@ -112,9 +177,6 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
                     .collect()
             })
             .collect();
-        fn seeds_of(keys: &[RunKey]) -> Vec<u64> {
-            keys.iter().map(|k| k.seed).collect()
-        }
         let expected: Vec<CrossSeeds> = (0..widths.len())
             .map(|i| CrossSeeds {
                 seeds: seeds_of(&finished[i]),
@@ -122,7 +184,7 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
                 next_seeds: finished.get(i + 1).map_or_else(Vec::new, |k| seeds_of(k)),
             })
             .collect();
-        let stale: Vec<bool> = (0..widths.len())
+        let stale = (0..widths.len())
             .map(|i| {
                 let path = sweep.width_probes_path(condition, widths[i]);
                 let recorded: Option<CrossSeeds> =
@@ -130,96 +192,92 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
                 !path.exists() || recorded.as_ref() != Some(&expected[i])
             })
             .collect();
-        let mut pending: Option<Pending> = None;
-        for (wi, &width) in widths.iter().enumerate() {
-            let keys = &finished[wi];
-            let shape = MlpShape { input: data.train.dim, width, depth: spec.model.depth, classes: data.classes };
-            let per_run_missing: Vec<&RunKey> = keys.iter().filter(|k| !run_probes_current(&sweep.run_probes_path(k))).collect();
-            if per_run_missing.is_empty() && !stale[wi] && pending.is_none() {
-                continue;
-            }
-            // Observe every finished seed at init and trained, in parallel; snapshots only where the
-            // run's own probes are missing.
-            let mut targets = Vec::new();
-            for key in keys {
-                let epochs = finished_epochs(sweep, key);
-                targets.push(Target { seed: key.seed, phase: Phase::Init, epoch: 0, file: sweep.init_weights_path(key) });
-                targets.push(Target { seed: key.seed, phase: Phase::Trained, epoch: epochs, file: sweep.model_path(key) });
-                if per_run_missing.contains(&key) {
-                    targets.extend(sweep.snapshots(key).into_iter().map(|(epoch, file)| Target {
-                        seed: key.seed,
-                        phase: Phase::Snapshot,
-                        epoch,
-                        file,
-                    }));
-                }
-            }
-            let views = if targets.is_empty() { Vec::new() } else { observe_all(sweep, &targets, shape, &x, device, jobs)? };
-            // Per-run probes.
-            for key in &per_run_missing {
-                let mut rows = Vec::new();
-                for (target, view) in targets.iter().zip(&views).filter(|(t, _)| t.seed == key.seed) {
-                    rows.extend(
-                        probe_model(view, &labels, &spec.probe, key.seed)
-                            .into_iter()
-                            .map(|m| probe_row(condition, width, Some(key.seed), target.phase, target.epoch, m)),
-                    );
-                }
-                write_csv_atomic(&sweep.run_probes_path(key), &rows)?;
-                probed += 1;
-            }
-            let by_phase: BTreeMap<(u64, Phase), ModelView> = targets
-                .into_iter()
-                .zip(views)
-                .filter(|(t, _)| t.phase != Phase::Snapshot)
-                .map(|(t, v)| ((t.seed, t.phase), v))
-                .collect();
-            // The previous width's file, waiting for CKA to this width.
-            if let Some(mut p) = pending.take() {
-                for ((seed, phase), view) in &p.views {
-                    if let Some(next) = by_phase.get(&(*seed, *phase)) {
-                        let epoch = if *phase == Phase::Init { 0 } else { epochs };
-                        let metric = Metric::from_value("geometry", "cka_next_width", cka(view, next));
-                        p.rows.push(probe_row(condition, p.width, Some(*seed), *phase, epoch, metric));
-                    }
-                }
-                write_cross(sweep, condition, &p)?;
-            }
-            if stale[wi] {
-                // Seed ensemble and CKA between seeds of this width.
-                let mut rows = Vec::new();
-                for phase in [Phase::Init, Phase::Trained] {
-                    let members: Vec<&ModelView> = by_phase.iter().filter(|((_, p), _)| *p == phase).map(|(_, v)| v).collect();
-                    let epoch = if phase == Phase::Init { 0 } else { epochs };
-                    if members.len() >= 2 {
-                        rows.extend(
-                            seed_ensemble(&members, &labels)
-                                .into_iter()
-                                .map(|m| probe_row(condition, width, None, phase, epoch, m)),
-                        );
-                        rows.push(probe_row(condition, width, None, phase, epoch, cka_between_seeds(&members)));
-                    }
-                }
-                pending = Some(Pending { width, rows, views: by_phase, seeds: expected[wi].clone() });
+        ConditionPlan { widths, epochs: spec.train_for(condition).epochs, finished, expected, stale }
+    }
+
+    /// The work at width `wi`: None when its runs' probes and its per-width file are current and no
+    /// previous width waits for its views (`previous_waiting`). Every finished seed is observed at init
+    /// and trained; snapshots only where the run's own probes are missing.
+    fn width_work(&self, sweep: &SweepDir, wi: usize, previous_waiting: bool) -> Option<WidthWork> {
+        let keys = &self.finished[wi];
+        let per_run_missing: Vec<RunKey> =
+            keys.iter().filter(|k| !run_probes_current(&sweep.run_probes_path(k))).copied().collect();
+        if per_run_missing.is_empty() && !self.stale[wi] && !previous_waiting {
+            return None;
+        }
+        let mut targets = Vec::new();
+        for key in keys {
+            let epochs = finished_epochs(sweep, key);
+            targets.push(Target { seed: key.seed, phase: Phase::Init, epoch: 0, file: sweep.init_weights_path(key) });
+            targets.push(Target { seed: key.seed, phase: Phase::Trained, epoch: epochs, file: sweep.model_path(key) });
+            if per_run_missing.contains(key) {
+                targets.extend(sweep.snapshots(key).into_iter().map(|(epoch, file)| Target {
+                    seed: key.seed,
+                    phase: Phase::Snapshot,
+                    epoch,
+                    file,
+                }));
             }
         }
-        if let Some(p) = pending.take() {
-            write_cross(sweep, condition, &p)?;
+        Some(WidthWork { targets, per_run_missing })
+    }
+}
+
+/// Computes and writes the own probes of the runs of width `wi` that lack them; returns how many.
+fn write_run_probes(
+    sweep: &SweepDir,
+    plan: &ConditionPlan,
+    wi: usize,
+    work: &WidthWork,
+    views: &[ModelView],
+    labels: &[u32],
+) -> crate::Result<usize> {
+    for key in &work.per_run_missing {
+        let mut rows = Vec::new();
+        for (target, view) in work.targets.iter().zip(views).filter(|(t, _)| t.seed == key.seed) {
+            rows.extend(
+                probe_model(view, labels, &sweep.spec.probe, key.seed)
+                    .into_iter()
+                    .map(|m| probe_row(&key.condition, plan.widths[wi], Some(key.seed), target.phase, target.epoch, m)),
+            );
         }
-        // One net of width kW against k nets of width W: recomputed whenever any width's finished seeds
-        // changed (the sidecar records them all).
-        let all_seeds: Vec<Vec<u64>> = finished.iter().map(|keys| seeds_of(keys)).collect();
-        let kw_path = sweep.kw_probes_path(condition);
-        let recorded: Option<Vec<Vec<u64>>> =
-            std::fs::read(SweepDir::seeds_sidecar(&kw_path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
-        if !kw_path.exists() || recorded.as_ref() != Some(&all_seeds) {
-            let rows = kw_rows(sweep, condition, data, &finished, (&x, &labels), device)?;
-            write_csv_atomic(&kw_path, &rows)?;
-            write_atomic(&SweepDir::seeds_sidecar(&kw_path), &serde_json::to_vec_pretty(&all_seeds)?)?;
+        write_csv_atomic(&sweep.run_probes_path(key), &rows)?;
+    }
+    Ok(work.per_run_missing.len())
+}
+
+/// The seed ensemble and the CKA between seeds of one width, at init and trained.
+fn width_rows(
+    condition: &Condition,
+    width: usize,
+    epochs: usize,
+    by_phase: &BTreeMap<(u64, Phase), ModelView>,
+    labels: &[u32],
+) -> Vec<ProbeRow> {
+    let mut rows = Vec::new();
+    for phase in [Phase::Init, Phase::Trained] {
+        let members: Vec<&ModelView> = by_phase.iter().filter(|((_, p), _)| *p == phase).map(|(_, v)| v).collect();
+        let epoch = if phase == Phase::Init { 0 } else { epochs };
+        if members.len() >= 2 {
+            rows.extend(seed_ensemble(&members, labels).into_iter().map(|m| probe_row(condition, width, None, phase, epoch, m)));
+            rows.push(probe_row(condition, width, None, phase, epoch, cka_between_seeds(&members)));
         }
     }
-    let total = collect_probes(sweep)?;
-    Ok(Probed { runs: probed, rows: total, seconds: clock.elapsed().as_secs_f64(), not_applicable: None })
+    rows
+}
+
+impl Pending {
+    /// This width's rows with `cka_next_width` to the next width's views added, seed by seed.
+    fn with_cka_to(mut self, next: &BTreeMap<(u64, Phase), ModelView>, condition: &Condition, epochs: usize) -> Self {
+        for ((seed, phase), view) in &self.views {
+            if let Some(next) = next.get(&(*seed, *phase)) {
+                let epoch = if *phase == Phase::Init { 0 } else { epochs };
+                let metric = Metric::from_value("geometry", "cka_next_width", cka(view, next));
+                self.rows.push(probe_row(condition, self.width, Some(*seed), *phase, epoch, metric));
+            }
+        }
+        self
+    }
 }
 
 /// What [`probe_sweep`] did.
@@ -241,30 +299,6 @@ impl std::fmt::Display for Probed {
             None => write!(f, "probed {} runs in {:.1} s; probes.csv has {} rows", self.runs, self.seconds, self.rows),
         }
     }
-}
-
-/// How far (in octaves) the grid width that stands in for k W may lie from k W: the default grid's widths
-/// are about 0.55 octave apart, so most W have a partner for k = 2..5 within this.
-const KW_TOLERANCE_OCTAVES: f64 = 0.15;
-
-/// `(k, i, j)`: width `j` of the grid stands in for k times width `i` (k = 2..=max_k), the closest in log2
-/// and within [`KW_TOLERANCE_OCTAVES`].
-fn kw_partners(widths: &[usize], max_k: usize) -> Vec<(usize, usize, usize)> {
-    let mut out = Vec::new();
-    for k in 2..=max_k {
-        for (i, &w) in widths.iter().enumerate() {
-            let target = ((k * w) as f64).log2();
-            let closest = (0..widths.len()).min_by(|&a, &b| {
-                ((widths[a] as f64).log2() - target).abs().total_cmp(&((widths[b] as f64).log2() - target).abs())
-            });
-            if let Some(j) =
-                closest.filter(|&j| widths[j] > w && ((widths[j] as f64).log2() - target).abs() <= KW_TOLERANCE_OCTAVES)
-            {
-                out.push((k, i, j));
-            }
-        }
-    }
-    out
 }
 
 /// H5's intervention rows (docs/SCIENCE.md, Probes, P5): for every width W with a kW partner in the grid,
@@ -298,43 +332,18 @@ fn kw_rows(
     }
     let mut rows = Vec::new();
     for (k, i, j) in partners {
-        let (narrow, wide) = (&outputs[&i], &outputs[&j]);
-        if narrow.len() < k {
-            continue;
-        }
-        for (position, wide_key) in finished[j].iter().enumerate() {
-            let start = finished[i].iter().position(|key| key.seed == wide_key.seed).unwrap_or(position % narrow.len());
-            let members: Vec<&[f32]> = (0..k).map(|d| narrow[(start + d) % narrow.len()].as_slice()).collect();
-            let (err_diff, disagreement) = kw_comparison(&wide[position], &members, labels, data.classes);
-            let epoch = finished_epochs(sweep, wide_key);
-            for (name, value) in [(format!("kw_err_diff_k{k}"), err_diff), (format!("kw_disagreement_k{k}"), disagreement)] {
-                let metric = Metric::new("seed_ensemble", name, value);
-                rows.push(probe_row(condition, widths[i], Some(wide_key.seed), Phase::Trained, epoch, metric));
+        let seeded = |w: usize| -> Vec<(u64, Vec<f32>)> {
+            finished[w].iter().map(|key| key.seed).zip(outputs[&w].iter().cloned()).collect()
+        };
+        for (seed, metrics) in kw_metrics(k, &seeded(i), &seeded(j), labels, data.classes) {
+            let wide_key = RunKey { width: widths[j], seed, condition: *condition };
+            let epoch = finished_epochs(sweep, &wide_key);
+            for metric in metrics {
+                rows.push(probe_row(condition, widths[i], Some(seed), Phase::Trained, epoch, metric));
             }
         }
     }
     Ok(rows)
-}
-
-/// Mean unbiased CKA over the pairs of seeds where it is defined; undefined (with the first pair's
-/// reason) when it is defined for no pair, e.g. on fewer than 4 probe inputs.
-fn cka_between_seeds(members: &[&ModelView]) -> Metric {
-    let mut values = Vec::new();
-    let mut reason = None;
-    for i in 0..members.len() {
-        for j in i + 1..members.len() {
-            match cka(members[i], members[j]) {
-                Ok(v) => values.push(v),
-                Err(e) => reason = reason.or(Some(e)),
-            }
-        }
-    }
-    let value = if values.is_empty() {
-        Err(reason.unwrap_or_else(|| "fewer than two seeds".into()))
-    } else {
-        Ok(values.iter().sum::<f64>() / values.len() as f64)
-    };
-    Metric::from_value("geometry", "cka_seeds", value)
 }
 
 /// Writes a per-width file, then its seeds sidecar (last, so that a crash in between leaves it stale).
@@ -345,7 +354,7 @@ fn write_cross(sweep: &SweepDir, condition: &Condition, p: &Pending) -> crate::R
     Ok(())
 }
 
-/// The seeds sidecar of a per-width file: `w<W>.seeds.json` beside `w<W>.csv`.
+/// The epochs a finished run trained for (the condition's budget when its record cannot be read).
 fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
     match sweep.phase(key) {
         Ok(RunPhase::Finished(r)) => r.summary.epochs,
@@ -426,23 +435,6 @@ mod tests {
     fn row(metric: Metric) -> ProbeRow {
         let condition = Condition::new(60, 0.2);
         probe_row(&condition, 4, Some(1), Phase::Init, 0, metric)
-    }
-
-    #[test]
-    fn kw_partners_are_the_closest_grid_widths_within_tolerance() {
-        // The default grid: 5 -> 10 (k 2), 15 (k 3); 7 -> 15 (k 2: 14, 0.10 octave off); 1024 has none.
-        let widths = [1, 2, 3, 5, 7, 10, 15, 22, 32, 47, 69, 102, 149, 219, 323, 474, 697, 1024];
-        let partners = kw_partners(&widths, 5);
-        let at = |k: usize, w: usize| partners.iter().find(|p| p.0 == k && widths[p.1] == w).map(|p| widths[p.2]);
-        assert_eq!(at(2, 5), Some(10));
-        assert_eq!(at(3, 5), Some(15));
-        assert_eq!(at(2, 7), Some(15));
-        assert_eq!(at(2, 1), Some(2));
-        assert_eq!(at(2, 1024), None);
-        assert_eq!(at(4, 2), None, "8 is 0.19 octave from 7: out of tolerance");
-        assert!(
-            partners.iter().all(|&(k, i, j)| ((widths[j] as f64) / (k * widths[i]) as f64).log2().abs() <= KW_TOLERANCE_OCTAVES)
-        );
     }
 
     #[test]
