@@ -14,7 +14,7 @@ mod weights;
 
 pub use error::ModelError;
 pub use mlp::{Mlp, MlpConfig};
-pub use stack::{StackInput, StackLayout, Tape};
+pub use stack::{StackInput, StackLayer, StackLayout, StackParams, Tape};
 pub use weights::{Layer, MlpShape, MlpWeights};
 
 use burn::tensor::Tensor;

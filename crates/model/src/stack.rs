@@ -32,6 +32,40 @@ pub enum StackInput {
     PerModel(Tensor<3>),
 }
 
+/// One packed layer: the models' weights `[M, fan_out, fan_in]` and biases `[M, fan_out, 1]`.
+#[derive(Clone, Debug)]
+pub struct StackLayer {
+    pub w: Tensor<3>,
+    pub b: Tensor<3>,
+}
+
+/// The packed parameters of a stack, input layer first, readout last. Gradients and optimiser moments
+/// have the same form.
+#[derive(Clone, Debug)]
+pub struct StackParams {
+    pub layers: Vec<StackLayer>,
+}
+
+impl StackParams {
+    /// Every tensor, layer by layer, weights before biases (for element-wise updates).
+    pub fn tensors(&self) -> impl Iterator<Item = &Tensor<3>> {
+        self.layers.iter().flat_map(|l| [&l.w, &l.b])
+    }
+
+    pub fn tensors_mut(&mut self) -> impl Iterator<Item = &mut Tensor<3>> {
+        self.layers.iter_mut().flat_map(|l| [&mut l.w, &mut l.b])
+    }
+
+    pub fn into_tensors(self) -> impl Iterator<Item = Tensor<3>> {
+        self.layers.into_iter().flat_map(|l| [l.w, l.b])
+    }
+
+    /// The same form with `f` applied to every tensor.
+    pub fn map(&self, f: impl Fn(&Tensor<3>) -> Tensor<3>) -> StackParams {
+        StackParams { layers: self.layers.iter().map(|l| StackLayer { w: f(&l.w), b: f(&l.b) }).collect() }
+    }
+}
+
 /// What the forward pass keeps for the backward pass: the input and every hidden activation
 /// (`[M, width, n]`).
 pub struct Tape {
@@ -69,11 +103,11 @@ impl StackLayout {
     }
 
     /// Packs per-model arrays shaped like [`MlpWeights`] (weights, or optimiser moments) into stacked
-    /// tensors: `[w0, b0, w1, b1, ...]`, weights `[M, fan_out, fan_in]`, biases `[M, fan_out, 1]`.
-    pub fn pack(&self, models: &[MlpWeights], device: &Device) -> Vec<Tensor<3>> {
+    /// layers, zero-padded to the widest model.
+    pub fn pack(&self, models: &[MlpWeights], device: &Device) -> StackParams {
         assert_eq!(models.len(), self.models());
         let m = self.models();
-        let mut out = Vec::new();
+        let mut layers = Vec::new();
         for (l, (pin, pout)) in self.padded_dims().into_iter().enumerate() {
             let mut w = vec![0f32; m * pout * pin];
             let mut b = vec![0f32; m * pout];
@@ -87,15 +121,18 @@ impl StackLayout {
                 }
                 b[j * pout..j * pout + layer.fan_out].copy_from_slice(&layer.b);
             }
-            out.push(Tensor::from_data(TensorData::new(w, [m, pout, pin]), device));
-            out.push(Tensor::from_data(TensorData::new(b, [m, pout, 1]), device));
+            layers.push(StackLayer {
+                w: Tensor::from_data(TensorData::new(w, [m, pout, pin]), device),
+                b: Tensor::from_data(TensorData::new(b, [m, pout, 1]), device),
+            });
         }
-        out
+        StackParams { layers }
     }
 
     /// The inverse of [`pack`](Self::pack): strips the padding.
-    pub fn unpack(&self, params: &[Tensor<3>]) -> Vec<MlpWeights> {
-        let host: Vec<Vec<f32>> = params.iter().map(|t| crate::host_f32(t.clone())).collect();
+    pub fn unpack(&self, params: &StackParams) -> Vec<MlpWeights> {
+        let host: Vec<(Vec<f32>, Vec<f32>)> =
+            params.layers.iter().map(|l| (crate::host_f32(l.w.clone()), crate::host_f32(l.b.clone()))).collect();
         let dims = self.padded_dims();
         self.shapes
             .iter()
@@ -107,7 +144,7 @@ impl StackLayout {
                     .enumerate()
                     .map(|(l, (fan_in, fan_out))| {
                         let (pin, pout) = dims[l];
-                        let (w_all, b_all) = (&host[2 * l], &host[2 * l + 1]);
+                        let (w_all, b_all) = &host[l];
                         let mut w = vec![0f32; fan_in * fan_out];
                         for i in 0..fan_in {
                             for o in 0..fan_out {
@@ -126,51 +163,54 @@ impl StackLayout {
     ///
     /// # Shapes
     /// - output: `[M, classes, n]`
-    pub fn forward_train(&self, params: &[Tensor<3>], input: StackInput) -> (Tensor<3>, Tape) {
-        let layers = params.len() / 2;
+    pub fn forward_train(&self, params: &StackParams, input: StackInput) -> (Tensor<3>, Tape) {
+        let (readout, hidden) = params.layers.split_last().expect("a stack has a readout");
         // A shared input is broadcast over the model axis: one matmul [M, width, d] x [1, d, n].
         let first = match &input {
-            StackInput::Shared(x) => params[0].clone().matmul(x.clone().transpose().unsqueeze_dim::<3>(0)),
-            StackInput::PerModel(x) => params[0].clone().matmul(x.clone().swap_dims(1, 2)),
+            StackInput::Shared(x) => hidden[0].w.clone().matmul(x.clone().transpose().unsqueeze_dim::<3>(0)),
+            StackInput::PerModel(x) => hidden[0].w.clone().matmul(x.clone().swap_dims(1, 2)),
         };
-        let mut activations = vec![relu(first + params[1].clone())];
-        for l in 1..layers - 1 {
-            let h = relu(params[2 * l].clone().matmul(activations[l - 1].clone()) + params[2 * l + 1].clone());
-            activations.push(h);
+        let mut activations = vec![relu(first + hidden[0].b.clone())];
+        for layer in &hidden[1..] {
+            let previous = activations.last().expect("one activation per hidden layer").clone();
+            activations.push(relu(layer.w.clone().matmul(previous) + layer.b.clone()));
         }
-        let out = params[2 * layers - 2].clone().matmul(activations[layers - 2].clone()) + params[2 * layers - 1].clone();
+        let last = activations.last().expect("one activation per hidden layer").clone();
+        let out = readout.w.clone().matmul(last) + readout.b.clone();
         (out, Tape { input, activations })
     }
 
     /// Gradients of a loss with respect to every parameter, given d loss / d output (`[M, classes, n]`).
-    /// Returned in the order of [`pack`](Self::pack).
-    pub fn backward(&self, params: &[Tensor<3>], tape: Tape, grad_out: Tensor<3>) -> Vec<Tensor<3>> {
-        let layers = params.len() / 2;
-        let mut grads: Vec<Option<Tensor<3>>> = vec![None; params.len()];
+    pub fn backward(&self, params: &StackParams, tape: Tape, grad_out: Tensor<3>) -> StackParams {
+        let count = params.layers.len();
+        let mut grads: Vec<Option<StackLayer>> = vec![None; count];
         let mut delta = grad_out;
-        for l in (1..layers).rev() {
+        // Layer l > 0 reads hidden activation l - 1; layer 0 reads the input.
+        for l in (1..count).rev() {
             let input = tape.activations[l - 1].clone();
-            grads[2 * l] = Some(delta.clone().matmul(input.clone().swap_dims(1, 2)));
-            grads[2 * l + 1] = Some(delta.clone().sum_dim(2));
-            let back = params[2 * l].clone().swap_dims(1, 2).matmul(delta);
+            let w = delta.clone().matmul(input.clone().swap_dims(1, 2));
+            let b = delta.clone().sum_dim(2);
+            grads[l] = Some(StackLayer { w, b });
+            let back = params.layers[l].w.clone().swap_dims(1, 2).matmul(delta);
             // ReLU: the gradient passes where the unit was active (its output > 0). A multiply by the
             // 0/1 mask rather than `mask_fill`: flex's in-place mask_fill branches per element, which
             // cost 7x more on real (unpredictable) activation patterns.
             delta = back * input.greater_elem(0.0).float();
         }
-        grads[1] = Some(delta.clone().sum_dim(2));
-        grads[0] = Some(match tape.input {
+        let b = delta.clone().sum_dim(2);
+        let w = match tape.input {
             StackInput::Shared(x) => delta.matmul(x.unsqueeze_dim::<3>(0)),
             StackInput::PerModel(x) => delta.matmul(x),
-        });
-        grads.into_iter().map(|g| g.expect("every gradient computed")).collect()
+        };
+        grads[0] = Some(StackLayer { w, b });
+        StackParams { layers: grads.into_iter().map(|g| g.expect("every gradient computed")).collect() }
     }
 
     /// The packed forward pass.
     ///
     /// # Shapes
     /// - output: `[M, classes, n]`
-    pub fn forward(&self, params: &[Tensor<3>], input: StackInput) -> Tensor<3> {
+    pub fn forward(&self, params: &StackParams, input: StackInput) -> Tensor<3> {
         self.forward_train(params, input).0
     }
 }

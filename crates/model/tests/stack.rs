@@ -81,17 +81,17 @@ fn hand_written_backward_equals_autodiff() {
             let _ = out;
             let manual = layout.backward(&params, tape, r.clone());
 
-            let tracked: Vec<Tensor<3>> = params.iter().map(|p| p.clone().autodiff().require_grad()).collect();
+            let tracked = params.map(|p| p.clone().autodiff().require_grad());
             let out = layout.forward(&tracked, make_input());
             let grads = (out * r.clone().autodiff()).sum().backward();
-            for (i, (p, m)) in tracked.iter().zip(&manual).enumerate() {
+            for (i, (p, m)) in tracked.tensors().zip(manual.tensors()).enumerate() {
                 let auto = host_f32(p.grad(&grads).unwrap());
                 let diff = max_diff(&auto, &host_f32(m.clone()));
                 assert!(diff < 1e-5, "depth {depth}, per_model {per_model}, parameter {i}: {diff}");
             }
             // Padding stays inert: the gradient of every padded weight is exactly zero (layout
             // [M, units, inputs]).
-            let grad_w0 = host_f32(manual[0].clone());
+            let grad_w0 = host_f32(manual.layers[0].w.clone());
             for unit in 2..6 {
                 for inp in 0..5 {
                     assert_eq!(grad_w0[unit * 5 + inp], 0.0, "padded unit {unit} of the width-2 model");

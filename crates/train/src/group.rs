@@ -6,7 +6,7 @@ use std::time::Instant;
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor};
 use ddlab_config::{Loss, Optimizer, TrainSpec};
-use ddlab_model::{MlpWeights, StackInput, StackLayout};
+use ddlab_model::{MlpWeights, StackInput, StackLayout, StackParams};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -78,7 +78,7 @@ pub fn loss_gradient(out: Tensor<3>, target: Tensor<3>, loss: Loss) -> Tensor<3>
 
 /// Loss and error of every model on a whole set, in chunks so that wide stacks fit in memory.
 /// Returns per model `(mean loss, error, predictions)`.
-pub(crate) fn evaluate(layout: &StackLayout, params: &[Tensor<3>], set: &DeviceSet, loss: Loss) -> Vec<(f64, f64, Vec<u32>)> {
+pub(crate) fn evaluate(layout: &StackLayout, params: &StackParams, set: &DeviceSet, loss: Loss) -> Vec<(f64, f64, Vec<u32>)> {
     let m = layout.models();
     let n = set.len();
     let chunk = (1 << 22) / (m * layout.padded_width).max(1);
@@ -147,7 +147,7 @@ pub fn train_group(
     let mut last_preds: Vec<Vec<u32>> = vec![Vec::new(); runs.len()];
 
     let snapshot =
-        |runs: &[RunState], params: &[Tensor<3>], epoch: usize, observer: &mut dyn Observer| -> Result<(), crate::TrainError> {
+        |runs: &[RunState], params: &StackParams, epoch: usize, observer: &mut dyn Observer| -> Result<(), crate::TrainError> {
             let current = layout.unpack(params);
             for (j, w) in current.iter().enumerate() {
                 if runs[j].status == RunStatus::Running {
@@ -229,7 +229,7 @@ pub fn train_group(
 }
 
 /// Copies the packed weights and optimiser moments back into the runs.
-fn sync_states(layout: &StackLayout, params: &[Tensor<3>], optim: &OptimState, runs: &mut [RunState]) {
+fn sync_states(layout: &StackLayout, params: &StackParams, optim: &OptimState, runs: &mut [RunState]) {
     let weights = layout.unpack(params);
     let moments: Vec<Vec<MlpWeights>> = optim.moments.iter().map(|m| layout.unpack(m)).collect();
     for (j, run) in runs.iter_mut().enumerate() {

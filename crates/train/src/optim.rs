@@ -5,14 +5,14 @@
 //! keyed by parameter id with no per-model view. The update rules are PyTorch's (SGD: dampening 0,
 //! no Nesterov; Adam: bias-corrected moments, eps outside the square root).
 
-use burn::tensor::Tensor;
 use ddlab_config::Optimizer;
+use ddlab_model::StackParams;
 
 /// Optimiser state for packed parameters: one moment list per moment kind (SGD: velocity;
 /// Adam: first and second moments), each shaped like the parameters.
 pub struct OptimState {
     pub kind: Optimizer,
-    pub moments: Vec<Vec<Tensor<3>>>,
+    pub moments: Vec<StackParams>,
     /// Updates applied so far (Adam's bias correction needs it).
     pub step: u64,
 }
@@ -27,11 +27,11 @@ impl OptimState {
     }
 
     /// Applies one update to `params` in place.
-    pub fn update(&mut self, params: &mut [Tensor<3>], grads: Vec<Tensor<3>>, lr: f64) {
+    pub fn update(&mut self, params: &mut StackParams, grads: StackParams, lr: f64) {
         self.step += 1;
         match self.kind {
             Optimizer::Sgd { momentum } => {
-                for ((p, g), v) in params.iter_mut().zip(grads).zip(self.moments[0].iter_mut()) {
+                for ((p, g), v) in params.tensors_mut().zip(grads.into_tensors()).zip(self.moments[0].tensors_mut()) {
                     let velocity = if momentum > 0.0 { v.clone().mul_scalar(momentum) + g } else { g };
                     *p = p.clone() - velocity.clone().mul_scalar(lr);
                     *v = velocity;
@@ -42,7 +42,9 @@ impl OptimState {
                 let bias1 = 1.0 - beta1.powi(t);
                 let bias2 = 1.0 - beta2.powi(t);
                 let (first, second) = self.moments.split_at_mut(1);
-                for (((p, g), m), v) in params.iter_mut().zip(grads).zip(first[0].iter_mut()).zip(second[0].iter_mut()) {
+                for (((p, g), m), v) in
+                    params.tensors_mut().zip(grads.into_tensors()).zip(first[0].tensors_mut()).zip(second[0].tensors_mut())
+                {
                     *m = m.clone().mul_scalar(beta1) + g.clone().mul_scalar(1.0 - beta1);
                     *v = v.clone().mul_scalar(beta2) + (g.clone() * g).mul_scalar(1.0 - beta2);
                     let denom = v.clone().div_scalar(bias2).sqrt().add_scalar(eps);

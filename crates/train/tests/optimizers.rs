@@ -3,6 +3,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use ddlab_config::{Loss, Optimizer};
+use ddlab_model::{StackLayer, StackParams};
 use ddlab_train::{OptimState, loss_gradient};
 
 fn tensor(values: &[f32], shape: [usize; 3]) -> Tensor<3> {
@@ -11,6 +12,16 @@ fn tensor(values: &[f32], shape: [usize; 3]) -> Tensor<3> {
 
 fn values(t: Tensor<3>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// One layer holding the two parameters under test as its weight `[1, 1, 2]`; its bias (`b`) is a
+/// parameter of its own.
+fn layer(w: &[f32], b: f32) -> StackParams {
+    StackParams { layers: vec![StackLayer { w: tensor(w, [1, 1, 2]), b: tensor(&[b], [1, 1, 1]) }] }
+}
+
+fn weight(p: &StackParams) -> Vec<f32> {
+    values(p.layers[0].w.clone())
 }
 
 fn close(got: &[f32], want: &[f64]) {
@@ -40,29 +51,29 @@ fn loss_gradients_are_the_textbook_ones() {
 /// SGD with momentum, PyTorch's rule: v = mu v + g, p -= lr v.
 #[test]
 fn sgd_momentum_two_steps_by_hand() {
-    let mut params = vec![tensor(&[1.0, -2.0], [1, 1, 2])];
-    let mut state =
-        OptimState { kind: Optimizer::Sgd { momentum: 0.9 }, moments: vec![vec![tensor(&[0.0, 0.0], [1, 1, 2])]], step: 0 };
-    state.update(&mut params, vec![tensor(&[0.5, 1.0], [1, 1, 2])], 0.1);
-    // v = (0.5, 1.0); p = (1 - 0.05, -2 - 0.1)
-    close(&values(params[0].clone()), &[0.95, -2.1]);
-    state.update(&mut params, vec![tensor(&[-1.0, 2.0], [1, 1, 2])], 0.1);
-    // v = 0.9 (0.5, 1.0) + (-1, 2) = (-0.55, 2.9); p = (0.95 + 0.055, -2.1 - 0.29)
-    close(&values(params[0].clone()), &[1.005, -2.39]);
+    let mut params = layer(&[1.0, -2.0], 3.0);
+    let mut state = OptimState { kind: Optimizer::Sgd { momentum: 0.9 }, moments: vec![layer(&[0.0, 0.0], 0.0)], step: 0 };
+    state.update(&mut params, layer(&[0.5, 1.0], 1.0), 0.1);
+    // v = (0.5, 1.0); p = (1 - 0.05, -2 - 0.1); the bias: v = 1, b = 3 - 0.1
+    close(&weight(&params), &[0.95, -2.1]);
+    close(&values(params.layers[0].b.clone()), &[2.9]);
+    state.update(&mut params, layer(&[-1.0, 2.0], 0.0), 0.1);
+    // v = 0.9 (0.5, 1.0) + (-1, 2) = (-0.55, 2.9); p = (0.95 + 0.055, -2.1 - 0.29); bias: v = 0.9, b = 2.9 - 0.09
+    close(&weight(&params), &[1.005, -2.39]);
+    close(&values(params.layers[0].b.clone()), &[2.81]);
 }
 
 /// Adam, PyTorch's rule: bias-corrected moments, eps outside the square root.
 #[test]
 fn adam_two_steps_by_hand() {
     let (b1, b2, eps, lr) = (0.9f64, 0.999f64, 1e-8f64, 0.01f64);
-    let zeros = || tensor(&[0.0, 0.0], [1, 1, 2]);
-    let mut params = vec![tensor(&[1.0, -2.0], [1, 1, 2])];
-    let mut state =
-        OptimState { kind: Optimizer::Adam { beta1: b1, beta2: b2, eps }, moments: vec![vec![zeros()], vec![zeros()]], step: 0 };
+    let zeros = || layer(&[0.0, 0.0], 0.0);
+    let mut params = layer(&[1.0, -2.0], 0.0);
+    let mut state = OptimState { kind: Optimizer::Adam { beta1: b1, beta2: b2, eps }, moments: vec![zeros(), zeros()], step: 0 };
     let grads = [[0.5f64, -4.0], [1.0, 2.0]];
     let (mut p, mut m, mut v) = ([1.0f64, -2.0], [0.0f64; 2], [0.0f64; 2]);
     for (t, g) in grads.iter().enumerate() {
-        state.update(&mut params, vec![tensor(&[g[0] as f32, g[1] as f32], [1, 1, 2])], lr);
+        state.update(&mut params, layer(&[g[0] as f32, g[1] as f32], 0.0), lr);
         let t = (t + 1) as i32;
         for i in 0..2 {
             m[i] = b1 * m[i] + (1.0 - b1) * g[i];
@@ -70,10 +81,10 @@ fn adam_two_steps_by_hand() {
             let (m_hat, v_hat) = (m[i] / (1.0 - b1.powi(t)), v[i] / (1.0 - b2.powi(t)));
             p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
         }
-        close(&values(params[0].clone()), &p);
+        close(&weight(&params), &p);
         if t == 1 {
             // The first step moves every parameter by lr against its gradient's sign, whatever its size.
-            close(&values(params[0].clone()), &[0.99, -1.99]);
+            close(&weight(&params), &[0.99, -1.99]);
         }
     }
 }

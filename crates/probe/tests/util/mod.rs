@@ -49,7 +49,9 @@ pub fn train(width: usize, seed: u64, x: &Tensor<2>, y: &[u32], k: usize, steps:
     for _ in 0..steps {
         let (out, tape) = layout.forward_train(&params, StackInput::Shared(x.clone()));
         let grads = layout.backward(&params, tape, (out - target.clone()).mul_scalar(2.0 / n as f64));
-        params = params.into_iter().zip(grads).map(|(p, g)| p - g.mul_scalar(0.05)).collect();
+        for (p, g) in params.tensors_mut().zip(grads.into_tensors()) {
+            *p = p.clone() - g.mul_scalar(0.05);
+        }
     }
     layout.unpack(&params).remove(0)
 }
