@@ -3,15 +3,14 @@
 //! Each configuration trains the same sweep (the experiment, cut to `--epochs`) in a child process of
 //! its own, so that its wall time, CPU time and peak memory are its own (`wait4`). The plain-matmul
 //! reference runs in this process on the same backend, with as many threads as the sweep's workers.
+//! The measuring lives in `ddlab-bench`; this module holds the configurations and prints the ratios.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use burn::tensor::{Device, Tensor, TensorData};
+use ddlab_bench::{Measured, export_for_torch, measure, median, plain_matmul_gflops, range_text, sweep_flops, torch_available};
 use ddlab_config::{Spec, load_spec};
-use ddlab_model::MlpShape;
 use ddlab_store::{SweepDir, write_atomic};
 use ddlab_train::Packing;
 
@@ -20,75 +19,6 @@ use crate::cli::{Backend, BenchArgs, BenchChildArgs, PlanKind};
 use ddlab_sweep::{Mode, TrainOptions, default_jobs, prepare_conditions, train_sweep};
 
 use crate::{backend, data_dir, default_experiment};
-
-/// What one child process measured.
-#[derive(Clone, Copy, Debug)]
-struct Measured {
-    wall: f64,
-    cpu: f64,
-    max_rss_mib: f64,
-}
-
-/// Runs a command and measures it with wait4 (its own CPU time and peak resident memory).
-fn measure(mut command: Process) -> anyhow::Result<Measured> {
-    let start = Instant::now();
-    let child = command.spawn().context("cannot start the benchmark child")?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data that wait4 fills; pid is our own child, not yet reaped.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed().as_secs_f64();
-    if reaped != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        anyhow::bail!("benchmark child failed (status {status})");
-    }
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    Ok(Measured { wall, cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime), max_rss_mib: usage.ru_maxrss as f64 / 1024.0 })
-}
-
-/// Training FLOPs of the sweep: forward 2 sum(fan_in fan_out) per example; backward the weight
-/// gradients (same again) and the input gradients of every layer but the first; plus the forward
-/// passes of every evaluation over the training and test sets.
-fn sweep_flops(spec: &Spec, input: usize, classes: usize, n_test: usize) -> f64 {
-    let mut total = 0.0;
-    for run in spec.runs() {
-        let shape = MlpShape { input, width: run.width, depth: spec.model.depth, classes };
-        let forward = shape.forward_flops_per_example() as f64;
-        let backward = 2.0 * forward - 2.0 * (input * run.width) as f64;
-        let n = run.condition.n_train as f64;
-        let train = spec.train_for(&run.condition);
-        let evals = train.epochs.div_ceil(train.eval_every) as f64;
-        total += train.epochs as f64 * n * (forward + backward) + evals * forward * (n + n_test as f64);
-    }
-    total
-}
-
-/// GFLOP/s of a plain `[n, d] x [d, h]` matmul, `threads` running at once, for about a second.
-fn plain_matmul_gflops(device: &Device, n: usize, d: usize, h: usize, threads: usize) -> f64 {
-    let a = Tensor::<2>::from_data(TensorData::new(vec![0.5f32; n * d], [n, d]), device);
-    let b = Tensor::<2>::from_data(TensorData::new(vec![0.25f32; d * h], [d, h]), device);
-    // The sum is read back, not the product: on a GPU reading [n, h] back would time the copy.
-    let _ = a.clone().matmul(b.clone()).sum().into_data();
-    let runs: Vec<(usize, f64)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let start = Instant::now();
-                    let mut count = 0;
-                    while start.elapsed() < Duration::from_secs(1) {
-                        let _ = a.clone().matmul(b.clone()).sum().into_data();
-                        count += 1;
-                    }
-                    (count, start.elapsed().as_secs_f64())
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("matmul thread")).collect()
-    });
-    let flops = 2.0 * (n * d * h) as f64 * runs.iter().map(|r| r.0).sum::<usize>() as f64;
-    let seconds = runs.iter().map(|r| r.1).fold(0.0, f64::max);
-    flops / seconds / 1e9
-}
 
 /// One timed configuration: a child process training the sweep.
 struct Config {
@@ -209,7 +139,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         configs.len() - 1
     });
     // The PyTorch reference runs in the same rounds, so that a slow spell of the machine hits both sides.
-    let torch_config = if args.no_torch { None } else { torch_setup(&spec, &prepared, tmp.path(), cores, &args.torch_device)? };
+    let torch_config = if args.no_torch || !torch_available(&args.torch_device) {
+        None
+    } else {
+        let processes = if args.torch_device == "cuda" { 1 } else { cores };
+        Some(export_for_torch(&spec, &prepared, tmp.path(), processes, &args.torch_device)?)
+    };
     let mut measured: Vec<Vec<Measured>> = vec![Vec::new(); configs.len()];
     let mut torch_times = Vec::new();
     for round in 0..args.repeat.max(1) {
@@ -218,14 +153,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             measured[i].push(measure(child(&exe, &spec_path, &runs_dir, config)).with_context(|| config.label.clone())?);
         }
         if let Some(config) = &torch_config {
-            torch_times.push(torch_run(config)?);
+            torch_times.push(ddlab_bench::torch_run(&torch_script(), config)?);
         }
     }
-    let median = |m: &[Measured]| -> Measured {
-        let mut sorted = m.to_vec();
-        sorted.sort_by(|a, b| a.wall.total_cmp(&b.wall));
-        sorted[sorted.len() / 2]
-    };
     let range = |m: &[Measured]| range_text(&m.iter().map(|x| x.wall).collect::<Vec<f64>>());
     let packed = median(&measured[scheduler]);
     for (i, config) in configs.iter().enumerate() {
@@ -288,69 +218,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
-/// `(range LO-HI s over N runs)` of some wall times.
-fn range_text(seconds: &[f64]) -> String {
-    let (lo, hi) = seconds.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-    format!("(range {lo:.2}-{hi:.2} s over {} runs)", seconds.len())
-}
-
-/// Writes the prepared data and the sweep's settings for scripts/bench_torch.py, if PyTorch is
-/// installed; the path of its config file.
-fn torch_setup(
-    spec: &Spec,
-    prepared: &[ddlab_data::Prepared],
-    dir: &Path,
-    jobs: usize,
-    torch_device: &str,
-) -> anyhow::Result<Option<PathBuf>> {
-    let probe = if torch_device == "cuda" { "import torch; assert torch.cuda.is_available()" } else { "import torch" };
-    let has_torch =
-        Process::new("python3").args(["-c", probe]).stderr(std::process::Stdio::null()).status().is_ok_and(|s| s.success());
-    if !has_torch {
-        return Ok(None);
-    }
-    let mut conditions = Vec::new();
-    for (i, (condition, data)) in spec.conditions.iter().zip(prepared).enumerate() {
-        let write_f32 = |name: &str, values: &[f32]| -> anyhow::Result<String> {
-            let path = dir.join(format!("c{i}-{name}.f32"));
-            std::fs::write(&path, values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>())?;
-            Ok(path.display().to_string())
-        };
-        let labels = |y: &[u32]| y.iter().map(|&v| v as f32).collect::<Vec<f32>>();
-        conditions.push(serde_json::json!({
-            "n_train": condition.n_train,
-            "epochs": spec.train_for(condition).epochs,
-            "x_train": write_f32("xtrain", &data.train.x)?, "y_train": write_f32("ytrain", &labels(&data.train.y))?,
-            "x_test": write_f32("xtest", &data.test.x)?, "y_test": write_f32("ytest", &labels(&data.test.y))?,
-            "dim": data.train.dim, "classes": data.classes,
-        }));
-    }
-    let config = serde_json::json!({
-        "conditions": conditions,
-        "widths": spec.model.widths, "depth": spec.model.depth, "seeds": spec.seeds,
-        "epochs": spec.train.epochs, "eval_every": spec.train.eval_every,
-        "batch_size": spec.train.batch_size, "lr": spec.train.lr,
-        "loss": match spec.train.loss { ddlab_config::Loss::Mse => "mse", ddlab_config::Loss::Ce => "ce" },
-        "optimizer": match spec.train.optimizer { ddlab_config::Optimizer::Adam { .. } => "adam", ddlab_config::Optimizer::Sgd { .. } => "sgd" },
-        "momentum": match spec.train.optimizer { ddlab_config::Optimizer::Sgd { momentum } => momentum, _ => 0.0 },
-        "processes": if torch_device == "cuda" { 1 } else { jobs },
-        "device": torch_device,
-    });
-    let config_path = dir.join("torch.json");
-    std::fs::write(&config_path, serde_json::to_vec(&config)?)?;
-    Ok(Some(config_path))
-}
-
-/// One run of the PyTorch reference: its wall time as the script measures it.
-fn torch_run(config_path: &Path) -> anyhow::Result<f64> {
-    // A binary carried to another machine (a GPU machine) finds the script through DDLAB_TORCH_SCRIPT.
-    let script = std::env::var_os("DDLAB_TORCH_SCRIPT")
+/// The PyTorch reference script: `DDLAB_TORCH_SCRIPT` (a binary carried to another machine, a GPU
+/// machine, finds it so), else the repository's scripts/bench_torch.py.
+fn torch_script() -> PathBuf {
+    std::env::var_os("DDLAB_TORCH_SCRIPT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_torch.py"));
-    anyhow::ensure!(script.is_file(), "the PyTorch reference {} is missing: set DDLAB_TORCH_SCRIPT", script.display());
-    let out = Process::new("python3").arg(&script).arg(config_path).output().context("cannot run the PyTorch reference")?;
-    anyhow::ensure!(out.status.success(), "the PyTorch reference failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().parse().context("the PyTorch reference printed no time")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_torch.py"))
 }
 
 /// The hidden child of `ddlab bench`: trains a resolved spec with the given options, silently.
