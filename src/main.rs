@@ -17,8 +17,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 /// mimalloc instead of glibc's malloc: Burn allocates a fresh buffer for every op, and glibc serves the
-/// large ones with mmap, so every op paid page faults (measured: a [1200, 64] x [64, 2091] matmul ran at
-/// 26 GFLOP/s with glibc's allocator and 71 GFLOP/s with mimalloc on flex).
+/// large ones with mmap, so every op paid page faults (measured: ARCHITECTURE.md, Scheduling).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -8,16 +8,11 @@
 //! and the real units train exactly as they would alone. The models' parameters are disjoint and the
 //! loss is the sum of the models' losses, so each model's gradient is its own.
 //!
-//! ## Why feature-major
-//! Measured on flex (one thread, 3 models of width 697, n = 1200, d = 64): the five matmuls of a training
-//! step took 9.7 ms with activations `[M, units, n]` and 12.9 ms with `[M, n, units]` (the first-layer
-//! matmul `[units, d] x [d, n]` runs at 86 GFLOP/s, `[n, d] x [d, units]` at 52).
-//!
-//! ## Why a hand-written backward pass
-//! [`StackLayout::backward`] is the textbook backward pass of a ReLU MLP, written with Burn tensor ops.
-//! Measured here (flex, 27 packed models of width 32, n = 1200): Burn's autodiff spent 4.7 ms on the
-//! backward of the batched readout whose forward takes 0.3 ms, which made packing pointless. The
-//! hand-written pass is checked against Burn's autodiff in this crate's tests.
+//! ## Why feature-major, why a hand-written backward pass
+//! Activations `[M, units, n]` make a training step's matmuls faster than `[M, n, units]` on flex, and
+//! Burn's autodiff spent more on the backward of a batched readout than the rest of the step: both
+//! measured in ARCHITECTURE.md, Scheduling. [`StackLayout::backward`] is the textbook backward pass of a
+//! ReLU MLP, written with Burn tensor ops and checked against Burn's autodiff in this crate's tests.
 
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -193,8 +188,8 @@ impl StackLayout {
             grads[l] = Some(StackLayer { w, b });
             let back = params.layers[l].w.clone().swap_dims(1, 2).matmul(delta);
             // ReLU: the gradient passes where the unit was active (its output > 0). A multiply by the
-            // 0/1 mask rather than `mask_fill`: flex's in-place mask_fill branches per element, which
-            // cost 7x more on real (unpredictable) activation patterns.
+            // 0/1 mask rather than `mask_fill`: flex's in-place mask_fill branches per element, which is
+            // slow on real (unpredictable) activation patterns (measured: ARCHITECTURE.md, Scheduling).
             delta = back * input.greater_elem(0.0).float();
         }
         let b = delta.clone().sum_dim(2);

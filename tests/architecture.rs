@@ -1,0 +1,115 @@
+//! ARCHITECTURE.md's invariants, checked on the code: its crate-graph table is every library crate's
+//! exact set of ddlab dependencies and none of its forbidden ones; no library crate prints except the
+//! driver's progress reporter; the driver builds no path of the sweep folder itself (store names them).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// ARCHITECTURE.md's crate-graph table: crate -> (depends on, never on).
+fn table() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    let text = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let start = text.find("| crate | depends on | never on |").expect("ARCHITECTURE.md has the crate-graph table");
+    let list = |cell: &str| -> BTreeSet<String> {
+        cell.split(',').map(str::trim).filter(|c| !c.is_empty() && *c != "-").map(str::to_string).collect()
+    };
+    text[start..]
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            (cells[0].to_string(), (list(cells[1]), list(cells[2])))
+        })
+        .collect()
+}
+
+/// A crate's `[dependencies]` (not dev-dependencies), `ddlab-` prefixes stripped.
+fn dependencies(krate: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("crates").join(krate).join("Cargo.toml")).unwrap();
+    let manifest: toml::Table = toml::from_str(&text).unwrap();
+    manifest
+        .get("dependencies")
+        .and_then(|d| d.as_table())
+        .map(|d| d.keys().map(|k| k.strip_prefix("ddlab-").unwrap_or(k).to_string()).collect())
+        .unwrap_or_default()
+}
+
+fn library_crates() -> BTreeSet<String> {
+    std::fs::read_dir(root().join("crates"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn the_crate_graph_is_the_one_architecture_md_draws() {
+    let table = table();
+    let crates = library_crates();
+    assert_eq!(table.keys().cloned().collect::<BTreeSet<_>>(), crates, "the table lists every library crate, and only those");
+    for (krate, (allowed, forbidden)) in &table {
+        let deps = dependencies(krate);
+        let ours: BTreeSet<String> = deps.iter().filter(|d| crates.contains(*d)).cloned().collect();
+        assert_eq!(&ours, allowed, "{krate}'s ddlab dependencies (crates/{krate}/Cargo.toml) are not ARCHITECTURE.md's");
+        for f in forbidden {
+            assert!(!deps.contains(f), "{krate} must never depend on {f}");
+        }
+    }
+}
+
+/// The source lines of a file up to its test module.
+fn code_lines(path: &Path) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().enumerate().take_while(|(_, l)| !l.contains("#[cfg(test)]")).map(|(i, l)| (i + 1, l.to_string())).collect()
+}
+
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(sources(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_library_crate_prints_except_the_progress_reporter() {
+    let reporter = root().join("crates/sweep/src/progress.rs");
+    let mut found = Vec::new();
+    for krate in library_crates() {
+        for file in sources(&root().join("crates").join(&krate).join("src")) {
+            if file == reporter {
+                continue;
+            }
+            for (n, line) in code_lines(&file) {
+                if ["println!", "eprintln!", "print!(", "eprint!("].iter().any(|m| line.contains(m)) {
+                    found.push(format!("{}:{n}: {}", file.display(), line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "library crates return what happened; the binary prints:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_driver_builds_no_path_of_the_sweep_folder() {
+    let mut found = Vec::new();
+    for file in sources(&root().join("crates/sweep/src")) {
+        for (n, line) in code_lines(&file) {
+            let spelled = [".bpk\"", ".csv\"", ".json\"", ".toml\"", ".html\"", "\"DONE\"", "\"FAILED\"", "snapshots/"];
+            if line.contains(".join(\"") || spelled.iter().any(|s| line.contains(s)) {
+                found.push(format!("{}:{n}: {}", file.display(), line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "store names every path of the sweep folder (SweepDir methods):\n{}", found.join("\n"));
+}
