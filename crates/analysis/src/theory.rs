@@ -40,7 +40,10 @@ pub struct TheoryPoint {
     pub seeds: usize,
     /// (mean - theory) / standard error; `None` where the width is not tested.
     pub t: Option<f64>,
-    /// Whether |t| is within the family's critical value; `None` where the width is not tested.
+    /// Two-sided critical |t| of this width (its seeds - 1 degrees of freedom, level alpha / tested:
+    /// Bonferroni over the tested widths); `None` where the width is not tested.
+    pub critical: Option<f64>,
+    /// Whether |t| is within `critical`; `None` where the width is not tested.
     pub agrees: Option<bool>,
 }
 
@@ -51,8 +54,6 @@ pub struct TheoryAgreement {
     /// Widths tested: |p - n| >= [`tested_distance`] with at least 2 seeds.
     pub tested: usize,
     pub agreeing: usize,
-    /// Two-sided t critical value at level alpha / tested (Bonferroni over the tested widths).
-    pub critical_t: f64,
     pub verdict: Verdict,
 }
 
@@ -91,16 +92,15 @@ pub fn theory_agreement(
     let tested = (0..widths.len()).filter(|&i| testable(i)).count();
     let mut points = Vec::new();
     let mut agreeing = 0;
-    let mut worst: Option<(usize, f64)> = None;
-    let mut critical_t = f64::NAN;
+    // The width whose |t| is largest relative to its own critical value: (width, |t|, critical).
+    let mut worst: Option<(usize, f64, f64)> = None;
     for (i, &width) in widths.iter().enumerate() {
         let values = &per_width[i];
         let (lo, hi) = t_interval(values, 0.95);
         let m = mean(values);
-        let (t, agrees) = if testable(i) {
+        let (t, critical, agrees) = if testable(i) {
             let k = values.len() as f64;
             let critical = t_quantile(1.0 - alpha / (2.0 * tested as f64), k - 1.0);
-            critical_t = critical;
             let se = sd(values) / k.sqrt();
             let t = if se > 0.0 {
                 (m - theory[i].unwrap()) / se
@@ -111,19 +111,19 @@ pub fn theory_agreement(
             };
             let ok = t.abs() <= critical;
             agreeing += usize::from(ok);
-            if worst.is_none_or(|(_, w)| t.abs() > w) {
-                worst = Some((width, t.abs()));
+            if worst.is_none_or(|(_, w, c)| t.abs() / critical > w / c) {
+                worst = Some((width, t.abs(), critical));
             }
-            (Some(t), Some(ok))
+            (Some(t), Some(critical), Some(ok))
         } else {
-            (None, None)
+            (None, None, None)
         };
-        points.push(TheoryPoint { width, theory: theory[i], mean: m, lo, hi, seeds: values.len(), t, agrees });
+        points.push(TheoryPoint { width, theory: theory[i], mean: m, lo, hi, seeds: values.len(), t, critical, agrees });
     }
     let verdict = if tested == 0 {
         Verdict::new(KNOWN_ANSWER, None, Outcome::NotTestable, "no width with a finite theory and 2 seeds".into(), &[])
     } else {
-        let (worst_width, worst_t) = worst.unwrap();
+        let (worst_width, worst_t, critical_t) = worst.unwrap();
         let numbers = [
             ("tested", tested as f64),
             ("agreeing", agreeing as f64),
@@ -155,12 +155,37 @@ pub fn theory_agreement(
             )
         }
     };
-    TheoryAgreement { points, tested, agreeing, critical_t, verdict }
+    TheoryAgreement { points, tested, agreeing, verdict }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_width_is_judged_at_its_own_degrees_of_freedom() {
+        // n = 20: widths 1 and 2 are tested (|p - n| >= 10). Width 1 has 3 seeds, width 2 has 6; both
+        // means sit 4 standard errors above the theory (1.0). With 2 degrees of freedom the Bonferroni
+        // critical value (alpha 0.05 over 2 widths) is 6.2, with 5 it is 3.16: width 1 agrees, width 2
+        // does not, although their t statistics are equal.
+        let around = |k: usize| -> Vec<f64> {
+            let spread: Vec<f64> = (0..k).map(|i| i as f64 - (k - 1) as f64 / 2.0).collect();
+            let sd = (spread.iter().map(|d| d * d).sum::<f64>() / (k - 1) as f64).sqrt();
+            spread.iter().map(|d| 1.0 + d + 4.0 * sd / (k as f64).sqrt()).collect()
+        };
+        let a = theory_agreement(20, &[1, 2], &[around(3), around(6)], &[Some(1.0), Some(1.0)], 0.05);
+        let (p1, p2) = (&a.points[0], &a.points[1]);
+        assert!((p1.t.unwrap() - 4.0).abs() < 1e-9 && (p2.t.unwrap() - 4.0).abs() < 1e-9, "{:?} {:?}", p1.t, p2.t);
+        assert!((p1.critical.unwrap() - t_quantile(1.0 - 0.05 / 4.0, 2.0)).abs() < 1e-12);
+        assert!((p2.critical.unwrap() - t_quantile(1.0 - 0.05 / 4.0, 5.0)).abs() < 1e-12);
+        assert_eq!((p1.agrees, p2.agrees), (Some(true), Some(false)));
+        assert_eq!(a.verdict.outcome, Outcome::Contradicted);
+        assert!(
+            a.verdict.reason.contains("at p = 2"),
+            "the worst width relative to its own critical value: {}",
+            a.verdict.reason
+        );
+    }
 
     #[test]
     fn the_closed_form_matches_hand_computed_values() {

@@ -186,15 +186,13 @@ fn log2_span(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
 }
 
 fn value_range<'a>(curves: impl Iterator<Item = &'a CurvePoint>) -> std::ops::Range<f64> {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for p in curves {
-        for v in [p.mean, p.lo, p.hi] {
-            if v.is_finite() {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-    }
+    range_of(curves.flat_map(|p| [p.mean, p.lo, p.hi]))
+}
+
+/// The padded range of the finite values.
+fn range_of(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     padded(lo, hi)
 }
 
@@ -375,13 +373,8 @@ where
         .collect();
     let shown_curves: Vec<(Vec<CurvePoint>, Vec<CurvePoint>)> =
         analysis.conditions.iter().map(|c| (shown(&c.curves.test_err), shown(&c.curves.train_err))).collect();
-    let theory_points: Vec<CurvePoint> = theory_lines
-        .iter()
-        .flatten()
-        .flatten()
-        .map(|&(_, y)| CurvePoint { width: 1, mean: y, sd: f64::NAN, se: f64::NAN, lo: y, hi: y, n: 1 })
-        .collect();
-    let err_range = value_range(shown_curves.iter().flat_map(|(test, train)| test.iter().chain(train)).chain(&theory_points));
+    let curve_values = shown_curves.iter().flat_map(|(test, train)| test.iter().chain(train)).flat_map(|p| [p.mean, p.lo, p.hi]);
+    let err_range = range_of(curve_values.chain(theory_lines.iter().flatten().flatten().map(|&(_, y)| y)));
     let (caption, y_desc) = if regression {
         ("Risk against p (bands: t 95% interval of the mean over seeds)", "risk, mean squared error (log10)")
     } else {

@@ -147,20 +147,18 @@ fn value_at(points: &[CurvePoint], width: usize) -> String {
     points.iter().find(|p| p.width == width).map_or("-".into(), |p| num(p.mean))
 }
 
-/// H5: the k-ensemble curves (one column per k), the peak reduction and the kW comparison.
 /// The measured risk against its closed form, width by width.
 pub(crate) fn theory_section(t: &TheoryAgreement, n: usize) -> String {
     let mut out = format!(
-        "\n### Known answer\n\nMeasured test risk (mean over seeds, t 95% interval) against the closed-form expected risk of minimum-norm least squares (docs/SCIENCE.md, Known answers); tested where |p - n| >= {} (n = {n}), Bonferroni over the {} tested widths (critical |t| {}). {}: {}\n\n| p | closed form | measured [95%] | seeds | t | agrees |\n| --- | --- | --- | --- | --- | --- |\n",
+        "\n### Known answer\n\nMeasured test risk (mean over seeds, t 95% interval) against the closed-form expected risk of minimum-norm least squares (docs/SCIENCE.md, Known answers); tested where |p - n| >= {} (n = {n}), Bonferroni over the {} tested widths (each width's critical |t| at its own degrees of freedom). {}: {}\n\n| p | closed form | measured [95%] | seeds | t | critical | agrees |\n| --- | --- | --- | --- | --- | --- | --- |\n",
         tested_distance(n),
         t.tested,
-        num(t.critical_t),
         t.verdict.outcome.label(),
         t.verdict.reason
     );
     for p in &t.points {
         out.push_str(&format!(
-            "| {} | {} | {} [{}, {}] | {} | {} | {} |\n",
+            "| {} | {} | {} [{}, {}] | {} | {} | {} | {} |\n",
             p.width,
             p.theory.map_or("infinite".into(), num),
             num(p.mean),
@@ -168,6 +166,7 @@ pub(crate) fn theory_section(t: &TheoryAgreement, n: usize) -> String {
             num(p.hi),
             p.seeds,
             p.t.map_or("-".into(), num),
+            p.critical.map_or("-".into(), num),
             p.agrees.map_or("not tested", |a| if a { "yes" } else { "no" })
         ));
     }

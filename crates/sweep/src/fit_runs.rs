@@ -12,11 +12,11 @@ use burn::tensor::Device;
 use ddlab_config::{DatasetSource, RunKey, Spec};
 use ddlab_data::{GaussianLinear, Prepared};
 use ddlab_model::{Mlp, MlpWeights};
-use ddlab_store::{RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
+use ddlab_store::{RunOutcome, RunPhase, RunRecord, SweepDir, write_atomic, write_csv_atomic};
 use ddlab_train::{MetricsRow, Scores, argmax, fit_closed_form, score_classes, score_values};
 
 use crate::progress::{Mode, Progress};
-use crate::train_runs::{TrainOptions, TrainOutcome};
+use crate::train_runs::{TrainOptions, TrainOutcome, Triage, run_summary, triage};
 
 /// The data a closed-form sweep fits: each condition's prepared classes, or the generator of a
 /// regression dataset (each replicate draws its own training and test sets).
@@ -116,29 +116,12 @@ fn write_fit(sweep: &SweepDir, device: &Device, key: &RunKey, fitted: &Fitted, o
         test_err: fitted.test.err,
         seconds: fitted.seconds,
     };
-    write_csv_atomic(&sweep.metrics_path(key), &[row])?;
-    let spec = &sweep.spec;
-    let finite = |v: f64| RunSummary::figure(v);
-    let summary = RunSummary {
-        condition: key.condition.label(),
-        n_train: key.condition.n_train,
-        label_noise: key.condition.label_noise,
-        width: key.width,
-        // The linear model has no hidden layer; random features have one (frozen).
-        depth: usize::from(spec.model.kind == ddlab_config::ModelKind::RandomFeatures),
-        seed: key.seed,
-        // Fitted parameters: the readout's p x outputs (no bias).
-        params: key.width * outputs,
-        epochs: 0,
-        train_err: finite(fitted.train.err),
-        train_loss: finite(fitted.train.loss),
-        test_err: finite(fitted.test.err),
-        test_loss: finite(fitted.test.loss),
-        noisy_fit: fitted.noisy_fit.and_then(finite),
-        seconds: fitted.seconds,
-        status: RunOutcome::Done,
-        reason: None,
-    };
+    write_csv_atomic(&sweep.metrics_path(key), std::slice::from_ref(&row))?;
+    // The linear model has no hidden layer; random features have one (frozen). Fitted parameters: the
+    // readout's p x outputs (no bias).
+    let depth = usize::from(sweep.spec.model.kind == ddlab_config::ModelKind::RandomFeatures);
+    let summary =
+        run_summary(key, (depth, key.width * outputs), 0, Some(&row), fitted.noisy_fit, fitted.seconds, RunOutcome::Done, None);
     sweep.finish_run(key, &RunRecord { summary })?;
     Ok(())
 }
@@ -154,23 +137,8 @@ pub fn fit_sweep(
     mode: Mode,
     stop: &AtomicBool,
 ) -> crate::Result<TrainOutcome> {
-    let mut outcome = TrainOutcome::default();
-    let mut todo = Vec::new();
-    let mut done = 0;
-    let mut failed_earlier = Vec::new();
-    for key in runs {
-        if options.retry_failed {
-            sweep.reset_failed(key)?;
-        }
-        match sweep.phase(key)? {
-            RunPhase::Finished(_) => done += 1,
-            RunPhase::Failed(reason) => {
-                outcome.failed += 1;
-                failed_earlier.push(format!("{}: failed earlier ({reason}); --retry-failed fits it again", key.rel_dir()));
-            }
-            RunPhase::Started | RunPhase::Missing => todo.push(*key),
-        }
-    }
+    let Triage { mut todo, done, failed_earlier } = triage(sweep, runs, options.retry_failed, "fits")?;
+    let outcome = TrainOutcome { failed: failed_earlier.len(), ..Default::default() };
     todo.sort_by_key(|k| std::cmp::Reverse(k.width));
     let progress = Progress::new(mode, runs.len(), done);
     for line in &failed_earlier {

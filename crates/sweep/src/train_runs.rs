@@ -40,6 +40,68 @@ pub struct TrainOutcome {
     pub interrupted: bool,
 }
 
+/// A sweep's runs sorted by what is left to do with them.
+pub(crate) struct Triage {
+    /// Started or never started: to train (or fit).
+    pub todo: Vec<RunKey>,
+    /// Finished already.
+    pub done: usize,
+    /// One line per run that failed earlier and stays failed.
+    pub failed_earlier: Vec<String>,
+}
+
+/// Sorts `runs` by phase; with `retry_failed` the failed ones are reset first and count as to do.
+/// `verb` names what `--retry-failed` would do again ("trains", "fits").
+pub(crate) fn triage(sweep: &SweepDir, runs: &[RunKey], retry_failed: bool, verb: &str) -> crate::Result<Triage> {
+    let mut triage = Triage { todo: Vec::new(), done: 0, failed_earlier: Vec::new() };
+    for key in runs {
+        if retry_failed {
+            sweep.reset_failed(key)?;
+        }
+        match sweep.phase(key)? {
+            RunPhase::Finished(_) => triage.done += 1,
+            RunPhase::Failed(reason) => triage
+                .failed_earlier
+                .push(format!("{}: failed earlier ({reason}); --retry-failed {verb} it again", key.rel_dir())),
+            RunPhase::Started | RunPhase::Missing => triage.todo.push(*key),
+        }
+    }
+    Ok(triage)
+}
+
+/// A run's runs.csv row from its last evaluation (None: no figures, such as a diverged run's).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_summary(
+    key: &RunKey,
+    (depth, params): (usize, usize),
+    epochs: usize,
+    last: Option<&MetricsRow>,
+    noisy_fit: Option<f64>,
+    seconds: f64,
+    status: RunOutcome,
+    reason: Option<String>,
+) -> RunSummary {
+    let figure = |pick: fn(&MetricsRow) -> f64| last.map(pick).and_then(RunSummary::figure);
+    RunSummary {
+        condition: key.condition.label(),
+        n_train: key.condition.n_train,
+        label_noise: key.condition.label_noise,
+        width: key.width,
+        depth,
+        seed: key.seed,
+        params,
+        epochs,
+        train_err: figure(|m| m.train_err),
+        train_loss: figure(|m| m.train_loss),
+        test_err: figure(|m| m.test_err),
+        test_loss: figure(|m| m.test_loss),
+        noisy_fit: noisy_fit.and_then(RunSummary::figure),
+        seconds,
+        status,
+        reason,
+    }
+}
+
 /// A run to train (or to finish) and the state it starts from.
 struct Pending {
     key: RunKey,
@@ -75,25 +137,9 @@ pub fn train_sweep(
     mode: Mode,
     stop: &AtomicBool,
 ) -> crate::Result<TrainOutcome> {
-    let all = runs;
-    let mut candidates = Vec::new();
-    let mut done = 0;
-    let mut failed_earlier = Vec::new();
-    let mut outcome = TrainOutcome::default();
-    for key in all {
-        if options.retry_failed {
-            sweep.reset_failed(key)?;
-        }
-        match sweep.phase(key)? {
-            RunPhase::Finished(_) => done += 1,
-            RunPhase::Failed(reason) => {
-                outcome.failed += 1;
-                failed_earlier.push(format!("{}: failed earlier ({reason}); --retry-failed trains it again", key.rel_dir()));
-            }
-            RunPhase::Started | RunPhase::Missing => candidates.push(*key),
-        }
-    }
-    let progress = Progress::new(mode, all.len(), done);
+    let Triage { todo: candidates, mut done, failed_earlier } = triage(sweep, runs, options.retry_failed, "trains")?;
+    let mut outcome = TrainOutcome { failed: failed_earlier.len(), ..Default::default() };
+    let progress = Progress::new(mode, runs.len(), done);
     for line in &failed_earlier {
         progress.line(line);
     }
@@ -518,30 +564,13 @@ fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState)
     // A diverged run has no final figures: its outputs are not numbers, so neither its losses nor its
     // errors (an argmax of NaNs) exist. They are missing values, and its reason says why.
     let last = state.metrics.last();
-    let diverged = matches!(state.status, RunStatus::Diverged { .. });
-    let figure = |pick: fn(&MetricsRow) -> f64| last.map(pick).and_then(RunSummary::figure).filter(|_| !diverged);
-    let (status, reason, epochs) = match &state.status {
-        RunStatus::Diverged { reason } => (RunOutcome::Diverged, Some(reason.clone()), last.map_or(0, |l| l.epoch)),
-        _ => (RunOutcome::Done, None, state.epoch),
+    let (status, reason, epochs, figures) = match &state.status {
+        RunStatus::Diverged { reason } => (RunOutcome::Diverged, Some(reason.clone()), last.map_or(0, |l| l.epoch), None),
+        _ => (RunOutcome::Done, None, state.epoch, last),
     };
-    let summary = RunSummary {
-        condition: key.condition.label(),
-        n_train: key.condition.n_train,
-        label_noise: key.condition.label_noise,
-        width: key.width,
-        depth: state.weights.shape.depth,
-        seed: key.seed,
-        params: state.weights.shape.params(),
-        epochs,
-        train_err: figure(|m| m.train_err),
-        train_loss: figure(|m| m.train_loss),
-        test_err: figure(|m| m.test_err),
-        test_loss: figure(|m| m.test_loss),
-        noisy_fit: state.noisy_fit.and_then(RunSummary::figure),
-        seconds: state.seconds,
-        status,
-        reason,
-    };
+    let shape = state.weights.shape;
+    let summary =
+        run_summary(key, (shape.depth, shape.params()), epochs, figures, state.noisy_fit, state.seconds, status, reason);
     sweep.finish_run(key, &RunRecord { summary })?;
     Ok(())
 }
