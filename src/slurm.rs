@@ -30,6 +30,11 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
         Some(t) => t,
         None => packs.clamp(1, DEFAULT_MAX_TASKS),
     };
+    anyhow::ensure!(
+        !(spec.model.weight_reuse && tasks > 1),
+        "{}: model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so a job array cannot split the sweep: use --tasks 1",
+        experiment.display()
+    );
     if let Some(0) = args.array_limit {
         anyhow::bail!("--array-limit must be at least 1");
     }

@@ -24,6 +24,12 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
         None if args.finish => None,
         None => shard_from_slurm(|name| std::env::var(name).ok()).map_err(|e| anyhow::anyhow!("Slurm array task: {e}"))?,
     };
+    if let Some(shard) = shard.filter(|s| s.count > 1 && spec.model.weight_reuse) {
+        anyhow::bail!(
+            "{}: model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so the sweep cannot be split into shards (shard {shard}): train it in one process",
+            file.display()
+        );
+    }
     let chosen = backend::choose(args.device.backend)?;
     let prepared = prepare_conditions(&spec, &data_dir())?;
     let mode = Mode::detect(args.quiet);

@@ -335,6 +335,15 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            id: "weight-reuse-shard",
+            expect: "model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so the sweep cannot be split into shards (shard 1/2)",
+            setup: |d| {
+                let mut args = sweep_args(d, &VALID.replace("[model]\n", "[model]\nweight_reuse = true\n"));
+                args.extend(["--shard".to_string(), "1/2".to_string()]);
+                args
+            },
+        },
+        Case {
             id: "regression-with-classification-probe",
             expect: "probe.q_grid configures a probe defined for classification",
             setup: |d| sweep_args(d, &format!("{GAUSSIAN_LINEAR}[probe]\nq_grid = [0.5]\n")),
