@@ -28,11 +28,13 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
     let tasks = match args.tasks {
         Some(0) => anyhow::bail!("--tasks must be at least 1"),
         Some(t) => t,
+        // A weight-reuse sweep trains its widths in a chain: one task.
+        None if spec.model.weight_reuse => 1,
         None => packs.clamp(1, DEFAULT_MAX_TASKS),
     };
     anyhow::ensure!(
         !(spec.model.weight_reuse && tasks > 1),
-        "{}: model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so a job array cannot split the sweep: use --tasks 1",
+        "{}: model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so a job array cannot split the sweep: use --tasks 1 (the default for such a sweep)",
         experiment.display()
     );
     if let Some(0) = args.array_limit {
