@@ -1,6 +1,7 @@
 //! ARCHITECTURE.md's invariants, checked on the code: its crate-graph table is every library crate's
 //! exact set of ddlab dependencies and none of its forbidden ones; no library crate prints except the
-//! driver's progress reporter; the driver builds no path of the sweep folder itself (store names them).
+//! driver's progress reporter; the driver builds no path of the sweep folder itself (store names them);
+//! and the contract between probe and analysis: the probes emit every metric the verdict tests.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -112,4 +113,31 @@ fn the_driver_builds_no_path_of_the_sweep_folder() {
         }
     }
     assert!(found.is_empty(), "store names every path of the sweep folder (SweepDir methods):\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_probes_emit_every_metric_the_verdict_tests() {
+    use burn::tensor::{Device, Tensor, TensorData};
+    use ddlab_analysis::{LossSpace, seed_variance_metric, verdict_metrics};
+    use ddlab_model::{MlpShape, MlpWeights};
+    use ddlab_probe::{ModelView, cka_between_seeds, probe_model, seed_ensemble};
+    let device = Device::flex();
+    let (n, d) = (24, 4);
+    let values: Vec<f32> = (0..n * d).map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0).collect();
+    let x = Tensor::<2>::from_data(TensorData::new(values, [n, d]), &device);
+    let labels: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+    let shape = MlpShape { input: d, width: 8, depth: 1, classes: 3 };
+    let views: Vec<ModelView> =
+        (0..3).map(|seed| ModelView::observe(&MlpWeights::init(shape, ddlab_config::Init::KaimingUniform, seed), &x)).collect();
+    let members: Vec<&ModelView> = views.iter().collect();
+    let spec = ddlab_config::ProbeSpec { probe_set: n, draws: 2, q_grid: vec![0.25, 0.5, 0.75], every: 0 };
+    let mut metrics = probe_model(&views[0], &labels, &spec, 0);
+    metrics.extend(seed_ensemble(&members, &labels));
+    metrics.push(cka_between_seeds(&members));
+    let emitted: BTreeSet<String> = metrics.iter().map(|m| format!("{}/{}", m.probe, m.name)).collect();
+    for loss in [LossSpace::Squared, LossSpace::CrossEntropy] {
+        for id in verdict_metrics(loss).into_iter().chain([seed_variance_metric(loss)]) {
+            assert!(emitted.contains(id.as_str()), "the verdict tests {id}, which no probe emits");
+        }
+    }
 }

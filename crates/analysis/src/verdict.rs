@@ -7,6 +7,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use ddlab_config::metrics::*;
+
 use crate::curve::{CurvePoint, SeedCurves, aggregate, resample_jointly};
 use crate::ensemble::{ExplicitEnsembles, WidthAdjusted, explicit_ensembles, width_adjusted};
 use crate::epochs::{EpochFigures, EpochWise, SnapshotValue, epoch_wise};
@@ -16,19 +18,11 @@ use crate::stats::{deming_slope, holm, mean, ols_fit, quantile, within_group_slo
 
 /// The ensemble metrics the verdict is about (`probe/metric` in probes.csv). The ambiguity and the
 /// seed variance live in the space of the training loss (docs/SCIENCE.md, Probes, P1 and P5).
-pub fn verdict_metrics(loss: LossSpace) -> Vec<&'static str> {
-    let mut names = vec![
-        "partition/disagreement_m2",
-        "competence/n_eff",
-        "diversity/effective_rank",
-        "diversity/participation_ratio",
-        "circuits/linear_maps",
-        "geometry/activation_pr",
-        "geometry/cka_seeds",
-    ];
+pub fn verdict_metrics(loss: LossSpace) -> Vec<MetricId> {
+    let mut names = vec![DISAGREEMENT_M2, N_EFF, EFFECTIVE_RANK, PARTICIPATION_RATIO, LINEAR_MAPS, ACTIVATION_PR, CKA_SEEDS];
     names.push(match loss {
-        LossSpace::Squared => "partition/ambiguity_sq_m2",
-        LossSpace::CrossEntropy => "partition/ambiguity_kl_m2",
+        LossSpace::Squared => AMBIGUITY_SQ_M2,
+        LossSpace::CrossEntropy => AMBIGUITY_KL_M2,
     });
     names.push(seed_variance_metric(loss));
     names
@@ -645,10 +639,10 @@ pub(crate) fn family_verdict(pred: &str, members: &[&Verdict], what: &str) -> Ve
 }
 
 /// The seed-variance metric of a loss: the seeds' disagreement in the space of the training loss (P5).
-pub fn seed_variance_metric(loss: LossSpace) -> &'static str {
+pub fn seed_variance_metric(loss: LossSpace) -> MetricId {
     match loss {
-        LossSpace::Squared => "seed_ensemble/variance_sq",
-        LossSpace::CrossEntropy => "seed_ensemble/variance_kl",
+        LossSpace::Squared => VARIANCE_SQ,
+        LossSpace::CrossEntropy => VARIANCE_KL,
     }
 }
 
@@ -830,10 +824,11 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     let peak_loss = peak_test(&test_loss.widths(), &scale(&test_loss), opts.null_draws, opts.alpha);
 
     let names = verdict_metrics(input.loss);
-    let missing_metrics: Vec<String> = names.iter().filter(|n| !input.metrics.contains_key(**n)).map(|n| n.to_string()).collect();
+    let missing_metrics: Vec<String> =
+        names.iter().filter(|n| !input.metrics.contains_key(n.as_str())).map(|n| n.to_string()).collect();
     let work: Vec<MetricWork> = names
         .iter()
-        .filter_map(|n| input.metrics.get(*n).map(|v| (n, v)))
+        .filter_map(|n| input.metrics.get(n.as_str()).map(|v| (n.as_str(), v)))
         .map(|(name, values)| {
             let data = metric_data(values, &diverged_keys);
             let (t, y) = data.growth.stacked_log2();
@@ -893,16 +888,17 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));
     let variance_name = seed_variance_metric(input.loss);
     verdicts.push(averaging_verdict(
-        trained.get(variance_name),
-        &[("n_eff_widest", trained.get("competence/n_eff")), ("effective_rank_widest", trained.get("diversity/effective_rank"))],
+        trained.get(variance_name.as_str()),
+        &[("n_eff_widest", trained.get(N_EFF.as_str())), ("effective_rank_widest", trained.get(EFFECTIVE_RANK.as_str()))],
         &peak,
-        variance_name,
+        variance_name.as_str(),
     ));
     let ensembles = explicit_ensembles(&input.metrics, &test_err, &peak, opts);
     verdicts.push(ensembles.verdict.clone());
     verdicts.push(ensembles.kw_verdict.clone());
     let peak_width = peak.peak.as_ref().map(|p| p.width);
-    let epochwise = epoch_wise(input, &diverged_keys, &names, peak_width, w_interp, opts);
+    let keys: Vec<&str> = names.iter().map(MetricId::as_str).collect();
+    let epochwise = epoch_wise(input, &diverged_keys, &keys, peak_width, w_interp, opts);
     verdicts.push(epochwise.peak_verdict.clone());
     verdicts.push(epochwise.onset_verdict.clone());
     let theory = (!input.theory.is_empty()).then(|| {

@@ -189,9 +189,10 @@ fn verdict_metrics_follow_the_loss() {
     let ce = verdict_metrics(LossSpace::CrossEntropy);
     let sq = verdict_metrics(LossSpace::Squared);
     assert_eq!(ce.len(), 9);
-    assert!(ce.contains(&"partition/ambiguity_kl_m2") && ce.contains(&"seed_ensemble/variance_kl"));
-    assert!(sq.contains(&"partition/ambiguity_sq_m2") && sq.contains(&"seed_ensemble/variance_sq"));
-    assert!(!sq.contains(&"partition/ambiguity_kl_m2"));
+    use ddlab_config::metrics::{AMBIGUITY_KL_M2, AMBIGUITY_SQ_M2, VARIANCE_KL, VARIANCE_SQ};
+    assert!(ce.contains(&AMBIGUITY_KL_M2) && ce.contains(&VARIANCE_KL));
+    assert!(sq.contains(&AMBIGUITY_SQ_M2) && sq.contains(&VARIANCE_SQ));
+    assert!(!sq.contains(&AMBIGUITY_KL_M2));
     let analysis = analyze(&[condition(3, 4.0, |w, s| jitter(w, s, 1.0))], &options());
     assert!(analysis.conditions[0].missing_metrics.contains(&"competence/n_eff".to_string()));
 }
@@ -250,7 +251,7 @@ fn h4_recovers_alpha_one_on_k_member_averages() {
     let (seeds, points) = (5usize, 400usize);
     let analysed = |members_at: &dyn Fn(usize) -> usize, rng: &mut rand_chacha::ChaCha8Rng| {
         let mut input = condition(seeds as u64, 4.0, |w, s| jitter(w, s, 1.0));
-        let values = input.metrics.entry(seed_variance_metric(LossSpace::Squared).into()).or_default();
+        let values = input.metrics.entry(seed_variance_metric(LossSpace::Squared).to_string()).or_default();
         for &w in &WIDTHS {
             let k = members_at(w);
             let mut total = 0.0;

@@ -12,6 +12,9 @@
 //! ## Randomness
 //! [`streams`] lists every seeded random stream of a sweep (data, initial weights, batch order, probes).
 //!
+//! ## Metrics
+//! [`metrics`] names the probe metrics the verdict tests, for the probes and the analysis alike.
+//!
 //! ## Documentation
 //! [`KEYS`] documents every key; README's key table is generated from it and a test keeps the two, and
 //! the parser, in step.
@@ -20,6 +23,7 @@ mod error;
 mod file;
 mod hash;
 mod keys;
+pub mod metrics;
 mod resolve;
 mod runs;
 mod spec;

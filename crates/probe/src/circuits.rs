@@ -6,6 +6,7 @@
 use crate::rows::Metric;
 use crate::spectrum::{effective_rank, psd_eigenvalues};
 use crate::view::ModelView;
+use ddlab_config::metrics::LINEAR_MAPS;
 
 /// Binary entropy in bits.
 fn entropy_bits(p: f64) -> f64 {
@@ -31,6 +32,6 @@ pub fn circuits(view: &ModelView) -> Vec<Metric> {
         Metric::new("circuits", "distinct_patterns", distinct as f64 / n as f64),
         Metric::new("circuits", "hamming", hamming),
         Metric::new("circuits", "firing_entropy", entropy),
-        Metric::from_value("circuits", "linear_maps", maps),
+        Metric::of(LINEAR_MAPS, maps),
     ]
 }

@@ -10,6 +10,7 @@
 //! larger than the sampling noise of an error rate (as at initialisation) every competence figure is
 //! undefined, with the reason, never a number.
 
+use ddlab_config::metrics::N_EFF;
 use rand_chacha::ChaCha8Rng;
 
 use crate::partition::{argmax, member_outputs};
@@ -124,11 +125,11 @@ pub fn competence(
             let q = q_star(&shares, &competences);
             let bound = competences[0] >= COMPETENCE_LEVEL;
             out.push(Metric::new("competence", "q_star", q));
-            out.push(Metric::new("competence", "n_eff", (1.0 / q).min(h as f64)));
+            out.push(Metric::of(N_EFF, Ok((1.0 / q).min(h as f64))));
             out.push(Metric::new("competence", "n_eff_is_lower_bound", bound as u8 as f64));
         }
         Some(reason) => {
-            for name in ["q_star", "n_eff", "n_eff_is_lower_bound"] {
+            for name in ["q_star", N_EFF.name(), "n_eff_is_lower_bound"] {
                 out.push(Metric::undefined("competence", name, reason));
             }
         }

@@ -5,6 +5,7 @@
 use crate::rows::Metric;
 use crate::spectrum::{effective_rank, participation_ratio, psd_eigenvalues};
 use crate::view::ModelView;
+use ddlab_config::metrics::{EFFECTIVE_RANK, PARTICIPATION_RATIO};
 
 /// Units whose contributions have cosine similarity at least this are near-duplicates.
 pub const DUPLICATE_COSINE: f64 = 0.95;
@@ -58,9 +59,9 @@ pub fn diversity(view: &ModelView) -> Vec<Metric> {
     let dead = (0..h).filter(|&i| view.hidden_gram[i * h + i] == 0.0).count();
     let groups = duplicate_groups(&gram, h);
     vec![
-        Metric::from_value("diversity", "effective_rank", erank.clone()),
+        Metric::of(EFFECTIVE_RANK, erank.clone()),
         Metric::from_value("diversity", "effective_rank_per_unit", erank.map(|e| e / h as f64)),
-        Metric::from_value("diversity", "participation_ratio", pr.clone()),
+        Metric::of(PARTICIPATION_RATIO, pr.clone()),
         Metric::from_value("diversity", "participation_ratio_per_unit", pr.map(|p| p / h as f64)),
         Metric::new("diversity", "dead_units", dead as f64),
         Metric::new("diversity", "dead_share", dead as f64 / h as f64),

@@ -12,6 +12,7 @@
 //! geometric mean of the probabilities for cross-entropy and the mean output for squared loss, the
 //! predictor each decomposition is about, and both have the same argmax.
 
+use ddlab_config::metrics::{VARIANCE_KL, VARIANCE_SQ};
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
@@ -135,10 +136,10 @@ pub fn seed_ensemble(views: &[&ModelView], labels: &[u32]) -> Vec<Metric> {
     let p = "seed_ensemble";
     let mut out = vec![
         Metric::new(p, "seeds", f.seeds as f64),
-        Metric::new(p, "variance_kl", f.variance_kl),
+        Metric::of(VARIANCE_KL, Ok(f.variance_kl)),
         Metric::new(p, "bias_kl", f.bias_kl),
         Metric::new(p, "mean_loss_kl", f.mean_loss_kl),
-        Metric::new(p, "variance_sq", f.variance_sq),
+        Metric::of(VARIANCE_SQ, Ok(f.variance_sq)),
         match f.variance_sq_unbiased {
             Some(v) => Metric::new(p, "variance_sq_unbiased", v),
             None => Metric::undefined(p, "variance_sq_unbiased", "needs at least two seeds"),

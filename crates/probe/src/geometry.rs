@@ -6,6 +6,7 @@
 use crate::rows::Metric;
 use crate::spectrum::participation_ratio_of;
 use crate::view::ModelView;
+use ddlab_config::metrics::{ACTIVATION_PR, CKA_SEEDS};
 
 /// Participation ratio of cov(a) = A^T A / n - mean mean^T.
 pub fn activation_pr(view: &ModelView) -> Vec<Metric> {
@@ -13,7 +14,7 @@ pub fn activation_pr(view: &ModelView) -> Vec<Metric> {
     let cov: Vec<f64> =
         (0..h * h).map(|ij| view.hidden_gram[ij] / n - view.hidden_mean[ij / h] * view.hidden_mean[ij % h]).collect();
     let pr = participation_ratio_of(&cov, h);
-    vec![Metric::new("geometry", "activation_pr", pr), Metric::new("geometry", "activation_pr_per_unit", pr / h as f64)]
+    vec![Metric::of(ACTIVATION_PR, Ok(pr)), Metric::new("geometry", "activation_pr_per_unit", pr / h as f64)]
 }
 
 /// Unbiased HSIC of two `n x n` Gram matrices (n >= 4).
@@ -78,5 +79,5 @@ pub fn cka_between_seeds(members: &[&ModelView]) -> Metric {
     } else {
         Ok(values.iter().sum::<f64>() / values.len() as f64)
     };
-    Metric::from_value("geometry", "cka_seeds", value)
+    Metric::of(CKA_SEEDS, value)
 }

@@ -85,6 +85,11 @@ impl Metric {
         Metric::from_value(probe, name, Ok(value))
     }
 
+    /// A metric the verdict tests, by its shared identity ([`ddlab_config::metrics`]).
+    pub fn of(id: ddlab_config::metrics::MetricId, value: Value) -> Self {
+        Metric::from_value(id.probe(), id.name(), value)
+    }
+
     /// A metric that is undefined for this model, with the reason.
     pub fn undefined(probe: &'static str, name: impl Into<String>, reason: impl Into<String>) -> Self {
         Metric::from_value(probe, name, Err(reason.into()))

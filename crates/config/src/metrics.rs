@@ -1,0 +1,71 @@
+//! The identity of the probe metrics the verdict tests: one constant per metric, used by the probes
+//! that compute it and by the analysis that tests it, so the two cannot drift apart (a contract test in
+//! tests/architecture.rs checks that the probes emit every one of them).
+
+use std::fmt;
+
+/// A probe metric as probes.csv spells it: `probe/metric`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MetricId(&'static str);
+
+impl MetricId {
+    /// `key` is `probe/metric`.
+    pub const fn new(key: &'static str) -> Self {
+        MetricId(key)
+    }
+
+    /// `probe/metric`.
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+
+    /// The probe (probes.csv's `probe` column).
+    pub fn probe(&self) -> &'static str {
+        self.0.split_once('/').expect("a metric id is probe/metric").0
+    }
+
+    /// The metric (probes.csv's `metric` column).
+    pub fn name(&self) -> &'static str {
+        self.0.split_once('/').expect("a metric id is probe/metric").1
+    }
+}
+
+impl fmt::Display for MetricId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// P1: disagreement of the 2-part partition ensemble.
+pub const DISAGREEMENT_M2: MetricId = MetricId::new("partition/disagreement_m2");
+/// P1: ambiguity of the 2-part partition ensemble, squared loss.
+pub const AMBIGUITY_SQ_M2: MetricId = MetricId::new("partition/ambiguity_sq_m2");
+/// P1: ambiguity of the 2-part partition ensemble, log loss.
+pub const AMBIGUITY_KL_M2: MetricId = MetricId::new("partition/ambiguity_kl_m2");
+/// P2: the effective number of competent sub-networks.
+pub const N_EFF: MetricId = MetricId::new("competence/n_eff");
+/// P3: effective rank of the unit Gram.
+pub const EFFECTIVE_RANK: MetricId = MetricId::new("diversity/effective_rank");
+/// P3: participation ratio of the unit Gram.
+pub const PARTICIPATION_RATIO: MetricId = MetricId::new("diversity/participation_ratio");
+/// P4: effective number of local linear maps.
+pub const LINEAR_MAPS: MetricId = MetricId::new("circuits/linear_maps");
+/// P6: participation ratio of the activation covariance.
+pub const ACTIVATION_PR: MetricId = MetricId::new("geometry/activation_pr");
+/// P6: mean CKA between the seeds of one width.
+pub const CKA_SEEDS: MetricId = MetricId::new("geometry/cka_seeds");
+/// P5: the seeds' variance, squared loss.
+pub const VARIANCE_SQ: MetricId = MetricId::new("seed_ensemble/variance_sq");
+/// P5: the seeds' variance, log loss.
+pub const VARIANCE_KL: MetricId = MetricId::new("seed_ensemble/variance_kl");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_splits_into_probe_and_metric() {
+        assert_eq!((N_EFF.probe(), N_EFF.name()), ("competence", "n_eff"));
+        assert_eq!(AMBIGUITY_SQ_M2.to_string(), "partition/ambiguity_sq_m2");
+    }
+}
