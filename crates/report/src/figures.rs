@@ -65,24 +65,33 @@ pub struct Figure {
     pub png: Vec<u8>,
 }
 
+/// Why a figure could not be drawn: which figure, and what plotters or the PNG encoder said.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("figure {figure}: {message}")]
+    Draw { figure: String, message: String },
+}
+
 /// Renders `draw` as SVG and as PNG, in memory.
 macro_rules! render {
     ($name:expr, $title:expr, $size:expr, |$area:ident| $body:expr) => {{
         let name: String = $name;
+        let fail = |e: &dyn std::fmt::Display| ReportError::Draw { figure: name.clone(), message: e.to_string() };
         let (width, height): (u32, u32) = $size;
         let mut svg = String::new();
         {
             let $area = SVGBackend::with_string(&mut svg, $size).into_drawing_area();
-            $body?;
-            $area.present()?;
+            $body.map_err(|e| fail(&e))?;
+            $area.present().map_err(|e| fail(&e))?;
         }
         let mut rgb = vec![0u8; width as usize * height as usize * 3];
         {
             let $area = BitMapBackend::with_buffer(&mut rgb, $size).into_drawing_area();
-            $body?;
-            $area.present()?;
+            $body.map_err(|e| fail(&e))?;
+            $area.present().map_err(|e| fail(&e))?;
         }
-        Figure { name, title: $title, svg, png: encode_png(&rgb, width, height)? }
+        let png = encode_png(&rgb, width, height).map_err(|e| fail(&e))?;
+        Figure { name, title: $title, svg, png }
     }};
 }
 
@@ -95,7 +104,7 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, Box<dyn Er
 }
 
 /// Draws every figure of an analysis.
-pub fn draw_figures(analysis: &Analysis) -> Result<Vec<Figure>, Box<dyn Error>> {
+pub fn draw_figures(analysis: &Analysis) -> Result<Vec<Figure>, ReportError> {
     register_font();
     let mut figures = Vec::new();
     figures.push(render!(

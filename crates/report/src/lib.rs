@@ -9,6 +9,6 @@ mod figures;
 mod html;
 mod markdown;
 
-pub use figures::{Figure, draw_figures};
+pub use figures::{Figure, ReportError, draw_figures};
 pub use html::{ReportInputs, report_html};
 pub use markdown::verdict_markdown;
