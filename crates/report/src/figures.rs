@@ -232,9 +232,23 @@ type Chart<'a, DB> =
 fn panel_chart<'a, DB: DrawingBackend + 'a>(
     area: &'a DrawingArea<DB, Shift>,
     caption: impl AsRef<str>,
+    ranges: (std::ops::Range<f64>, std::ops::Range<f64>),
+    descs: (&str, &str),
+    x_label: Option<&dyn Fn(&f64) -> String>,
+) -> Result<Chart<'a, DB>, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    panel_chart_xy(area, caption, ranges, descs, (x_label, None))
+}
+
+/// [`panel_chart`] with a formatter for the y ticks as well (both axes in log2 units).
+fn panel_chart_xy<'a, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: impl AsRef<str>,
     (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
     (x_desc, y_desc): (&str, &str),
-    x_label: Option<&dyn Fn(&f64) -> String>,
+    (x_label, y_label): (Option<&dyn Fn(&f64) -> String>, Option<&dyn Fn(&f64) -> String>),
 ) -> Result<Chart<'a, DB>, Box<dyn Error>>
 where
     DB::ErrorType: 'static,
@@ -249,6 +263,9 @@ where
     mesh.x_desc(x_desc).y_desc(y_desc).label_style(("sans-serif", FONT_TICK)).axis_desc_style(("sans-serif", FONT_LABEL));
     if let Some(format) = x_label {
         mesh.x_label_formatter(format);
+    }
+    if let Some(format) = y_label {
+        mesh.y_label_formatter(format);
     }
     mesh.draw()?;
     Ok(chart)
@@ -573,21 +590,13 @@ where
     area.fill(&WHITE)?;
     let range = log2_span(analysis.across.iter().flat_map(|a| a.points.iter().flat_map(|p| [p.1, p.2])));
     let (lo, hi) = (range.start, range.end);
-    let mut chart = ChartBuilder::on(area)
-        .caption("Ensemble onset against the test-error peak (one point per condition)", ("sans-serif", FONT_TITLE))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(lo..hi, lo..hi)?;
-    chart
-        .configure_mesh()
-        .x_desc("W_peak (log scale)")
-        .y_desc("W_ens (log scale)")
-        .x_label_formatter(&width_label)
-        .y_label_formatter(&width_label)
-        .label_style(("sans-serif", FONT_TICK))
-        .axis_desc_style(("sans-serif", FONT_LABEL))
-        .draw()?;
+    let mut chart = panel_chart_xy(
+        area,
+        "Ensemble onset against the test-error peak (one point per condition)",
+        (lo..hi, lo..hi),
+        ("W_peak (log scale)", "W_ens (log scale)"),
+        (Some(&width_label), Some(&width_label)),
+    )?;
     chart
         .draw_series(LineSeries::new(vec![(lo, lo), (hi, hi)], BLACK.stroke_width(1)))?
         .label("identity: W_ens = W_peak")
