@@ -431,16 +431,27 @@ where
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
-    let loss_range = value_range(analysis.conditions.iter().flat_map(|c| c.curves.test_loss.iter()));
+    // A test loss that spans more than three decades (a min-norm fit at p = n reaches 10^5 and more)
+    // is drawn on a log10 scale, like a regression risk, so that the rest of the curve stays visible.
+    let means = || analysis.conditions.iter().flat_map(|c| c.curves.test_loss.iter().map(|p| p.mean)).filter(|v| *v > 0.0);
+    let (smallest, largest) = (means().fold(f64::INFINITY, f64::min), means().fold(0.0, f64::max));
+    let log_loss = regression || (smallest.is_finite() && largest > 1000.0 * smallest);
+    let loss_floor = if smallest.is_finite() { smallest * 1e-4 } else { 0.0 };
+    let loss_curves: Vec<Vec<CurvePoint>> = analysis
+        .conditions
+        .iter()
+        .map(|c| if log_loss { log10_curve(&c.curves.test_loss, loss_floor) } else { c.curves.test_loss.clone() })
+        .collect();
+    let loss_range = value_range(loss_curves.iter().flatten());
     let mut chart = panel_chart(
         &panels[1],
         "Test loss against hidden width",
         (xs, loss_range.clone()),
-        ("hidden width H (log scale)", "test loss"),
+        ("hidden width H (log scale)", if log_loss { "test loss (log10)" } else { "test loss" }),
         Some(&width_label),
     )?;
     for (i, c) in analysis.conditions.iter().enumerate() {
-        draw_curve(&mut chart, &c.curves.test_loss, color(i), false, &format!("test loss, {}", c.condition))?;
+        draw_curve(&mut chart, &loss_curves[i], color(i), false, &format!("test loss, {}", c.condition))?;
         if let Some(p) = &c.peak_loss.peak {
             marker(
                 &mut chart,

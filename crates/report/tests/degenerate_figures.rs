@@ -181,3 +181,24 @@ fn figures_finish_on_degenerate_sweeps() {
         assert!(drawn.iter().any(|n| n.starts_with(prefix)), "no {prefix} figure in {drawn:?}");
     }
 }
+
+/// A test loss spanning six decades (a min-norm fit at p = n) is drawn on a log10 axis; one spanning
+/// less stays linear.
+#[test]
+fn a_loss_spanning_decades_is_drawn_on_a_log_scale() {
+    let opts = Options { null_draws: 99, resamples: 10, ..Options::default() };
+    let grid = [1, 2, 4, 8, 16, 32, 64];
+    let loss_axis = |peak: f64| {
+        let mut input = sweep(&grid, 3, |w, _| Some(w as f64), |w, s| 0.1 + 0.01 * s as f64 + if w == 8 { 0.3 } else { 0.0 });
+        for run in &mut input.runs {
+            if run.width == 8 {
+                run.test_loss = peak;
+            }
+        }
+        let figures = draw_figures(&analyze(&[input], &opts)).unwrap();
+        let svg = &figures.iter().find(|f| f.name == "error_curves").unwrap().svg;
+        svg.contains("test loss (log10)")
+    };
+    assert!(loss_axis(1e6), "six decades: log10 axis");
+    assert!(!loss_axis(0.9), "within a decade: linear axis");
+}
