@@ -206,8 +206,8 @@ pub fn kw_partners(widths: &[usize], max_k: usize) -> Vec<(usize, usize, usize)>
 /// nets finished.
 pub fn kw_metrics(
     k: usize,
-    narrow: &[(u64, Vec<f32>)],
-    wide: &[(u64, Vec<f32>)],
+    narrow: &[(u64, &[f32])],
+    wide: &[(u64, &[f32])],
     labels: &[u32],
     classes: usize,
 ) -> Vec<(u64, Vec<Metric>)> {
@@ -218,7 +218,7 @@ pub fn kw_metrics(
         .enumerate()
         .map(|(position, (seed, outputs))| {
             let start = narrow.iter().position(|(s, _)| s == seed).unwrap_or(position % narrow.len());
-            let members: Vec<&[f32]> = (0..k).map(|d| narrow[(start + d) % narrow.len()].1.as_slice()).collect();
+            let members: Vec<&[f32]> = (0..k).map(|d| narrow[(start + d) % narrow.len()].1).collect();
             let (err_diff, disagreement) = kw_comparison(outputs, &members, labels, classes);
             let metrics = vec![
                 Metric::new("seed_ensemble", format!("kw_err_diff_k{k}"), err_diff),
@@ -256,8 +256,8 @@ mod tests {
         // wide nets predict class 0. Wide seed 1 meets narrow seeds {1, 2} (ensemble wrong: error
         // difference -1); wide seed 5 did not finish narrow, so its position (1) picks {1, 2} as well;
         // wide seed 2 wraps around to {2, 0}, whose mean output [5, 0.5] predicts class 0 (difference 0).
-        let narrow = vec![(0, vec![10.0, 0.0]), (1, vec![0.0, 1.0]), (2, vec![0.0, 1.0])];
-        let wide = vec![(1, vec![1.0, 0.0]), (5, vec![1.0, 0.0]), (2, vec![1.0, 0.0])];
+        let narrow: Vec<(u64, &[f32])> = vec![(0, &[10.0, 0.0]), (1, &[0.0, 1.0]), (2, &[0.0, 1.0])];
+        let wide: Vec<(u64, &[f32])> = vec![(1, &[1.0, 0.0]), (5, &[1.0, 0.0]), (2, &[1.0, 0.0])];
         let rows = kw_metrics(2, &narrow, &wide, &[0], 2);
         let diff = |i: usize| rows[i].1[0].value.clone().unwrap();
         assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 5, 2]);

@@ -30,6 +30,18 @@ pub use progress::Mode;
 pub use shard::{Shard, assign_shards, shard_from_slurm, shard_runs};
 pub use train_runs::{TrainOptions, TrainOutcome, train_sweep};
 
+/// A stored model of `shape` (the store reads the bytes, the model crate decodes them); a damaged file
+/// is an error naming it.
+pub(crate) fn load_model(
+    sweep: &ddlab_store::SweepDir,
+    shape: ddlab_model::MlpShape,
+    path: &std::path::Path,
+    device: &burn::tensor::Device,
+) -> Result<ddlab_model::Mlp> {
+    let bytes = sweep.read_bytes(path)?;
+    ddlab_model::Mlp::from_bytes(shape, bytes, device).map_err(|e| SweepError::file(path, e))
+}
+
 /// Workers to run at once by default: one per core.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

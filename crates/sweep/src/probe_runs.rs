@@ -12,7 +12,9 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor, TensorData};
 use ddlab_config::{Condition, RunKey};
 use ddlab_data::Prepared;
-use ddlab_model::{Mlp, MlpShape};
+use ddlab_model::MlpShape;
+
+use crate::load_model;
 use ddlab_probe::{
     Metric, ModelView, Phase, ProbeRow, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model, probe_set_indices,
     seed_ensemble,
@@ -332,8 +334,8 @@ fn kw_rows(
     }
     let mut rows = Vec::new();
     for (k, i, j) in partners {
-        let seeded = |w: usize| -> Vec<(u64, Vec<f32>)> {
-            finished[w].iter().map(|key| key.seed).zip(outputs[&w].iter().cloned()).collect()
+        let seeded = |w: usize| -> Vec<(u64, &[f32])> {
+            finished[w].iter().map(|key| key.seed).zip(outputs[&w].iter().map(Vec::as_slice)).collect()
         };
         for (seed, metrics) in kw_metrics(k, &seeded(i), &seeded(j), labels, data.classes) {
             let wide_key = RunKey { width: widths[j], seed, condition: *condition };
@@ -360,12 +362,6 @@ fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
         Ok(RunPhase::Finished(r)) => r.summary.epochs,
         _ => sweep.spec.train_for(&key.condition).epochs,
     }
-}
-
-/// A stored model of `shape` (the store reads the bytes, the model crate decodes them).
-fn load_model(sweep: &SweepDir, shape: MlpShape, path: &Path, device: &Device) -> crate::Result<Mlp> {
-    let bytes = sweep.read_bytes(path)?;
-    Mlp::from_bytes(shape, bytes, device).map_err(|e| crate::SweepError::file(path, e))
 }
 
 /// Observes every target (load weights, forward, Grams) on `jobs` threads.

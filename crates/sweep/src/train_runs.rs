@@ -309,9 +309,7 @@ fn fresh_state(sweep: &SweepDir, device: &Device, key: &RunKey, shape: MlpShape)
         None => MlpWeights::init(shape, sweep.spec.model.init, key.seed),
         Some(source) => {
             let source_shape = MlpShape { width: source.width, ..shape };
-            let bytes = sweep.read_bytes(&sweep.model_path(&source))?;
-            let trained = Mlp::from_bytes(source_shape, bytes, device)
-                .map_err(|e| SweepError::file(sweep.model_path(&source), e.to_string()))?;
+            let trained = crate::load_model(sweep, source_shape, &sweep.model_path(&source), device)?;
             trained.to_weights(source_shape).grown(shape, key.seed)
         }
     };
