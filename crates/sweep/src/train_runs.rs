@@ -260,8 +260,9 @@ fn reuse_waves(
     Ok(waves)
 }
 
-/// Marks failed the runs whose reuse source did not finish with weights (failed or diverged: nothing to
-/// start from), and returns the others.
+/// Marks failed the runs whose reuse source ended without weights (failed or diverged: nothing to start
+/// from), leaves for later those whose source is not finished (held by another process), and returns
+/// the others.
 fn drop_runs_whose_source_failed(
     sweep: &SweepDir,
     prepared: &[Prepared],
@@ -279,7 +280,17 @@ fn drop_runs_whose_source_failed(
             RunPhase::Finished(record) if record.summary.status == RunOutcome::Done => None,
             RunPhase::Finished(record) => Some(format!("diverged ({})", record.summary.reason.unwrap_or_default())),
             RunPhase::Failed(reason) => Some(format!("failed ({reason})")),
-            RunPhase::Started | RunPhase::Missing => Some("did not finish".to_string()),
+            RunPhase::Started | RunPhase::Missing => {
+                // Not failed: its source is still in training (another process holds it), so this run
+                // waits for a later `ddlab sweep`.
+                progress.line(&format!(
+                    "{}: waits for {} (model.weight_reuse), not finished yet",
+                    key.rel_dir(),
+                    source.rel_dir()
+                ));
+                outcome.busy += 1;
+                continue;
+            }
         };
         match problem {
             None => kept.push(key),
