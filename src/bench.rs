@@ -71,6 +71,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         condition.epochs = condition.epochs.map(|e| e.min(args.epochs));
     }
     spec.train.checkpoint_every = 0;
+    if args.probes {
+        return run_probes(&args, &file, spec);
+    }
     let prepared = prepare_conditions(&spec, &data_dir())?;
     let (input, classes, n_test) = (prepared[0].train.dim, prepared[0].classes, prepared[0].test.len());
     let cores = default_jobs();
@@ -218,6 +221,50 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
+/// `ddlab bench --probes`: per width of the experiment, one model (first condition, first seed) trained in
+/// a child process, then probed in another (load, observe, every single-model probe, as a sweep does for
+/// each of its models), each measured by `wait4`: wall seconds and peak resident memory, side by side.
+fn run_probes(args: &BenchArgs, file: &Path, mut spec: Spec) -> anyhow::Result<()> {
+    let prepared = prepare_conditions(&spec, &data_dir())?;
+    let probe_inputs = prepared[0].test.len().min(spec.probe.probe_set);
+    let widths = spec.model.widths.clone();
+    spec.seeds.truncate(1);
+    spec.conditions.truncate(1);
+    let jobs = default_jobs();
+    let exe = std::env::current_exe()?;
+    let tmp = tempfile::tempdir()?;
+    println!(
+        "ddlab bench --probes: {} ({} classes, {} probe inputs, {} epochs of training, {jobs} cores, {})",
+        file.display(),
+        prepared[0].classes,
+        probe_inputs,
+        spec.train.epochs,
+        backend_flag(args.backend)
+    );
+    println!("| width | training s/model | training peak MiB | probe s/model | probe peak MiB | probe / training |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for width in widths {
+        spec.model.widths = vec![width];
+        let spec_path = tmp.path().join(format!("w{width}.toml"));
+        write_atomic(&spec_path, toml::to_string(&spec)?.as_bytes())?;
+        let runs_dir = tmp.path().join(format!("w{width}"));
+        let config = Config { label: String::new(), backend: args.backend, separate: true, plan: None, jobs };
+        let train = measure(child(&exe, &spec_path, &runs_dir, &config)).with_context(|| format!("training width {width}"))?;
+        let mut probe_command = child(&exe, &spec_path, &runs_dir, &config);
+        probe_command.arg("--probe");
+        let probe = measure(probe_command).with_context(|| format!("probing width {width}"))?;
+        println!(
+            "| {width} | {:.2} | {:.0} | {:.2} | {:.0} | {:.2} |",
+            train.wall,
+            train.max_rss_mib,
+            probe.wall,
+            probe.max_rss_mib,
+            probe.wall / train.wall
+        );
+    }
+    Ok(())
+}
+
 /// The PyTorch reference script: `DDLAB_TORCH_SCRIPT` (a binary carried to another machine, a GPU
 /// machine, finds it so), else the repository's scripts/bench_torch.py.
 fn torch_script() -> PathBuf {
@@ -240,6 +287,12 @@ pub fn child_main(args: BenchChildArgs) -> anyhow::Result<()> {
     }
     let (packing, _, device_memory) = backend::plan(&planned_on, &device_args, args.separate);
     let device = planned_on.device;
+    if args.probe {
+        let key = spec.runs().into_iter().next().context("the spec has no run")?;
+        let metrics = ddlab_sweep::probe_one_model(&sweep, &prepared[0], &key, &device)?;
+        anyhow::ensure!(!metrics.is_empty(), "no probe metric computed");
+        return Ok(());
+    }
     let options = TrainOptions { jobs: args.jobs, packing, device_memory, retry_failed: false };
     let stop = std::sync::atomic::AtomicBool::new(false);
     let outcome = train_sweep(&sweep, &prepared, &device, &spec.runs(), options, Mode::Quiet, &stop)?;

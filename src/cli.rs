@@ -65,6 +65,9 @@ pub struct BenchChildArgs {
     /// Plan as for this kind of device instead of the backend's own (to compare plans on one device).
     #[arg(long, value_enum)]
     pub plan: Option<PlanKind>,
+    /// Probe the trained model of the spec's first run (trained before) instead of training.
+    #[arg(long)]
+    pub probe: bool,
 }
 
 /// The scheduler's two plans (crates/train/src/schedule.rs).
@@ -248,6 +251,10 @@ pub struct BenchArgs {
     /// Device of the PyTorch reference: cpu (one process per core) or cuda (one process, model by model).
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
     pub torch_device: String,
+    /// Time the probes instead: for each width of the experiment, one model (its first seed) trained
+    /// and then probed, each in a process of its own; prints seconds and peak memory of both per model.
+    #[arg(long)]
+    pub probes: bool,
 }
 
 /// The compute backends. CPU ones are always built; wgpu only with `--features wgpu`.

@@ -23,6 +23,9 @@ pub const BATCH: u64 = 1 << 32;
 pub const REUSE: u64 = 1 << 33;
 /// Probes (seed: the run's seed): random partitions (P1) and unit subsets (P2).
 pub const PROBE: u64 = 0x9b0be;
+/// Probes (seed: the run's seed): the Rademacher vectors of the Lanczos estimate of a wide model's
+/// unit-Gram spectrum (P3, where neither side of the Gram is small enough to decompose exactly).
+pub const LANCZOS: u64 = 0x1a4c205;
 /// Probes (seed: `data_seed`): the probe set, a subset of the test inputs.
 pub const PROBE_SET: u64 = 0x9b0be5e7;
 /// Probes: the seed (not a stream) of the draws of k-member subsets of the seed ensemble; the stream is k.
@@ -34,7 +37,7 @@ mod tests {
 
     #[test]
     fn streams_are_distinct_and_batches_never_reach_another() {
-        let fixed = [DATA_SPLIT, DATA_SUBSET, DATA_NOISE, DATA_GENERATOR, DATA_REPLICATE_TRAIN, INIT, PROBE, PROBE_SET];
+        let fixed = [DATA_SPLIT, DATA_SUBSET, DATA_NOISE, DATA_GENERATOR, DATA_REPLICATE_TRAIN, INIT, PROBE, PROBE_SET, LANCZOS];
         for (i, a) in fixed.iter().enumerate() {
             assert!(fixed[i + 1..].iter().all(|b| a != b), "stream {a:#x} used twice");
             // Epoch e uses BATCH + e, e < 2^32: the fixed streams all lie below BATCH.

@@ -17,9 +17,9 @@ use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
-use crate::partition::{argmax, ce_loss, kl, log_softmax, network_output, sq_loss};
+use crate::partition::{argmax, ce_loss, kl, log_softmax, sq_loss};
 use crate::rows::Metric;
-use crate::view::ModelView;
+use crate::view::CrossView;
 
 /// At most this many k-subsets of seeds per k: all of them when there are no more, else this many
 /// seeded draws.
@@ -76,10 +76,11 @@ pub fn seed_subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
     (0..MAX_SUBSETS).map(|_| sample(&mut rng, n, k).into_vec()).collect()
 }
 
-pub fn seed_ensemble_figures(views: &[&ModelView], labels: &[u32]) -> SeedEnsemble {
+pub fn seed_ensemble_figures(views: &[&CrossView], labels: &[u32]) -> SeedEnsemble {
     let (n, k, s) = (views[0].n, views[0].classes, views.len());
     let sf = s as f64;
-    let outs: Vec<Vec<Vec<f64>>> = views.iter().map(|v| (0..n).map(|x| network_output(v, x)).collect()).collect();
+    let outs: Vec<Vec<Vec<f64>>> =
+        views.iter().map(|v| v.output.chunks(k).map(|row| row.iter().map(|&o| o as f64).collect()).collect()).collect();
     let (mut bias2_sq, mut variance_sq, mut mean_loss_sq) = (0.0, 0.0, 0.0);
     let (mut bias_kl, mut variance_kl, mut mean_loss_kl) = (0.0, 0.0, 0.0);
     let (mut ensemble_err, mut member_err) = (0.0, 0.0);
@@ -131,7 +132,7 @@ pub fn seed_ensemble_figures(views: &[&ModelView], labels: &[u32]) -> SeedEnsemb
     }
 }
 
-pub fn seed_ensemble(views: &[&ModelView], labels: &[u32]) -> Vec<Metric> {
+pub fn seed_ensemble(views: &[&CrossView], labels: &[u32]) -> Vec<Metric> {
     let f = seed_ensemble_figures(views, labels);
     let p = "seed_ensemble";
     let mut out = vec![
@@ -155,7 +156,7 @@ pub fn seed_ensemble(views: &[&ModelView], labels: &[u32]) -> Vec<Metric> {
 
 /// H5's intervention (docs/SCIENCE.md, Probes, P5, "One wide net against k narrow ones"): one net of
 /// width kW against the ensemble of k nets of width W (averaged logits), on the probe set. Takes the
-/// networks' outputs (`n x classes`, row-major, as [`ModelView::output`]): only a forward pass is needed.
+/// networks' outputs (`n x classes`, row-major, as [`CrossView::output`]): only a forward pass is needed.
 /// Returns (error of the wide net - error of the ensemble, share of inputs where the two predict
 /// different classes).
 pub fn kw_comparison(wide: &[f32], narrow: &[&[f32]], labels: &[u32], classes: usize) -> (f64, f64) {

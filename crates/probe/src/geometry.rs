@@ -5,15 +5,14 @@
 
 use crate::rows::Metric;
 use crate::spectrum::participation_ratio_of;
-use crate::view::ModelView;
+use crate::view::{CrossView, ModelView};
 use ddlab_config::metrics::{ACTIVATION_PR, CKA_SEEDS};
 
-/// Participation ratio of cov(a) = A^T A / n - mean mean^T.
+/// Participation ratio of cov(a) = Ac^T Ac / n (Ac: A minus its column means), computed from its dual
+/// Ac Ac^T (`n x n`): the two share their nonzero eigenvalues, and the ratio is scale-free.
 pub fn activation_pr(view: &ModelView) -> Vec<Metric> {
-    let (h, n) = (view.width, view.n as f64);
-    let cov: Vec<f64> =
-        (0..h * h).map(|ij| view.hidden_gram[ij] / n - view.hidden_mean[ij / h] * view.hidden_mean[ij % h]).collect();
-    let pr = participation_ratio_of(&cov, h);
+    let h = view.width;
+    let pr = participation_ratio_of(&view.centred_outer, view.n);
     vec![Metric::of(ACTIVATION_PR, Ok(pr)), Metric::new("geometry", "activation_pr_per_unit", pr / h as f64)]
 }
 
@@ -56,14 +55,14 @@ pub fn cka_from_grams(k: &[f64], l: &[f64], n: usize) -> Result<f64, String> {
 }
 
 /// CKA between the last hidden layers of two models on the same probe set.
-pub fn cka(a: &ModelView, b: &ModelView) -> Result<f64, String> {
+pub fn cka(a: &CrossView, b: &CrossView) -> Result<f64, String> {
     cka_from_grams(&a.hidden_outer, &b.hidden_outer, a.n)
 }
 
 /// `cka_seeds`: the mean unbiased CKA over the pairs of seeds of one width where it is defined;
 /// undefined (with the first pair's reason) when it is defined for no pair, e.g. on fewer than 4 probe
 /// inputs.
-pub fn cka_between_seeds(members: &[&ModelView]) -> Metric {
+pub fn cka_between_seeds(members: &[&CrossView]) -> Metric {
     let mut values = Vec::new();
     let mut reason = None;
     for i in 0..members.len() {

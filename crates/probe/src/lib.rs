@@ -17,8 +17,11 @@
 //!
 //! ## Where the work runs
 //! [`ModelView::observe`] runs every product that grows with the probe set or the width on the Burn
-//! device (forward pass, A^T A, A A^T, the Jacobian Gram); the probes then work on the host in f64.
-//! Symmetric eigenvalues come from `faer`. Randomness (partitions, subsets) comes from a stream of the
+//! device (forward pass, tiles of A^T A, A A^T, the Jacobian Gram); the probes then work on the host in
+//! f64. Symmetric eigenvalues come from `faer`. No probe holds a `width x width` matrix or decomposes
+//! one larger than [`ProbeLimits::exact_side`]: a spectrum comes from the smaller side of its Gram, or
+//! from a Lanczos estimate with its standard error (`unit_gram.rs`; docs/SCIENCE.md, Probes, Cost
+//! at any width). [`CrossView`] is the little of a model that the probes across seeds keep. Randomness (partitions, subsets) comes from a stream of the
 //! run's seed, so a run's trained and initial weights are probed with the same partitions.
 //!
 //! ## Undefined, never NaN
@@ -35,13 +38,14 @@ mod partition;
 mod probe_set;
 mod rows;
 mod spectrum;
+mod unit_gram;
 mod view;
 
 pub use circuits::circuits;
 pub use competence::{
     COMPETENCE_LEVEL, NOT_BETTER_THAN_CHANCE, chance_error, chance_gap_needed, competence, kept_units, q_star, subnetwork_error,
 };
-pub use diversity::{DUPLICATE_COSINE, diversity, duplicate_groups, unit_gram};
+pub use diversity::{DUPLICATE_COSINE, diversity, duplicate_groups};
 pub use ensemble::{
     KW_TOLERANCE_OCTAVES, MAX_SUBSETS, SeedEnsemble, kw_comparison, kw_metrics, kw_partners, seed_ensemble,
     seed_ensemble_figures, seed_subsets,
@@ -51,7 +55,8 @@ pub use partition::{PartitionFigures, full_figures, partition_ensemble, partitio
 pub use probe_set::probe_set_indices;
 pub use rows::{Metric, Phase, ProbeRow, Value};
 pub use spectrum::{effective_rank, participation_ratio, participation_ratio_of, psd_eigenvalues};
-pub use view::ModelView;
+pub use unit_gram::{NON_FINITE_GRAM, ProbeLimits, SpectrumMethod, UnitGram, UnitSpectrum, duplicate_groups_of};
+pub use view::{CrossView, ModelView};
 
 use ddlab_config::ProbeSpec;
 use rand::SeedableRng;

@@ -32,9 +32,9 @@ pub(crate) fn member_outputs(view: &ModelView, group: &[usize], m: usize, scale:
             if a == 0.0 || group[i] >= m {
                 continue;
             }
-            let row = &mut out[group[i]][x];
-            for (c, o) in row.iter_mut().enumerate() {
-                *o += a * view.v(c, i) as f64;
+            let readout = &view.readout_t[i * k..(i + 1) * k];
+            for (o, &v) in out[group[i]][x].iter_mut().zip(readout) {
+                *o += a * v as f64;
             }
         }
         for member in out.iter_mut() {

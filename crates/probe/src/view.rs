@@ -1,8 +1,13 @@
 //! What the probes see of one model on the probe set, computed once: the heavy products run on the
-//! Burn device, everything after on the host in f64.
+//! Burn device, everything after on the host in f64. Nothing here holds a `width x width` matrix
+//! (docs/SCIENCE.md, Probes, "Cost at any width"): the largest things kept are the `n x width`
+//! activations and patterns and a few `n x n` Grams.
 
 use burn::tensor::{Tensor, TensorData};
 use ddlab_model::{Mlp, MlpWeights, host_f32};
+
+use crate::diversity::DUPLICATE_COSINE;
+use crate::unit_gram::{ProbeLimits, UnitGram, unit_gram};
 
 /// One model observed on the probe set.
 pub struct ModelView {
@@ -17,16 +22,31 @@ pub struct ModelView {
     pub patterns: Vec<bool>,
     /// Outputs f(x), `n x classes`.
     pub output: Vec<f32>,
-    /// Readout V, `classes x width` (f = V a + c).
-    pub readout: Vec<f32>,
+    /// The readout transposed, V^T, `width x classes` (Burn's own layout; f = V a + c), so that a unit's
+    /// readout column is contiguous.
+    pub readout_t: Vec<f32>,
     pub readout_bias: Vec<f32>,
-    /// A^T A over the probe set, `width x width`.
-    pub hidden_gram: Vec<f64>,
-    /// Column means of A.
-    pub hidden_mean: Vec<f64>,
+    /// ||a_i||^2 over the probe set: the diagonal of A^T A (0 exactly for a dead unit).
+    pub hidden_sq_norms: Vec<f64>,
+    /// The unit Gram (A^T A) o (V^T V), summarised (P3).
+    pub unit_gram: UnitGram,
     /// Gram of the input-output Jacobians over the probe set, `n x n`.
     pub jacobian_gram: Vec<f64>,
     /// A A^T: the last hidden layer's representation Gram over inputs, `n x n` (for CKA).
+    pub hidden_outer: Vec<f64>,
+    /// Ac Ac^T with Ac = A minus its column means: the dual of the activation covariance (P6).
+    pub centred_outer: Vec<f64>,
+}
+
+/// What the probes across models (seed ensemble, CKA) need of one model: small enough to keep for every
+/// seed of a width while the next width is observed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrossView {
+    pub n: usize,
+    pub classes: usize,
+    /// Outputs f(x), `n x classes`.
+    pub output: Vec<f32>,
+    /// A A^T, `n x n`.
     pub hidden_outer: Vec<f64>,
 }
 
@@ -36,27 +56,35 @@ fn host_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
 }
 
 impl ModelView {
-    /// Runs the model on `x` (`[n, d]`, on the model's device) and computes every shared product.
+    /// Runs the model on `x` (`[n, d]`, on the model's device) with the default [`ProbeLimits`].
     pub fn observe(weights: &MlpWeights, x: &Tensor<2>) -> Self {
+        Self::observe_with(weights, x, &ProbeLimits::default(), 0)
+    }
+
+    /// Runs the model on `x` and computes every shared product within `limits`; `seed` drives the
+    /// Lanczos estimate where one is needed.
+    pub fn observe_with(weights: &MlpWeights, x: &Tensor<2>, limits: &ProbeLimits, seed: u64) -> Self {
         let device = x.device();
         let mlp = Mlp::from_weights(weights, &device);
         let [n, _] = x.dims();
         let shape = weights.shape;
         let (hidden_layers, output) = mlp.forward_with_hidden(x.clone());
         let last = hidden_layers.last().expect("an MLP has a hidden layer").clone();
-        let hidden_gram = host_f64(last.clone().transpose().matmul(last.clone()));
-        let hidden_mean = host_f64(last.clone().mean_dim(0));
+        let readout = weights.layers.last().expect("an MLP has a readout");
+        let v_t = Tensor::<2>::from_data(TensorData::new(readout.w.clone(), [readout.fan_in, readout.fan_out]), &device);
+        let hidden_sq_norms = host_f64(last.clone().powi_scalar(2).sum_dim(0));
+        let unit_gram = unit_gram(&last, &v_t, &hidden_sq_norms, DUPLICATE_COSINE, limits, seed);
         let hidden_outer = host_f64(last.clone().matmul(last.clone().transpose()));
+        let centred = last.clone() - last.clone().mean_dim(0);
+        let centred_outer = host_f64(centred.clone().matmul(centred.transpose()));
         let masks: Vec<Tensor<2>> = hidden_layers.iter().map(|h| h.clone().greater_elem(0.0).float()).collect();
-        let jacobian_gram =
-            if shape.depth == 1 { jacobian_gram_depth1(weights, &masks[0]) } else { jacobian_gram_explicit(weights, &masks) };
+        let jacobian_gram = jacobian_gram(weights, &masks, limits.block_values);
         let patterns = masks.iter().map(|m| host_f32(m.clone())).fold(vec![Vec::new(); n], |mut rows, layer| {
             for (i, row) in rows.iter_mut().enumerate() {
                 row.extend(layer[i * shape.width..(i + 1) * shape.width].iter().map(|&v| v > 0.5));
             }
             rows
         });
-        let (readout, readout_bias) = weights.readout();
         ModelView {
             n,
             width: shape.width,
@@ -64,12 +92,13 @@ impl ModelView {
             hidden: host_f32(last),
             patterns: patterns.concat(),
             output: host_f32(output),
-            readout,
-            readout_bias,
-            hidden_gram,
-            hidden_mean,
+            readout_t: readout.w.clone(),
+            readout_bias: readout.b.clone(),
+            hidden_sq_norms,
+            unit_gram,
             jacobian_gram,
             hidden_outer,
+            centred_outer,
         }
     }
 
@@ -80,13 +109,34 @@ impl ModelView {
 
     /// V[k, i].
     pub fn v(&self, k: usize, i: usize) -> f32 {
-        self.readout[k * self.width + i]
+        self.readout_t[i * self.classes + k]
+    }
+
+    /// What the cross-model probes keep of this model.
+    pub fn cross(&self) -> CrossView {
+        CrossView { n: self.n, classes: self.classes, output: self.output.clone(), hidden_outer: self.hidden_outer.clone() }
+    }
+}
+
+/// The Jacobian Gram by whichever exact route costs fewer operations: for one hidden layer the kernel
+/// identity (a `width x width` kernel, cheap for narrow nets), else the Jacobians written out in chunks of
+/// inputs (linear in the width).
+fn jacobian_gram(weights: &MlpWeights, masks: &[Tensor<2>], block_values: usize) -> Vec<f64> {
+    let shape = weights.shape;
+    let [n, _] = masks[0].dims();
+    let (w, d, k) = (shape.width, shape.input, shape.classes);
+    let kernel_cost = w * w * (k + d) + n * w * w + n * n * w;
+    let explicit_cost = n * k * w * d + n * n * k * d;
+    if shape.depth == 1 && w * w <= block_values && kernel_cost <= explicit_cost {
+        jacobian_gram_depth1(weights, &masks[0])
+    } else {
+        jacobian_gram_explicit(weights, masks, block_values)
     }
 }
 
 /// <J(x), J(x')> = s(x)^T [(V^T V) o (W W^T)] s(x') for one hidden layer (W: hidden x input), so the
 /// Jacobians J(x) = V diag(s(x)) W are never formed.
-fn jacobian_gram_depth1(weights: &MlpWeights, mask: &Tensor<2>) -> Vec<f64> {
+pub(crate) fn jacobian_gram_depth1(weights: &MlpWeights, mask: &Tensor<2>) -> Vec<f64> {
     let device = mask.device();
     let (first, readout) = (&weights.layers[0], &weights.layers[1]);
     // Burn layout: first.w is input x hidden (= W^T), readout.w is hidden x classes (= V^T).
@@ -99,24 +149,61 @@ fn jacobian_gram_depth1(weights: &MlpWeights, mask: &Tensor<2>) -> Vec<f64> {
 }
 
 /// The Jacobians written out, for any depth: J(x) = V D_L W_L ... D_1 W_1 with D_l = diag(s_l(x)),
-/// computed for all inputs at once as `[n, classes, units]` products, then their Gram.
-fn jacobian_gram_explicit(weights: &MlpWeights, masks: &[Tensor<2>]) -> Vec<f64> {
+/// computed for a chunk of inputs at a time as `[chunk, classes, units]` products (at most
+/// `block_values` values), then the Gram of their rows.
+pub(crate) fn jacobian_gram_explicit(weights: &MlpWeights, masks: &[Tensor<2>], block_values: usize) -> Vec<f64> {
     let device = masks[0].device();
     let [n, _] = masks[0].dims();
     let layers = &weights.layers;
     let readout = layers.last().unwrap();
-    let k = readout.fan_out;
-    // Start from V (classes x units), one copy per input.
+    let (k, units) = (readout.fan_out, readout.fan_in);
+    let chunk = (block_values / (k * units).max(1)).clamp(1, n.max(1));
+    // V, classes x units.
     let v = Tensor::<2>::from_data(TensorData::new(readout.w.clone(), [readout.fan_in, readout.fan_out]), &device).transpose();
-    let mut jac: Tensor<3> = v.unsqueeze_dim::<3>(0).repeat_dim(0, n);
-    for l in (0..layers.len() - 1).rev() {
-        let layer = &layers[l];
-        jac = jac * masks[l].clone().unsqueeze_dim(1);
-        let w_t = Tensor::<2>::from_data(TensorData::new(layer.w.clone(), [layer.fan_in, layer.fan_out]), &device);
-        let [_, _, units] = jac.dims();
-        jac = jac.reshape([n * k, units]).matmul(w_t.transpose()).reshape([n, k, layer.fan_in]);
+    let w_ts: Vec<Tensor<2>> = layers[..layers.len() - 1]
+        .iter()
+        .map(|layer| Tensor::<2>::from_data(TensorData::new(layer.w.clone(), [layer.fan_in, layer.fan_out]), &device))
+        .collect();
+    let mut rows = Vec::new();
+    for c0 in (0..n).step_by(chunk) {
+        let c = chunk.min(n - c0);
+        let mut jac: Tensor<3> = v.clone().unsqueeze_dim::<3>(0).repeat_dim(0, c);
+        for l in (0..w_ts.len()).rev() {
+            jac = jac * masks[l].clone().narrow(0, c0, c).unsqueeze_dim(1);
+            let [_, _, width] = jac.dims();
+            let fan_in = layers[l].fan_in;
+            jac = jac.reshape([c * k, width]).matmul(w_ts[l].clone().transpose()).reshape([c, k, fan_in]);
+        }
+        let [_, _, d] = jac.dims();
+        rows.push(jac.reshape([c, k * d]));
     }
-    let [_, _, d] = jac.dims();
-    let flat = jac.reshape([n, k * d]);
+    let flat = Tensor::cat(rows, 0);
     host_f64(flat.clone().matmul(flat.transpose()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+    use ddlab_config::Init;
+    use ddlab_model::MlpShape;
+
+    /// The two exact routes to the depth-1 Jacobian Gram give the same matrix (1e-6 of its largest entry),
+    /// whatever the chunk of inputs.
+    #[test]
+    fn kernel_and_explicit_jacobian_grams_agree() {
+        let (n, d, k, width) = (13, 5, 4, 33);
+        let weights = MlpWeights::init(MlpShape { input: d, width, depth: 1, classes: k }, Init::KaimingUniform, 3);
+        let values: Vec<f32> = (0..n * d).map(|i| ((i * 37 % 23) as f32 / 11.5) - 1.0).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(values, [n, d]), &Device::flex());
+        let (hidden, _) = Mlp::from_weights(&weights, &x.device()).forward_with_hidden(x);
+        let mask = hidden[0].clone().greater_elem(0.0).float();
+        let kernel = jacobian_gram_depth1(&weights, &mask);
+        let scale = kernel.iter().fold(0f64, |m, v| m.max(v.abs()));
+        for block in [k * width, 5 * k * width, 1 << 22] {
+            let explicit = jacobian_gram_explicit(&weights, std::slice::from_ref(&mask), block);
+            let worst = kernel.iter().zip(&explicit).fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(worst <= 1e-6 * scale, "block {block}: {worst} of {scale}");
+        }
+    }
 }

@@ -100,17 +100,17 @@ fn residuals_are_measured_against_the_forward_pass() {
 }
 
 /// Four seeds of one width (trained), their views.
-fn seed_views(width: usize, seeds: u64) -> (Vec<ModelView>, Vec<u32>) {
+fn seed_views(width: usize, seeds: u64) -> (Vec<CrossView>, Vec<u32>) {
     let nets: Vec<_> = (0..seeds).map(|s| trained(width, 100 + s)).collect();
     let x = nets[0].1.clone();
     let y = nets[0].2.clone();
-    (nets.iter().map(|(w, _, _)| ModelView::observe(w, &x)).collect(), y)
+    (nets.iter().map(|(w, _, _)| ModelView::observe(w, &x).cross()).collect(), y)
 }
 
 #[test]
 fn seed_ensemble_loss_is_bias_plus_variance_in_both_spaces() {
     let (views, y) = seed_views(8, 4);
-    let refs: Vec<&ModelView> = views.iter().collect();
+    let refs: Vec<&CrossView> = views.iter().collect();
     let f = seed_ensemble_figures(&refs, &y);
     assert!((f.mean_loss_sq - (f.bias2_sq + f.variance_sq)).abs() <= 1e-9 * f.mean_loss_sq.max(1.0), "{f:?}");
     assert!((f.mean_loss_kl - (f.bias_kl + f.variance_kl)).abs() <= 1e-9 * f.mean_loss_kl.max(1.0), "{f:?}");
@@ -125,7 +125,7 @@ fn seed_ensemble_loss_is_bias_plus_variance_in_both_spaces() {
 fn unbiased_seed_variance_is_s_over_s_minus_one_times_the_biased_one() {
     for seeds in [2u64, 3, 5] {
         let (views, y) = seed_views(6, seeds);
-        let refs: Vec<&ModelView> = views.iter().collect();
+        let refs: Vec<&CrossView> = views.iter().collect();
         let f = seed_ensemble_figures(&refs, &y);
         let s = seeds as f64;
         let unbiased = f.variance_sq_unbiased.unwrap();
@@ -140,7 +140,8 @@ fn identical_seeds_have_zero_variance_and_k_ensembles_equal_the_single_error() {
     let (weights, x, y) = trained(10, 7);
     let view = ModelView::observe(&weights, &x);
     let (single_err, _, _) = full_figures(&view, &y);
-    let refs = vec![&view; 5];
+    let cross = view.cross();
+    let refs = vec![&cross; 5];
     let f = seed_ensemble_figures(&refs, &y);
     assert!(f.variance_sq <= 1e-12 && f.variance_kl <= 1e-12, "{f:?}");
     assert_eq!(f.ensemble_err_k.len(), 5);
@@ -176,8 +177,8 @@ fn copied_units_are_duplicates_and_aligned_partitions_agree() {
         let h = 5 * m;
         let big = copies(&small, m);
         let view = ModelView::observe(&big, &x);
-        let live = (0..5).filter(|&u| view.hidden_gram[u * h + u] > 0.0).count();
-        let groups = duplicate_groups(&unit_gram(&view), h);
+        let live = (0..5).filter(|&u| view.hidden_sq_norms[u] > 0.0).count();
+        let groups = duplicate_groups(&view);
         assert_eq!(groups.len(), live, "one duplicate group per live original unit");
         assert!(groups.iter().all(|g| g.len() == m && g.iter().all(|&i| i % 5 == g[0] % 5)), "{groups:?}");
         let aligned: Vec<usize> = (0..h).map(|j| j / 5).collect();
@@ -189,15 +190,18 @@ fn copied_units_are_duplicates_and_aligned_partitions_agree() {
 }
 
 /// The depth-1 Gram identity <J(x), J(x')> = s(x)^T [(V^T V) o (W W^T)] s(x') against Jacobians from
-/// Burn's autodiff; and the explicit deeper computation against autodiff too.
+/// Burn's autodiff; and the explicit computation (any depth, chunks of inputs) against autodiff too.
+/// With blocks of 50 values, width 7 at depth 1 takes the kernel route (cheaper) and width 200 the
+/// explicit one in chunks of one input.
 #[test]
 fn jacobian_gram_matches_autodiff_jacobians() {
-    for depth in [1, 2] {
+    for (depth, width) in [(1, 7), (2, 7), (1, 200), (2, 200)] {
         let (n, d, k) = (9, 4, 3);
-        let shape = MlpShape { input: d, width: 7, depth, classes: k };
+        let shape = MlpShape { input: d, width, depth, classes: k };
         let weights = MlpWeights::init(shape, Init::KaimingUniform, 21);
         let values = inputs(n, d, 5);
-        let view = ModelView::observe(&weights, &tensor(values.clone(), n, d));
+        let limits = ProbeLimits { block_values: 50, ..ProbeLimits::default() };
+        let view = ModelView::observe_with(&weights, &tensor(values.clone(), n, d), &limits, 0);
         let device = Device::flex();
         let mlp = Mlp::from_weights(&weights, &device);
         // Row x of J(x) for output c: the gradient of sum_x f_c(x) with respect to x.
@@ -221,7 +225,7 @@ fn jacobian_gram_matches_autodiff_jacobians() {
                 worst = worst.max((explicit - view.jacobian_gram[a * n + b]).abs() / scale);
             }
         }
-        assert!(worst <= 1e-4, "depth {depth}: relative error {worst}");
+        assert!(worst <= 1e-4, "depth {depth}, width {width}: relative error {worst}");
     }
 }
 

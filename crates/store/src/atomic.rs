@@ -12,7 +12,7 @@ use crate::error::StoreError;
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().ok_or_else(|| StoreError::new(path, "has no parent folder"))?;
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(|e| StoreError::io(dir, e))?;
+    let mut tmp = temporary_builder().tempfile_in(dir).map_err(|e| StoreError::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| StoreError::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| StoreError::io(path, e))?;
     tmp.persist(path).map_err(|e| StoreError::io(path, e.error))?;
@@ -21,6 +21,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The temporary file's builder. A temporary file is private (0600) by default; results are not
+/// secrets, so it is created with 0666 and the kernel applies the umask, as it would to a plain write:
+/// on a shared cluster the group reads a sweep's results when the umask lets it.
+fn temporary_builder() -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
 }
 
 /// Writes rows as CSV (header from the field names), atomically.

@@ -25,7 +25,7 @@ pub use fit_runs::{FitData, fit_sweep};
 pub use memory::{DeviceBudget, PackMemory, available_memory, check_training_memory, peak_training_memory, training_memory};
 pub use outputs::{Analyzed, analyze, plot, report};
 pub use prepare::{prepare_conditions, write_noise_files};
-pub use probe_runs::{Probed, collect_probes, probe_sweep};
+pub use probe_runs::{Probed, collect_probes, probe_one_model, probe_sweep};
 pub use progress::Mode;
 pub use shard::{Shard, assign_shards, shard_from_slurm, shard_runs};
 pub use train_runs::{TrainOptions, TrainOutcome, train_sweep};

@@ -16,8 +16,8 @@ use ddlab_model::MlpShape;
 
 use crate::load_model;
 use ddlab_probe::{
-    Metric, ModelView, Phase, ProbeRow, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model, probe_set_indices,
-    seed_ensemble,
+    CrossView, Metric, ModelView, Phase, ProbeLimits, ProbeRow, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model,
+    probe_set_indices, seed_ensemble,
 };
 use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic, write_csv_atomic};
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,7 @@ struct CrossSeeds {
 struct Pending {
     width: usize,
     rows: Vec<ProbeRow>,
-    views: BTreeMap<(u64, Phase), ModelView>,
+    views: BTreeMap<(u64, Phase), CrossView>,
     seeds: CrossSeeds,
 }
 
@@ -102,18 +102,18 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
             let Some(work) = plan.width_work(sweep, wi, pending.is_some()) else { continue };
             let shape =
                 MlpShape { input: data.train.dim, width: plan.widths[wi], depth: sweep.spec.model.depth, classes: data.classes };
-            let views = if work.targets.is_empty() {
+            let observed = if work.targets.is_empty() {
                 Vec::new()
             } else {
-                observe_all(sweep, &work.targets, shape, &probe_set.0, device, jobs)?
+                probe_all(sweep, &work, shape, (&probe_set.0, &probe_set.1), device, jobs)?
             };
-            probed += write_run_probes(sweep, &plan, wi, &work, &views, &probe_set.1)?;
-            let by_phase: BTreeMap<(u64, Phase), ModelView> = work
+            probed += write_run_probes(sweep, plan.widths[wi], &work, &observed)?;
+            let by_phase: BTreeMap<(u64, Phase), CrossView> = work
                 .targets
                 .into_iter()
-                .zip(views)
+                .zip(observed)
                 .filter(|(t, _)| t.phase != Phase::Snapshot)
-                .map(|(t, v)| ((t.seed, t.phase), v))
+                .map(|(t, o)| ((t.seed, t.phase), o.cross))
                 .collect();
             // The previous width's file, waiting for CKA to this width.
             if let Some(p) = pending.take() {
@@ -225,22 +225,15 @@ impl ConditionPlan {
     }
 }
 
-/// Computes and writes the own probes of the runs of width `wi` that lack them; returns how many.
-fn write_run_probes(
-    sweep: &SweepDir,
-    plan: &ConditionPlan,
-    wi: usize,
-    work: &WidthWork,
-    views: &[ModelView],
-    labels: &[u32],
-) -> crate::Result<usize> {
+/// Writes the own probes of the runs of this width that lacked them (computed by [`probe_all`]); returns
+/// how many.
+fn write_run_probes(sweep: &SweepDir, width: usize, work: &WidthWork, observed: &[Observed]) -> crate::Result<usize> {
     for key in &work.per_run_missing {
         let mut rows = Vec::new();
-        for (target, view) in work.targets.iter().zip(views).filter(|(t, _)| t.seed == key.seed) {
+        for (target, seen) in work.targets.iter().zip(observed).filter(|(t, _)| t.seed == key.seed) {
+            let metrics = seen.own.clone().expect("a run lacking its probes is probed");
             rows.extend(
-                probe_model(view, labels, &sweep.spec.probe, key.seed)
-                    .into_iter()
-                    .map(|m| probe_row(&key.condition, plan.widths[wi], Some(key.seed), target.phase, target.epoch, m)),
+                metrics.into_iter().map(|m| probe_row(&key.condition, width, Some(key.seed), target.phase, target.epoch, m)),
             );
         }
         write_csv_atomic(&sweep.run_probes_path(key), &rows)?;
@@ -253,12 +246,12 @@ fn width_rows(
     condition: &Condition,
     width: usize,
     epochs: usize,
-    by_phase: &BTreeMap<(u64, Phase), ModelView>,
+    by_phase: &BTreeMap<(u64, Phase), CrossView>,
     labels: &[u32],
 ) -> Vec<ProbeRow> {
     let mut rows = Vec::new();
     for phase in [Phase::Init, Phase::Trained] {
-        let members: Vec<&ModelView> = by_phase.iter().filter(|((_, p), _)| *p == phase).map(|(_, v)| v).collect();
+        let members: Vec<&CrossView> = by_phase.iter().filter(|((_, p), _)| *p == phase).map(|(_, v)| v).collect();
         let epoch = if phase == Phase::Init { 0 } else { epochs };
         if members.len() >= 2 {
             rows.extend(seed_ensemble(&members, labels).into_iter().map(|m| probe_row(condition, width, None, phase, epoch, m)));
@@ -270,7 +263,7 @@ fn width_rows(
 
 impl Pending {
     /// This width's rows with `cka_next_width` to the next width's views added, seed by seed.
-    fn with_cka_to(mut self, next: &BTreeMap<(u64, Phase), ModelView>, condition: &Condition, epochs: usize) -> Self {
+    fn with_cka_to(mut self, next: &BTreeMap<(u64, Phase), CrossView>, condition: &Condition, epochs: usize) -> Self {
         for ((seed, phase), view) in &self.views {
             if let Some(next) = next.get(&(*seed, *phase)) {
                 let epoch = if *phase == Phase::Init { 0 } else { epochs };
@@ -364,17 +357,27 @@ fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
     }
 }
 
-/// Observes every target (load weights, forward, Grams) on `jobs` threads.
-fn observe_all(
+/// One target after probing: what the cross-model probes keep, and its own probes when its run lacked them.
+struct Observed {
+    cross: CrossView,
+    own: Option<Vec<Metric>>,
+}
+
+/// Observes every target (load weights, forward, Grams) and computes the own probes of the runs that
+/// lack them, on `jobs` threads, one model per thread at a time: each thread drops its model's full
+/// view before it takes the next, so the memory held grows with `jobs`, not with the targets.
+fn probe_all(
     sweep: &SweepDir,
-    targets: &[Target],
+    work: &WidthWork,
     shape: MlpShape,
-    x: &Tensor<2>,
+    (x, labels): (&Tensor<2>, &[u32]),
     device: &Device,
     jobs: usize,
-) -> crate::Result<Vec<ModelView>> {
+) -> crate::Result<Vec<Observed>> {
+    let targets = &work.targets;
+    let limits = ProbeLimits::default();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<crate::Result<ModelView>>>> =
+    let results: Vec<std::sync::Mutex<Option<crate::Result<Observed>>>> =
         targets.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, targets.len().max(1)) {
@@ -382,14 +385,32 @@ fn observe_all(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(target) = targets.get(i) else { break };
-                    let view =
-                        load_model(sweep, shape, &target.file, device).map(|mlp| ModelView::observe(&mlp.to_weights(shape), x));
-                    *results[i].lock().unwrap() = Some(view);
+                    let observed = load_model(sweep, shape, &target.file, device).map(|mlp| {
+                        let view = ModelView::observe_with(&mlp.to_weights(shape), x, &limits, target.seed);
+                        let own = work
+                            .per_run_missing
+                            .iter()
+                            .any(|k| k.seed == target.seed)
+                            .then(|| probe_model(&view, labels, &sweep.spec.probe, target.seed));
+                        Observed { cross: view.cross(), own }
+                    });
+                    *results[i].lock().unwrap() = Some(observed);
                 }
             });
         }
     });
     results.into_iter().map(|r| r.into_inner().unwrap().expect("every target observed")).collect()
+}
+
+/// Probes one finished run's trained model exactly as [`probe_sweep`] does (load, observe, every
+/// single-model probe) and returns its metrics, writing nothing: what `ddlab bench --probes` times.
+pub fn probe_one_model(sweep: &SweepDir, prepared: &Prepared, key: &RunKey, device: &Device) -> crate::Result<Vec<Metric>> {
+    let (x, labels) = probe_set(sweep, prepared, device);
+    let shape =
+        MlpShape { input: prepared.train.dim, width: key.width, depth: sweep.spec.model.depth, classes: prepared.classes };
+    let mlp = load_model(sweep, shape, &sweep.model_path(key), device)?;
+    let view = ModelView::observe_with(&mlp.to_weights(shape), &x, &ProbeLimits::default(), key.seed);
+    Ok(probe_model(&view, &labels, &sweep.spec.probe, key.seed))
 }
 
 /// Concatenates every per-run and per-width probe file into the sweep's probes.csv.
