@@ -13,7 +13,9 @@
 use ddlab_config::metrics::N_EFF;
 use rand_chacha::ChaCha8Rng;
 
-use crate::partition::{argmax, member_outputs};
+use rayon::prelude::*;
+
+use crate::partition::argmax;
 use crate::rows::Metric;
 use crate::view::ModelView;
 
@@ -41,10 +43,28 @@ pub fn chance_gap_needed(chance: f64, n: usize) -> f64 {
 
 /// Error of the sub-network made of the units in `keep`.
 pub fn subnetwork_error(view: &ModelView, labels: &[u32], keep: &[usize]) -> f64 {
-    let mut group = vec![1usize; view.width];
-    keep.iter().for_each(|&i| group[i] = 0);
-    let out = member_outputs(view, &group, 1, view.width as f64 / keep.len() as f64);
-    let wrong = (0..view.n).filter(|&x| argmax(&out[0][x]) != labels[x] as usize).count();
+    // Only the kept units are visited, in ascending order: the sums of `member_outputs`, in its order.
+    let mut units = keep.to_vec();
+    units.sort_unstable();
+    let (k, scale) = (view.classes, view.width as f64 / keep.len() as f64);
+    let mut row = vec![0.0; k];
+    let mut wrong = 0;
+    for x in 0..view.n {
+        row.fill(0.0);
+        for &i in &units {
+            let a = view.a(x, i) as f64;
+            if a == 0.0 {
+                continue;
+            }
+            for (o, &v) in row.iter_mut().zip(&view.readout_t[i * k..(i + 1) * k]) {
+                *o += a * v as f64;
+            }
+        }
+        for (o, &c) in row.iter_mut().zip(&view.readout_bias) {
+            *o = *o * scale + c as f64;
+        }
+        wrong += (argmax(&row) != labels[x] as usize) as usize;
+    }
     wrong as f64 / view.n as f64
 }
 
@@ -102,13 +122,10 @@ pub fn competence(
     let mut by_size: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
     for &q in grid {
         let size = kept_units(q, h);
-        let err = (0..draws)
-            .map(|_| {
-                let keep = rand::seq::index::sample(rng, h, size).into_vec();
-                subnetwork_error(view, labels, &keep)
-            })
-            .sum::<f64>()
-            / draws.max(1) as f64;
+        // Subsets drawn in order, their errors computed on every core, summed in order.
+        let keeps: Vec<Vec<usize>> = (0..draws).map(|_| rand::seq::index::sample(rng, h, size).into_vec()).collect();
+        let errors: Vec<f64> = keeps.par_iter().map(|keep| subnetwork_error(view, labels, keep)).collect();
+        let err = errors.iter().sum::<f64>() / draws.max(1) as f64;
         by_size.entry(size).or_default().push(err);
         out.push(Metric::new("competence", format!("kept_share_q{q}"), size as f64 / h as f64));
         out.push(Metric::new("competence", format!("member_err_q{q}"), err));

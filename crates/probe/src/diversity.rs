@@ -34,8 +34,9 @@ pub fn diversity(view: &ModelView) -> Vec<Metric> {
         Metric::new("diversity", "duplicate_units", groups.iter().map(Vec::len).sum::<usize>() as f64),
     ];
     // Only a wide model's estimated spectrum adds a row: exact ones have no sampling error.
-    if let Ok(UnitSpectrum::Estimated { standard_error, .. }) = &gram.spectrum {
+    if let Ok(UnitSpectrum::Estimated { standard_error, quadrature_error, .. }) = &gram.spectrum {
         out.push(Metric::new("diversity", "effective_rank_se", *standard_error));
+        out.push(Metric::new("diversity", "effective_rank_quadrature_error", *quadrature_error));
     }
     out
 }

@@ -7,6 +7,7 @@
 //! the `_sq` figures squared-loss training.
 
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 use rand_chacha::ChaCha8Rng;
 
 use crate::rows::Metric;
@@ -164,8 +165,10 @@ pub fn random_partition(width: usize, m: usize, rng: &mut ChaCha8Rng) -> Vec<usi
 pub fn partition_ensemble(view: &ModelView, labels: &[u32], draws: usize, rng: &mut ChaCha8Rng) -> Vec<Metric> {
     let mut out = Vec::new();
     for m in [2usize, 4, 8].into_iter().filter(|&m| view.width >= m) {
+        // Partitions drawn in order, their figures computed on every core, averaged in order.
+        let partitions: Vec<Vec<usize>> = (0..draws).map(|_| random_partition(view.width, m, rng)).collect();
         let figures: Vec<PartitionFigures> =
-            (0..draws).map(|_| partition_figures(view, labels, &random_partition(view.width, m, rng), m)).collect();
+            partitions.par_iter().map(|group| partition_figures(view, labels, group, m)).collect();
         let mean = |f: fn(&PartitionFigures) -> f64| figures.iter().map(f).sum::<f64>() / figures.len() as f64;
         let mut put =
             |name: &str, f: fn(&PartitionFigures) -> f64| out.push(Metric::new("partition", format!("{name}_m{m}"), mean(f)));

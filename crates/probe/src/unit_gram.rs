@@ -59,10 +59,10 @@ impl Default for ProbeLimits {
         ProbeLimits {
             tile: 1024,
             exact_side: 2048,
-            lanczos_probes: 12,
-            lanczos_steps: 32,
-            deflation: 64,
-            power_iterations: 4,
+            lanczos_probes: 8,
+            lanczos_steps: 20,
+            deflation: 32,
+            power_iterations: 3,
             block_values: 1 << 22,
             spectrum: SpectrumMethod::Auto,
         }
@@ -76,7 +76,7 @@ pub enum UnitSpectrum {
     Exact { method: SpectrumMethod, eigenvalues: Vec<f64> },
     /// Stochastic Lanczos quadrature: the effective rank and its Monte Carlo standard error (from the
     /// spread of the per-probe estimates; the quadrature error is far below it, docs/SCIENCE.md).
-    Estimated { effective_rank: f64, standard_error: f64, probes: usize, steps: usize },
+    Estimated { effective_rank: f64, standard_error: f64, quadrature_error: f64, probes: usize, steps: usize },
 }
 
 /// What P3 needs of G.
@@ -126,7 +126,6 @@ pub fn unit_gram(
     let classes = v_t.dims()[1];
     let v_norms = host_f64(v_t.clone().powi_scalar(2).sum_dim(1));
     let diagonal: Vec<f64> = sq_norms.iter().zip(&v_norms).map(|(a, v)| a * v).collect();
-    let trace: f64 = diagonal.iter().sum();
     let dual_side = n * classes;
     let method = match limits.spectrum {
         SpectrumMethod::Auto if width.min(dual_side) > limits.exact_side => SpectrumMethod::Lanczos,
@@ -135,6 +134,9 @@ pub fn unit_gram(
         chosen => chosen,
     };
     let tiles = stream_tiles(a, v_t, &diagonal, duplicate_cosine, limits.tile, method == SpectrumMethod::Primal);
+    // The trace from the tiles' own diagonal, so that it and the Frobenius norm share their rounding (a
+    // single unit's participation ratio is exactly 1).
+    let trace = tiles.trace;
     let spectrum = if !tiles.finite || !trace.is_finite() {
         Err(NON_FINITE_GRAM.to_string())
     } else if trace == 0.0 {
@@ -154,6 +156,7 @@ pub fn unit_gram(
 
 /// What one pass over the tiles of G gives.
 struct Tiles {
+    trace: f64,
     frobenius_sq: f64,
     duplicate_pairs: Vec<(usize, usize)>,
     finite: bool,
@@ -167,11 +170,14 @@ fn stream_tiles(a: &Tensor<2>, v_t: &Tensor<2>, diagonal: &[f64], cosine: f64, t
     let width = diagonal.len();
     let tile = tile.max(1);
     let mut out = Tiles {
+        trace: 0.0,
         frobenius_sq: 0.0,
         duplicate_pairs: Vec::new(),
         finite: true,
         full: keep.then(|| vec![0.0; width * width]),
     };
+    // 1 / sqrt(G_ii), 0 for a zero unit: the cosine test without a square root per pair.
+    let inverse_norm: Vec<f64> = diagonal.iter().map(|&d| if d > 0.0 { 1.0 / d.sqrt() } else { 0.0 }).collect();
     for i0 in (0..width).step_by(tile) {
         let bi = tile.min(width - i0);
         let a_i = a.clone().narrow(1, i0, bi).transpose();
@@ -189,12 +195,14 @@ fn stream_tiles(a: &Tensor<2>, v_t: &Tensor<2>, diagonal: &[f64], cosine: f64, t
                     let g = block[r * bj + c];
                     out.finite &= g.is_finite();
                     out.frobenius_sq += weight * g * g;
+                    if i == j {
+                        out.trace += g;
+                    }
                     if let Some(full) = out.full.as_mut() {
                         full[i * width + j] = g;
                         full[j * width + i] = g;
                     }
-                    let (gi, gj) = (diagonal[i], diagonal[j]);
-                    if j > i && gi > 0.0 && gj > 0.0 && g / (gi * gj).sqrt() >= cosine {
+                    if j > i && g * inverse_norm[i] * inverse_norm[j] >= cosine && inverse_norm[i] > 0.0 && inverse_norm[j] > 0.0 {
                         out.duplicate_pairs.push((i, j));
                     }
                 }
@@ -243,6 +251,11 @@ fn x_ln_x(x: f64) -> f64 {
     if x > 0.0 { x * x.ln() } else { 0.0 }
 }
 
+/// A Ritz pair (theta, x) is deflated exactly when its residual ||G x - theta x|| is at most this share of
+/// theta: x is then within about this angle of an eigenvector (less where theta is well separated), and
+/// the error of splitting tr f(G) there is of second order in it.
+const RITZ_TOLERANCE: f64 = 1e-2;
+
 /// Host copy of a `[rows, cols]` tensor as an f64 matrix.
 fn host_mat(t: Tensor<2>) -> Mat<f64> {
     let [rows, cols] = t.dims();
@@ -280,7 +293,7 @@ fn lanczos_effective_rank(a: &Tensor<2>, v_t: &Tensor<2>, trace: f64, limits: &P
     let rank = limits.deflation.min(width / 2);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(ddlab_config::streams::LANCZOS);
-    // 1. The top subspace and its Ritz values.
+    // 1. The top subspace and its Ritz pairs; only the converged pairs are deflated.
     let (top, q) = if rank == 0 {
         (0.0, None)
     } else {
@@ -288,14 +301,33 @@ fn lanczos_effective_rank(a: &Tensor<2>, v_t: &Tensor<2>, trace: f64, limits: &P
         for _ in 0..limits.power_iterations {
             q = orthonormal(gram_times(a, v_t, q));
         }
-        let projected = host_mat(q.clone().transpose().matmul(gram_times(a, v_t, q.clone())));
-        let ritz = Mat::<f64>::from_fn(rank, rank, |i, j| 0.5 * (projected[(i, j)] + projected[(j, i)]))
-            .self_adjoint_eigenvalues(Side::Lower)
+        let gq = gram_times(a, v_t, q.clone());
+        let projected = host_mat(q.clone().transpose().matmul(gq.clone()));
+        let eigen = Mat::<f64>::from_fn(rank, rank, |i, j| 0.5 * (projected[(i, j)] + projected[(j, i)]))
+            .self_adjoint_eigen(Side::Lower)
             .map_err(|e| format!("the Rayleigh-Ritz matrix did not converge ({e:?})"))?;
-        if ritz.iter().any(|v| !v.is_finite()) {
+        let (y, theta) = (eigen.U(), eigen.S().column_vector());
+        if (0..rank).any(|i| !theta[i].is_finite()) {
             return Err(NON_FINITE_GRAM.to_string());
         }
-        (ritz.iter().map(|&t| x_ln_x(t)).sum::<f64>(), Some((q, ritz.iter().sum::<f64>())))
+        let y_values: Vec<f32> = (0..rank).flat_map(|i| (0..rank).map(move |j| (i, j))).map(|(i, j)| y[(i, j)] as f32).collect();
+        let y_dev = Tensor::<2>::from_data(TensorData::new(y_values, [rank, rank]), &device);
+        let theta_row: Vec<f32> = (0..rank).map(|i| theta[i] as f32).collect();
+        let theta_dev = Tensor::<2>::from_data(TensorData::new(theta_row, [1, rank]), &device);
+        // Ritz vectors X = Q Y and their residuals G X - X Theta.
+        let ritz_vectors = q.clone().matmul(y_dev.clone());
+        let residual = host_f64((gq.matmul(y_dev) - ritz_vectors.clone() * theta_dev).powi_scalar(2).sum_dim(0));
+        let converged: Vec<usize> =
+            (0..rank).filter(|&i| theta[i] > 0.0 && residual[i].sqrt() <= RITZ_TOLERANCE * theta[i]).collect();
+        if converged.is_empty() {
+            (0.0, None)
+        } else {
+            let columns: Vec<f32> =
+                (0..rank).flat_map(|i| converged.iter().map(move |&j| (i, j))).map(|(i, j)| y[(i, j)] as f32).collect();
+            let kept = q.matmul(Tensor::<2>::from_data(TensorData::new(columns, [rank, converged.len()]), &device));
+            let top = converged.iter().map(|&i| x_ln_x(theta[i])).sum::<f64>();
+            (top, Some((kept, converged.iter().map(|&i| theta[i]).sum::<f64>())))
+        }
     };
     let deflate = |w: Tensor<2>| match &q {
         Some((q, _)) => w.clone() - q.clone().matmul(q.clone().transpose().matmul(w)),
@@ -310,6 +342,8 @@ fn lanczos_effective_rank(a: &Tensor<2>, v_t: &Tensor<2>, trace: f64, limits: &P
     let mut previous: Option<(Tensor<2>, Tensor<2>)> = None;
     let mut alphas: Vec<Vec<f64>> = vec![Vec::new(); probes];
     let mut betas: Vec<Vec<f64>> = vec![Vec::new(); probes];
+    // The beta after the last step, for the Gauss-Radau rule (0 where the Krylov space was exhausted).
+    let mut last_beta = vec![0.0; probes];
     let mut open: Vec<bool> = norms_sq.iter().map(|&s| s > 0.0).collect();
     for step in 0..steps {
         if !open.iter().any(|&o| o) {
@@ -338,8 +372,11 @@ fn lanczos_effective_rank(a: &Tensor<2>, v_t: &Tensor<2>, trace: f64, limits: &P
             }
             alphas[p].push(alpha[p]);
             // The Krylov space is exhausted (what is left of G has low rank): the quadrature is exact.
-            if step + 1 == steps || beta[p] <= 1e-6 * trace {
+            if beta[p] <= 1e-6 * trace {
                 open[p] = false;
+            } else if step + 1 == steps {
+                open[p] = false;
+                last_beta[p] = beta[p];
             } else {
                 betas[p].push(beta[p]);
                 inverse[p] = (1.0 / beta[p]) as f32;
@@ -352,30 +389,70 @@ fn lanczos_effective_rank(a: &Tensor<2>, v_t: &Tensor<2>, trace: f64, limits: &P
         v = next;
         basis.push(v.clone());
     }
-    // z^T f z = ||z||^2 sum_i tau_i^2 f(theta_i); beside it z^T G z = ||z||^2 alpha_1 exactly, whose mean
-    // tr G - tr(Q^T G Q) is known: the control variate.
-    let pairs: Vec<(f64, f64)> = (0..probes)
-        .filter(|&p| !alphas[p].is_empty())
-        .map(|p| {
-            let m = alphas[p].len();
-            let t = Mat::<f64>::from_fn(m, m, |i, j| match i.abs_diff(j) {
-                0 => alphas[p][i],
-                1 => betas[p][i.min(j)],
-                _ => 0.0,
-            });
-            let eigen = t.self_adjoint_eigen(Side::Lower).map_err(|e| format!("the Lanczos tridiagonal did not converge ({e:?})"))?;
-            let (u, s) = (eigen.U(), eigen.S().column_vector());
-            let quadrature = (0..m).map(|i| u[(0, i)] * u[(0, i)] * x_ln_x(s[i])).sum::<f64>();
-            Ok((norms_sq[p] * quadrature, norms_sq[p] * alphas[p][0]))
-        })
-        .collect::<Result<_, String>>()?;
+    // z^T f z lies between the Gauss rule sum_i tau_i^2 f(theta_i) (below: every even derivative of
+    // x ln x is positive) and the Gauss-Radau rule with a node fixed at 0 (above: every odd one from the
+    // third is negative); the midpoint is the estimate and half the gap its quadrature error bound
+    // (Golub & Meurant 2010). Beside it z^T G z = ||z||^2 alpha_1 exactly, whose mean
+    // tr G - sum theta is known: the control variate.
+    let mut quadrature_error = 0.0;
+    let mut pairs: Vec<(f64, f64)> = Vec::new();
+    for p in (0..probes).filter(|&p| !alphas[p].is_empty()) {
+        let gauss = gauss_rule(&alphas[p], &betas[p], None)?;
+        let radau = if last_beta[p] > 0.0 { gauss_rule(&alphas[p], &betas[p], Some(last_beta[p]))? } else { gauss };
+        let (low, high) = (gauss.min(radau), gauss.max(radau));
+        quadrature_error += norms_sq[p] * (high - low) / 2.0 / probes as f64;
+        pairs.push((norms_sq[p] * (low + high) / 2.0, norms_sq[p] * alphas[p][0]));
+    }
     let rest_trace = trace - q.as_ref().map_or(0.0, |(_, ritz_sum)| *ritz_sum);
     let (rest, variance) = if pairs.len() >= 3 { control_variate_mean(&pairs, rest_trace) } else { (0.0, 0.0) };
     let entropy = trace.ln() - (top + rest) / trace;
     let effective_rank = entropy.exp();
     // Delta method: d erank = erank * d entropy, d entropy = -d tr(G ln G) / tr G.
     let standard_error = effective_rank * (variance / probes as f64).sqrt() / trace;
-    Ok(UnitSpectrum::Estimated { effective_rank, standard_error, probes, steps: alphas.iter().map(Vec::len).max().unwrap_or(0) })
+    let quadrature_error = effective_rank * quadrature_error / trace;
+    Ok(UnitSpectrum::Estimated {
+        effective_rank,
+        standard_error,
+        quadrature_error,
+        probes,
+        steps: alphas.iter().map(Vec::len).max().unwrap_or(0),
+    })
+}
+
+/// sum_i tau_i^2 f(theta_i), f = x ln x, over the eigenpairs of the Lanczos tridiagonal (alphas on the
+/// diagonal, betas beside it): the Gauss rule; with `radau = Some(beta)` (the beta after the last step)
+/// the tridiagonal is first extended by one row so that 0 is a node (the Gauss-Radau rule).
+fn gauss_rule(alphas: &[f64], betas: &[f64], radau: Option<f64>) -> Result<f64, String> {
+    let mut diagonal = alphas.to_vec();
+    let mut off = betas[..alphas.len() - 1].to_vec();
+    if let Some(beta) = radau {
+        // omega = delta_m with T delta = beta^2 e_m (Thomas algorithm; T is positive semi-definite).
+        let m = alphas.len();
+        let (mut c, mut d) = (vec![0.0; m], vec![0.0; m]);
+        for i in 0..m {
+            let sub = if i > 0 { off[i - 1] } else { 0.0 };
+            let denominator = alphas[i] - sub * if i > 0 { c[i - 1] } else { 0.0 };
+            if denominator.abs() <= f64::EPSILON * alphas[i].abs().max(1.0) {
+                // T is singular: 0 is already (nearly) a node, the Gauss rule stands.
+                return gauss_rule(alphas, betas, None);
+            }
+            c[i] = if i + 1 < m { off[i] / denominator } else { 0.0 };
+            let rhs = if i + 1 == m { beta * beta } else { 0.0 };
+            d[i] = (rhs - sub * if i > 0 { d[i - 1] } else { 0.0 }) / denominator;
+        }
+        // The forward sweep ends with the last unknown itself.
+        off.push(beta);
+        diagonal.push(d[m - 1]);
+    }
+    let m = diagonal.len();
+    let t = Mat::<f64>::from_fn(m, m, |i, j| match i.abs_diff(j) {
+        0 => diagonal[i],
+        1 => off[i.min(j)],
+        _ => 0.0,
+    });
+    let eigen = t.self_adjoint_eigen(Side::Lower).map_err(|e| format!("the Lanczos tridiagonal did not converge ({e:?})"))?;
+    let (u, s) = (eigen.U(), eigen.S().column_vector());
+    Ok((0..m).map(|i| u[(0, i)] * u[(0, i)] * x_ln_x(s[i])).sum::<f64>())
 }
 
 /// The mean of the per-probe estimates e_j of tr(G ln G), with z_j^T G z_j = t_j (whose mean, tr G, is
