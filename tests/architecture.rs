@@ -120,7 +120,7 @@ fn the_probes_emit_every_metric_the_verdict_tests() {
     use burn::tensor::{Device, Tensor, TensorData};
     use ddlab_analysis::{LossSpace, seed_variance_metric, verdict_metrics};
     use ddlab_model::{MlpShape, MlpWeights};
-    use ddlab_probe::{ModelView, cka_between_seeds, probe_model, seed_ensemble};
+    use ddlab_probe::{CrossView, ModelView, cka_between_seeds, probe_model, seed_ensemble};
     let device = Device::flex();
     let (n, d) = (24, 4);
     let values: Vec<f32> = (0..n * d).map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0).collect();
@@ -129,7 +129,8 @@ fn the_probes_emit_every_metric_the_verdict_tests() {
     let shape = MlpShape { input: d, width: 8, depth: 1, classes: 3 };
     let views: Vec<ModelView> =
         (0..3).map(|seed| ModelView::observe(&MlpWeights::init(shape, ddlab_config::Init::KaimingUniform, seed), &x)).collect();
-    let members: Vec<&ModelView> = views.iter().collect();
+    let crosses: Vec<CrossView> = views.iter().map(ModelView::cross).collect();
+    let members: Vec<&CrossView> = crosses.iter().collect();
     let spec = ddlab_config::ProbeSpec { probe_set: n, draws: 2, q_grid: vec![0.25, 0.5, 0.75], every: 0 };
     let mut metrics = probe_model(&views[0], &labels, &spec, 0);
     metrics.extend(seed_ensemble(&members, &labels));
