@@ -496,3 +496,49 @@ pub fn duplicate_groups_of(width: usize, pairs: &[(usize, usize)]) -> Vec<Vec<us
     groups.sort();
     groups
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `m` steps of fully reorthogonalised Lanczos on diag(d) from the unit vector z, in f64: the
+    /// alphas, the betas between them and the beta after the last step.
+    fn lanczos(d: &[f64], z: &[f64], m: usize) -> (Vec<f64>, Vec<f64>, f64) {
+        let mut basis: Vec<Vec<f64>> = vec![z.to_vec()];
+        let (mut alphas, mut betas) = (Vec::new(), Vec::new());
+        for j in 0..m {
+            let q = &basis[j];
+            let mut w: Vec<f64> = q.iter().zip(d).map(|(q, d)| q * d).collect();
+            alphas.push(w.iter().zip(q).map(|(a, b)| a * b).sum());
+            for b in &basis {
+                let overlap: f64 = w.iter().zip(b).map(|(a, b)| a * b).sum();
+                w.iter_mut().zip(b).for_each(|(a, b)| *a -= overlap * b);
+            }
+            let beta = w.iter().map(|v| v * v).sum::<f64>().sqrt();
+            betas.push(beta);
+            basis.push(w.iter().map(|v| v / beta).collect());
+        }
+        let last = betas.pop().unwrap();
+        (alphas, betas, last)
+    }
+
+    /// For f = x ln x the Gauss rule is below z^T f(D) z and the Gauss-Radau rule with a node at 0 above
+    /// it, at every number of steps; with as many steps as D has eigenvalues both are exact.
+    #[test]
+    fn gauss_and_gauss_radau_rules_bracket_a_known_quadratic_form() {
+        let n = 30;
+        let d: Vec<f64> = (0..n).map(|i| 1e-3 + 4.0 * ((i as f64 * 0.37).sin()).powi(2)).collect();
+        let sign = |i: usize| if (i * 7) % 3 == 0 { 1.0 } else { -1.0 };
+        let z: Vec<f64> = (0..n).map(|i| sign(i) / (n as f64).sqrt()).collect();
+        let exact: f64 = d.iter().zip(&z).map(|(&l, &z)| z * z * x_ln_x(l)).sum();
+        for m in [1, 2, 4, 8, 12] {
+            let (alphas, betas, last) = lanczos(&d, &z, m);
+            let gauss = gauss_rule(&alphas, &betas, None).unwrap();
+            let radau = gauss_rule(&alphas, &betas, Some(last)).unwrap();
+            assert!(gauss <= exact && exact <= radau, "m = {m}: Gauss {gauss}, exact {exact}, Gauss-Radau {radau}");
+        }
+        let (alphas, betas, _) = lanczos(&d, &z, n);
+        let full = gauss_rule(&alphas, &betas, None).unwrap();
+        assert!((full - exact).abs() <= 1e-9 * exact.abs(), "{full} vs {exact}");
+    }
+}
