@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let clock = std::time::Instant::now();
             let lanczos = ProbeLimits { spectrum: SpectrumMethod::Lanczos, ..ProbeLimits::default() };
             let view = ModelView::observe_with(&weights, &x, &lanczos, key.seed);
-            let estimate_s = clock.elapsed().as_secs_f64();
+            let estimate_s = clock.elapsed().as_secs_f64(); // the whole observation, estimate included
             let Ok(UnitSpectrum::Estimated { effective_rank, standard_error, quadrature_error, .. }) = view.unit_gram.spectrum
             else {
                 return Err("no estimate".into());
