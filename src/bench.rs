@@ -225,6 +225,9 @@ const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 /// a child process, then probed in another (load, observe, every single-model probe, as a sweep does for
 /// each of its models), each measured by `wait4`: wall seconds and peak resident memory, side by side.
 fn run_probes(args: &BenchArgs, file: &Path, mut spec: Spec) -> anyhow::Result<()> {
+    if let Some(why) = spec.probes_not_applicable() {
+        anyhow::bail!("{}: nothing to probe ({why})", file.display());
+    }
     let prepared = prepare_conditions(&spec, &data_dir())?;
     let probe_inputs = prepared[0].test.len().min(spec.probe.probe_set);
     let widths = spec.model.widths.clone();
