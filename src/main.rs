@@ -21,8 +21,20 @@ use cli::{Cli, Command};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The exit code of a command line clap cannot parse (an unknown flag, a missing argument): 64, BSD's
+/// EX_USAGE, since clap's own 2 means "some runs failed or diverged" here (README, Commands).
+const USAGE_ERROR: u8 = 64;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version come this way too, and are not errors.
+            let code = if err.exit_code() == 0 { 0 } else { USAGE_ERROR };
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
     match try_main(cli) {
         Ok(code) => code,
         Err(err) => {

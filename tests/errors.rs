@@ -525,3 +525,18 @@ fn full_disk_is_reported_and_finished_runs_survive() {
     assert!(done >= 1, "no run finished before the disk filled up: the case checks nothing");
     eprintln!("{done} runs finished before the disk filled up");
 }
+
+/// A command line that does not parse exits 64 (EX_USAGE), never 2 (which means "some runs failed or
+/// diverged"); --help and --version exit 0.
+#[test]
+fn usage_errors_have_their_own_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["sweep", "--no-such-flag"][..], &["no-such-command"], &["probe"]] {
+        let out = run(args, dir.path());
+        assert_eq!(out.status.code(), Some(64), "ddlab {args:?}:\n{}", stderr(&out));
+        assert!(stderr(&out).contains("Usage"), "ddlab {args:?} prints the usage:\n{}", stderr(&out));
+    }
+    for args in [&["--help"][..], &["--version"], &["sweep", "--help"]] {
+        assert_eq!(run(args, dir.path()).status.code(), Some(0), "ddlab {args:?}");
+    }
+}
