@@ -49,7 +49,7 @@ pub fn subnetwork_error(view: &ModelView, labels: &[u32], keep: &[usize]) -> f64
     let (k, scale) = (view.classes, view.width as f64 / keep.len() as f64);
     let mut row = vec![0.0; k];
     let mut wrong = 0;
-    for x in 0..view.n {
+    for (x, &label) in labels.iter().enumerate().take(view.n) {
         row.fill(0.0);
         for &i in &units {
             let a = view.a(x, i) as f64;
@@ -63,7 +63,7 @@ pub fn subnetwork_error(view: &ModelView, labels: &[u32], keep: &[usize]) -> f64
         for (o, &c) in row.iter_mut().zip(&view.readout_bias) {
             *o = *o * scale + c as f64;
         }
-        wrong += (argmax(&row) != labels[x] as usize) as usize;
+        wrong += (argmax(&row) != label as usize) as usize;
     }
     wrong as f64 / view.n as f64
 }

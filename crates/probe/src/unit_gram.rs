@@ -528,7 +528,7 @@ mod tests {
     fn gauss_and_gauss_radau_rules_bracket_a_known_quadratic_form() {
         let n = 30;
         let d: Vec<f64> = (0..n).map(|i| 1e-3 + 4.0 * ((i as f64 * 0.37).sin()).powi(2)).collect();
-        let sign = |i: usize| if (i * 7) % 3 == 0 { 1.0 } else { -1.0 };
+        let sign = |i: usize| if (i * 7).is_multiple_of(3) { 1.0 } else { -1.0 };
         let z: Vec<f64> = (0..n).map(|i| sign(i) / (n as f64).sqrt()).collect();
         let exact: f64 = d.iter().zip(&z).map(|(&l, &z)| z * z * x_ln_x(l)).sum();
         for m in [1, 2, 4, 8, 12] {
