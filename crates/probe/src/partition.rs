@@ -7,8 +7,8 @@
 //! the `_sq` figures squared-loss training.
 
 use rand::seq::SliceRandom;
-use rayon::prelude::*;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use crate::rows::Metric;
 use crate::view::ModelView;

@@ -16,6 +16,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::spectrum::{effective_rank, psd_eigenvalues};
+use crate::view::host_f64;
 
 /// Why a spectrum built on a Gram with non-finite entries is undefined.
 pub const NON_FINITE_GRAM: &str = "the Gram matrix holds non-finite values (the network's outputs overflow)";
@@ -82,8 +83,6 @@ pub enum UnitSpectrum {
 /// What P3 needs of G.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UnitGram {
-    /// G_ii = ||a_i||^2 ||v_i||^2.
-    pub diagonal: Vec<f64>,
     pub trace: f64,
     /// ||G||_F^2 = tr(G^2).
     pub frobenius_sq: f64,
@@ -105,11 +104,6 @@ impl UnitGram {
         self.spectrum.as_ref().map_err(String::clone)?;
         Ok(if self.frobenius_sq <= 0.0 { 0.0 } else { self.trace * self.trace / self.frobenius_sq })
     }
-}
-
-/// Host values of a tensor as f64.
-fn host_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    ddlab_model::host_f32(t).into_iter().map(f64::from).collect()
 }
 
 /// Summarises G for activations `a` (`[n, width]`, on the device, whose squared column norms are
@@ -151,7 +145,7 @@ pub fn unit_gram(
             _ => lanczos_effective_rank(a, v_t, trace, limits, seed),
         }
     };
-    UnitGram { diagonal, trace, frobenius_sq: tiles.frobenius_sq, spectrum, duplicate_pairs: tiles.duplicate_pairs }
+    UnitGram { trace, frobenius_sq: tiles.frobenius_sq, spectrum, duplicate_pairs: tiles.duplicate_pairs }
 }
 
 /// What one pass over the tiles of G gives.
@@ -202,7 +196,8 @@ fn stream_tiles(a: &Tensor<2>, v_t: &Tensor<2>, diagonal: &[f64], cosine: f64, t
                         full[i * width + j] = g;
                         full[j * width + i] = g;
                     }
-                    if j > i && g * inverse_norm[i] * inverse_norm[j] >= cosine && inverse_norm[i] > 0.0 && inverse_norm[j] > 0.0 {
+                    if j > i && g * inverse_norm[i] * inverse_norm[j] >= cosine && inverse_norm[i] > 0.0 && inverse_norm[j] > 0.0
+                    {
                         out.duplicate_pairs.push((i, j));
                     }
                 }
@@ -272,7 +267,7 @@ fn orthonormal(y: Tensor<2>) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [rows, cols]), &device)
 }
 
-/// `count x columns` random signs, on the device.
+/// `rows x columns` random signs, on the device.
 fn rademacher(rng: &mut ChaCha8Rng, rows: usize, columns: usize, device: &burn::tensor::Device) -> Tensor<2> {
     let signs: Vec<f32> = (0..rows * columns).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
     Tensor::from_data(TensorData::new(signs, [rows, columns]), device)
@@ -286,7 +281,13 @@ fn rademacher(rng: &mut ChaCha8Rng, rows: usize, columns: usize, device: &burn::
 /// 2. the rest: Rademacher z projected off Q, Lanczos on (I - QQ^T) G (I - QQ^T) from each (fully
 ///    reorthogonalised, against Q too), z^T f z read off the tridiagonal by Gauss quadrature; their mean,
 ///    with z^T G z as a control variate, and its standard error.
-fn lanczos_effective_rank(a: &Tensor<2>, v_t: &Tensor<2>, trace: f64, limits: &ProbeLimits, seed: u64) -> Result<UnitSpectrum, String> {
+fn lanczos_effective_rank(
+    a: &Tensor<2>,
+    v_t: &Tensor<2>,
+    trace: f64,
+    limits: &ProbeLimits,
+    seed: u64,
+) -> Result<UnitSpectrum, String> {
     let width = a.dims()[1];
     let device = a.device();
     let (probes, steps) = (limits.lanczos_probes.max(3), limits.lanczos_steps.clamp(1, width));

@@ -51,7 +51,7 @@ pub struct CrossView {
 }
 
 /// Host values of a tensor as f64.
-fn host_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+pub(crate) fn host_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
     host_f32(t).into_iter().map(f64::from).collect()
 }
 

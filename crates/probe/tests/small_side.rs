@@ -118,8 +118,13 @@ fn activation_participation_ratio_from_the_dual_equals_the_covariances() {
 #[test]
 fn lanczos_effective_rank_lies_within_its_stated_error() {
     // Trained and initial nets, wide against n K, one of rank far below the Lanczos steps.
-    let cases =
-        [(300, 40, 5, 7u64, true), (400, 30, 4, 8, false), (256, 6, 2, 9, true), (500, 50, 3, 10, true), (700, 120, 5, 12, false)];
+    let cases = [
+        (300, 40, 5, 7u64, true),
+        (400, 30, 4, 8, false),
+        (256, 6, 2, 9, true),
+        (500, 50, 3, 10, true),
+        (700, 120, 5, 12, false),
+    ];
     for (width, n, k, seed, trained_net) in cases {
         let (weights, x) = if trained_net {
             net(width, n, 6, k, seed)

@@ -17,7 +17,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data"));
     let prepared = ddlab_sweep::prepare_conditions(&sweep.spec, &data_dir)?;
     let device = Device::flex();
-    println!("| width | phase | exact | estimate | standard error | quadrature error bound | error / standard error | exact s | observe s (with the estimate) |");
+    println!(
+        "| width | phase | exact | estimate | standard error | quadrature error bound | error / standard error | exact s | observe s (with the estimate) |"
+    );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for key in sweep.spec.runs() {
         let data = &prepared[sweep.spec.conditions.iter().position(|c| *c == key.condition).unwrap()];

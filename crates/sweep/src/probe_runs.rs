@@ -357,6 +357,20 @@ fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
     }
 }
 
+/// Loads a model's weights file and observes it on the probe set `x` within the default limits; `seed`
+/// (the run's) drives the Lanczos estimate where one is needed.
+fn observe_model(
+    sweep: &SweepDir,
+    shape: MlpShape,
+    file: &Path,
+    x: &Tensor<2>,
+    seed: u64,
+    device: &Device,
+) -> crate::Result<ModelView> {
+    let mlp = load_model(sweep, shape, file, device)?;
+    Ok(ModelView::observe_with(&mlp.to_weights(shape), x, &ProbeLimits::default(), seed))
+}
+
 /// One target after probing: what the cross-model probes keep, and its own probes when its run lacked them.
 struct Observed {
     cross: CrossView,
@@ -375,7 +389,6 @@ fn probe_all(
     jobs: usize,
 ) -> crate::Result<Vec<Observed>> {
     let targets = &work.targets;
-    let limits = ProbeLimits::default();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::sync::Mutex<Option<crate::Result<Observed>>>> =
         targets.iter().map(|_| std::sync::Mutex::new(None)).collect();
@@ -385,8 +398,7 @@ fn probe_all(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(target) = targets.get(i) else { break };
-                    let observed = load_model(sweep, shape, &target.file, device).map(|mlp| {
-                        let view = ModelView::observe_with(&mlp.to_weights(shape), x, &limits, target.seed);
+                    let observed = observe_model(sweep, shape, &target.file, x, target.seed, device).map(|view| {
                         let own = work
                             .per_run_missing
                             .iter()
@@ -408,8 +420,7 @@ pub fn probe_one_model(sweep: &SweepDir, prepared: &Prepared, key: &RunKey, devi
     let (x, labels) = probe_set(sweep, prepared, device);
     let shape =
         MlpShape { input: prepared.train.dim, width: key.width, depth: sweep.spec.model.depth, classes: prepared.classes };
-    let mlp = load_model(sweep, shape, &sweep.model_path(key), device)?;
-    let view = ModelView::observe_with(&mlp.to_weights(shape), &x, &ProbeLimits::default(), key.seed);
+    let view = observe_model(sweep, shape, &sweep.model_path(key), &x, key.seed, device)?;
     Ok(probe_model(&view, &labels, &sweep.spec.probe, key.seed))
 }
 
