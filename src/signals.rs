@@ -28,20 +28,25 @@ pub fn requeue_requested() -> bool {
     REQUEUE.get().is_some_and(|flag| flag.load(Ordering::Relaxed))
 }
 
-/// Requeues this Slurm array task (`scontrol requeue <job>_<task>`); what happened, to print.
-pub fn requeue_this_task() -> String {
+/// Requeues this Slurm array task (`scontrol requeue <job>_<task>`), saying so on stderr first: Slurm
+/// answers a requeue by sending SIGTERM to the task, which (the stop flag being set already) ends this
+/// process at once, often before `scontrol` returns. So the intent is logged before the call, and the
+/// outcome after it when the process is still alive to say it.
+pub fn requeue_this_task() {
     let var = |name: &str| std::env::var(name).ok();
     let Some(job) = var("SLURM_ARRAY_JOB_ID")
         .zip(var("SLURM_ARRAY_TASK_ID"))
         .map(|(j, t)| format!("{j}_{t}"))
         .or_else(|| var("SLURM_JOB_ID"))
     else {
-        return "SIGUSR1 outside a Slurm job: stopped, nothing requeued".into();
+        eprintln!("SIGUSR1 outside a Slurm job: stopped, nothing requeued");
+        return;
     };
+    eprintln!("requeueing Slurm job {job} (scontrol requeue): it resumes from its checkpoints");
     match std::process::Command::new("scontrol").args(["requeue", &job]).output() {
-        Ok(out) if out.status.success() => format!("requeued Slurm job {job}: it resumes from its checkpoints"),
-        Ok(out) => format!("scontrol requeue {job} failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
-        Err(e) => format!("cannot run scontrol requeue {job}: {e}"),
+        Ok(out) if out.status.success() => eprintln!("requeued Slurm job {job}"),
+        Ok(out) => eprintln!("scontrol requeue {job} failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => eprintln!("cannot run scontrol requeue {job}: {e}"),
     }
 }
 
@@ -64,10 +69,10 @@ pub fn install() -> anyhow::Result<Arc<AtomicBool>> {
             loop {
                 std::thread::sleep(Duration::from_millis(50));
                 if watched.load(Ordering::Relaxed) && !TRAINING.load(Ordering::Relaxed) {
-                    if requeue_requested() {
-                        eprintln!("{}", requeue_this_task());
-                    }
                     eprintln!("interrupted: nothing half-written is left; run the same command again to finish");
+                    if requeue_requested() {
+                        requeue_this_task();
+                    }
                     std::process::exit(i32::from(INTERRUPTED));
                 }
             }

@@ -82,7 +82,7 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
         }
         eprintln!("interrupted: every run in progress was checkpointed; run the same command again to resume");
         if signals::requeue_requested() {
-            eprintln!("{}", signals::requeue_this_task());
+            signals::requeue_this_task();
         }
         return Ok(ExitCode::from(signals::INTERRUPTED));
     }
