@@ -26,6 +26,19 @@ pub struct CurvePoint {
     #[serde(with = "crate::json_float")]
     pub hi: f64,
     pub n: usize,
+    /// The replicates' own values (seed, value), so a reader can see what the mean summarises: the
+    /// report shows them on hover. Absent in analysis files written before they were kept.
+    #[serde(default)]
+    pub values: Vec<ReplicateValue>,
+}
+
+/// One replicate's value at one width: `seed` is None for figures with one value per width (the seed
+/// ensemble's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicateValue {
+    pub seed: Option<u64>,
+    #[serde(with = "crate::json_float")]
+    pub value: f64,
 }
 
 /// Identifies a replicate: `Some(seed)`, or `None` for figures with one value per width (seed ensemble).
@@ -125,7 +138,8 @@ pub fn aggregate(values: &SeedCurves) -> Vec<CurvePoint> {
         .map(|(width, seeds)| {
             let v: Vec<f64> = seeds.values().copied().collect();
             let (lo, hi) = t_interval(&v, 0.95);
-            CurvePoint { width: *width, mean: mean(&v), sd: sd(&v), se: se(&v), lo, hi, n: v.len() }
+            let values = seeds.iter().map(|(seed, value)| ReplicateValue { seed: *seed, value: *value }).collect();
+            CurvePoint { width: *width, mean: mean(&v), sd: sd(&v), se: se(&v), lo, hi, n: v.len(), values }
         })
         .collect()
 }

@@ -20,7 +20,7 @@ pub use calibrate::{
     CALIBRATION_WIDTHS, CalibrationOptions, CalibrationRow, FALSE_ALARM_SLACK, ONSET_SLOPE, PEAK_HEIGHT, PLANTED_AT, Target,
     WITHIN_WIDTH_EFFECT, calibrate, calibration_table_markdown, simulated_seed_variance,
 };
-pub use curve::{CurvePoint, SeedCurves, SeedKey, aggregate, resample_jointly};
+pub use curve::{CurvePoint, ReplicateValue, SeedCurves, SeedKey, aggregate, resample_jointly};
 pub use ensemble::{
     ENSEMBLE_ERR_PREFIX, EnsembleCurve, ExplicitEnsembles, KW_DISAGREEMENT_PREFIX, KW_EQUIVALENCE_MARGIN, KW_ERR_DIFF_PREFIX,
     KwComparison, PermutationSlope, WidthAdjusted, WidthPoint, permutation_slope_test,

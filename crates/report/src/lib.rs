@@ -1,14 +1,16 @@
 //! # ddlab-report
 //!
-//! The human-readable end of a sweep: the verdict as Markdown, the figures (SVG and PNG, drawn with
-//! plotters in a shipped font) and one self-contained HTML report. It reads and writes nothing:
-//! callers hand it the [`ddlab_analysis::Analysis`] and the rows to show, and store the text and bytes it
-//! returns.
+//! The human-readable end of a sweep: the answer and the verdict as Markdown, the figures (SVG and PNG,
+//! drawn with plotters in a shipped font, for papers) and one self-contained HTML report whose curves
+//! are interactive. It reads and writes nothing: callers hand it the [`ddlab_analysis::Analysis`] and
+//! the rows to show, and store the text and bytes it returns.
 
+mod chart;
 mod figures;
 mod html;
 mod markdown;
+mod summary;
 
 pub use figures::{Figure, ReportError, draw_figures};
-pub use html::{ReportInputs, report_html};
-pub use markdown::verdict_markdown;
+pub use html::{ReportFigure, ReportInputs, report_html};
+pub use markdown::{num, verdict_markdown};

@@ -8,11 +8,14 @@ use ddlab_analysis::{
     tested_distance,
 };
 
-/// A number in a table: 3 significant digits, plain for moderate magnitudes.
-pub(crate) fn num(x: f64) -> String {
+/// A number in a table: 3 significant digits, plain for moderate magnitudes. The report's script
+/// prints its tooltips the same way (`fmt` in assets/chart.js).
+pub fn num(x: f64) -> String {
     if !x.is_finite() {
         "-".into()
-    } else if x == 0.0 || (1e-3..1e5).contains(&x.abs()) {
+    } else if x == 0.0 {
+        "0".into()
+    } else if (1e-3..1e5).contains(&x.abs()) {
         let digits = (2 - x.abs().log10().floor() as i32).clamp(0, 6) as usize;
         format!("{x:.digits$}")
     } else {
@@ -258,6 +261,28 @@ pub(crate) fn epochwise_section(ew: &EpochWise) -> String {
     out
 }
 
+/// The answer first: the tally and a paragraph per condition (crate::summary).
+fn answer_markdown(analysis: &Analysis) -> String {
+    use crate::summary::{across_findings, condition_answer, grouped, tally_line};
+    let words = |findings: &[crate::summary::Finding]| {
+        grouped(findings)
+            .into_iter()
+            .map(|(o, texts)| format!("**{}**: {}.", o.label(), texts.join("; ")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut out = format!("## Answer\n\n{}\n\n", tally_line(analysis));
+    for c in &analysis.conditions {
+        let a = condition_answer(c, analysis.options.null_draws);
+        out.push_str(&format!("**{}** ({}). {} {}\n\n", a.condition, a.setting, a.peak, words(&a.findings)));
+    }
+    let across = across_findings(analysis);
+    if analysis.conditions.len() > 1 && !across.is_empty() {
+        out.push_str(&format!("**Across conditions.** {}\n\n", words(&across)));
+    }
+    out
+}
+
 /// The whole analysis.md.
 pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
     let o = &analysis.options;
@@ -267,6 +292,7 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
         "Each prediction is a test at level {} (family-wise over the metrics, Holm): **supported** (the test rejects its null in the predicted direction), **contradicted** (the test did not find the predicted effect, or found the opposite; the reason says which) or **not testable** (too few seeds, widths or conditions, or no peak to refer to). Intervals are t intervals over seeds; the peak and onset p-values are calibrated by simulation ({} draws per design). Definitions: docs/SCIENCE.md, Statistics.\n\n",
         o.alpha, o.null_draws
     ));
+    out.push_str(&answer_markdown(analysis));
     out.push_str(&format!(
         "## Overall\n\n{}\n\n| outcome | predictions |\n| --- | --- |\n| supported | {} |\n| contradicted | {} |\n| not testable | {} |\n\n",
         analysis.overall, analysis.tally.supported, analysis.tally.contradicted, analysis.tally.not_testable

@@ -65,3 +65,38 @@ fn markdown_and_html_show_each_verdict_and_what_was_left_out() {
     assert!(md.contains("| `competence/n_eff` | 20 | 20 | 2 |"), "{md}");
     assert!(md.contains(&format!("| supported | {} |", a.tally.supported)));
 }
+
+/// The answer opens analysis.md and the report: where the peak is (the planted width 8), with its
+/// p-value as a bound at the simulation's floor, and every other verdict filed under its outcome.
+#[test]
+fn the_answer_says_where_the_peak_is_and_what_each_prediction_found() {
+    let a = analysis();
+    let md = verdict_markdown(&a, "s");
+    let html = report_html(&ReportInputs {
+        sweep_name: "s",
+        spec_toml: "",
+        analysis: &a,
+        figures: vec![],
+        runs_header: vec![],
+        runs_rows: vec![],
+    });
+    let answer = md.split("## Answer").nth(1).and_then(|r| r.split("## Overall").next()).expect("an answer section");
+    let c = &a.conditions[0];
+    assert_eq!(c.peak.peak.as_ref().map(|p| p.width), Some(8));
+    assert!(answer.contains("The test error peaks at width 8"), "{answer}");
+    let p = c.peak.p_value.unwrap();
+    assert!(p <= 1.0 / 200.0, "planted peak: p = {p}");
+    assert!(answer.contains(&format!("p ≤ {}", ddlab_report::num(p))), "{answer}");
+    for v in c.verdicts.iter().filter(|v| v.prediction != "double descent detected") {
+        let group = answer.split(&format!("**{}**:", v.outcome.label())).nth(1).unwrap_or_else(|| panic!("{answer}"));
+        let group = group.split("**").next().unwrap();
+        assert!(!group.trim().is_empty(), "{}: {answer}", v.prediction);
+    }
+    let first = html.find("id=\"answer\"").expect("answer section");
+    let key = html.find("id=\"key-figure\"").expect("key figure");
+    let details = html.find("<h2>Details</h2>").expect("details");
+    assert!(first < key && key < details, "the answer and the key figure come first");
+    for external in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url(http"] {
+        assert!(!html.contains(external), "the page links {external}");
+    }
+}

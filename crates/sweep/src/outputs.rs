@@ -9,7 +9,7 @@ use ddlab_analysis::{
 };
 use ddlab_config::Loss;
 use ddlab_probe::{Phase, ProbeRow};
-use ddlab_report::{ReportInputs, draw_figures, report_html, verdict_markdown};
+use ddlab_report::{ReportFigure, ReportInputs, draw_figures, report_html, verdict_markdown};
 use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic};
 use ddlab_train::MetricsRow;
 
@@ -196,7 +196,7 @@ pub fn report(folder: &Path) -> crate::Result<PathBuf> {
             let path = sweep.figure_path(&name, "svg");
             std::fs::read_to_string(&path)
                 .map_err(|e| SweepError::file(&path, format!("missing figure ({e})")))
-                .map(|svg| (title, svg))
+                .map(|svg| ReportFigure { name, title, svg })
         })
         .collect::<crate::Result<Vec<_>>>()?;
     let runs_path = sweep.runs_csv();

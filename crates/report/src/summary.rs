@@ -1,0 +1,189 @@
+//! The answer in words: a short paragraph per condition made from its verdicts (where the peak is and
+//! how sure; what each prediction found, with the numbers that matter), and one line for what is
+//! tested across conditions. The report's first screen and analysis.md open with it.
+
+use std::collections::BTreeMap;
+
+use ddlab_analysis::{Analysis, ConditionAnalysis, Outcome, Verdict};
+
+use crate::markdown::num;
+
+/// A phrase with the outcome it is filed under.
+pub struct Finding {
+    pub outcome: Outcome,
+    pub text: String,
+}
+
+/// The answer for one condition: the peak sentence, then the findings grouped by outcome.
+pub struct ConditionAnswer {
+    pub condition: String,
+    pub setting: String,
+    pub peak: String,
+    pub findings: Vec<Finding>,
+}
+
+fn get(v: &Verdict, key: &str) -> Option<f64> {
+    v.numbers.get(key).copied().filter(|x| x.is_finite())
+}
+
+fn interval(v: &Verdict) -> String {
+    match (get(v, "lo"), get(v, "hi")) {
+        (Some(lo), Some(hi)) => format!(" [{}, {}]", num(lo), num(hi)),
+        _ => String::new(),
+    }
+}
+
+fn count(x: Option<f64>) -> String {
+    x.map_or("?".into(), |x| format!("{}", x.round() as i64))
+}
+
+/// A verdict in a few words with its two or three numbers; the prediction's own name when it is not
+/// one the report knows how to phrase.
+pub fn phrase(v: &Verdict) -> String {
+    let p = v.prediction.as_str();
+    let n = |k: &str| get(v, k);
+    let of = |a: &str, b: &str| n(a).zip(n(b)).map(|(a, b)| format!("{} of {}", count(Some(a)), count(Some(b))));
+    if p.starts_with("H1 onset at the peak (any metric") {
+        return match of("metrics_supported", "metrics_tested") {
+            Some(k) => format!("{k} internal-ensemble metrics start growing at the peak (H1)"),
+            None => "an internal-ensemble metric starts growing at the peak (H1)".into(),
+        };
+    }
+    if p.starts_with("past-peak relation, width-adjusted (any metric") {
+        return match of("metrics_supported", "metrics_tested") {
+            Some(k) => format!("{k} metrics predict lower test error between seeds of one width, past the peak"),
+            None => "a metric predicts lower test error between seeds of one width, past the peak".into(),
+        };
+    }
+    if p.starts_with("H4")
+        && let Some(alpha) = n("alpha")
+    {
+        return format!(
+            "seed variance falls as W^-{}{} past the peak (H4; 1 = averaging independent members)",
+            num(alpha),
+            interval(v)
+        );
+    }
+    if p.starts_with("H5 averaging seeds")
+        && let (Some(k), Some(r)) = (n("k"), n("reduction"))
+    {
+        return format!("averaging {} seeds lowers the peak by {}{} (H5)", count(Some(k)), num(r), interval(v));
+    }
+    if p.starts_with("H5 one net of width kW")
+        && let (Some(k), Some(d)) = (n("k"), n("mean_diff"))
+    {
+        let k = count(Some(k));
+        let side = if d > 0.0 { "more" } else { "less" };
+        return format!("one net of width {k}W errs {}{} {side} than {k} nets of width W (H5)", num(d.abs()), interval(v));
+    }
+    if p.starts_with("epoch-wise double descent") {
+        return match of("widths_with_peak", "widths_tested") {
+            Some(k) => format!("{k} widths show an epoch-wise peak of the test error"),
+            None => "an epoch-wise peak of the test error".into(),
+        };
+    }
+    if p.starts_with("epoch-wise onset") {
+        return "an ensemble onset at the epoch-wise peak".into();
+    }
+    if p.starts_with("H3") {
+        return "a metric predicts the test error at a fixed width across conditions (H3)".into();
+    }
+    p.to_string()
+}
+
+fn peak_sentence(c: &ConditionAnalysis, null_draws: usize) -> String {
+    let error = if c.regression { "test risk" } else { "test error" };
+    let detected = c.verdicts.iter().find(|v| v.prediction == "double descent detected");
+    let mean_at = |w: usize| c.curves.test_err.iter().find(|p| p.width == w).map(|p| p.mean);
+    let interp = c
+        .w_interp
+        .map_or("no width interpolates the training set".into(), |w| format!("the training set is interpolated from width {w}"));
+    match (detected, c.peak.peak.as_ref()) {
+        (Some(v), Some(peak)) if v.outcome == Outcome::Supported => {
+            let p = get(v, "p_value")
+                .map_or(String::new(), |p| format!("; p {}, corrected for picking the peak", p_text(p, null_draws)));
+            format!(
+                "The {error} peaks at width {} ({}), {} above the lower side and {} above the widest widths{p}; {interp}.",
+                peak.width,
+                mean_at(peak.width).map_or("n/a".into(), num),
+                get(v, "drop_left").map_or("?".into(), num),
+                get(v, "drop_right").map_or("?".into(), num),
+            )
+        }
+        (Some(v), _) => format!("No double descent was found ({}): {}; {interp}.", v.outcome.label(), v.reason),
+        (None, _) => format!("The peak was not tested; {interp}."),
+    }
+}
+
+/// "= p", or "≤ p" at the floor of a p-value simulated from `null_draws` draws (1 / (draws + 1)): there
+/// it is a bound, not a value.
+pub fn p_text(p: f64, null_draws: usize) -> String {
+    let floor = 1.0 / (null_draws as f64 + 1.0);
+    if p <= floor * (1.0 + 1e-9) { format!("≤ {}", num(p)) } else { format!("= {}", num(p)) }
+}
+
+pub fn condition_answer(c: &ConditionAnalysis, null_draws: usize) -> ConditionAnswer {
+    let findings = c
+        .verdicts
+        .iter()
+        .filter(|v| v.prediction != "double descent detected")
+        .map(|v| Finding { outcome: v.outcome, text: phrase(v) })
+        .collect();
+    ConditionAnswer {
+        condition: c.condition.clone(),
+        setting: format!(
+            "n_train = {}, label noise = {}, {} runs{}",
+            c.n_train,
+            c.label_noise,
+            c.runs_used,
+            if c.diverged.is_empty() { String::new() } else { format!(", {} diverged and left out", c.diverged.len()) }
+        ),
+        peak: peak_sentence(c, null_draws),
+        findings,
+    }
+}
+
+/// The findings of a list grouped by outcome, supported first: (outcome, phrases).
+pub fn grouped(findings: &[Finding]) -> Vec<(Outcome, Vec<&str>)> {
+    let order = |o: &Outcome| match o {
+        Outcome::Supported => 0,
+        Outcome::Contradicted => 1,
+        Outcome::NotTestable => 2,
+    };
+    let mut groups: BTreeMap<u8, (Outcome, Vec<&str>)> = BTreeMap::new();
+    for f in findings {
+        groups.entry(order(&f.outcome)).or_insert((f.outcome, Vec::new())).1.push(&f.text);
+    }
+    groups.into_values().collect()
+}
+
+/// The findings tested across conditions: H2 (one verdict per metric, counted per outcome) and H3.
+pub fn across_findings(analysis: &Analysis) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let total = analysis.across.len();
+    for outcome in [Outcome::Supported, Outcome::Contradicted, Outcome::NotTestable] {
+        let k = analysis.across.iter().filter(|x| x.verdict.outcome == outcome).count();
+        if k > 0 {
+            out.push(Finding {
+                outcome,
+                text: format!("the ensemble onset moves with the peak across conditions (H2), for {k} of {total} metrics"),
+            });
+        }
+    }
+    let h3 = &analysis.width_adjusted_verdict;
+    out.push(Finding { outcome: h3.outcome, text: phrase(h3) });
+    out
+}
+
+/// The tally in one short line.
+pub fn tally_line(analysis: &Analysis) -> String {
+    let t = &analysis.tally;
+    format!(
+        "{} predictions over {} condition(s): {} supported, {} contradicted, {} not testable.",
+        t.supported + t.contradicted + t.not_testable,
+        analysis.conditions.len(),
+        t.supported,
+        t.contradicted,
+        t.not_testable
+    )
+}
