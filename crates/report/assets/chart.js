@@ -179,7 +179,7 @@
           var x = sx(m[1]);
           el('line', { x1: x, x2: x, y1: top, y2: bottom, stroke: colour, 'stroke-dasharray': m[2], class: 'marker', 'data-marker': m[0] }, g);
           if (pi === 0) {
-            var lab = el('text', { x: x + 3, y: top + 12 + 12 * ci, class: 'marker-label', fill: colour }, g);
+            var lab = el('text', { x: x + 3, y: top + 12 + 12 * (2 * ci + (m[0] === 'peak' ? 0 : 1)), class: 'marker-label', fill: colour }, g);
             lab.textContent = m[0] === 'peak' ? (c.peak_detected ? 'peak ' : 'candidate peak (not significant) ') + m[1] : 'interp. ' + m[1];
           }
         });

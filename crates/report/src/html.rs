@@ -224,8 +224,15 @@ fn answer(a: &Analysis) -> String {
     out
 }
 
+/// A folded section; its summary line carries each outcome of its verdicts once, with a count.
 fn section(id: &str, title: &str, outcomes: &[Outcome], body: &str) -> String {
-    let tags: Vec<String> = outcomes.iter().map(|o| outcome_tag(*o)).collect();
+    let tags: Vec<String> = [Outcome::Supported, Outcome::Contradicted, Outcome::NotTestable]
+        .into_iter()
+        .filter_map(|o| {
+            let k = outcomes.iter().filter(|x| **x == o).count();
+            (k > 0).then(|| format!("{}{}", outcome_tag(o), if k > 1 { format!(" x{k}") } else { String::new() }))
+        })
+        .collect();
     format!(
         "<details id=\"{id}\"><summary>{} <span class=\"tags\">{}</span></summary>\n<div class=\"section\">{body}</div></details>\n",
         escape(title),
