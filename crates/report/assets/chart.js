@@ -280,16 +280,81 @@
     });
   }
 
+  // A forest plot: one row per setting (a condition; a sweep of a study), its estimate with its 95%
+  // interval, and reference values as vertical lines; hovering a row shows its numbers.
+  function Forest(root, spec) {
+    this.root = root;
+    this.spec = spec;
+    this.host = document.createElement('div');
+    root.appendChild(this.host);
+    this.tip = document.getElementById('ddlab-tooltip');
+    var self = this;
+    this.draw();
+    window.addEventListener('resize', function () { self.draw(); });
+  }
+
+  Forest.prototype.draw = function () {
+    var spec = this.spec, self = this, rowH = 24, labelW = 240, top = 24, axis = 30;
+    this.host.innerHTML = '';
+    var width = Math.max(360, this.host.clientWidth || this.root.clientWidth || 700);
+    var height = top + spec.rows.length * rowH + axis;
+    var svg = el('svg', { width: width, height: height, class: 'chart-svg forest' }, this.host);
+    var x0 = labelW, x1 = width - 16;
+    var vals = [];
+    spec.rows.forEach(function (r) { [r.est, r.lo, r.hi].forEach(function (v) { if (v !== null && isFinite(v)) vals.push(v); }); });
+    spec.refs.forEach(function (r) { vals.push(r[0]); });
+    var lo = Math.min.apply(null, vals), hi = Math.max.apply(null, vals);
+    if (hi - lo < 1e-12) { lo -= 0.5; hi += 0.5; }
+    var pad = (hi - lo) * 0.06;
+    lo -= pad; hi += pad;
+    var sx = function (v) { return x0 + (v - lo) / (hi - lo) * (x1 - x0); };
+    el('text', { x: 4, y: 14, class: 'panel-title' }, svg).textContent = spec.title + (spec.unit ? ' (' + spec.unit + ')' : '');
+    ticks(lo, hi, false, 6).forEach(function (t) {
+      el('line', { x1: sx(t), x2: sx(t), y1: top - 4, y2: height - axis, stroke: '#eee' }, svg);
+      el('text', { x: sx(t), y: height - axis + 14, 'text-anchor': 'middle', class: 'tick' }, svg).textContent = tickText(t);
+    });
+    spec.refs.forEach(function (r) {
+      el('line', { x1: sx(r[0]), x2: sx(r[0]), y1: top - 4, y2: height - axis, stroke: '#888', 'stroke-dasharray': '4 3' }, svg);
+      el('text', { x: sx(r[0]) + 3, y: height - 4, class: 'marker-label', fill: '#555' }, svg).textContent = r[1];
+    });
+    spec.rows.forEach(function (r, i) {
+      var y = top + i * rowH + rowH / 2;
+      el('text', { x: x0 - 8, y: y + 4, 'text-anchor': 'end', class: 'tick' }, svg).textContent = r.label;
+      if (r.lo !== null && r.hi !== null && isFinite(r.lo) && isFinite(r.hi)) {
+        el('line', { x1: sx(r.lo), x2: sx(r.hi), y1: y, y2: y, stroke: '#333', 'stroke-width': 1.5 }, svg);
+      }
+      if (r.est !== null && isFinite(r.est)) {
+        var c = el('rect', { x: sx(r.est) - 4, y: y - 4, width: 8, height: 8, class: 'point o-' + r.outcome.replace(' ', '-'), 'data-row': i }, svg);
+        c.__row = r;
+      }
+    });
+    svg.addEventListener('mousemove', function (ev) {
+      var t = ev.target.__row;
+      if (!t) { self.tip.style.display = 'none'; return; }
+      self.tip.innerHTML = '<b>' + esc(t.label) + '</b><br><span class="tip-value">' + fmt(t.est) + '</span>' +
+        (t.lo !== null ? ' [' + fmt(t.lo) + ', ' + fmt(t.hi) + '] (95% interval)' : '') + '<br>' + esc(t.outcome);
+      self.tip.style.display = 'block';
+      self.tip.style.left = (ev.pageX + 14) + 'px';
+      self.tip.style.top = (ev.pageY + 14) + 'px';
+    });
+    svg.addEventListener('mouseleave', function () { self.tip.style.display = 'none'; });
+  };
+
+  function make(root) {
+    var spec = JSON.parse(root.querySelector('script[type="application/json"]').textContent);
+    return spec.kind === 'forest' ? new Forest(root, spec) : new Chart(root);
+  }
+
   function start() {
     document.querySelectorAll('.chart').forEach(function (root) {
       // A chart inside a closed <details> is drawn when it opens (it has no width before).
       var details = root.closest('details');
       if (details && !details.open) {
         details.addEventListener('toggle', function once() {
-          if (details.open && !root.__chart) root.__chart = new Chart(root);
+          if (details.open && !root.__chart) root.__chart = make(root);
         });
       } else {
-        root.__chart = new Chart(root);
+        root.__chart = make(root);
       }
     });
     document.querySelectorAll('table.sortable').forEach(sortable);

@@ -270,8 +270,77 @@ pub fn ensemble_figure(analysis: &Analysis) -> Option<ChartSpec> {
     })
 }
 
+/// A forest plot: one row per setting with its estimate and 95% interval, against reference values.
+#[derive(Serialize)]
+pub struct ForestSpec {
+    /// Always "forest": the page script draws it as one.
+    pub kind: &'static str,
+    pub title: String,
+    pub unit: String,
+    /// (value, what it means): vertical reference lines.
+    pub refs: Vec<(f64, String)>,
+    pub rows: Vec<ForestRow>,
+}
+
+#[derive(Serialize)]
+pub struct ForestRow {
+    pub label: String,
+    pub est: Option<f64>,
+    pub lo: Option<f64>,
+    pub hi: Option<f64>,
+    pub outcome: String,
+}
+
+/// The effects with an interval per condition, side by side where there are several conditions: H4's
+/// exponent, H5's reduction of the peak and its kW difference. Empty with fewer than two conditions
+/// holding the effect.
+pub fn forest_plots(analysis: &Analysis) -> Vec<(String, ForestSpec)> {
+    let effects: [(&str, &str, &str, &str, Vec<(f64, String)>); 3] = [
+        (
+            "H4",
+            "alpha",
+            "H4: seed variance ~ W^-alpha past the peak",
+            "",
+            vec![(1.0, "1: averaging independent members".into()), (0.5, "1/2: Geiger et al. 2020".into())],
+        ),
+        ("H5 averaging seeds", "reduction", "H5: the k-seed ensemble lowers the peak by", "test error", vec![(0.0, "0".into())]),
+        (
+            "H5 one net of width kW",
+            "mean_diff",
+            "H5: one net of width kW minus k nets of width W",
+            "test error",
+            vec![(0.0, "0".into())],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (prefix, key, title, unit, refs) in effects {
+        let rows: Vec<ForestRow> = analysis
+            .conditions
+            .iter()
+            .filter_map(|c| {
+                let v = c.verdicts.iter().find(|v| v.prediction.starts_with(prefix))?;
+                let est = v.numbers.get(key).copied().and_then(finite)?;
+                Some(ForestRow {
+                    label: c.condition.clone(),
+                    est: Some(est),
+                    lo: v.numbers.get("lo").copied().and_then(finite),
+                    hi: v.numbers.get("hi").copied().and_then(finite),
+                    outcome: v.outcome.label().into(),
+                })
+            })
+            .collect();
+        if rows.len() >= 2 {
+            out.push((
+                format!("forest-{key}"),
+                ForestSpec { kind: "forest", title: title.into(), unit: unit.into(), refs, rows },
+            ));
+        }
+    }
+    out
+}
+
 /// The chart's element: its spec as JSON in a script element the page script reads.
-pub fn chart_html(id: &str, spec: &ChartSpec) -> String {
+pub fn chart_html(id: &str, spec: &impl Serialize) -> String {
     // `</` cannot end the script element early: every `<` in the JSON is escaped.
     let json = serde_json::to_string(spec).expect("a chart spec serialises").replace('<', "\\u003c");
     format!("<div class=\"chart\" id=\"{id}\"><script type=\"application/json\">{json}</script></div>\n")
