@@ -93,6 +93,9 @@ fn factorial_at_most(n: usize, cap: usize) -> Option<usize> {
     Some(f)
 }
 
+/// Per width: (mean growth, mean test error) of one condition.
+type GrowthAndError = BTreeMap<usize, (f64, f64)>;
+
 /// Within-column slope of y on x (rows: units, columns: groups; a balanced table) with a permutation
 /// p-value: the rows of x are re-paired with the rows of y (every pairing when rows! <= 5040, else
 /// `draws` random ones seeded by `seed`). Exact under "x's rows are exchangeable given y", whatever
@@ -224,7 +227,7 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
         .iter()
         .map(|name| {
             // Per condition: width -> (mean growth, mean test error), where both exist.
-            let tables: Vec<(&str, BTreeMap<usize, (f64, f64)>)> = conditions
+            let tables: Vec<(&str, GrowthAndError)> = conditions
                 .iter()
                 .filter_map(|(cond, err, growths)| {
                     let g = growths.get(name)?;
@@ -592,7 +595,7 @@ fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>, from_width: usiz
             let (m, s) = (mean(&units), se(&units));
             let ci = |level: f64| {
                 let half = t_quantile(0.5 + level / 2.0, n as f64 - 1.0) * s;
-                (n >= 2 && half.is_finite()).then(|| (m - half, m + half))
+                (n >= 2 && half.is_finite()).then_some((m - half, m + half))
             };
             let (c95, c90) = (ci(0.95), ci(0.90));
             KwComparison {

@@ -112,7 +112,9 @@ fn bin(epoch: usize) -> i64 {
 /// mean of the distinct epochs in the bin (rounded; distinct bins hold disjoint epoch ranges, so the
 /// keys stay distinct and ordered).
 fn binned(rows: impl Iterator<Item = (usize, u64, f64)>) -> SeedCurves {
-    let mut acc: BTreeMap<i64, (BTreeSet<usize>, BTreeMap<u64, (f64, usize)>)> = BTreeMap::new();
+    // Per bin: its distinct epochs, and per seed the sum and count of its values.
+    type Bin = (BTreeSet<usize>, BTreeMap<u64, (f64, usize)>);
+    let mut acc: BTreeMap<i64, Bin> = BTreeMap::new();
     for (epoch, seed, v) in rows {
         if epoch == 0 || !v.is_finite() {
             continue;

@@ -227,10 +227,10 @@ impl Resolver<'_> {
         ];
         let regression_keys = [("data.signal", d.signal.is_some()), ("data.noise_variance", d.noise_variance.is_some())];
         let kind = dataset.get_ref().as_str();
-        if kind != "gaussian_linear" {
-            if let Some((key, _)) = regression_keys.iter().find(|(_, set)| *set) {
-                return Err(self.bad_spanned(dataset, key, format!("applies to gaussian_linear only, not to dataset `{kind}`")));
-            }
+        if kind != "gaussian_linear"
+            && let Some((key, _)) = regression_keys.iter().find(|(_, set)| *set)
+        {
+            return Err(self.bad_spanned(dataset, key, format!("applies to gaussian_linear only, not to dataset `{kind}`")));
         }
         let reject = |keys: &[(&str, bool)], why: &str| -> Result<(), SpecError> {
             match keys.iter().find(|(_, set)| *set) {

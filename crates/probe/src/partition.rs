@@ -99,11 +99,11 @@ pub(crate) fn network_output(view: &ModelView, x: usize) -> Vec<f64> {
 /// Error and both losses of the network's own forward pass: `(full_err, full_loss_sq, full_loss_kl)`.
 pub fn full_figures(view: &ModelView, labels: &[u32]) -> (f64, f64, f64) {
     let (mut err, mut sq, mut ce) = (0.0, 0.0, 0.0);
-    for x in 0..view.n {
+    for (x, &label) in labels.iter().enumerate().take(view.n) {
         let f = network_output(view, x);
-        err += (argmax(&f) != labels[x] as usize) as u8 as f64;
-        sq += sq_loss(&f, labels[x]);
-        ce += ce_loss(&f, labels[x]);
+        err += (argmax(&f) != label as usize) as u8 as f64;
+        sq += sq_loss(&f, label);
+        ce += ce_loss(&f, label);
     }
     let n = view.n as f64;
     (err / n, sq / n, ce / n)

@@ -295,7 +295,7 @@ pub struct ForestRow {
 /// exponent, H5's reduction of the peak and its kW difference. Empty with fewer than two conditions
 /// holding the effect.
 pub fn forest_plots(analysis: &Analysis) -> Vec<(String, ForestSpec)> {
-    let effects: [(&str, &str, &str, &str, Vec<(f64, String)>); 3] = [
+    let effects = [
         (
             "H4",
             "alpha",

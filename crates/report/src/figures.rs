@@ -242,13 +242,16 @@ where
     panel_chart_xy(area, caption, ranges, descs, (x_label, None))
 }
 
+/// A formatter for an axis' tick labels, or plotters' own.
+type TickFormat<'f> = Option<&'f dyn Fn(&f64) -> String>;
+
 /// [`panel_chart`] with a formatter for the y ticks as well (both axes in log2 units).
 fn panel_chart_xy<'a, DB: DrawingBackend + 'a>(
     area: &'a DrawingArea<DB, Shift>,
     caption: impl AsRef<str>,
     (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
     (x_desc, y_desc): (&str, &str),
-    (x_label, y_label): (Option<&dyn Fn(&f64) -> String>, Option<&dyn Fn(&f64) -> String>),
+    (x_label, y_label): (TickFormat, TickFormat),
 ) -> Result<Chart<'a, DB>, Box<dyn Error>>
 where
     DB::ErrorType: 'static,

@@ -95,7 +95,7 @@ pub fn device_fits<'a>(
 /// The memory of one pack of runs (all of one condition).
 pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackMemory {
     let moments = match spec.train.optimizer {
-        Optimizer::Sgd { momentum } if momentum == 0.0 => 0.0,
+        Optimizer::Sgd { momentum: 0.0 } => 0.0,
         Optimizer::Sgd { .. } => 1.0,
         Optimizer::Adam { .. } => 2.0,
     };

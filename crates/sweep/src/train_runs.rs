@@ -348,8 +348,9 @@ fn plan_work(
 ) -> crate::Result<Vec<Work>> {
     let spec = &sweep.spec;
     let warn = |w: String| progress.warn(&w);
-    let mut by_pack: std::collections::BTreeMap<Vec<String>, Vec<(RunKey, Option<RunState>, Option<RunState>)>> =
-        Default::default();
+    // Per pack: each run with its current and previous checkpoint.
+    type Checkpointed = (RunKey, Option<RunState>, Option<RunState>);
+    let mut by_pack: std::collections::BTreeMap<Vec<String>, Vec<Checkpointed>> = Default::default();
     let mut fresh = Vec::new();
     for key in candidates {
         let (current, previous) = sweep.read_checkpoints(key, RunState::from_bytes, warn);
