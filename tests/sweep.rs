@@ -96,17 +96,17 @@ fn sweep_writes_every_documented_file_with_its_columns() {
     let mut from = 0;
     for v in analysis["conditions"][0]["verdicts"].as_array().unwrap() {
         let outcome = v["outcome"].as_str().unwrap().replace('_', " ");
-        let metric = v["metric"].as_str().map_or("-".to_string(), |m| format!("<code>{m}</code>"));
+        let metric = v["metric"].as_str().map_or(String::new(), |m| format!(" (<code>{m}</code>)"));
         let row = format!(
-            "<tr><td>{}</td><td>{metric}</td><td><b class=\"{}\">{outcome}</b></td><td>{}</td>",
-            html_escape(v["prediction"].as_str().unwrap()),
+            "<div class=\"verdict\"><p><b class=\"o {}\">{outcome}</b> <b>{}</b>{metric}: {}</p>",
             v["outcome"].as_str().unwrap().replace('_', "-"),
+            html_escape(v["prediction"].as_str().unwrap()),
             html_escape(v["reason"].as_str().unwrap()),
         );
         let at = html[from..].find(&row).unwrap_or_else(|| panic!("report.html lacks the verdict row {row}"));
         from += at + row.len();
     }
-    assert!(html.contains("<svg") && html.contains("id=\"verdict-0\"") && html.contains("id=\"runs\""));
+    assert!(html.contains("<svg") && html.contains("id=\"answer\"") && html.contains("id=\"key-figure\"") && html.contains("id=\"runs\""));
     // No network resources: nothing loaded from a URL (SVG's xmlns names a URL but loads nothing).
     for attribute in ["src=\"http", "href=\"http", "url(http", "@import"] {
         assert!(!html.contains(attribute), "report.html loads a network resource ({attribute})");
