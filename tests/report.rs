@@ -1,29 +1,35 @@
 //! report.html in a real browser: headless Chromium (Debian's `chromium`) driven over the DevTools
-//! protocol. At 1400 x 1000 the first screen holds the answer paragraph and the whole key figure
+//! protocol (over its pipe, no network). At 1400 x 1000 the first screen holds the answer paragraph and the whole key figure
 //! (checked through DOM positions); hovering a data point with the mouse shows its value, interval and
 //! seeds as analysis.json has them; panels toggle; every figure lays out; no request leaves the page.
 //! And, without a browser: a sweep's results are readable by the group when the umask allows it.
 
 mod util;
 
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tungstenite::{Message, WebSocket};
 use util::*;
 
 fn chromium() -> Option<PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists())
 }
 
-/// Headless Chromium with one page, driven over the DevTools protocol (flattened session).
+/// Headless Chromium with one page, driven over the DevTools protocol (flattened session) on the pipe
+/// Chromium opens with `--remote-debugging-pipe`: it reads commands on its fd 3 and writes replies and
+/// events on its fd 4, each a JSON message ended by a NUL byte.
 struct Browser {
     child: Child,
-    ws: WebSocket<TcpStream>,
+    to_browser: std::io::PipeWriter,
+    /// Messages from the browser, read by a thread (so that a silent browser times out, not hangs).
+    from_browser: mpsc::Receiver<Value>,
     session: String,
     next_id: u64,
     /// Every event received so far (method, params).
@@ -37,9 +43,15 @@ impl Drop for Browser {
     }
 }
 
+const PATIENCE: Duration = Duration::from_secs(60);
+
 impl Browser {
     fn launch(binary: &Path, profile: &Path) -> Browser {
-        let child = Command::new(binary)
+        let (commands_read, to_browser) = std::io::pipe().unwrap();
+        let (mut from_browser_read, replies_write) = std::io::pipe().unwrap();
+        let (cr, rw) = (commands_read.as_raw_fd(), replies_write.as_raw_fd());
+        let mut command = Command::new(binary);
+        command
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -50,35 +62,59 @@ impl Browser {
                 "--disable-component-update",
                 "--disable-sync",
                 "--hide-scrollbars",
-                "--remote-debugging-port=0",
+                "--remote-debugging-pipe",
                 "about:blank",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromium starts");
-        // Chromium writes its port and the browser's WebSocket path here once it listens.
-        let port_file = profile.join("DevToolsActivePort");
-        let start = Instant::now();
-        let (port, path) = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                let lines: Vec<&str> = text.lines().collect();
-                if lines.len() >= 2 {
-                    break (lines[0].to_string(), lines[1].to_string());
+            .stderr(Stdio::null());
+        // SAFETY: between fork and exec only dup, dup2 and close run (async-signal-safe). The ends are
+        // first copied above fd 4 (a pipe end may itself be fd 3 or 4, and dup2 onto itself would keep
+        // its close-on-exec flag); dup2 then gives the browser fds 3 and 4 without it.
+        unsafe {
+            command.pre_exec(move || {
+                let (a, b) = (libc::dup(cr), libc::dup(rw));
+                if a < 0 || b < 0 || libc::dup2(a, 3) < 0 || libc::dup2(b, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                for copy in [a, b] {
+                    if copy > 4 {
+                        libc::close(copy);
+                    }
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("chromium starts");
+        drop((commands_read, replies_write));
+        let (send, receive) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(&mut from_browser_read);
+            loop {
+                let mut message = Vec::new();
+                match reader.read_until(0, &mut message) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        message.pop();
+                        let Ok(v) = serde_json::from_slice::<Value>(&message) else { continue };
+                        if send.send(v).is_err() {
+                            break;
+                        }
+                    }
                 }
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "chromium did not open its DevTools port");
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let stream = TcpStream::connect(format!("127.0.0.1:{port}")).expect("DevTools port");
-        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-        let (ws, _) = tungstenite::client(format!("ws://127.0.0.1:{port}{path}"), stream).expect("DevTools WebSocket");
-        let mut browser = Browser { child, ws, session: String::new(), next_id: 0, events: Vec::new() };
+        });
+        let mut browser =
+            Browser { child, to_browser, from_browser: receive, session: String::new(), next_id: 0, events: Vec::new() };
         let target = browser.call("Target.createTarget", json!({ "url": "about:blank" }));
         let attached = browser.call("Target.attachToTarget", json!({ "targetId": target["targetId"], "flatten": true }));
         browser.session = attached["sessionId"].as_str().unwrap().to_string();
         browser
+    }
+
+    fn receive(&mut self) -> Value {
+        self.from_browser.recv_timeout(PATIENCE).expect("chromium answers within a minute")
     }
 
     /// Sends a command (to the page once attached) and returns its result; events that arrive
@@ -90,11 +126,11 @@ impl Browser {
         if !self.session.is_empty() {
             message["sessionId"] = json!(self.session);
         }
-        self.ws.send(Message::text(message.to_string())).expect("send to chromium");
+        let mut bytes = message.to_string().into_bytes();
+        bytes.push(0);
+        self.to_browser.write_all(&bytes).expect("send to chromium");
         loop {
-            let reply = self.ws.read().expect("read from chromium");
-            let Message::Text(text) = reply else { continue };
-            let v: Value = serde_json::from_str(text.as_str()).unwrap();
+            let v = self.receive();
             if v["id"].as_u64() == Some(id) {
                 assert!(v.get("error").is_none(), "{method}: {}", v["error"]);
                 return v["result"].clone();
@@ -109,9 +145,8 @@ impl Browser {
     fn wait_for(&mut self, method: &str) {
         let start = Instant::now();
         while !self.events.iter().any(|(m, _)| m == method) {
-            assert!(start.elapsed() < Duration::from_secs(60), "no {method}");
-            let Message::Text(text) = self.ws.read().expect("read from chromium") else { continue };
-            let v: Value = serde_json::from_str(text.as_str()).unwrap();
+            assert!(start.elapsed() < PATIENCE, "no {method}");
+            let v = self.receive();
             if let Some(m) = v["method"].as_str() {
                 self.events.push((m.to_string(), v["params"].clone()));
             }

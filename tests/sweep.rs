@@ -106,7 +106,12 @@ fn sweep_writes_every_documented_file_with_its_columns() {
         let at = html[from..].find(&row).unwrap_or_else(|| panic!("report.html lacks the verdict row {row}"));
         from += at + row.len();
     }
-    assert!(html.contains("<svg") && html.contains("id=\"answer\"") && html.contains("id=\"key-figure\"") && html.contains("id=\"runs\""));
+    assert!(
+        html.contains("<svg")
+            && html.contains("id=\"answer\"")
+            && html.contains("id=\"key-figure\"")
+            && html.contains("id=\"runs\"")
+    );
     // No network resources: nothing loaded from a URL (SVG's xmlns names a URL but loads nothing).
     for attribute in ["src=\"http", "href=\"http", "url(http", "@import"] {
         assert!(!html.contains(attribute), "report.html loads a network resource ({attribute})");

@@ -373,14 +373,21 @@ fn details(a: &Analysis, figures: &[ReportFigure]) -> String {
         ));
     }
 
-    // H4.
-    let mut body = String::new();
-    for c in &a.conditions {
-        body.push_str(&heading(c));
-        for v in verdicts_where(c, "H4") {
-            body.push_str(&verdict_block(v, draws));
+    // Per condition: its heading, its verdicts of one prediction, and what `more` adds.
+    let per_condition = |prefix: &str, more: &dyn Fn(&ConditionAnalysis) -> String| -> String {
+        let mut body = String::new();
+        for c in &a.conditions {
+            body.push_str(&heading(c));
+            for v in verdicts_where(c, prefix) {
+                body.push_str(&verdict_block(v, draws));
+            }
+            body.push_str(&more(c));
         }
-    }
+        body
+    };
+
+    // H4.
+    let mut body = per_condition("H4", &|_| String::new());
     body.push_str("<p>The seed variance against width is the key figure's <code>seed_ensemble/variance_kl</code> panel.</p>");
     if !outcomes_of("H4").is_empty() {
         out.push_str(&section("d-h4", "H4: seed variance falls past the peak", &outcomes_of("H4"), &body));
@@ -388,14 +395,7 @@ fn details(a: &Analysis, figures: &[ReportFigure]) -> String {
 
     // H5.
     if a.conditions.iter().any(|c| c.ensembles.curves.iter().any(|k| !k.points.is_empty())) {
-        let mut body = String::new();
-        for c in &a.conditions {
-            body.push_str(&heading(c));
-            for v in verdicts_where(c, "H5") {
-                body.push_str(&verdict_block(v, draws));
-            }
-            body.push_str(&md_tables(&crate::markdown::ensembles_section(&c.ensembles)));
-        }
+        let mut body = per_condition("H5", &|c| md_tables(&crate::markdown::ensembles_section(&c.ensembles)));
         if let Some(spec) = ensemble_figure(a) {
             body.push_str(&chart_html("ensemble-figure", &spec));
         }
@@ -405,14 +405,7 @@ fn details(a: &Analysis, figures: &[ReportFigure]) -> String {
     // Epoch-wise.
     let epochs = figures_named(figures, "epochs-");
     if a.conditions.iter().any(|c| !verdicts_where(c, "epoch-wise").is_empty()) {
-        let mut body = String::new();
-        for c in &a.conditions {
-            body.push_str(&heading(c));
-            for v in verdicts_where(c, "epoch-wise") {
-                body.push_str(&verdict_block(v, draws));
-            }
-            body.push_str(&md_tables(&crate::markdown::epochwise_section(&c.epochwise)));
-        }
+        let mut body = per_condition("epoch-wise", &|c| md_tables(&crate::markdown::epochwise_section(&c.epochwise)));
         for f in epochs {
             body.push_str(&inline(f));
         }

@@ -31,18 +31,23 @@ fn analysis() -> Analysis {
     analyze(&[input], &Options { null_draws: 199, ..Options::default() })
 }
 
+/// report.html of an analysis, without figures or runs.
+fn page(a: &Analysis) -> String {
+    report_html(&ReportInputs {
+        sweep_name: "s",
+        spec_toml: "",
+        analysis: a,
+        figures: vec![],
+        runs_header: vec![],
+        runs_rows: vec![],
+    })
+}
+
 #[test]
 fn markdown_and_html_show_each_verdict_and_what_was_left_out() {
     let a = analysis();
     let md = verdict_markdown(&a, "s");
-    let html = report_html(&ReportInputs {
-        sweep_name: "s",
-        spec_toml: "",
-        analysis: &a,
-        figures: vec![],
-        runs_header: vec![],
-        runs_rows: vec![],
-    });
+    let html = page(&a);
     let c = &a.conditions[0];
     let all: Vec<&Verdict> = c.verdicts.iter().chain(c.metrics.iter().flat_map(|m| [&m.h1, &m.past_peak_verdict])).collect();
     assert!(all.len() >= 6);
@@ -72,14 +77,7 @@ fn markdown_and_html_show_each_verdict_and_what_was_left_out() {
 fn the_answer_says_where_the_peak_is_and_what_each_prediction_found() {
     let a = analysis();
     let md = verdict_markdown(&a, "s");
-    let html = report_html(&ReportInputs {
-        sweep_name: "s",
-        spec_toml: "",
-        analysis: &a,
-        figures: vec![],
-        runs_header: vec![],
-        runs_rows: vec![],
-    });
+    let html = page(&a);
     let answer = md.split("## Answer").nth(1).and_then(|r| r.split("## Overall").next()).expect("an answer section");
     let c = &a.conditions[0];
     assert_eq!(c.peak.peak.as_ref().map(|p| p.width), Some(8));
