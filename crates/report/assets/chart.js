@@ -41,12 +41,21 @@
       var a = Math.floor(lo), b = Math.ceil(hi);
       var step = Math.max(1, Math.ceil((b - a) / count));
       for (var e = a; e <= b; e += step) if (e >= lo - 1e-9 && e <= hi + 1e-9) out.push(e);
+      // Less than a decade: nice values of the range itself, at their logarithms.
+      if (out.length < 2) {
+        return ticks(Math.pow(10, lo), Math.pow(10, hi), false, count)
+          .filter(function (v) { return v > 0; })
+          .map(function (v) { return Math.log10(v); });
+      }
       return out;
     }
     var span = hi - lo || 1;
     var raw = span / count, mag = Math.pow(10, Math.floor(Math.log10(raw)));
     var nice = [1, 2, 5, 10].map(function (m) { return m * mag; }).find(function (s) { return s >= raw; });
-    for (var t = Math.ceil(lo / nice) * nice; t <= hi + nice * 1e-9; t += nice) out.push(Math.abs(t) < nice * 1e-9 ? 0 : t);
+    for (var i = Math.ceil(lo / nice); i * nice <= hi + nice * 1e-9 && out.length < 50; i++) {
+      var t = i * nice;
+      out.push(Math.abs(t) < nice * 1e-9 ? 0 : t);
+    }
     return out;
   }
 
@@ -132,23 +141,30 @@
     panels.forEach(function (panel, pi) {
       var top = pi * ph + MARGIN.top, bottom = (pi + 1) * ph - MARGIN.bottom;
       var series = self.visibleSeries(panel);
-      var vals = [];
+      var all = [];
       series.forEach(function (s) {
-        s.points.forEach(function (q) { [q.m, q.lo, q.hi].forEach(function (v) { if (v !== null && isFinite(v)) vals.push(v); }); });
+        s.points.forEach(function (q) { [q.m, q.lo, q.hi].forEach(function (v) { if (v !== null && isFinite(v)) all.push(v); }); });
       });
-      // A log value axis needs positive values; a panel with others stays linear and says so.
-      var ylog = self.ylog && vals.length > 0 && vals.every(function (v) { return v > 0; });
+      // A log value axis shows the positive values (points and band edges <= 0 are left out, and the
+      // title says so); a panel with no positive value stays linear.
+      var positive = all.filter(function (v) { return v > 0; });
+      var ylog = self.ylog && positive.length > 0;
+      var vals = ylog ? positive : all;
       var ty = function (v) { return ylog ? Math.log10(v) : v; };
       var ylo = vals.length ? Math.min.apply(null, vals.map(ty)) : 0, yhi = vals.length ? Math.max.apply(null, vals.map(ty)) : 1;
-      if (yhi - ylo < 1e-12) { ylo -= 0.5; yhi += 0.5; }
+      if (yhi - ylo <= 1e-9 * Math.max(Math.abs(ylo), Math.abs(yhi), 1e-300)) {
+        var half = Math.max(Math.abs(ylo) * 0.1, 0.5 * (ylog ? 1 : Math.min(1, Math.abs(ylo) || 1)));
+        ylo -= half; yhi += half;
+      }
       var ypad = (yhi - ylo) * 0.06;
       ylo -= ypad; yhi += ypad;
       var sy = function (v) { return bottom - (ty(v) - ylo) / (yhi - ylo) * (bottom - top); };
-      var g = el('g', { class: 'panel', 'data-panel': panel.id }, svg);
+      var g = el('g', { class: 'panel', 'data-panel': panel.id, 'data-ylog': ylog ? '1' : '0' }, svg);
       el('rect', { x: x0, y: top, width: x1 - x0, height: bottom - top, fill: '#fff', stroke: '#bbb' }, g);
       var title = el('text', { x: x0 + 4, y: top - 5, class: 'panel-title' }, g);
       title.textContent = panel.title + (panel.unit ? ' (' + panel.unit + ')' : '') +
-        (self.ylog && !ylog ? ' [linear: not all values are positive]' : '');
+        (self.ylog && !ylog ? ' [linear: no positive value]' : '') +
+        (ylog && positive.length < all.length ? ' [log: values <= 0 not drawn]' : '');
       ticks(ylo, yhi, ylog, 4).forEach(function (t) {
         var y = ylog ? bottom - (t - ylo) / (yhi - ylo) * (bottom - top) : sy(t);
         el('line', { x1: x0, x2: x1, y1: y, y2: y, stroke: '#eee' }, g);
@@ -188,6 +204,7 @@
         var colour = COLORS[s.condition % COLORS.length];
         var pts = s.points.filter(function (q) { return q.m !== null && isFinite(q.m) && (!ylog || q.m > 0); });
         var band = pts.filter(function (q) { return q.lo !== null && q.hi !== null && isFinite(q.lo) && isFinite(q.hi) && (!ylog || q.lo > 0); });
+        // On a log axis a band is drawn only where its whole interval is positive.
         if (band.length > 1 && !s.dashed) {
           var d = band.map(function (q, i) { return (i ? 'L' : 'M') + sx(q.w) + ' ' + sy(q.hi); }).join(' ') + ' ' +
             band.slice().reverse().map(function (q) { return 'L' + sx(q.w) + ' ' + sy(q.lo); }).join(' ') + ' Z';
@@ -233,11 +250,12 @@
     var lines = [];
     lines.push('<b>' + esc(p.series.name) + '</b>' + (this.spec.conditions.length > 1 ? ' · ' + esc(cond.label) : ''));
     lines.push('width ' + q.w);
-    lines.push('<span class="tip-value">' + fmt(q.m) + '</span>' + (q.lo !== null && isFinite(q.lo) ?
-      ' [' + fmt(q.lo) + ', ' + fmt(q.hi) + '] (' + (this.spec.interval || '95% t interval') + ', n = ' + q.n + ')' : ' (n = ' + q.n + ')'));
+    // The numbers as the tables print them (formatted by the report, `num`), not re-rounded here.
+    lines.push('<span class="tip-value">' + esc(q.t[0]) + '</span>' + (q.lo !== null && isFinite(q.lo) ?
+      ' [' + esc(q.t[1]) + ', ' + esc(q.t[2]) + '] (' + esc(this.spec.interval || '95% t interval') + ', n = ' + q.n + ')' : ' (n = ' + q.n + ')'));
     if (q.v && q.v.length) {
       lines.push('<span class="tip-seeds">' + q.v.map(function (r) {
-        return (r[0] === null ? 'ensemble' : 'seed ' + r[0]) + ': ' + fmt(r[1]);
+        return (r[0] === null ? 'ensemble' : 'seed ' + esc(r[0])) + ': ' + esc(r[2]);
       }).join(', ') + '</span>');
     }
     this.tip.innerHTML = lines.join('<br>');

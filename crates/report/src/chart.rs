@@ -10,6 +10,8 @@
 use ddlab_analysis::{Analysis, ConditionAnalysis, CurvePoint};
 use serde::Serialize;
 
+use crate::markdown::num;
+
 /// The script that draws every `.chart` element of the page.
 pub const SCRIPT: &str = include_str!("../assets/chart.js");
 
@@ -62,8 +64,11 @@ pub struct Point {
     pub lo: Option<f64>,
     pub hi: Option<f64>,
     pub n: usize,
-    /// (seed, value); the seed is null for one value per width (an ensemble's).
-    pub v: Vec<(Option<u64>, Option<f64>)>,
+    /// Mean, lo and hi as the tables print them (`num`), so the tooltip shows the same digits.
+    pub t: [String; 3],
+    /// (seed, value, value as printed); the seed is null for one value per width (an ensemble's), and
+    /// a string, as JSON numbers lose precision past 2^53.
+    pub v: Vec<(Option<String>, Option<f64>, String)>,
 }
 
 fn finite(v: f64) -> Option<f64> {
@@ -79,7 +84,8 @@ fn points(curve: &[CurvePoint]) -> Vec<Point> {
             lo: finite(p.lo),
             hi: finite(p.hi),
             n: p.n,
-            v: p.values.iter().map(|r| (r.seed, finite(r.value))).collect(),
+            t: [num(p.mean), num(p.lo), num(p.hi)],
+            v: p.values.iter().map(|r| (r.seed.map(|s| s.to_string()), finite(r.value), num(r.value))).collect(),
         })
         .collect()
 }

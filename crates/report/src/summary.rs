@@ -73,8 +73,17 @@ pub fn phrase(v: &Verdict) -> String {
         && let (Some(k), Some(d)) = (n("k"), n("mean_diff"))
     {
         let k = count(Some(k));
-        let side = if d > 0.0 { "more" } else { "less" };
-        return format!("one net of width {k}W errs {}{} {side} than {k} nets of width W (H5)", num(d.abs()), interval(v));
+        // Said as a magnitude, "more" or "less": the interval is turned with it.
+        let (side, ci) = if d > 0.0 {
+            ("more", interval(v))
+        } else {
+            let flipped = match (n("lo"), n("hi")) {
+                (Some(lo), Some(hi)) => format!(" [{}, {}]", num(-hi), num(-lo)),
+                _ => String::new(),
+            };
+            ("less", flipped)
+        };
+        return format!("one net of width {k}W errs {}{ci} {side} than {k} nets of width W (H5)", num(d.abs()));
     }
     if p.starts_with("epoch-wise double descent") {
         return match of("widths_with_peak", "widths_tested") {
