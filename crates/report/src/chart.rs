@@ -1,7 +1,7 @@
 //! The report's interactive figures: curves against width as small multiples sharing one width axis,
 //! described here as JSON and drawn in the browser by `assets/chart.js` (SVG, inline, no network).
 //!
-//! Why a hand-written script (about 15 KB) rather than a charting library: the smallest well-kept
+//! Why a hand-written script (about 20 KB) rather than a charting library: the smallest well-kept
 //! candidate, uPlot 1.6.32 (MIT, 51 KB minified), draws on a canvas, so its points are not in the DOM
 //! where the report's browser tests find and hover them; its intervals need a bands plugin and the
 //! replicates' values a tooltip plugin of our own anyway. What the figures need is small: lines,
