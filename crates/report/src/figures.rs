@@ -113,13 +113,7 @@ pub fn draw_figures(analysis: &Analysis) -> Result<Vec<Figure>, ReportError> {
         (1000, 900),
         |area| error_figure(&area, analysis)
     ));
-    let names: Vec<String> =
-        analysis.conditions.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).fold(Vec::new(), |mut v, m| {
-            if !v.contains(&m) {
-                v.push(m);
-            }
-            v
-        });
+    let names = crate::chart::metric_names(analysis);
     for metric in &names {
         let slug = metric.replace('/', "-");
         figures.push(render!(
