@@ -415,7 +415,11 @@ fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rn
             let mut test_err = mean_err + error_noise.sample(rng);
             for (m, name) in names.iter().enumerate().take(metric_count) {
                 let growth = match (scenario, m) {
-                    (Scenario::Hump, _) => 0.1 * (PLANTED_AT - (t - PLANTED_AT).abs()),
+                    // Against each metric's predicted direction: a hump where it is predicted to grow,
+                    // a dip where it is predicted to fall (the seeds' variance).
+                    (Scenario::Hump, _) => {
+                        crate::sesoi::predicted_sign(name.as_str()) * 0.1 * (PLANTED_AT - (t - PLANTED_AT).abs())
+                    }
                     (Scenario::Onset, 0) => ONSET_SLOPE * (t - PLANTED_AT).max(0.0),
                     (Scenario::WidthTrend, _) => -5.0 * mean_err,
                     _ => 0.1 * t,

@@ -222,6 +222,8 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
         row: WidthAdjusted,
         test: Option<PermutationSlope>,
         untestable: Option<String>,
+        /// Sd of the metric's width-centred condition means (the scale of the smallest effect of interest).
+        sd_between: f64,
     }
     let mut work: Vec<Work> = names
         .iter()
@@ -265,11 +267,11 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
                     "{} condition(s) measured the metric with a test error: at least 2 sharing widths are needed to compare conditions at a fixed width",
                     tables.len()
                 );
-                return Work { row, test: None, untestable: Some(why) };
+                return Work { row, test: None, untestable: Some(why), sd_between: f64::NAN };
             }
             if shared.is_empty() {
                 let why = format!("the {} conditions share no width: no fixed width to compare them at", tables.len());
-                return Work { row, test: None, untestable: Some(why) };
+                return Work { row, test: None, untestable: Some(why), sd_between: f64::NAN };
             }
             for (c, t) in &tables {
                 for w in &shared {
@@ -279,12 +281,20 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
             }
             let x: Vec<Vec<f64>> = tables.iter().map(|(_, t)| shared.iter().map(|w| t[w].0).collect()).collect();
             let y: Vec<Vec<f64>> = tables.iter().map(|(_, t)| shared.iter().map(|w| t[w].1).collect()).collect();
+            let (mut ss, mut cells) = (0.0, 0usize);
+            for k in 0..shared.len() {
+                let m = x.iter().map(|c| c[k]).sum::<f64>() / x.len() as f64;
+                ss += x.iter().map(|c| (c[k] - m).powi(2)).sum::<f64>();
+                cells += x.len() - 1;
+            }
+            let sd_between = (ss / cells.max(1) as f64).sqrt();
             match permutation_slope_test(&x, &y, opts.alpha, opts.null_draws, opts.seed) {
-                Some(test) => Work { row, test: Some(test), untestable: None },
+                Some(test) => Work { row, test: Some(test), untestable: None, sd_between },
                 None => Work {
                     row,
                     test: None,
                     untestable: Some("the metric's growth is the same in every condition at every shared width".into()),
+                    sd_between,
                 },
             }
         })
@@ -328,6 +338,8 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
             fmt_p(adjusted[i]),
             t.pairings
         );
+        // The prediction: a condition whose metric moved further in its predicted direction errs less.
+        let sign = -crate::sesoi::predicted_sign(&name);
         // The smallest Holm-adjusted p-value this design can reach: family size x the smallest p.
         let reachable = t.min_p * family as f64;
         let (outcome, reason) = if reachable >= opts.alpha {
@@ -342,12 +354,37 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
                     opts.alpha
                 ),
             )
-        } else if adjusted[i] < opts.alpha && t.slope < 0.0 {
-            (Outcome::Supported, format!("{text}: conditions whose metric grew more err less at the same width"))
-        } else if adjusted[i] < opts.alpha {
-            (Outcome::Contradicted, format!("{text}: the opposite sign"))
+        } else if adjusted[i] < opts.alpha && sign * t.slope > 0.0 {
+            (
+                Outcome::Supported,
+                format!("{text}: conditions whose metric moved further in its predicted direction err less at the same width"),
+            )
         } else {
-            (Outcome::Contradicted, format!("{text}: not significant"))
+            let why = if adjusted[i] < opts.alpha { "the opposite sign" } else { "not significant" };
+            // The 95% interval's end in the predicted direction bounds the effect (one-sided at 97.5%).
+            let bound = match (t.lo, t.hi) {
+                (Some(lo), Some(hi)) => Some(if sign < 0.0 { -lo } else { hi }),
+                _ => None,
+            };
+            let sesoi = crate::sesoi::ERROR_PER_SD / w.sd_between;
+            match bound.filter(|_| sesoi.is_finite()) {
+                Some(b) if b < sesoi => (
+                    Outcome::Contradicted,
+                    format!(
+                        "{text}: {why}; an effect in the predicted direction is at most {:.4} of error per sd ({:.3}) of the metric across conditions, below the smallest of interest ({})",
+                        (b * w.sd_between).max(0.0),
+                        w.sd_between,
+                        crate::sesoi::ERROR_PER_SD
+                    ),
+                ),
+                _ => (
+                    Outcome::Inconclusive,
+                    format!(
+                        "{text}: {why}; an effect of {} of error per sd of the metric across conditions is not excluded",
+                        crate::sesoi::ERROR_PER_SD
+                    ),
+                ),
+            }
         };
         w.row.verdict = Verdict::new(pred, Some(&name), outcome, reason, &numbers);
     }
@@ -450,6 +487,15 @@ fn prominence_at(curve: &BTreeMap<usize, f64>, width: usize) -> Option<(f64, usi
     Some(if at - lv <= at - rv { (at - lv, lw) } else { (at - rv, rw) })
 }
 
+/// At `width`: its value minus the lowest value on its left (the rise into the peak) and on its right
+/// (the second descent's excess), reported separately because averaging can remove one and not the other.
+fn drops_at(curve: &BTreeMap<usize, f64>, width: usize) -> Option<(f64, f64)> {
+    let at = *curve.get(&width)?;
+    let left = curve.range(..width).map(|(_, v)| *v).fold(f64::INFINITY, f64::min);
+    let right = curve.range(width + 1..).map(|(_, v)| *v).fold(f64::INFINITY, f64::min);
+    (left.is_finite() && right.is_finite()).then_some((at - left, at - right))
+}
+
 /// A curve's own peak: the interior width that stands highest above the lowest value on each side (the
 /// smaller of the two drops), and that drop (0 where no interior width stands above both sides). Averaging
 /// may move the peak, so an ensemble curve is judged by its own peak, not by its value at the single-net
@@ -492,7 +538,7 @@ pub(crate) fn explicit_ensembles(
         out.k1_mismatch = d.is_finite().then_some(d);
     }
     out.k_max = by_k.last().map(|(k, _)| *k);
-    out.verdict = ensemble_peak_verdict(&mut out, &by_k, test_err, &single, peak, pred);
+    out.verdict = ensemble_peak_verdict(&mut out, &by_k, test_err, &single, peak, pred, opts.alpha);
     // The hypothesis is about the nets past the threshold: the kW comparison uses the widths from the
     // detected peak on (all of them when no peak is detected, and the verdict says so).
     let from = peak.peak.as_ref().filter(|_| peak.detected).map(|p| p.width);
@@ -508,6 +554,7 @@ fn ensemble_peak_verdict(
     single: &BTreeMap<usize, f64>,
     peak: &PeakTest,
     pred: &str,
+    opts_alpha: f64,
 ) -> Verdict {
     let not = |reason: String| Verdict::new(pred, None, Outcome::NotTestable, reason, &[]);
     let Some((k_max, ens)) = by_k.last() else {
@@ -549,7 +596,9 @@ fn ensemble_peak_verdict(
     let (lo, hi) = (d - half, d + half);
     out.lo = Some(lo);
     out.hi = Some(hi);
-    let numbers = [
+    let (rise1, excess1) = drops_at(single, pk.width).unwrap_or((f64::NAN, f64::NAN));
+    let (rise_s, excess_s) = drops_at(ens, ens_peak).unwrap_or((f64::NAN, f64::NAN));
+    let mut numbers = vec![
         ("w_peak", pk.width as f64),
         ("k", *k_max as f64),
         ("single_prominence", p1),
@@ -559,17 +608,39 @@ fn ensemble_peak_verdict(
         ("lo", lo),
         ("hi", hi),
         ("reduction_share", if p1 > 0.0 { d / p1 } else { f64::NAN }),
+        ("single_rise", rise1),
+        ("single_excess", excess1),
+        ("ensemble_rise", rise_s),
+        ("ensemble_excess", excess_s),
     ];
     let text = format!(
-        "at its peak (width {}) one net stands {p1:.3} above its best side; the {k_max}-seed ensemble's own peak (width {ens_peak}) stands {ps:.3} above its best side: lowered by {d:.3} [{lo:.3}, {hi:.3}]",
+        "at its peak (width {}) one net stands {p1:.3} above its best side (rise {rise1:.3} from the left, excess {excess1:.3} over the widest side); the {k_max}-seed ensemble's own peak (width {ens_peak}) stands {ps:.3} above its best side (rise {rise_s:.3}, excess {excess_s:.3}): lowered by {d:.3} [{lo:.3}, {hi:.3}] (the ensemble's own sampling error assumed, not measured)",
         pk.width
     );
     if lo > 0.0 {
-        Verdict::new(pred, None, Outcome::Supported, format!("{text}: averaging lowers the peak"), &numbers)
-    } else if hi < 0.0 {
-        Verdict::new(pred, None, Outcome::Contradicted, format!("{text}: averaging raises the peak"), &numbers)
+        return Verdict::new(pred, None, Outcome::Supported, format!("{text}: averaging lowers the peak"), &numbers);
+    }
+    let sesoi = crate::sesoi::PEAK_ERROR;
+    let b = crate::sesoi::Bounded::new(d, se_total, df, opts_alpha);
+    numbers.push(("sesoi", sesoi));
+    if b.excludes(sesoi) {
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Contradicted,
+            format!("{text}: averaging removes at most {:.3}, less than the smallest reduction of interest ({sesoi})", b.upper),
+            &numbers,
+        )
     } else {
-        Verdict::new(pred, None, Outcome::Contradicted, format!("{text}: not significantly lower"), &numbers)
+        let power = crate::sesoi::power(sesoi, se_total, df, opts_alpha);
+        numbers.push(("power", power));
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Inconclusive,
+            format!("{text}: not significantly lower, and a reduction of {sesoi} is not excluded (power {power:.2})"),
+            &numbers,
+        )
     }
 }
 
@@ -641,15 +712,28 @@ fn kw_verdict(kw: &[KwComparison], from: Option<usize>, opts: &Options) -> Verdi
             format!("{text}: equivalent within +-{margin} (two one-sided tests at {})", opts.alpha),
             &numbers,
         )
-    } else if lo > 0.0 || hi < 0.0 {
+    } else if lo > margin || hi < -margin {
         let which = if lo > 0.0 { "the wide net errs more" } else { "the wide net errs less" };
-        Verdict::new(pred, None, Outcome::Contradicted, format!("{text}: {which}"), &numbers)
+        Verdict::new(pred, None, Outcome::Contradicted, format!("{text}: {which}, by more than +-{margin}"), &numbers)
     } else {
+        let se = (hi - lo) / (2.0 * t_quantile(0.975, c.units as f64 - 1.0));
+        let power = crate::sesoi::equivalence_power(margin, se, c.units as f64 - 1.0, opts.alpha);
+        let which = if lo > 0.0 {
+            "the wide net errs more, but by less than the margin is not excluded"
+        } else if hi < 0.0 {
+            "the wide net errs less, but by less than the margin is not excluded"
+        } else {
+            "no difference found"
+        };
+        let mut numbers = numbers.to_vec();
+        numbers.push(("power", power));
         Verdict::new(
             pred,
             None,
-            Outcome::Contradicted,
-            format!("{text}: no difference found, but the interval is too wide to show equivalence within +-{margin}"),
+            Outcome::Inconclusive,
+            format!(
+                "{text}: {which}; neither equivalence within +-{margin} nor a difference beyond it is shown (power of equivalence at no difference {power:.2})"
+            ),
             &numbers,
         )
     }

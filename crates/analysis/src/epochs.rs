@@ -16,7 +16,8 @@ use crate::onset::onset_test;
 use crate::peak::{PeakTest, peak_test};
 use crate::stats::holm;
 use crate::verdict::{
-    ConditionInput, OnsetSummary, Options, Outcome, Verdict, family_verdict, fmt_p, onset_summary, peak_cell, prediction,
+    AtPeak, ConditionInput, OnsetSummary, Options, Outcome, Verdict, family_verdict, fmt_p, no_onset_outcome, onset_summary,
+    peak_cell, prediction,
 };
 
 /// Bins per octave of epochs.
@@ -81,6 +82,9 @@ pub struct EpochWidth {
     pub peak: PeakTest,
     pub p_holm: Option<f64>,
     pub detected: bool,
+    /// The largest height above both sides the data allow at any epoch bin (see `sesoi::peak_bound`).
+    #[serde(default)]
+    pub height_allowed: Option<f64>,
     pub metrics: Vec<EpochMetric>,
 }
 
@@ -164,7 +168,9 @@ pub(crate) fn epoch_wise(
         }
         let test_err = binned(rs.iter().map(|r| (r.epoch, r.seed, r.test_err)));
         let peak = peak_test(&test_err.widths(), &test_err.per_width(), opts.null_draws, opts.alpha);
+        let bound = crate::sesoi::peak_bound(&test_err.widths(), &test_err.per_width(), crate::sesoi::PEAK_ERROR, opts.alpha);
         out.widths.push(EpochWidth {
+            height_allowed: bound.map(|b| b.allowed),
             width: w,
             epochs: epochs.len(),
             bins: test_err.0.len(),
@@ -187,6 +193,7 @@ pub(crate) fn epoch_wise(
 
     // Metrics over epochs, at every analysed width.
     let mut tests = Vec::new(); // (width index, metric index, onset test)
+    let mut at_peaks: BTreeMap<(usize, usize), AtPeak> = BTreeMap::new();
     for (wi, ew) in out.widths.iter_mut().enumerate() {
         for name in names {
             let Some(values) = input.snapshots.get(*name) else { continue };
@@ -223,6 +230,9 @@ pub(crate) fn epoch_wise(
             if let Some(test) = onset_test(&t, &y, opts.null_draws).filter(|_| ew.detected) {
                 tests.push((wi, ew.metrics.len(), test));
             }
+            if let Some(pk) = ew.peak.peak.as_ref().filter(|_| ew.detected) {
+                at_peaks.insert((wi, ew.metrics.len()), AtPeak::new(&growth, &binned(raw.iter().copied()), pk.width));
+            }
             ew.metrics.push(EpochMetric {
                 metric: name.to_string(),
                 width: ew.width,
@@ -240,7 +250,7 @@ pub(crate) fn epoch_wise(
     let adjusted = holm(&tests.iter().map(|t| t.2.p_value).collect::<Vec<_>>());
     for ((wi, mi, test), p_holm) in tests.iter().zip(adjusted) {
         let ew = &mut out.widths[*wi];
-        let o = onset_summary(test, p_holm, opts.alpha);
+        let o = onset_summary(test, p_holm, opts.alpha, crate::sesoi::predicted_sign(&ew.metrics[*mi].metric));
         let cell = ew.peak.peak.as_ref().map(|p| peak_cell(&ew.test_err.iter().map(|c| c.width).collect::<Vec<_>>(), p.index));
         let m = &mut ew.metrics[*mi];
         m.coincides = match cell {
@@ -249,10 +259,10 @@ pub(crate) fn epoch_wise(
         };
         m.onset = Some(o);
     }
-    for ew in &mut out.widths {
+    for (wi, ew) in out.widths.iter_mut().enumerate() {
         let peak_epoch = ew.peak.peak.as_ref().filter(|_| ew.detected).map(|p| p.width);
-        for m in &mut ew.metrics {
-            m.verdict = epoch_onset_verdict(m, peak_epoch, opts.alpha);
+        for (mi, m) in ew.metrics.iter_mut().enumerate() {
+            m.verdict = epoch_onset_verdict(m, peak_epoch, at_peaks.get(&(wi, mi)), opts.alpha);
         }
     }
     let members: Vec<&Verdict> = out.widths.iter().flat_map(|w| w.metrics.iter().map(|m| &m.verdict)).collect();
@@ -305,17 +315,35 @@ fn epoch_peak_verdict(out: &EpochWise, no_rows: bool) -> Verdict {
     let numbers = [("widths_tested", tested.len() as f64), ("widths_with_peak", found.len() as f64)];
     if found.is_empty() {
         let best = tested.iter().filter_map(|w| w.p_holm).fold(f64::INFINITY, f64::min);
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Contradicted,
-            format!(
-                "none of {} widths shows an epoch-wise peak of the test error (smallest Holm p = {})",
-                tested.len(),
-                fmt_p(best)
-            ),
-            &numbers,
-        )
+        let none = format!(
+            "none of {} widths shows an epoch-wise peak of the test error (smallest Holm p = {})",
+            tested.len(),
+            fmt_p(best)
+        );
+        // Contradicted only when at every width no epoch bin can stand the smallest height of interest
+        // above both sides.
+        let allowed: Vec<f64> = tested.iter().map(|w| w.height_allowed.unwrap_or(f64::INFINITY)).collect();
+        let largest = allowed.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let sesoi = crate::sesoi::PEAK_ERROR;
+        let mut numbers = numbers.to_vec();
+        numbers.extend([("sesoi", sesoi), ("height_allowed", largest)]);
+        if largest < sesoi {
+            Verdict::new(
+                pred,
+                None,
+                Outcome::Contradicted,
+                format!("{none}; at every width the data exclude a peak of {sesoi} (the tallest allowed: {largest:.4})"),
+                &numbers,
+            )
+        } else {
+            Verdict::new(
+                pred,
+                None,
+                Outcome::Inconclusive,
+                format!("{none}; a peak of {sesoi} is not excluded at every width (up to {largest:.4})"),
+                &numbers,
+            )
+        }
     } else {
         Verdict::new(
             pred,
@@ -327,7 +355,7 @@ fn epoch_peak_verdict(out: &EpochWise, no_rows: bool) -> Verdict {
     }
 }
 
-fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, alpha: f64) -> Verdict {
+fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, at_peak: Option<&AtPeak>, alpha: f64) -> Verdict {
     let pred = prediction::EPOCH_ONSET;
     let name = format!("{} at width {}", m.metric, m.width);
     let Some(pe) = peak_epoch else {
@@ -342,7 +370,7 @@ fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, alpha: f64) -
             &[],
         );
     };
-    let numbers = [
+    let mut numbers = vec![
         ("epoch_ens", o.width),
         ("epoch_ens_lo", o.lo),
         ("epoch_ens_hi", o.hi),
@@ -351,16 +379,18 @@ fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, alpha: f64) -
         ("p_value", o.p_value),
         ("p_holm", o.p_holm),
     ];
+    let sign = crate::sesoi::predicted_sign(&m.metric);
+    let mut not_shown = |first: String| match at_peak {
+        Some(at_peak) => {
+            let (outcome, why) = no_onset_outcome(at_peak, sign, alpha, &format!("the epoch-wise peak ({pe})"), &mut numbers);
+            (outcome, format!("{first}; {why}"))
+        }
+        None => (Outcome::Inconclusive, first),
+    };
     let (outcome, reason) = if o.p_holm >= alpha {
-        (
-            Outcome::Contradicted,
-            format!("no onset over epochs: the change of slope is not significant (Holm p = {})", fmt_p(o.p_holm)),
-        )
-    } else if o.slope_change <= 0.0 {
-        (
-            Outcome::Contradicted,
-            format!("the slope changes at epoch {:.0} but growth slows there (a hump or saturation)", o.width),
-        )
+        not_shown(format!("no onset over epochs: the change of slope is not significant (Holm p = {})", fmt_p(o.p_holm)))
+    } else if !o.detected {
+        not_shown(format!("the slope changes at epoch {:.0} against the predicted direction (a hump or saturation)", o.width))
     } else if m.coincides == Some(true) {
         (
             Outcome::Supported,

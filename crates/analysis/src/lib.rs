@@ -2,7 +2,7 @@
 //!
 //! Pure numbers: per-width curves with t intervals over seeds, the interpolation threshold, the
 //! double-descent peak test, the onset test of ensemble growth, the width-adjusted past-peak relation,
-//! and a verdict per prediction (supported / contradicted / not testable) (docs/SCIENCE.md, Statistics). [`calibrate`] runs the same code on simulated sweeps of known truth.
+//! and a verdict per prediction (supported / contradicted / inconclusive / not testable) (docs/SCIENCE.md, Statistics). [`calibrate`] runs the same code on simulated sweeps of known truth.
 //! It knows nothing of Burn, of files or of the sweep folder: callers hand it plain values.
 
 mod calibrate;
@@ -12,6 +12,7 @@ mod epochs;
 mod json_float;
 mod onset;
 mod peak;
+pub mod sesoi;
 mod stats;
 mod theory;
 mod verdict;

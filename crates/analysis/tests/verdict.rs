@@ -92,8 +92,57 @@ fn a_hump_is_not_an_onset() {
     let onset = m.onset.as_ref().unwrap();
     assert!(onset.p_value < 0.01 && onset.slope_change < 0.0, "{onset:?}");
     assert!(!onset.detected && m.w_ens.is_none());
-    assert_eq!(m.h1.outcome, Outcome::Contradicted);
-    assert!(m.h1.reason.contains("not an onset"), "{}", m.h1.reason);
+    assert_eq!(m.h1.outcome, Outcome::Contradicted, "{}", m.h1.reason);
+    assert!(m.h1.reason.contains("a hump or saturation"), "{}", m.h1.reason);
+    assert!(m.h1.reason.contains("no growth in the predicted direction starts there"), "{}", m.h1.reason);
+}
+
+/// Four outcomes (docs/SCIENCE.md, "Four outcomes"): a metric that stays flat through the peak is
+/// contradicted (its change of slope at the peak, seed by seed, is bounded below the smallest change of
+/// interest); the same metric buried in seed noise is inconclusive, with the power it had; and the
+/// seeds' variance, predicted to fall, is judged in that direction.
+#[test]
+fn no_change_contradicts_h1_and_too_much_noise_is_inconclusive() {
+    let flat = |w: usize, s: u64| 5.0 + jitter(w, s + 5, 0.02);
+    let analysis = analyze(&[condition(5, 4.0, flat)], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
+    assert_eq!(m.h1.outcome, Outcome::Contradicted, "{}", m.h1.reason);
+    let (change, upper, sesoi) = (m.h1.numbers["change_at_peak"], m.h1.numbers["change_at_peak_upper"], m.h1.numbers["sesoi"]);
+    assert!(change.abs() < 0.01 && upper < sesoi, "{change} {upper} {sesoi}");
+    // Size 5 over 6 octaves from the peak (16) to 1024: 0.1 x 5 / 6.
+    assert!((sesoi - 0.5 / 6.0).abs() < 0.01, "{sesoi}");
+    let noisy = |w: usize, s: u64| 5.0 + jitter(w, s + 5, 20.0);
+    let analysis = analyze(&[condition(5, 4.0, noisy)], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
+    assert_eq!(m.h1.outcome, Outcome::Inconclusive, "{}", m.h1.reason);
+    assert!(m.h1.numbers["power"] < 0.8 && m.h1.reason.contains("power"), "{}", m.h1.reason);
+    assert_eq!(
+        analysis.tally.inconclusive,
+        analysis.conditions[0].verdicts.iter().filter(|v| v.outcome == Outcome::Inconclusive).count()
+    );
+}
+
+#[test]
+fn a_monotone_curve_buried_in_noise_is_inconclusive_not_contradicted() {
+    let mut input = condition(3, 4.0, |w, s| jitter(w, s, 1.0));
+    for r in &mut input.runs {
+        r.test_err = 1.0 / (r.width as f64 + 1.0) + jitter(r.width, r.seed, 0.2);
+    }
+    let analysis = analyze(&[input], &options());
+    let v = verdict(&analysis.conditions[0], prediction::DOUBLE_DESCENT);
+    assert_eq!(v.outcome, Outcome::Inconclusive, "{}", v.reason);
+    assert!(v.numbers["height_allowed"] >= 0.01, "{v:?}");
+}
+
+#[test]
+fn a_past_peak_relation_lost_in_error_noise_is_inconclusive() {
+    let mut input = condition(5, 4.0, |w, s| jitter(w, s + 11, 0.05));
+    for r in &mut input.runs {
+        r.test_err = error_at(r.width) + jitter(r.width, r.seed + 2, 0.2);
+    }
+    let analysis = analyze(&[input], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
+    assert_eq!(m.past_peak_verdict.outcome, Outcome::Inconclusive, "{}", m.past_peak_verdict.reason);
 }
 
 #[test]
@@ -272,5 +321,6 @@ fn h4_recovers_alpha_one_on_k_member_averages() {
     let (alpha, lo, hi) = (v.numbers["alpha"], v.numbers["lo"], v.numbers["hi"]);
     assert!(lo <= 1.0 && 1.0 <= hi && (alpha - 1.0).abs() < 0.1, "alpha = {alpha} [{lo}, {hi}]");
     let flat = analysed(&|_| 3, &mut rng);
-    assert_ne!(flat.outcome, Outcome::Supported, "{flat:?}");
+    assert_eq!(flat.outcome, Outcome::Contradicted, "a flat variance measured this precisely excludes alpha = 0.25: {flat:?}");
+    assert!(flat.numbers.contains_key("alpha_params") == false, "no parameter counts were given");
 }

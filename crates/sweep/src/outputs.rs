@@ -98,6 +98,7 @@ pub fn analyze(folder: &Path) -> crate::Result<Analyzed> {
                 snapshots,
                 theory: known_answer(&sweep.spec, condition),
                 regression: sweep.spec.data.dataset.is_regression(),
+                params: runs.iter().filter(|r| r.condition == label).map(|r| (r.width, r.params)).collect(),
             }
         })
         .collect();

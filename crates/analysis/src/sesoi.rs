@@ -1,0 +1,242 @@
+//! The smallest effects of interest and the tests that can contradict a prediction
+//! (docs/SCIENCE.md, Statistics: "Four outcomes, and the smallest effect that matters").
+//!
+//! "Not significant" is not "contradicted": a prediction is contradicted only when the data exclude every
+//! effect at least as large as its smallest effect of interest (SESOI), in the predicted direction.
+//! Otherwise the honest word is "inconclusive", said with the power the design had at the SESOI.
+
+use crate::curve::SeedCurves;
+use crate::stats::{mean, se, t_quantile, t_upper_tail};
+
+/// Double descent (and the epoch-wise peak, and the height averaging must remove in H5): one point of
+/// test error.
+pub const PEAK_ERROR: f64 = 0.01;
+/// The same on the log of a regression risk: a risk 10% higher (ln 1.1).
+pub const PEAK_LOG_RISK: f64 = 0.095_310_179_804_324_87;
+/// H1: a change of slope at the peak that, kept up to the widest width, adds this share of the metric's
+/// own size (the larger of its range over the sweep and its value at the widest width).
+pub const ONSET_SIZE_SHARE: f64 = 0.1;
+/// Past-peak relation and H3: test error per standard deviation of the metric's growth (half a point).
+pub const ERROR_PER_SD: f64 = 0.005;
+/// H4: half the slowest decay of the seed variance either account predicts (W^-1/2 at depth 1).
+pub const AVERAGING_ALPHA: f64 = 0.25;
+/// H2: an onset that moves less than half as far as the peak does not move with it.
+pub const COMOVEMENT_SLOPE: f64 = 0.5;
+
+/// The direction in which the hypothesis predicts a metric to move with the internal ensemble's growth
+/// (docs/SCIENCE.md, the table of predicted directions). The seeds' variance falls: averaging internal
+/// members lowers it (H4); every other verdict metric grows.
+pub fn predicted_sign(metric: &str) -> f64 {
+    use ddlab_config::metrics::{VARIANCE_KL, VARIANCE_SQ};
+    if metric == VARIANCE_KL.as_str() || metric == VARIANCE_SQ.as_str() { -1.0 } else { 1.0 }
+}
+
+/// Words for the predicted direction.
+pub fn direction_words(metric: &str) -> &'static str {
+    if predicted_sign(metric) > 0.0 { "grows" } else { "falls" }
+}
+
+/// Power of a one-sided test at level `alpha` of an effect `sesoi` measured with standard error `se`
+/// on `df` degrees of freedom: P(T_df > t(1 - alpha; df) - sesoi / se), the shifted-t approximation of
+/// the non-central t. NaN when it cannot be computed.
+pub fn power(sesoi: f64, se: f64, df: f64, alpha: f64) -> f64 {
+    if !(se > 0.0 && df > 0.0 && sesoi.is_finite()) {
+        return f64::NAN;
+    }
+    t_upper_tail(t_quantile(1.0 - alpha, df) - sesoi / se, df)
+}
+
+/// Power of two one-sided tests (equivalence within +-margin) when the true difference is 0.
+pub fn equivalence_power(margin: f64, se: f64, df: f64, alpha: f64) -> f64 {
+    if !(se > 0.0 && df > 0.0) {
+        return f64::NAN;
+    }
+    (1.0 - 2.0 * t_upper_tail(margin / se - t_quantile(1.0 - alpha, df), df)).max(0.0)
+}
+
+/// An effect in the predicted direction with its one-sided upper bound, and the verdict's wording.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounded {
+    /// Estimate, signed so that the prediction says it is positive.
+    pub effect: f64,
+    pub se: f64,
+    pub df: f64,
+    /// One-sided (1 - alpha) upper bound of `effect`.
+    pub upper: f64,
+}
+
+impl Bounded {
+    pub fn new(effect: f64, se: f64, df: f64, alpha: f64) -> Bounded {
+        Bounded { effect, se, df, upper: effect + t_quantile(1.0 - alpha, df) * se }
+    }
+
+    /// Every effect at least `sesoi` is excluded.
+    pub fn excludes(&self, sesoi: f64) -> bool {
+        self.upper < sesoi
+    }
+}
+
+/// Does any interior width stand at least `sesoi` above the best width on each side? The test that can
+/// contradict "double descent": a width's height above its best left width is max_j (m_i - m_j) over
+/// the widths j on its left; it is bounded by the largest of the one-sided upper bounds of m_i - m_j
+/// (pooled two-sample t), and likewise on the right; the width's height is the smaller side. Every
+/// interior width must be bounded below `sesoi`. If the true curve has a peak of at least `sesoi` at i*,
+/// with true best sides j_L and j_R, the procedure errs only when the bound of i* - j_L or of i* - j_R
+/// falls below its truth: two fixed comparisons, so each bound is taken at level alpha / 2
+/// (Bonferroni), whatever i*, j_L and j_R are.
+/// Returns `None` when there are fewer than 3 widths or no seed-to-seed variance; otherwise the largest
+/// height the data still allow at any interior width (`excluded` when it is below `sesoi`) and the width.
+pub fn peak_bound(widths: &[usize], per_width: &[Vec<f64>], sesoi: f64, alpha: f64) -> Option<PeakBound> {
+    let n = widths.len();
+    if n < 3 || per_width.iter().all(|v| v.len() < 2) {
+        return None;
+    }
+    let level = alpha / 2.0;
+    let pair_upper = |i: usize, j: usize| -> f64 {
+        let (a, b) = (&per_width[i], &per_width[j]);
+        let (na, nb) = (a.len(), b.len());
+        if na == 0 || nb == 0 || na + nb < 3 {
+            return f64::INFINITY;
+        }
+        let (ma, mb) = (mean(a), mean(b));
+        let ss: f64 = a.iter().map(|x| (x - ma).powi(2)).sum::<f64>() + b.iter().map(|x| (x - mb).powi(2)).sum::<f64>();
+        let df = (na + nb - 2) as f64;
+        let se = (ss / df * (1.0 / na as f64 + 1.0 / nb as f64)).sqrt();
+        ma - mb + t_quantile(1.0 - level, df) * se
+    };
+    let mut allowed = f64::NEG_INFINITY;
+    let mut at = widths[1];
+    for i in 1..n - 1 {
+        let left = (0..i).map(|j| pair_upper(i, j)).fold(f64::NEG_INFINITY, f64::max);
+        let right = (i + 1..n).map(|j| pair_upper(i, j)).fold(f64::NEG_INFINITY, f64::max);
+        let height = left.min(right);
+        if height > allowed {
+            allowed = height;
+            at = widths[i];
+        }
+    }
+    Some(PeakBound { allowed, width: at, excluded: allowed < sesoi, sesoi })
+}
+
+/// See [`peak_bound`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PeakBound {
+    /// The largest height above both sides that the data do not exclude, over interior widths.
+    pub allowed: f64,
+    /// Where it is.
+    pub width: usize,
+    /// `allowed < sesoi`: no peak of the smallest height of interest anywhere.
+    pub excluded: bool,
+    pub sesoi: f64,
+}
+
+/// The change of slope of a curve at a fixed change point `tau` (log2 width), replicate by replicate:
+/// each seed's curve is fitted by y = a + b t + c max(0, t - tau) and its c taken; the seeds are the
+/// units (mean, standard error, S - 1 degrees of freedom). A figure with one value per width (seed
+/// ensemble) has one curve: its c with the fit's own standard error on (widths - 3) degrees of freedom,
+/// and `replicates` is false. `None` where no curve has two widths on each side of tau and 4 in all.
+pub fn slope_change_at(curves: &SeedCurves, tau: f64) -> Option<SlopeChange> {
+    let mut by_seed: std::collections::BTreeMap<Option<u64>, Vec<(f64, f64)>> = Default::default();
+    for (w, seeds) in &curves.0 {
+        for (s, v) in seeds {
+            by_seed.entry(*s).or_default().push(((*w as f64).log2(), *v));
+        }
+    }
+    let fits: Vec<(f64, f64, f64)> = by_seed.values().filter_map(|points| hinge_at(points, tau)).collect();
+    let replicates = by_seed.keys().any(Option::is_some);
+    if replicates {
+        let cs: Vec<f64> = fits.iter().map(|f| f.0).collect();
+        if cs.len() < 2 {
+            return None;
+        }
+        Some(SlopeChange { change: mean(&cs), se: se(&cs), df: (cs.len() - 1) as f64, units: cs.len(), replicates })
+    } else {
+        let (c, s, df) = *fits.first()?;
+        (df >= 1.0).then_some(SlopeChange { change: c, se: s, df, units: 1, replicates })
+    }
+}
+
+/// See [`slope_change_at`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SlopeChange {
+    /// Slope after tau minus slope before, per octave (mean over replicates).
+    pub change: f64,
+    pub se: f64,
+    pub df: f64,
+    /// Replicate curves fitted (1 for a seed-ensemble figure).
+    pub units: usize,
+    pub replicates: bool,
+}
+
+/// Least squares of y on [1, t, max(0, t - tau)]: (c, its standard error, residual d.o.f.). `None`
+/// without two points on each side of tau and four in all.
+fn hinge_at(points: &[(f64, f64)], tau: f64) -> Option<(f64, f64, f64)> {
+    let after = points.iter().filter(|p| p.0 > tau).count();
+    let before = points.len() - after;
+    if after < 2 || before < 2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mt = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let stt: f64 = points.iter().map(|p| (p.0 - mt).powi(2)).sum();
+    let h: Vec<f64> = points.iter().map(|p| (p.0 - tau).max(0.0)).collect();
+    let mh = h.iter().sum::<f64>() / n;
+    let bh = points.iter().zip(&h).map(|(p, hi)| (p.0 - mt) * (hi - mh)).sum::<f64>() / stt;
+    // The hinge column with the line [1, t] projected out; the line's residuals of y.
+    let r: Vec<f64> = points.iter().zip(&h).map(|(p, hi)| hi - mh - bh * (p.0 - mt)).collect();
+    let by = points.iter().map(|p| (p.0 - mt) * (p.1 - my)).sum::<f64>() / stt;
+    let e: Vec<f64> = points.iter().map(|p| p.1 - my - by * (p.0 - mt)).collect();
+    let norm: f64 = r.iter().map(|v| v * v).sum();
+    if norm <= 1e-12 {
+        return None;
+    }
+    let c = r.iter().zip(&e).map(|(a, b)| a * b).sum::<f64>() / norm;
+    let sse: f64 = e.iter().zip(&r).map(|(ei, ri)| (ei - c * ri).powi(2)).sum();
+    let df = n - 3.0;
+    if df < 1.0 {
+        return Some((c, f64::NAN, 0.0));
+    }
+    Some((c, (sse / df / norm).sqrt(), df))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_hinge_recovers_each_seeds_change_of_slope() {
+        // Seed s: y = 1 + 0.5 t + (1 + s/10) (t - 3)+ exactly; the mean change is 1.1 (s = 0, 1, 2),
+        // se = sd(1.0, 1.1, 1.2) / sqrt 3 = 0.1 / sqrt 3.
+        let mut c = SeedCurves::default();
+        for s in 0..3u64 {
+            for t in 0..8 {
+                let t = t as f64;
+                c.insert(1 << t as usize, Some(s), 1.0 + 0.5 * t + (1.0 + s as f64 / 10.0) * (t - 3.0).max(0.0));
+            }
+        }
+        let f = slope_change_at(&c, 3.0).unwrap();
+        assert!((f.change - 1.1).abs() < 1e-9, "{f:?}");
+        assert!((f.se - 0.1 / 3f64.sqrt()).abs() < 1e-9, "{f:?}");
+        assert_eq!((f.df, f.units, f.replicates), (2.0, 3, true));
+    }
+
+    #[test]
+    fn power_is_alpha_at_zero_and_grows_with_the_effect() {
+        assert!((power(0.0, 1.0, 10.0, 0.05) - 0.05).abs() < 1e-9);
+        assert!(power(3.0, 1.0, 10.0, 0.05) > 0.8);
+        assert!(power(1.0, 1.0, 10.0, 0.05) < power(2.0, 1.0, 10.0, 0.05));
+    }
+
+    #[test]
+    fn a_flat_curve_excludes_a_peak_and_a_bump_does_not() {
+        let widths: Vec<usize> = (0..8).map(|i| 1 << i).collect();
+        let flat: Vec<Vec<f64>> = (0..8).map(|_| vec![0.199, 0.2, 0.201, 0.2]).collect();
+        let b = peak_bound(&widths, &flat, 0.01, 0.05).unwrap();
+        assert!(b.excluded && b.allowed < 0.01, "{b:?}");
+        let mut bump = flat.clone();
+        bump[4] = vec![0.229, 0.23, 0.231, 0.23];
+        let b = peak_bound(&widths, &bump, 0.01, 0.05).unwrap();
+        assert!(!b.excluded && b.width == 16 && b.allowed > 0.03, "{b:?}");
+    }
+}
