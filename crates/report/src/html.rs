@@ -136,6 +136,24 @@ fn number_label(key: &str) -> (&'static str, &'static str) {
         "tested" => ("tested", "count"),
         "worst_t" => ("largest |t| off the known answer", ""),
         "worst_width" => ("width of the largest |t|", "hidden units"),
+        "sesoi" => ("smallest effect of interest (docs/SCIENCE.md)", "the effect's own scale"),
+        "power" => ("power at the smallest effect of interest", "probability"),
+        "height_allowed" => ("largest peak height the data do not exclude", "test error"),
+        "height_allowed_at" => ("width of that largest allowed height", "hidden units"),
+        "change_at_peak" => ("change of slope at the peak, mean over seeds", "metric per octave of width"),
+        "change_at_peak_upper" => ("upper bound of that change in the predicted direction", "metric per octave of width"),
+        "sd_within" => ("sd of the growth within widths", "metric"),
+        "alpha_params" => ("exponent of seed variance ~ P^-alpha (parameters)", ""),
+        "alpha_params_lo" => ("its interval, lower end", ""),
+        "alpha_params_hi" => ("its interval, upper end", ""),
+        "from_width" => ("fit starts past the seed variance's own peak at", "hidden units"),
+        "error_peak" => ("test-error peak", "hidden units"),
+        "metrics_contradicted" => ("metrics contradicted", "count"),
+        "metrics_inconclusive" => ("metrics inconclusive", "count"),
+        "single_rise" => ("one net: rise into its peak from the narrower side", "test error"),
+        "single_excess" => ("one net: excess of its peak over the wider side", "test error"),
+        "ensemble_rise" => ("ensemble: rise into its peak", "test error"),
+        "ensemble_excess" => ("ensemble: excess of its peak over the wider side", "test error"),
         _ => ("", ""),
     }
 }
@@ -226,7 +244,7 @@ fn answer(a: &Analysis) -> String {
 
 /// A folded section; its summary line carries each outcome of its verdicts once, with a count.
 fn section(id: &str, title: &str, outcomes: &[Outcome], body: &str) -> String {
-    let tags: Vec<String> = [Outcome::Supported, Outcome::Contradicted, Outcome::NotTestable]
+    let tags: Vec<String> = [Outcome::Supported, Outcome::Contradicted, Outcome::Inconclusive, Outcome::NotTestable]
         .into_iter()
         .filter_map(|o| {
             let k = outcomes.iter().filter(|x| **x == o).count();

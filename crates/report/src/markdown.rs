@@ -289,25 +289,32 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
     let mut out = format!("# Verdict: {sweep_name}\n\n");
     out.push_str("Hypothesis: the second descent of the test error coincides with the growth of the network's internal ensemble of sub-functions.\n\n");
     out.push_str(&format!(
-        "Each prediction is a test at level {} (family-wise over the metrics, Holm): **supported** (the test rejects its null in the predicted direction), **contradicted** (the test did not find the predicted effect, or found the opposite; the reason says which) or **not testable** (too few seeds, widths or conditions, or no peak to refer to). Intervals are t intervals over seeds; the peak and onset p-values are calibrated by simulation ({} draws per design). Definitions: docs/SCIENCE.md, Statistics.\n\n",
+        "Each prediction is a test at level {} (family-wise over the metrics, Holm): **supported** (the test rejects its null in the predicted direction), **contradicted** (the data exclude every effect as large as the smallest effect of interest fixed in docs/SCIENCE.md, or show the opposite; the reason says which), **inconclusive** (neither: the reason gives the interval and the power the design had) or **not testable** (too few seeds, widths or conditions, or no peak to refer to). Intervals are t intervals over seeds; the peak and onset p-values are calibrated by simulation ({} draws per design). Definitions: docs/SCIENCE.md, Statistics.\n\n",
         o.alpha, o.null_draws
     ));
     out.push_str(&answer_markdown(analysis));
     out.push_str(&format!(
-        "## Overall\n\n{}\n\n| outcome | predictions |\n| --- | --- |\n| supported | {} |\n| contradicted | {} |\n| not testable | {} |\n\n",
-        analysis.overall, analysis.tally.supported, analysis.tally.contradicted, analysis.tally.not_testable
+        "## Overall\n\n{}\n\n| outcome | predictions |\n| --- | --- |\n| supported | {} |\n| contradicted | {} |\n| inconclusive | {} |\n| not testable | {} |\n\n",
+        analysis.overall,
+        analysis.tally.supported,
+        analysis.tally.contradicted,
+        analysis.tally.inconclusive,
+        analysis.tally.not_testable
     ));
     if let Some(why) = &analysis.probes_not_applicable {
         out.push_str(&format!("No probes ran: {why}. The predictions about the internal ensemble are not testable here.\n\n"));
     }
     if !analysis.by_prediction.is_empty() {
-        out.push_str("| prediction | supported | contradicted | not testable |\n| --- | --- | --- | --- |\n");
+        out.push_str(
+            "| prediction | supported | contradicted | inconclusive | not testable |\n| --- | --- | --- | --- | --- |\n",
+        );
         for p in &analysis.by_prediction {
             out.push_str(&format!(
-                "| {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} |\n",
                 cell(&p.prediction),
                 p.tally.supported,
                 p.tally.contradicted,
+                p.tally.inconclusive,
                 p.tally.not_testable
             ));
         }

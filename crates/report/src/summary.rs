@@ -45,7 +45,7 @@ pub fn phrase(v: &Verdict) -> String {
     let of = |a: &str, b: &str| n(a).zip(n(b)).map(|(a, b)| format!("{} of {}", count(Some(a)), count(Some(b))));
     if p.starts_with("H1 onset at the peak (any metric") {
         return match of("metrics_supported", "metrics_tested") {
-            Some(k) => format!("{k} internal-ensemble metrics start growing at the peak (H1)"),
+            Some(k) => format!("{k} internal-ensemble metrics start moving in their predicted direction at the peak (H1)"),
             None => "an internal-ensemble metric starts growing at the peak (H1)".into(),
         };
     }
@@ -58,8 +58,13 @@ pub fn phrase(v: &Verdict) -> String {
     if p.starts_with("H4")
         && let Some(alpha) = n("alpha")
     {
+        let from = n("from_width").map_or(String::new(), |w| format!(" from width {}", count(Some(w))));
+        let per_param = match (n("alpha_params"), n("alpha_params_lo"), n("alpha_params_hi")) {
+            (Some(a), Some(lo), Some(hi)) => format!(", P^-{} [{}, {}] in parameters", num(a), num(lo), num(hi)),
+            _ => String::new(),
+        };
         return format!(
-            "seed variance falls as W^-{}{} past the peak (H4; 1 = averaging independent members)",
+            "seed variance changes as W^-{}{}{per_param}{from} (H4; 1 = averaging independent members, 1/2 = the variance account at depth 1)",
             num(alpha),
             interval(v)
         );
@@ -157,7 +162,8 @@ pub fn grouped(findings: &[Finding]) -> Vec<(Outcome, Vec<&str>)> {
     let order = |o: &Outcome| match o {
         Outcome::Supported => 0,
         Outcome::Contradicted => 1,
-        Outcome::NotTestable => 2,
+        Outcome::Inconclusive => 2,
+        Outcome::NotTestable => 3,
     };
     let mut groups: BTreeMap<u8, (Outcome, Vec<&str>)> = BTreeMap::new();
     for f in findings {
@@ -170,7 +176,7 @@ pub fn grouped(findings: &[Finding]) -> Vec<(Outcome, Vec<&str>)> {
 pub fn across_findings(analysis: &Analysis) -> Vec<Finding> {
     let mut out = Vec::new();
     let total = analysis.across.len();
-    for outcome in [Outcome::Supported, Outcome::Contradicted, Outcome::NotTestable] {
+    for outcome in [Outcome::Supported, Outcome::Contradicted, Outcome::Inconclusive, Outcome::NotTestable] {
         let k = analysis.across.iter().filter(|x| x.verdict.outcome == outcome).count();
         if k > 0 {
             out.push(Finding {
@@ -188,11 +194,12 @@ pub fn across_findings(analysis: &Analysis) -> Vec<Finding> {
 pub fn tally_line(analysis: &Analysis) -> String {
     let t = &analysis.tally;
     format!(
-        "{} predictions over {} condition(s): {} supported, {} contradicted, {} not testable.",
-        t.supported + t.contradicted + t.not_testable,
+        "{} predictions over {} condition(s): {} supported, {} contradicted, {} inconclusive, {} not testable.",
+        t.total(),
         analysis.conditions.len(),
         t.supported,
         t.contradicted,
+        t.inconclusive,
         t.not_testable
     )
 }
