@@ -31,6 +31,15 @@ pub fn predicted_sign(metric: &str) -> f64 {
     if metric == VARIANCE_KL.as_str() || metric == VARIANCE_SQ.as_str() { -1.0 } else { 1.0 }
 }
 
+/// A metric measured across the seeds of one width (the seeds' variance, CKA between seeds), not inside
+/// one network. The variance account of the second descent predicts the same change in it at the peak
+/// (the seeds' variance falls, their representations converge), so it cannot support the internal
+/// ensemble over that rival: its H1 verdict is reported but not counted in H1's family.
+pub fn seed_level(metric: &str) -> bool {
+    use ddlab_config::metrics::{CKA_SEEDS, VARIANCE_KL, VARIANCE_SQ};
+    [VARIANCE_KL, VARIANCE_SQ, CKA_SEEDS].iter().any(|m| m.as_str() == metric)
+}
+
 /// Words for the predicted direction.
 pub fn direction_words(metric: &str) -> &'static str {
     if predicted_sign(metric) > 0.0 { "grows" } else { "falls" }

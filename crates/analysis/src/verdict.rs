@@ -1139,7 +1139,9 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
         })
         .collect();
     let mut verdicts = vec![peak_verdict(&peak, &test_err, &scale(&test_err), opts, input.regression)];
-    let h1_members: Vec<&Verdict> = metrics.iter().map(|m| &m.h1).collect();
+    // H1's family counts the metrics measured inside one network: a seed-level metric's change at the
+    // peak is predicted by the variance account too (`sesoi::seed_level`).
+    let h1_members: Vec<&Verdict> = metrics.iter().filter(|m| !crate::sesoi::seed_level(&m.metric)).map(|m| &m.h1).collect();
     let past_members: Vec<&Verdict> = metrics.iter().map(|m| &m.past_peak_verdict).collect();
     verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
     verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));

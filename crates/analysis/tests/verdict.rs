@@ -324,3 +324,24 @@ fn h4_recovers_alpha_one_on_k_member_averages() {
     assert_eq!(flat.outcome, Outcome::Contradicted, "a flat variance measured this precisely excludes alpha = 0.25: {flat:?}");
     assert!(flat.numbers.contains_key("alpha_params") == false, "no parameter counts were given");
 }
+
+/// The seeds' variance is predicted to fall, and a fall that starts at the peak is its H1 onset; but
+/// the variance account predicts that fall too, so it does not count in H1's family
+/// (docs/SCIENCE.md, "Seed-level metrics do not count for H1's family").
+#[test]
+fn a_seed_variance_turning_down_at_the_peak_is_its_onset_but_not_the_familys() {
+    let mut input = condition(5, 40.0, |w, s| 5.0 + jitter(w, s + 5, 0.02));
+    let values = input.metrics.entry(seed_variance_metric(LossSpace::Squared).to_string()).or_default();
+    for &w in &WIDTHS {
+        let t = (w as f64).log2();
+        let v = 1.0 - 0.05 * t - 0.5 * (t - 4.0).max(0.0) + jitter(w, 9, 0.01);
+        values.push(MetricValue { width: w, seed: None, trained: true, value: Some(v) });
+    }
+    let analysis = analyze(&[input], &options());
+    let c = &analysis.conditions[0];
+    let variance = c.metrics.iter().find(|m| m.metric == seed_variance_metric(LossSpace::Squared).as_str()).unwrap();
+    assert_eq!(variance.h1.outcome, Outcome::Supported, "{}", variance.h1.reason);
+    let family = verdict(c, prediction::ONSET_FAMILY);
+    assert_ne!(family.outcome, Outcome::Supported, "{}", family.reason);
+    assert_eq!(family.numbers["metrics_tested"], 2.0, "the two metrics measured inside one network");
+}
