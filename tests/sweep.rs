@@ -157,6 +157,31 @@ fn epoch_budgets_are_conditions() {
     assert!(analysis.contains("n60-noise0.1-e20") && analysis.contains("n60-noise0.1-e60"));
 }
 
+/// `conditions.data_seed`: each data draw has its own split and label flips, and the analysis splits
+/// the test error's variance into initialisation (between seeds of a draw) and data (between draws).
+#[test]
+fn data_draws_are_conditions_with_their_own_data_and_a_variance_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name = \"draws\"\nseeds = [0, 1]\n[data]\ndataset = \"teacher\"\npool = 300\ndim = 5\nclasses = 3\nn_train = 60\nn_test = 40\nlabel_noise = 0.2\n[conditions]\ndata_seed = [1, 2, 3]\n[model]\nwidths = [2, 8]\n[train]\nloss = \"ce\"\nepochs = 20\neval_every = 10\n[probe]\nprobe_set = 20\n";
+    let file = experiment(dir.path(), "draws.toml", text);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sweep = sweep_folder(&dir.path().join("runs"));
+    let noise = |d: u64| std::fs::read_to_string(sweep.join(format!("data/n60-noise0.2-d{d}/noise.csv"))).unwrap();
+    assert_ne!(noise(1), noise(2), "each draw flips its own labels");
+    assert_ne!(noise(2), noise(3));
+    let analysis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sweep.join("analysis.json")).unwrap()).unwrap();
+    let replicated = &analysis["replicated"][0];
+    assert_eq!(replicated["setting"], "n60-noise0.2");
+    assert_eq!(replicated["draws"].as_array().unwrap().len(), 3);
+    let split = &replicated["variance"][0];
+    assert_eq!((split["draws"].as_u64(), split["seeds"].as_u64()), (Some(3), Some(2)), "{split}");
+    assert!(split["init"].as_f64().unwrap() >= 0.0 && split["data"].as_f64().unwrap() >= 0.0);
+    let md = std::fs::read_to_string(sweep.join("analysis.md")).unwrap();
+    assert!(md.contains("## Data draws"), "analysis.md shows the replicated settings");
+}
+
 /// `model.weight_reuse`: each width below the interpolation threshold starts from the trained weights of
 /// the next smaller width of the same seed (its init.bpk holds them, unit for unit); the smallest width
 /// and every width past the threshold start from a fresh draw.

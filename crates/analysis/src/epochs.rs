@@ -231,7 +231,8 @@ pub(crate) fn epoch_wise(
                 tests.push((wi, ew.metrics.len(), test));
             }
             if let Some(pk) = ew.peak.peak.as_ref().filter(|_| ew.detected) {
-                at_peaks.insert((wi, ew.metrics.len()), AtPeak::new(&growth, &binned(raw.iter().copied()), pk.width));
+                let cell = peak_cell(&ew.test_err.iter().map(|c| c.width).collect::<Vec<_>>(), pk.index);
+                at_peaks.insert((wi, ew.metrics.len()), AtPeak::new(&growth, &binned(raw.iter().copied()), pk.width, cell));
             }
             ew.metrics.push(EpochMetric {
                 metric: name.to_string(),

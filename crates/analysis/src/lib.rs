@@ -12,6 +12,7 @@ mod epochs;
 mod json_float;
 mod onset;
 mod peak;
+mod replicate;
 pub mod sesoi;
 mod stats;
 mod theory;
@@ -29,6 +30,7 @@ pub use ensemble::{
 pub use epochs::{EPOCH_BINS_PER_OCTAVE, EpochFigures, EpochMetric, EpochWidth, EpochWise, SnapshotValue};
 pub use onset::{HingeFit, OnsetTest, hinge_fit, onset_test};
 pub use peak::{Peak, PeakTest, find_peak, interpolation_threshold, one_sided_t, peak_test};
+pub use replicate::{DrawEffect, DrawOutcomes, ReplicatedSetting, VarianceSplit, variance_split};
 pub use stats::{
     SlopeFit, deming_slope, f_quantile, holm, mean, ols, ols_fit, pearson, quantile, ranks, sd, se, spearman, t_interval,
     t_quantile, t_two_sided, t_upper_tail, within_group_slope,

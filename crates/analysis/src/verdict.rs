@@ -116,6 +116,11 @@ pub struct ConditionInput {
     /// Parameters of the network at each width (runs.csv `params`): H4 reports the seed variance's decay
     /// per parameter beside its decay per width. May be empty.
     pub params: BTreeMap<usize, usize>,
+    /// The setting this condition replicates (its label without the data draw) and its data draw
+    /// (`conditions.data_seed`): conditions of one setting with draws are summarised together
+    /// ([`crate::ReplicatedSetting`]). Empty / None: not part of a replicated setting.
+    pub setting: String,
+    pub draw: Option<u64>,
 }
 
 /// What a test says about a prediction. The default is `NotTestable` (nothing known yet).
@@ -384,6 +389,9 @@ pub struct Analysis {
     #[serde(default)]
     pub by_prediction: Vec<PredictionTally>,
     pub overall: String,
+    /// Settings replicated over data draws: the variance split and every headline effect per draw.
+    #[serde(default)]
+    pub replicated: Vec<crate::replicate::ReplicatedSetting>,
     /// Why no probe ran on this sweep (a linear model, regression targets); `None` when they apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probes_not_applicable: Option<String>,
@@ -606,13 +614,16 @@ pub(crate) fn onset_summary(test: &crate::onset::OnsetTest, p_holm: f64, alpha: 
 pub(crate) struct AtPeak {
     pub change: Option<crate::sesoi::SlopeChange>,
     pub sesoi: f64,
+    /// The tested values and the peak's grid cell (log2), to confirm a detected onset seed by seed.
+    growth: SeedCurves,
+    cell: (f64, f64),
 }
 
 impl AtPeak {
     /// `growth`: the tested values; `trained`: the metric's trained curve. Its size (the larger of its
     /// range over the sweep and its value at the widest width) sets the scale: a flat metric still has a
     /// size, so that "no change" can be told from "too noisy to say".
-    pub(crate) fn new(growth: &SeedCurves, trained: &SeedCurves, peak_width: usize) -> AtPeak {
+    pub(crate) fn new(growth: &SeedCurves, trained: &SeedCurves, peak_width: usize, cell: (f64, f64)) -> AtPeak {
         let means: Vec<f64> = trained.means().into_iter().filter(|v| v.is_finite()).collect();
         let range = means.iter().copied().fold(f64::NEG_INFINITY, f64::max) - means.iter().copied().fold(f64::INFINITY, f64::min);
         let size = range.max(means.last().map_or(0.0, |v| v.abs()));
@@ -621,7 +632,17 @@ impl AtPeak {
         AtPeak {
             change: crate::sesoi::slope_change_at(growth, (peak_width as f64).log2()),
             sesoi: crate::sesoi::ONSET_SIZE_SHARE * size / octaves,
+            growth: growth.clone(),
+            cell,
         }
+    }
+
+    /// The change of slope, seed by seed, at the point of the peak's cell closest to a detected onset:
+    /// the prediction places the onset at the peak, which is known only to its grid cell. Choosing the
+    /// point from the data cannot raise the false-alarm rate: this test only confirms an onset that the
+    /// change-point test (Holm) already found.
+    fn confirm(&self, onset_width: f64) -> Option<crate::sesoi::SlopeChange> {
+        crate::sesoi::slope_change_at(&self.growth, onset_width.log2().clamp(self.cell.0, self.cell.1))
     }
 }
 
@@ -697,9 +718,51 @@ fn h1_verdict(
     ];
     let direction = crate::sesoi::direction_words(name);
     let at = format!("onset at width {:.0} [{:.0}, {:.0}] (Holm p = {})", o.width, o.lo, o.hi, fmt_p(o.p_holm));
+    // The change of slope at the peak itself, replicate by replicate: an onset found by the stacked
+    // change-point test must also show, seed by seed, at the peak (its interval can span many octaves).
+    let at_peak_test = at_peak.confirm(o.width).filter(|c| c.se.is_finite() && c.se > 0.0).map(|c| {
+        let t = sign * c.change / c.se;
+        (c, crate::stats::t_upper_tail(t, c.df))
+    });
+    if let Some((c, p)) = at_peak_test {
+        numbers.extend([("confirm_change", c.change), ("confirm_p", p)]);
+    }
+    // The change at the peak's own width, whatever the outcome: the per-draw summary compares it.
+    if let Some(c) = at_peak.change {
+        numbers.push(("change_at_peak", c.change));
+    }
     if o.detected {
         return if coincides == Some(true) {
-            Verdict::new(pred, Some(name), Outcome::Supported, format!("{at} covers the peak at {}", pk.width), &numbers)
+            match at_peak_test {
+                Some((c, p)) if p < alpha => Verdict::new(
+                    pred,
+                    Some(name),
+                    Outcome::Supported,
+                    format!(
+                        "{at} covers the peak at {}, and there the slope changes by {:.3} per octave in the predicted direction ({}, one-sided p = {})",
+                        pk.width,
+                        c.change,
+                        if c.replicates { format!("over {} seeds", c.units) } else { "one curve".to_string() },
+                        fmt_p(p)
+                    ),
+                    &numbers,
+                ),
+                _ => Verdict::new(
+                    pred,
+                    Some(name),
+                    Outcome::Inconclusive,
+                    format!(
+                        "{at} covers the peak at {}, but the change of slope at the peak, fitted seed by seed, is not significantly in the predicted direction{}",
+                        pk.width,
+                        at_peak_test.map_or(" (it cannot be fitted)".to_string(), |(c, p)| format!(
+                            " ({:.3} per octave, one-sided p = {})",
+                            c.change,
+                            fmt_p(p)
+                        ))
+                    ),
+                    &numbers,
+                ),
+            }
         } else {
             Verdict::new(
                 pred,
@@ -985,6 +1048,13 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
         analysed.push(c);
         behind.push(b);
     }
+    let settings: Vec<(String, Option<u64>)> =
+        conditions.iter().map(|c| (if c.setting.is_empty() { c.condition.clone() } else { c.setting.clone() }, c.draw)).collect();
+    let test_errors: Vec<Vec<(usize, f64)>> = analysed
+        .iter()
+        .map(|c| c.curves.test_err.iter().flat_map(|p| p.values.iter().map(|v| (p.width, v.value))).collect())
+        .collect();
+    let replicated = crate::replicate::replicated(&analysed, &settings, &test_errors);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let across = if analysed.len() >= 2 { across_conditions(&analysed, &behind, opts, &mut rng) } else { Vec::new() };
     let h3_inputs: Vec<(&str, &SeedCurves, &BTreeMap<String, SeedCurves>)> =
@@ -1037,6 +1107,7 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
         tally,
         by_prediction,
         overall,
+        replicated,
         probes_not_applicable: None,
     }
 }
@@ -1105,8 +1176,12 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
         .map(|(i, m)| {
             let sign = crate::sesoi::predicted_sign(&m.name);
             let onset = m.onset.as_ref().map(|o| onset_summary(o, onset_holm[i], opts.alpha, sign));
-            let at_peak =
-                peak.peak.as_ref().filter(|_| peak.detected).map(|p| AtPeak::new(&m.data.growth, &m.data.trained, p.width));
+            let at_peak = peak
+                .peak
+                .as_ref()
+                .filter(|_| peak.detected)
+                .zip(cell)
+                .map(|(p, c)| AtPeak::new(&m.data.growth, &m.data.trained, p.width, c));
             let coincides = match (&onset, cell) {
                 (Some(o), Some((lo, hi))) if o.detected => Some(o.lo.log2() <= hi && lo <= o.hi.log2()),
                 _ => None,

@@ -107,6 +107,7 @@ pub(crate) struct ConditionsTable {
     pub n_train: Option<Spanned<Vec<i64>>>,
     pub label_noise: Option<Spanned<Vec<f64>>>,
     pub epochs: Option<Spanned<Vec<i64>>>,
+    pub data_seed: Option<Spanned<Vec<i64>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

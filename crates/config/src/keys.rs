@@ -135,6 +135,11 @@ pub const KEYS: &[KeyDoc] = &[
         "([train.epochs])",
         "Epoch budgets crossed with the widths (instead of train.epochs); each condition's runs train for its budget.",
     ),
+    k(
+        "conditions.data_seed",
+        "([data_seed])",
+        "Data draws crossed with the other conditions: each draw has its own split, training subset and label flips (and, for regression data, its own sets), so the analysis can treat the draw as a replicate (condition label `...-d<seed>`).",
+    ),
     k("probe.probe_set", "1000", "Probe inputs: a seeded subset of at most this many test inputs."),
     k("probe.draws", "3", "R: random partitions per M (P1) and random unit subsets per q (P2)."),
     k("probe.q_grid", "[0.05, 0.1, 0.25, 0.5, 0.75]", "P2 keep-fractions q."),

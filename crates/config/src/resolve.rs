@@ -441,16 +441,34 @@ impl Resolver<'_> {
             }
             None => vec![None],
         };
+        let d_list: Vec<Option<u64>> = match c.and_then(|c| c.data_seed.as_ref()) {
+            Some(list) => {
+                if list.get_ref().is_empty() {
+                    return Err(self.bad_spanned(list, "conditions.data_seed", "is empty"));
+                }
+                if let Some(d) = list.get_ref().iter().find(|d| **d < 0) {
+                    return Err(self.bad_spanned(list, "conditions.data_seed", format!("must be >= 0, got {d}")));
+                }
+                let seeds: Vec<u64> = list.get_ref().iter().map(|d| *d as u64).collect();
+                if let Some(d) = seeds.iter().enumerate().find(|(i, d)| seeds[..*i].contains(d)).map(|(_, d)| d) {
+                    return Err(self.bad_spanned(list, "conditions.data_seed", format!("lists data draw {d} twice")));
+                }
+                seeds.into_iter().map(Some).collect()
+            }
+            None => vec![None],
+        };
         let mut out = Vec::new();
         for &n_train in &n_list {
             for &label_noise in &p_list {
                 for &epochs in &e_list {
-                    let cond = Condition { n_train, label_noise, epochs };
-                    if out.contains(&cond) {
-                        let span = c.and_then(|c| c.n_train.as_ref().or(c.epochs.as_ref())).map(|s| s.span()).unwrap_or(0..0);
-                        return Err(self.bad(span, "conditions", format!("condition {} appears twice", cond.label())));
+                    for &data_seed in &d_list {
+                        let cond = Condition { n_train, label_noise, epochs, data_seed };
+                        if out.contains(&cond) {
+                            let span = c.and_then(|c| c.n_train.as_ref().or(c.epochs.as_ref())).map(|s| s.span()).unwrap_or(0..0);
+                            return Err(self.bad(span, "conditions", format!("condition {} appears twice", cond.label())));
+                        }
+                        out.push(cond);
                     }
-                    out.push(cond);
                 }
             }
         }

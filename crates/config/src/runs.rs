@@ -33,6 +33,11 @@ impl Spec {
         train
     }
 
+    /// The data seed of a condition: its own draw (`conditions.data_seed`), else the spec's `data_seed`.
+    pub fn data_seed_for(&self, condition: &crate::Condition) -> u64 {
+        condition.data_seed.unwrap_or(self.data_seed)
+    }
+
     /// Every run of the sweep, ordered by condition, then width, then seed.
     pub fn runs(&self) -> Vec<RunKey> {
         let mut runs = Vec::new();

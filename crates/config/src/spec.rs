@@ -224,16 +224,29 @@ pub struct Condition {
     /// None: `train.epochs`. Left out of spec.toml when None, so sweeps without it keep their hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epochs: Option<usize>,
+    /// A data draw (`conditions.data_seed`): this condition's split, training subset and label flips come
+    /// from this seed instead of the spec's `data_seed`, so that the data draw is a replicate the
+    /// analysis can treat as a unit. None: the spec's; left out of spec.toml then, so sweeps without
+    /// draws keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_seed: Option<u64>,
 }
 
 impl Condition {
-    /// A condition that trains for `train.epochs`.
+    /// A condition that trains for `train.epochs` on the spec's data draw.
     pub fn new(n_train: usize, label_noise: f64) -> Self {
-        Condition { n_train, label_noise, epochs: None }
+        Condition { n_train, label_noise, epochs: None, data_seed: None }
     }
 
-    /// The condition's folder name, e.g. `n1200-noise0.2` (`n1200-noise0.2-e500` with its own budget).
+    /// The condition's folder name, e.g. `n1200-noise0.2` (`n1200-noise0.2-e500` with its own budget,
+    /// `n1200-noise0.2-d3` on data draw 3).
     pub fn label(&self) -> String {
+        format!("{}{}", self.setting(), self.data_seed.map_or(String::new(), |d| format!("-d{d}")))
+    }
+
+    /// The label without the data draw: conditions that differ only in their draw are replicates of one
+    /// setting.
+    pub fn setting(&self) -> String {
         match self.epochs {
             None => format!("n{}-noise{}", self.n_train, self.label_noise),
             Some(e) => format!("n{}-noise{}-e{e}", self.n_train, self.label_noise),

@@ -45,7 +45,7 @@ fn conditions_cross_epoch_budgets() {
     let text = "[data]\ndataset = \"digits\"\n[conditions]\nn_train = [100, 200]\nepochs = [50, 400]\n[train]\neval_every = 10\n";
     let spec = parse_spec(text, "e").unwrap();
     assert_eq!(spec.conditions.len(), 4);
-    assert_eq!(spec.conditions[1], Condition { n_train: 100, label_noise: 0.0, epochs: Some(400) });
+    assert_eq!(spec.conditions[1], Condition { n_train: 100, label_noise: 0.0, epochs: Some(400), data_seed: None });
     assert_eq!(spec.conditions[1].label(), "n100-noise0-e400");
     assert_eq!(spec.train_for(&spec.conditions[0]).epochs, 50);
     assert_eq!(spec.train_for(&spec.conditions[1]).epochs, 400);
@@ -144,4 +144,26 @@ fn resolved_spec_round_trips_through_toml() {
     let back: Spec = toml::from_str(&text).unwrap();
     assert_eq!(back, spec);
     assert_eq!(spec_hash(&back), spec_hash(&spec));
+}
+
+#[test]
+fn conditions_cross_data_draws() {
+    let text = "[data]\ndataset = \"digits\"\nn_train = 100\nlabel_noise = 0.2\n[conditions]\ndata_seed = [3, 7]\n";
+    let spec = parse_spec(text, "d").unwrap();
+    assert_eq!(spec.conditions.len(), 2);
+    assert_eq!(spec.conditions[1].label(), "n100-noise0.2-d7");
+    assert_eq!(spec.conditions[1].setting(), "n100-noise0.2");
+    assert_eq!(spec.data_seed_for(&spec.conditions[0]), 3);
+    // Without draws a condition uses the spec's data_seed and its label is unchanged.
+    let plain = parse_spec("[data]\ndataset = \"digits\"\nn_train = 100\n", "p").unwrap();
+    assert_eq!(plain.conditions[0].label(), "n100-noise0");
+    assert_eq!(plain.data_seed_for(&plain.conditions[0]), plain.data_seed);
+    for (list, message) in [
+        ("[]", "conditions.data_seed is empty"),
+        ("[1, -2]", "conditions.data_seed must be >= 0, got -2"),
+        ("[4, 4]", "conditions.data_seed lists data draw 4 twice"),
+    ] {
+        let e = error(&format!("[data]\ndataset = \"digits\"\nn_train = 10\n[conditions]\ndata_seed = {list}\n"));
+        assert!(e.contains(message), "{e}");
+    }
 }

@@ -143,6 +143,8 @@ fn number_label(key: &str) -> (&'static str, &'static str) {
         "change_at_peak" => ("change of slope at the peak, mean over seeds", "metric per octave of width"),
         "change_at_peak_upper" => ("upper bound of that change in the predicted direction", "metric per octave of width"),
         "sd_within" => ("sd of the growth within widths", "metric"),
+        "confirm_change" => ("change of slope, seed by seed, in the peak's cell nearest the onset", "metric per octave of width"),
+        "confirm_p" => ("one-sided p of that change in the predicted direction", ""),
         "alpha_params" => ("exponent of seed variance ~ P^-alpha (parameters)", ""),
         "alpha_params_lo" => ("its interval, lower end", ""),
         "alpha_params_hi" => ("its interval, upper end", ""),
@@ -456,6 +458,14 @@ fn details(a: &Analysis, figures: &[ReportFigure]) -> String {
     }
     out.push_str(&section("d-across", "H2 and H3: across conditions", &outcomes, &body));
 
+    // Settings replicated over data draws.
+    if !a.replicated.is_empty() {
+        let mut body = String::from(
+            "<p>Conditions that differ only in their data draw (split, training subset, label flips) are replicates of one setting: each headline effect per draw with its t interval over draws, each prediction's outcome per draw, and the test error's variance split into initialisation and data.</p>\n",
+        );
+        body.push_str(&md_tables(&crate::markdown::draws_markdown(a)));
+        out.push_str(&section("d-draws", "Data draws: the draw as the unit", &[], &body));
+    }
     // Known answers.
     if a.conditions.iter().any(|c| c.theory.is_some()) {
         let mut body = String::new();

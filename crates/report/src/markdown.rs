@@ -262,6 +262,47 @@ pub(crate) fn epochwise_section(ew: &EpochWise) -> String {
 }
 
 /// The answer first: the tally and a paragraph per condition (crate::summary).
+/// Settings replicated over data draws: the test error's variance split per width, and every headline
+/// effect per draw with its mean and t interval over draws (docs/SCIENCE.md, "Data draws").
+pub(crate) fn draws_markdown(analysis: &Analysis) -> String {
+    if analysis.replicated.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "## Data draws\n\nConditions that differ only in their data draw (`conditions.data_seed`: split, training subset, label flips) are replicates of one setting; here the draw is the unit (t intervals over draws).\n\n",
+    );
+    let opt = |x: Option<f64>| x.map_or("-".to_string(), num);
+    for r in &analysis.replicated {
+        let draws: Vec<String> = r.draws.iter().map(|(d, _)| d.to_string()).collect();
+        out.push_str(&format!("### {} ({} draws: {})\n\n", r.setting, r.draws.len(), draws.join(", ")));
+        out.push_str("| effect | mean over draws [95%] | per draw |\n| --- | --- | --- |\n");
+        for e in &r.effects {
+            let per: Vec<String> = e.values.iter().map(|(d, v)| format!("{d}: {}", num(*v))).collect();
+            out.push_str(&format!(
+                "| {} | {} [{}, {}] | {} |\n",
+                cell(&e.name),
+                opt(e.mean),
+                opt(e.lo),
+                opt(e.hi),
+                per.join("; ")
+            ));
+        }
+        out.push_str("\n| prediction | outcome per draw |\n| --- | --- |\n");
+        for o in &r.outcomes {
+            let per: Vec<String> = o.outcomes.iter().map(|(d, x)| format!("{d}: {}", x.label())).collect();
+            out.push_str(&format!("| {} | {} |\n", cell(&o.prediction), per.join("; ")));
+        }
+        out.push_str("\nTest-error variance of one run, split (initialisation: between seeds of a draw; data: between draws, the random-effects estimate):\n\n| width | initialisation | data | data share | draws | seeds |\n| --- | --- | --- | --- | --- | --- |\n");
+        for v in &r.variance {
+            let total = v.init + v.data;
+            let share = if total > 0.0 { num(v.data / total) } else { "-".into() };
+            out.push_str(&format!("| {} | {} | {} | {share} | {} | {} |\n", v.width, num(v.init), num(v.data), v.draws, v.seeds));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn answer_markdown(analysis: &Analysis) -> String {
     use crate::summary::{across_findings, condition_answer, grouped, tally_line};
     let words = |findings: &[crate::summary::Finding]| {
@@ -320,6 +361,7 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&draws_markdown(analysis));
     for c in &analysis.conditions {
         out.push_str(&condition_section(c));
     }

@@ -87,8 +87,9 @@ fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> crate::Result<Fitted> {
             Ok(Fitted { train, test, noisy_fit, network, seconds: start.elapsed().as_secs_f64() })
         }
         FitData::Regression { generator, n_test, generator_seed } => {
-            let set = generator.train_set(key.condition.n_train, *generator_seed, spec.data_seed, key.seed);
-            let test = generator.test_set(*n_test, *generator_seed, spec.data_seed, key.seed);
+            let data_seed = spec.data_seed_for(&key.condition);
+            let set = generator.train_set(key.condition.n_train, *generator_seed, data_seed, key.seed);
+            let test = generator.test_set(*n_test, *generator_seed, data_seed, key.seed);
             let fit = fit_closed_form(m.kind, key.width, m.ridge, m.init, key.seed, &set.x, &set.y, 1, &test.x, set.dim)?;
             let network = fit.network.map(|trained| (MlpWeights::init(trained.shape, m.init, key.seed), trained));
             Ok(Fitted {

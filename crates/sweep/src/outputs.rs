@@ -99,6 +99,8 @@ pub fn analyze(folder: &Path) -> crate::Result<Analyzed> {
                 theory: known_answer(&sweep.spec, condition),
                 regression: sweep.spec.data.dataset.is_regression(),
                 params: runs.iter().filter(|r| r.condition == label).map(|r| (r.width, r.params)).collect(),
+                setting: condition.setting(),
+                draw: condition.data_seed,
             }
         })
         .collect();

@@ -18,20 +18,30 @@ pub fn prepare_conditions(spec: &Spec, data_dir: &Path) -> crate::Result<Vec<Pre
     }
     let pools = load_pools(&spec.data.dataset, data_dir)
         .map_err(|error| SweepError::Data { context: "loading the dataset".into(), error })?;
-    let split = split(pools, spec.data.n_test, spec.data_seed)
-        .map_err(|error| SweepError::Data { context: dataset_name(&spec.data.dataset), error })?;
-    if split.test.len() < MIN_PROBE_INPUTS {
-        return Err(SweepError::Other(format!(
-            "{}: the test set has {} example(s) but the probes need at least {MIN_PROBE_INPUTS}: give a larger dataset or test file (data.n_test)",
-            dataset_name(&spec.data.dataset),
-            split.test.len()
-        )));
+    // One split per data draw (`conditions.data_seed`; the spec's `data_seed` without draws).
+    let mut splits: std::collections::BTreeMap<u64, ddlab_data::Split> = Default::default();
+    for c in &spec.conditions {
+        let seed = spec.data_seed_for(c);
+        if splits.contains_key(&seed) {
+            continue;
+        }
+        let split = split(pools.clone(), spec.data.n_test, seed)
+            .map_err(|error| SweepError::Data { context: dataset_name(&spec.data.dataset), error })?;
+        if split.test.len() < MIN_PROBE_INPUTS {
+            return Err(SweepError::Other(format!(
+                "{}: the test set has {} example(s) but the probes need at least {MIN_PROBE_INPUTS}: give a larger dataset or test file (data.n_test)",
+                dataset_name(&spec.data.dataset),
+                split.test.len()
+            )));
+        }
+        splits.insert(seed, split);
     }
     let prepared: Vec<Prepared> = spec
         .conditions
         .iter()
         .map(|c| {
-            prepare(&split, *c, spec.data.standardize, spec.data_seed)
+            let seed = spec.data_seed_for(c);
+            prepare(&splits[&seed], *c, spec.data.standardize, seed)
                 .map_err(|error| SweepError::Data { context: format!("preparing condition {}", c.label()), error })
         })
         .collect::<crate::Result<_>>()?;
