@@ -236,6 +236,12 @@ fn answer(a: &Analysis) -> String {
             findings_html(&answer.findings)
         ));
     }
+    for r in &a.replicated {
+        out.push_str(&format!(
+            "<p class=\"answer draws\"><b>Over data draws.</b> {}</p>\n",
+            escape(&crate::summary::draws_paragraph(r))
+        ));
+    }
     let across = across_findings(a);
     if a.conditions.len() > 1 && !across.is_empty() {
         out.push_str(&format!("<p class=\"answer across\"><b>Across conditions.</b> {}</p>\n", findings_html(&across)));

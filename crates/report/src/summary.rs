@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ddlab_analysis::{Analysis, ConditionAnalysis, Outcome, Verdict};
+use ddlab_analysis::{Analysis, ConditionAnalysis, Outcome, ReplicatedSetting, Verdict};
 
 use crate::markdown::num;
 
@@ -188,6 +188,43 @@ pub fn across_findings(analysis: &Analysis) -> Vec<Finding> {
     let h3 = &analysis.width_adjusted_verdict;
     out.push(Finding { outcome: h3.outcome, text: phrase(h3) });
     out
+}
+
+/// A setting replicated over data draws, in one paragraph: the effects with the draw as the unit, and how
+/// much of a run's test-error variance the data draw carries at the widest width.
+pub fn draws_paragraph(r: &ReplicatedSetting) -> String {
+    let effect = |prefix: &str| r.effects.iter().find(|e| e.name.starts_with(prefix));
+    let with_interval = |prefix: &str, what: &str| {
+        effect(prefix).and_then(|e| match (e.mean, e.lo, e.hi) {
+            (Some(m), Some(lo), Some(hi)) => Some(format!("{what} {} [{}, {}]", num(m), num(lo), num(hi))),
+            _ => None,
+        })
+    };
+    let mut parts: Vec<String> = [
+        with_interval("peak height", "peak height above both sides"),
+        with_interval("H4 alpha", "seed variance ~ W^-alpha with alpha"),
+        with_interval("H5 peak lowered", "averaging seeds lowers the peak by"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if let Some(v) = r.variance.last()
+        && v.init + v.data > 0.0
+    {
+        parts.push(format!(
+            "at width {} the data draw carries {:.0}% of one run's test-error variance (initialisation {}, data {})",
+            v.width,
+            100.0 * v.data / (v.init + v.data),
+            num(v.init),
+            num(v.data)
+        ));
+    }
+    format!(
+        "{} data draws of {} (the draw as the unit, 95% t intervals over draws): {}.",
+        r.draws.len(),
+        r.setting,
+        parts.join("; ")
+    )
 }
 
 /// The tally in one short line.
