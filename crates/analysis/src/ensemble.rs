@@ -621,27 +621,14 @@ fn ensemble_peak_verdict(
         return Verdict::new(pred, None, Outcome::Supported, format!("{text}: averaging lowers the peak"), &numbers);
     }
     let sesoi = crate::sesoi::PEAK_ERROR;
-    let b = crate::sesoi::Bounded::new(d, se_total, df, opts_alpha);
-    numbers.push(("sesoi", sesoi));
-    if b.excludes(sesoi) {
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Contradicted,
-            format!("{text}: averaging removes at most {:.3}, less than the smallest reduction of interest ({sesoi})", b.upper),
-            &numbers,
-        )
-    } else {
-        let power = crate::sesoi::power(sesoi, se_total, df, opts_alpha);
-        numbers.push(("power", power));
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Inconclusive,
-            format!("{text}: not significantly lower, and a reduction of {sesoi} is not excluded (power {power:.2})"),
-            &numbers,
-        )
-    }
+    let j = crate::sesoi::not_supported(d, se_total, df, opts_alpha, sesoi, &mut numbers);
+    let why = match j.outcome {
+        Outcome::Contradicted => {
+            format!("averaging removes at most {:.3}, less than the smallest reduction of interest ({sesoi})", j.upper)
+        }
+        _ => format!("not significantly lower, and a reduction of {sesoi} is not excluded (power {:.2})", j.power),
+    };
+    Verdict::new(pred, None, j.outcome, format!("{text}: {why}"), &numbers)
 }
 
 fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>, from_width: usize) -> Vec<KwComparison> {

@@ -85,6 +85,37 @@ impl Bounded {
     }
 }
 
+/// A prediction that is not supported, judged by its effect's bound: contradicted when every effect of at
+/// least `sesoi` (in the predicted direction) is excluded, inconclusive otherwise, with the power the
+/// design had at `sesoi`. The SESOI and the power go into `numbers`.
+pub(crate) struct NotSupported {
+    pub outcome: crate::verdict::Outcome,
+    /// One-sided (1 - alpha) upper bound of the effect in the predicted direction.
+    pub upper: f64,
+    /// Power at `sesoi` (NaN where contradicted: not needed).
+    pub power: f64,
+}
+
+pub(crate) fn not_supported(
+    effect: f64,
+    se: f64,
+    df: f64,
+    alpha: f64,
+    sesoi: f64,
+    numbers: &mut Vec<(&str, f64)>,
+) -> NotSupported {
+    use crate::verdict::Outcome;
+    let b = Bounded::new(effect, se, df, alpha);
+    numbers.push(("sesoi", sesoi));
+    if b.excludes(sesoi) {
+        NotSupported { outcome: Outcome::Contradicted, upper: b.upper, power: f64::NAN }
+    } else {
+        let power = power(sesoi, se, df, alpha);
+        numbers.push(("power", power));
+        NotSupported { outcome: Outcome::Inconclusive, upper: b.upper, power }
+    }
+}
+
 /// Does any interior width stand at least `sesoi` above the best width on each side? The test that can
 /// contradict "double descent": a width's height above its best left width is max_j (m_i - m_j) over
 /// the widths j on its left; it is bounded by the largest of the one-sided upper bounds of m_i - m_j
@@ -113,17 +144,13 @@ pub fn peak_bound(widths: &[usize], per_width: &[Vec<f64>], sesoi: f64, alpha: f
         let se = (ss / df * (1.0 / na as f64 + 1.0 / nb as f64)).sqrt();
         ma - mb + t_quantile(1.0 - level, df) * se
     };
-    let mut allowed = f64::NEG_INFINITY;
-    let mut at = widths[1];
-    for i in 1..n - 1 {
-        let left = (0..i).map(|j| pair_upper(i, j)).fold(f64::NEG_INFINITY, f64::max);
-        let right = (i + 1..n).map(|j| pair_upper(i, j)).fold(f64::NEG_INFINITY, f64::max);
-        let height = left.min(right);
-        if height > allowed {
-            allowed = height;
-            at = widths[i];
-        }
-    }
+    let (allowed, at) = (1..n - 1)
+        .map(|i| {
+            let left = (0..i).map(|j| pair_upper(i, j)).fold(f64::NEG_INFINITY, f64::max);
+            let right = (i + 1..n).map(|j| pair_upper(i, j)).fold(f64::NEG_INFINITY, f64::max);
+            (left.min(right), widths[i])
+        })
+        .fold((f64::NEG_INFINITY, widths[1]), |best, x| if x.0 > best.0 { x } else { best });
     Some(PeakBound { allowed, width: at, excluded: allowed < sesoi, sesoi })
 }
 

@@ -659,23 +659,18 @@ pub(crate) fn no_onset_outcome(
     let Some(c) = at_peak.change.filter(|c| c.se.is_finite()) else {
         return (Outcome::Inconclusive, format!("the change of slope at {at} cannot be bounded (2 widths on each side needed)"));
     };
-    let b = crate::sesoi::Bounded::new(sign * c.change, c.se, c.df, alpha);
+    let j = crate::sesoi::not_supported(sign * c.change, c.se, c.df, alpha, at_peak.sesoi, numbers);
     let units = if c.replicates { format!("over {} seeds", c.units) } else { format!("one curve, {} d.o.f.", c.df) };
-    numbers.extend([("change_at_peak", c.change), ("change_at_peak_upper", sign * b.upper), ("sesoi", at_peak.sesoi)]);
+    numbers.extend([("change_at_peak", c.change), ("change_at_peak_upper", sign * j.upper)]);
     let text = format!(
         "at {at} the slope changes by {:.3} per octave ({units}; predicted direction bounded by {:.3}, smallest change of interest {:.3})",
-        c.change, b.upper, at_peak.sesoi
+        c.change, j.upper, at_peak.sesoi
     );
-    if b.excludes(at_peak.sesoi) {
-        (Outcome::Contradicted, format!("{text}: no growth in the predicted direction starts there"))
-    } else {
-        let power = crate::sesoi::power(at_peak.sesoi, c.se, c.df, alpha);
-        numbers.push(("power", power));
-        (
-            Outcome::Inconclusive,
-            format!("{text}: neither shown nor excluded (power {:.2} at the smallest change of interest)", power),
-        )
-    }
+    let why = match j.outcome {
+        Outcome::Contradicted => "no growth in the predicted direction starts there".to_string(),
+        _ => format!("neither shown nor excluded (power {:.2} at the smallest change of interest)", j.power),
+    };
+    (j.outcome, format!("{text}: {why}"))
 }
 
 fn h1_verdict(
@@ -818,34 +813,17 @@ fn past_peak_verdict(name: &str, fit: Option<&PastPeak>, untestable: Option<&str
     };
     // Smallest effect of interest: ERROR_PER_SD of test error per within-width sd of growth.
     let sesoi = crate::sesoi::ERROR_PER_SD / sd;
-    let b = crate::sesoi::Bounded::new(sign * f.slope, se, f.df, alpha);
-    numbers.extend([("sesoi", sesoi), ("sd_within", sd)]);
-    let scale = format!("{:.4} of error per within-width sd ({sd:.3}) of growth", b.upper * sd);
-    if b.excludes(sesoi) {
-        Verdict::new(
-            pred,
-            Some(name),
-            Outcome::Contradicted,
-            format!(
-                "{text}{opposite}; an effect in the predicted direction is at most {scale}, below the smallest of interest ({})",
-                crate::sesoi::ERROR_PER_SD
-            ),
-            &numbers,
-        )
-    } else {
-        let power = crate::sesoi::power(sesoi, se, f.df, alpha);
-        numbers.push(("power", power));
-        Verdict::new(
-            pred,
-            Some(name),
-            Outcome::Inconclusive,
-            format!(
-                "{text}{opposite}; an effect of {} per sd is not excluded (up to {scale}; power {power:.2})",
-                crate::sesoi::ERROR_PER_SD
-            ),
-            &numbers,
-        )
-    }
+    numbers.push(("sd_within", sd));
+    let j = crate::sesoi::not_supported(sign * f.slope, se, f.df, alpha, sesoi, &mut numbers);
+    let scale = format!("{:.4} of error per within-width sd ({sd:.3}) of growth", j.upper * sd);
+    let per_sd = crate::sesoi::ERROR_PER_SD;
+    let why = match j.outcome {
+        Outcome::Contradicted => {
+            format!("an effect in the predicted direction is at most {scale}, below the smallest of interest ({per_sd})")
+        }
+        _ => format!("an effect of {per_sd} per sd is not excluded (up to {scale}; power {:.2})", j.power),
+    };
+    Verdict::new(pred, Some(name), j.outcome, format!("{text}{opposite}; {why}"), &numbers)
 }
 
 /// A family (any metric, Holm): supported when one member is; contradicted only when every tested member
@@ -1009,27 +987,12 @@ fn averaging_verdict(
         return Verdict::new(pred, None, Outcome::Supported, text, &numbers);
     }
     let sesoi = crate::sesoi::AVERAGING_ALPHA;
-    let b = crate::sesoi::Bounded::new(alpha, fit.se, fit.df, alpha_level);
-    numbers.push(("sesoi", sesoi));
-    if b.excludes(sesoi) {
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Contradicted,
-            format!("{text}: alpha is at most {:.2}, below the smallest decline of interest ({sesoi})", b.upper),
-            &numbers,
-        )
-    } else {
-        let power = crate::sesoi::power(sesoi, fit.se, fit.df, alpha_level);
-        numbers.push(("power", power));
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Inconclusive,
-            format!("{text}: no significant decline, and a decline of {sesoi} is not excluded (power {power:.2})"),
-            &numbers,
-        )
-    }
+    let j = crate::sesoi::not_supported(alpha, fit.se, fit.df, alpha_level, sesoi, &mut numbers);
+    let why = match j.outcome {
+        Outcome::Contradicted => format!("alpha is at most {:.2}, below the smallest decline of interest ({sesoi})", j.upper),
+        _ => format!("no significant decline, and a decline of {sesoi} is not excluded (power {:.2})", j.power),
+    };
+    Verdict::new(pred, None, j.outcome, format!("{text}: {why}"), &numbers)
 }
 
 /// What the across-conditions bootstrap needs of one condition.

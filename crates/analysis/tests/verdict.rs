@@ -322,7 +322,7 @@ fn h4_recovers_alpha_one_on_k_member_averages() {
     assert!(lo <= 1.0 && 1.0 <= hi && (alpha - 1.0).abs() < 0.1, "alpha = {alpha} [{lo}, {hi}]");
     let flat = analysed(&|_| 3, &mut rng);
     assert_eq!(flat.outcome, Outcome::Contradicted, "a flat variance measured this precisely excludes alpha = 0.25: {flat:?}");
-    assert!(flat.numbers.contains_key("alpha_params") == false, "no parameter counts were given");
+    assert!(!flat.numbers.contains_key("alpha_params"), "no parameter counts were given");
 }
 
 /// The seeds' variance is predicted to fall, and a fall that starts at the peak is its H1 onset; but
