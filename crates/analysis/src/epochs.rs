@@ -393,16 +393,38 @@ fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, at_peak: Opti
     } else if !o.detected {
         not_shown(format!("the slope changes at epoch {:.0} against the predicted direction (a hump or saturation)", o.width))
     } else if m.coincides == Some(true) {
-        (
-            Outcome::Supported,
-            format!(
-                "onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) covers the epoch-wise peak at {pe}",
-                o.width,
-                o.lo,
-                o.hi,
-                fmt_p(o.p_holm)
+        let at = format!(
+            "onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) covers the epoch-wise peak at {pe}",
+            o.width,
+            o.lo,
+            o.hi,
+            fmt_p(o.p_holm)
+        );
+        // As H1: the onset must also show seed by seed at the peak.
+        match at_peak.and_then(|a| a.confirmation(o.width, sign)) {
+            Some((c, p)) if p < alpha => {
+                numbers.extend([("confirm_change", c.change), ("confirm_p", p)]);
+                (
+                    Outcome::Supported,
+                    format!(
+                        "{at}, and there the slope changes by {:.3} per octave of epochs, seed by seed (one-sided p = {})",
+                        c.change,
+                        fmt_p(p)
+                    ),
+                )
+            }
+            confirmation => (
+                Outcome::Inconclusive,
+                format!(
+                    "{at}, but the change of slope there is not significantly in the predicted direction seed by seed{}",
+                    confirmation.map_or(" (it cannot be fitted)".to_string(), |(c, p)| format!(
+                        " ({:.3}, one-sided p = {})",
+                        c.change,
+                        fmt_p(p)
+                    ))
+                ),
             ),
-        )
+        }
     } else {
         (
             Outcome::Contradicted,

@@ -644,6 +644,13 @@ impl AtPeak {
     fn confirm(&self, onset_width: f64) -> Option<crate::sesoi::SlopeChange> {
         crate::sesoi::slope_change_at(&self.growth, onset_width.log2().clamp(self.cell.0, self.cell.1))
     }
+
+    /// [`AtPeak::confirm`] with its one-sided p-value in the predicted direction (`sign`).
+    pub(crate) fn confirmation(&self, onset_width: f64, sign: f64) -> Option<(crate::sesoi::SlopeChange, f64)> {
+        self.confirm(onset_width)
+            .filter(|c| c.se.is_finite() && c.se > 0.0)
+            .map(|c| (c, crate::stats::t_upper_tail(sign * c.change / c.se, c.df)))
+    }
 }
 
 /// The outcome of an onset prediction that is not supported: contradicted when the change of slope at
@@ -715,10 +722,7 @@ fn h1_verdict(
     let at = format!("onset at width {:.0} [{:.0}, {:.0}] (Holm p = {})", o.width, o.lo, o.hi, fmt_p(o.p_holm));
     // The change of slope at the peak itself, replicate by replicate: an onset found by the stacked
     // change-point test must also show, seed by seed, at the peak (its interval can span many octaves).
-    let at_peak_test = at_peak.confirm(o.width).filter(|c| c.se.is_finite() && c.se > 0.0).map(|c| {
-        let t = sign * c.change / c.se;
-        (c, crate::stats::t_upper_tail(t, c.df))
-    });
+    let at_peak_test = at_peak.confirmation(o.width, sign);
     if let Some((c, p)) = at_peak_test {
         numbers.extend([("confirm_change", c.change), ("confirm_p", p)]);
     }
