@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rand::SeedableRng;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -1262,14 +1262,18 @@ fn across_conditions(
     const NEEDED: usize = 5;
     let names: Vec<String> =
         analysed.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).collect::<BTreeSet<_>>().into_iter().collect();
+    let included_for = |name: &str| -> Vec<usize> {
+        (0..analysed.len())
+            .filter(|&i| analysed[i].peak.detected && analysed[i].metrics.iter().any(|m| m.metric == name && m.w_ens.is_some()))
+            .collect()
+    };
+    // The family: every metric with enough conditions gets an interval, Bonferroni-adjusted over them.
+    let family = names.iter().filter(|n| included_for(n).len() >= NEEDED).count().max(1);
+    let tail = opts.alpha / 2.0 / family as f64;
     names
         .into_iter()
         .map(|name| {
-            let included: Vec<usize> = (0..analysed.len())
-                .filter(|&i| {
-                    analysed[i].peak.detected && analysed[i].metrics.iter().any(|m| m.metric == name && m.w_ens.is_some())
-                })
-                .collect();
+            let included = included_for(&name);
             let left_out: Vec<&str> =
                 (0..analysed.len()).filter(|i| !included.contains(i)).map(|i| analysed[i].condition.as_str()).collect();
             let points: Vec<(String, f64, f64)> = included
@@ -1315,7 +1319,10 @@ fn across_conditions(
                 let mut xs = Vec::new();
                 let mut ys = Vec::new();
                 let mut is = Vec::new();
-                for &i in &included {
+                // Two levels: the conditions (the units of H2, so that their scatter about the line enters
+                // the interval), then each drawn condition's seeds, jointly for all its curves.
+                let drawn: Vec<usize> = (0..included.len()).map(|_| included[rng.random_range(0..included.len())]).collect();
+                for &i in &drawn {
                     let b = &behind[i];
                     let Some(growth) = b.growths.get(&name) else { continue };
                     let r = resample_jointly(&[&b.test_err, &b.train_err, growth], rng);
@@ -1341,7 +1348,7 @@ fn across_conditions(
                     }
                 }
             }
-            let ci = |b: &[f64]| if b.len() >= 20 { (Some(quantile(b, 0.025)), Some(quantile(b, 0.975))) } else { (None, None) };
+            let ci = |b: &[f64]| if b.len() >= 20 { (Some(quantile(b, tail)), Some(quantile(b, 1.0 - tail))) } else { (None, None) };
             let (lo, hi) = ci(&boot);
             let (control_lo, control_hi) = ci(&boot_control);
             let numbers = [
@@ -1350,6 +1357,7 @@ fn across_conditions(
                 ("hi", hi.unwrap_or(f64::NAN)),
                 ("control_slope", control.unwrap_or(f64::NAN)),
                 ("conditions", included.len() as f64),
+                ("metrics_in_family", family as f64),
             ];
             let span = x.iter().copied().fold(f64::NEG_INFINITY, f64::max) - x.iter().copied().fold(f64::INFINITY, f64::min);
             let verdict = match (lo, hi) {
@@ -1367,8 +1375,9 @@ fn across_conditions(
                 ),
                 (Some(lo), Some(hi)) => {
                     let text = format!(
-                        "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions",
-                        included.len()
+                        "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions (bootstrap of conditions and their seeds; interval at {:.1}%, Bonferroni over {family} metric(s))",
+                        included.len(),
+                        100.0 * (1.0 - 2.0 * tail)
                     );
                     let sesoi = crate::sesoi::COMOVEMENT_SLOPE;
                     if lo <= 1.0 && hi >= 1.0 && lo > 0.0 {

@@ -345,3 +345,27 @@ fn a_seed_variance_turning_down_at_the_peak_is_its_onset_but_not_the_familys() {
     assert_ne!(family.outcome, Outcome::Supported, "{}", family.reason);
     assert_eq!(family.numbers["metrics_tested"], 2.0, "the two metrics measured inside one network");
 }
+
+/// H2's interval resamples the conditions (the units) as well as their seeds: onsets that scatter about
+/// the line by half an octave, each found precisely within its condition, still leave the slope
+/// uncertain, and the interval must say so.
+#[test]
+fn h2_interval_includes_the_scatter_between_conditions() {
+    let scatter = [0.0, 0.5, -0.5, 0.5, -0.5];
+    let conditions: Vec<ConditionInput> = (0..5)
+        .map(|k| {
+            let shift = 1usize << k;
+            let mut c = condition(5, 4.0 + k as f64 + scatter[k], |w, s| jitter(w, s, 1.0));
+            c.condition = format!("c{k}");
+            for r in &mut c.runs {
+                r.test_err =
+                    error_at((r.width / shift).max(1)) + jitter(r.width, r.seed, 0.01) + if r.width < shift { 0.3 } else { 0.0 };
+            }
+            c
+        })
+        .collect();
+    let analysis = analyze(&conditions, &options());
+    let across = analysis.across.iter().find(|x| x.metric == METRIC).unwrap();
+    let (lo, hi) = (across.lo.unwrap(), across.hi.unwrap());
+    assert!(hi - lo > 0.3, "half-octave scatter over four octaves: [{lo}, {hi}] {:?}", across.verdict.reason);
+}
