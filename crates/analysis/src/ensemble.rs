@@ -208,10 +208,69 @@ pub struct WidthAdjusted {
     /// The parametric within-width t test's p-value (assumes independent condition-width cells).
     pub p_value_t: Option<f64>,
     pub points: Vec<WidthPoint>,
+    /// The same test with width measured from each condition's interpolation threshold (half-octave bins
+    /// of log2(W / W_interp) that every condition has; several widths in a bin averaged): a condition
+    /// further past its own threshold at the same width has both a lower error and a grown metric, which
+    /// the raw-width fixed effect cannot remove. Reported beside the verdict, not deciding it.
+    #[serde(default)]
+    pub relative: Option<RelativeWidth>,
     pub verdict: Verdict,
 }
 
-type H3Input<'a> = (&'a str, &'a SeedCurves, &'a BTreeMap<String, SeedCurves>);
+/// H3 at a fixed distance from each condition's threshold (see [`WidthAdjusted::relative`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RelativeWidth {
+    /// Half-octave bins (log2 W / W_interp) shared by every condition.
+    pub bins: Vec<f64>,
+    pub slope: f64,
+    pub lo: Option<f64>,
+    pub hi: Option<f64>,
+    pub p_value: f64,
+    pub min_p: f64,
+}
+
+/// (condition, its test error, its metrics' growth, its interpolation threshold).
+type H3Input<'a> = (&'a str, &'a SeedCurves, &'a BTreeMap<String, SeedCurves>, Option<usize>);
+
+/// Per condition: half-octave bin of log2(W / W_interp) -> (mean growth, mean test error) over its widths
+/// in the bin; then the bins every condition has, as the columns of the permutation test.
+fn relative_test(conditions: &[H3Input], name: &str, opts: &Options) -> Option<RelativeWidth> {
+    let mut tables: Vec<BTreeMap<i64, (f64, f64, usize)>> = Vec::new();
+    for (_, err, growths, interp) in conditions {
+        let (Some(g), Some(thr)) = (growths.get(name), interp) else { continue };
+        let errs: BTreeMap<usize, f64> = err.widths().into_iter().zip(err.means()).collect();
+        let mut t: BTreeMap<i64, (f64, f64, usize)> = BTreeMap::new();
+        for (w, gm) in g.widths().into_iter().zip(g.means()) {
+            if let Some(e) = errs.get(&w).filter(|e| e.is_finite() && gm.is_finite()) {
+                let bin = (2.0 * (w as f64 / *thr as f64).log2()).round() as i64;
+                let cell = t.entry(bin).or_insert((0.0, 0.0, 0));
+                *cell = (cell.0 + gm, cell.1 + e, cell.2 + 1);
+            }
+        }
+        tables.push(t);
+    }
+    if tables.len() < 2 {
+        return None;
+    }
+    let shared: Vec<i64> = tables[0].keys().copied().filter(|b| tables.iter().all(|t| t.contains_key(b))).collect();
+    if shared.is_empty() {
+        return None;
+    }
+    let column = |pick: fn(&(f64, f64, usize)) -> f64| -> Vec<Vec<f64>> {
+        tables.iter().map(|t| shared.iter().map(|b| pick(&t[b])).collect()).collect()
+    };
+    let x = column(|c| c.0 / c.2 as f64);
+    let y = column(|c| c.1 / c.2 as f64);
+    let test = permutation_slope_test(&x, &y, opts.alpha, opts.null_draws, opts.seed)?;
+    Some(RelativeWidth {
+        bins: shared.iter().map(|b| *b as f64 / 2.0).collect(),
+        slope: test.slope,
+        lo: test.lo,
+        hi: test.hi,
+        p_value: test.p_value,
+        min_p: test.min_p,
+    })
+}
 
 /// H3 for every metric measured in some condition, and its family verdict (Holm across metrics).
 pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<WidthAdjusted>, Verdict) {
@@ -231,7 +290,7 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
             // Per condition: width -> (mean growth, mean test error), where both exist.
             let tables: Vec<(&str, GrowthAndError)> = conditions
                 .iter()
-                .filter_map(|(cond, err, growths)| {
+                .filter_map(|(cond, err, growths, _)| {
                     let g = growths.get(name)?;
                     let errs: BTreeMap<usize, f64> = err.widths().into_iter().zip(err.means()).collect();
                     let t: BTreeMap<usize, (f64, f64)> = g
@@ -260,6 +319,7 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
                 pairings: 0,
                 p_value_t: None,
                 points: Vec::new(),
+                relative: relative_test(conditions, name, opts),
                 verdict: Verdict::default(),
             };
             if tables.len() < 2 {
@@ -329,14 +389,30 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
             (Some(lo), Some(hi)) => format!("[{lo:.3}, {hi:.3}]"),
             _ => "[unbounded]".into(),
         };
+        let relative = w.row.relative.as_ref().map_or(
+            "; relative to each condition's threshold: no half-octave bin shared by every condition".to_string(),
+            |r| {
+                let ci = match (r.lo, r.hi) {
+                    (Some(lo), Some(hi)) => format!("[{lo:.3}, {hi:.3}]"),
+                    _ => "[unbounded]".into(),
+                };
+                format!(
+                    "; at a fixed distance from each condition's threshold ({} shared half-octave bins): {:.3} {ci}, permutation p = {} (reported, not deciding)",
+                    r.bins.len(),
+                    r.slope,
+                    fmt_p(r.p_value)
+                )
+            },
+        );
         let text = format!(
-            "at fixed width, across {} conditions ({} shared widths), test error changes by {:.3} {interval} per unit of growth (permutation p = {}, Holm p = {}, {} pairings)",
+            "at fixed width, across {} conditions ({} shared widths), test error changes by {:.3} {interval} per unit of growth (permutation p = {}, Holm p = {}, {} pairings; the smallest p this design can give: {}){relative}",
             w.row.conditions.len(),
             w.row.widths.len(),
             t.slope,
             fmt_p(t.p_value),
             fmt_p(adjusted[i]),
-            t.pairings
+            t.pairings,
+            fmt_p(t.min_p)
         );
         // The prediction: a condition whose metric moved further in its predicted direction errs less.
         let sign = -crate::sesoi::predicted_sign(&name);

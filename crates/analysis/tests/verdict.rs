@@ -369,3 +369,34 @@ fn h2_interval_includes_the_scatter_between_conditions() {
     let (lo, hi) = (across.lo.unwrap(), across.hi.unwrap());
     assert!(hi - lo > 0.3, "half-octave scatter over four octaves: [{lo}, {hi}] {:?}", across.verdict.reason);
 }
+
+/// H3's threshold confound: six conditions whose thresholds lie an octave apart, and whose metric and
+/// error are both functions of the distance from the threshold only. At a fixed raw width the condition
+/// further past its threshold has grown more and errs less, so the raw-width slope is spurious (-0.04);
+/// at a fixed distance from the threshold nothing is left.
+#[test]
+fn h3_at_a_fixed_distance_from_the_threshold_removes_the_threshold_confound() {
+    let conditions: Vec<ConditionInput> = (0..6)
+        .map(|k| {
+            let relative = move |w: usize| (w as f64).log2() - 4.0 - k as f64;
+            let mut c = condition(5, 4.0, move |w, s| 0.5 * relative(w) + jitter(w, s + 17, 0.01));
+            c.condition = format!("c{k}");
+            for r in &mut c.runs {
+                r.train_err = (-0.1 * relative(r.width)).max(0.0);
+                // Exactly a function of the distance (the test's jitter is not independent across its
+                // seed offsets, so none is added here).
+                r.test_err = 0.3 - 0.02 * relative(r.width);
+            }
+            c
+        })
+        .collect();
+    let analysis = analyze(&conditions, &options());
+    for (k, c) in analysis.conditions.iter().enumerate() {
+        assert_eq!(c.w_interp, Some(16 << k));
+    }
+    let h3 = analysis.width_adjusted.iter().find(|w| w.metric == "diversity/effective_rank").unwrap();
+    assert!((h3.slope.unwrap() + 0.04).abs() < 0.005 && h3.p_value.unwrap() < 0.01, "raw width: {h3:?}");
+    let relative = h3.relative.as_ref().expect("shared bins");
+    assert!(relative.bins.len() >= 4 && relative.slope.abs() < 1e-9 && relative.p_value > 0.05, "{relative:?}");
+    assert!(h3.verdict.reason.contains("fixed distance from each condition's threshold"), "{}", h3.verdict.reason);
+}
