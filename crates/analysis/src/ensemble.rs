@@ -230,7 +230,7 @@ pub struct RelativeWidth {
 }
 
 /// (condition, its test error, its metrics' growth, its interpolation threshold).
-type H3Input<'a> = (&'a str, &'a SeedCurves, &'a BTreeMap<String, SeedCurves>, Option<usize>);
+pub(crate) type H3Input<'a> = (&'a str, &'a SeedCurves, &'a BTreeMap<String, SeedCurves>, Option<usize>);
 
 /// Per condition: half-octave bin of log2(W / W_interp) -> (mean growth, mean test error) over its widths
 /// in the bin; then the bins every condition has, as the columns of the permutation test.
@@ -506,6 +506,14 @@ pub struct KwComparison {
     pub lo90: Option<f64>,
     pub hi90: Option<f64>,
     pub units: usize,
+    /// The difference against width: OLS slope of the per-width means on log2 W (per octave) with its 95%
+    /// t interval (3 widths or more). A difference that shrinks with width is not one number.
+    #[serde(default)]
+    pub trend: Option<f64>,
+    #[serde(default)]
+    pub trend_lo: Option<f64>,
+    #[serde(default)]
+    pub trend_hi: Option<f64>,
 }
 
 /// H5 for one condition.
@@ -732,7 +740,12 @@ fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>, from_width: usiz
                 (n >= 2 && half.is_finite()).then_some((m - half, m + half))
             };
             let (c95, c90) = (ci(0.95), ci(0.90));
+            let log_w: Vec<f64> = diff.widths().iter().map(|w| (*w as f64).log2()).collect();
+            let trend = if diff.0.len() >= 3 { crate::stats::ols_fit(&log_w, &diff.means()) } else { None };
             KwComparison {
+                trend: trend.as_ref().map(|t| t.slope),
+                trend_lo: trend.as_ref().map(|t| t.lo),
+                trend_hi: trend.as_ref().map(|t| t.hi),
                 k,
                 err_diff: aggregate(&diff),
                 disagreement: aggregate(&dis),
@@ -759,9 +772,21 @@ fn kw_verdict(kw: &[KwComparison], from: Option<usize>, opts: &Options) -> Verdi
     };
     let (m, lo, hi, lo90, hi90) = (c.mean_diff.unwrap(), c.lo.unwrap(), c.hi.unwrap(), c.lo90.unwrap(), c.hi90.unwrap());
     let margin = KW_EQUIVALENCE_MARGIN;
-    let numbers = [("k", c.k as f64), ("mean_diff", m), ("lo", lo), ("hi", hi), ("margin", margin), ("units", c.units as f64)];
+    let numbers = [
+        ("k", c.k as f64),
+        ("mean_diff", m),
+        ("lo", lo),
+        ("hi", hi),
+        ("margin", margin),
+        ("units", c.units as f64),
+        ("trend_per_octave", c.trend.unwrap_or(f64::NAN)),
+    ];
+    let trend = match (c.trend, c.trend_lo, c.trend_hi) {
+        (Some(t), Some(tl), Some(th)) => format!("; against width it changes by {t:.4} [{tl:.4}, {th:.4}] per octave of W"),
+        _ => String::new(),
+    };
     let text = format!(
-        "error of one net of width {k}W minus {k} nets of width W: {m:.4} [{lo:.4}, {hi:.4}] over {} {} ({})",
+        "error of one net of width {k}W minus {k} nets of width W: {m:.4} [{lo:.4}, {hi:.4}] over {} {} ({}){trend}",
         c.units,
         if c.err_diff.len() >= 2 { "widths" } else { "seeds" },
         from.map_or("every width: no peak detected".to_string(), |w| format!("W from the peak at {w} on")),

@@ -1024,7 +1024,7 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
     let replicated = crate::replicate::replicated(&analysed, &settings, &test_errors);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let across = if analysed.len() >= 2 { across_conditions(&analysed, &behind, opts, &mut rng) } else { Vec::new() };
-    let h3_inputs: Vec<(&str, &SeedCurves, &BTreeMap<String, SeedCurves>, Option<usize>)> =
+    let h3_inputs: Vec<crate::ensemble::H3Input> =
         analysed.iter().zip(&behind).map(|(c, b)| (c.condition.as_str(), &b.test_err, &b.growths, c.w_interp)).collect();
     let (width_adjusted, width_adjusted_verdict) = width_adjusted(&h3_inputs, opts);
     let mut tally = Tally::default();

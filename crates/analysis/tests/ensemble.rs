@@ -259,8 +259,22 @@ fn one_wide_net_against_k_narrow_ones_is_judged_by_equivalence() {
             }
         }
     }
+    // k = 3: a difference that shrinks by 0.01 per octave of W, exactly: modelled against width.
+    for &w in &WIDTHS[4..10] {
+        for s in 0..3u64 {
+            input.metrics.entry("seed_ensemble/kw_err_diff_k3".into()).or_default().push(MetricValue {
+                width: w,
+                seed: Some(s),
+                trained: true,
+                value: Some(0.1 - 0.01 * (w as f64).log2()),
+            });
+        }
+    }
     let c = &analyze(std::slice::from_ref(&input), &options()).conditions[0];
-    let kw = &c.ensembles.kw;
+    let kw: Vec<&KwComparison> = c.ensembles.kw.iter().filter(|c| c.k != 3).collect();
+    let k3 = c.ensembles.kw.iter().find(|c| c.k == 3).unwrap();
+    assert!((k3.trend.unwrap() + 0.01).abs() < 1e-9, "{k3:?}");
+    assert!(kw[1].trend.unwrap().abs() < 0.002, "a constant difference has no trend: {:?}", kw[1].trend);
     assert_eq!(kw.len(), 2);
     assert!((kw[0].mean_diff.unwrap() - 0.001).abs() < 0.001 && kw[0].lo.unwrap() < 0.001 && kw[0].hi.unwrap() > 0.001);
     assert_eq!(kw[0].units, 6);
@@ -269,7 +283,7 @@ fn one_wide_net_against_k_narrow_ones_is_judged_by_equivalence() {
     assert_eq!(v.outcome, Outcome::Contradicted, "{v:?}");
     assert!(v.reason.contains("errs more"), "{}", v.reason);
     // With only k = 2 (difference 0.001, spread 0.002): equivalent within one point.
-    input.metrics.retain(|n, _| !n.ends_with("_k4"));
+    input.metrics.retain(|n, _| !n.ends_with("_k4") && !n.ends_with("_k3"));
     let c = &analyze(&[input], &options()).conditions[0];
     assert_eq!(verdict(c, prediction::ENSEMBLE_KW).outcome, Outcome::Supported);
 }

@@ -145,6 +145,7 @@ fn number_label(key: &str) -> (&'static str, &'static str) {
         "sd_within" => ("sd of the growth within widths", "metric"),
         "confirm_change" => ("change of slope, seed by seed, in the peak's cell nearest the onset", "metric per octave of width"),
         "confirm_p" => ("one-sided p of that change in the predicted direction", ""),
+        "trend_per_octave" => ("change of the difference per octave of W", "test error"),
         "alpha_params" => ("exponent of seed variance ~ P^-alpha (parameters)", ""),
         "alpha_params_lo" => ("its interval, lower end", ""),
         "alpha_params_hi" => ("its interval, upper end", ""),
