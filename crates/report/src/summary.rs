@@ -58,7 +58,7 @@ pub fn phrase(v: &Verdict) -> String {
     if p.starts_with("H4")
         && let Some(alpha) = n("alpha")
     {
-        let from = n("from_width").map_or(String::new(), |w| format!(" from width {}", count(Some(w))));
+        let from = n("from_width").map_or(String::new(), |w| format!(" past its own peak at width {}", count(Some(w))));
         let per_param = match (n("alpha_params"), n("alpha_params_lo"), n("alpha_params_hi")) {
             (Some(a), Some(lo), Some(hi)) => format!(", P^-{} [{}, {}] in parameters", num(a), num(lo), num(hi)),
             _ => String::new(),
