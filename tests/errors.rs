@@ -280,6 +280,11 @@ fn cases() -> Vec<Case> {
             setup: |d| sweep_args(d, &with("[conditions]\nn_train = [20, 40]\n")),
         },
         Case {
+            id: "data-seed-twice",
+            expect: "conditions.data_seed and data_seed are both set",
+            setup: |d| sweep_args(d, &format!("data_seed = 3\n{}", with("[conditions]\ndata_seed = [1, 2]\n"))),
+        },
+        Case {
             id: "probe-set-too-small",
             expect: "probe.probe_set must be >= 4",
             setup: |d| sweep_args(d, &with("[probe]\nprobe_set = 3\n")),

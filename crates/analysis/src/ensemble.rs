@@ -433,7 +433,14 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
         } else if adjusted[i] < opts.alpha && sign * t.slope > 0.0 {
             (
                 Outcome::Supported,
-                format!("{text}: conditions whose metric moved further in its predicted direction err less at the same width"),
+                format!(
+                    "{text}: conditions whose metric moved further in its predicted direction err less at the same width{}",
+                    if crate::sesoi::seed_level(&name) {
+                        " (a seed-level metric: the variance account predicts this too)"
+                    } else {
+                        ""
+                    }
+                ),
             )
         } else {
             let why = if adjusted[i] < opts.alpha { "the opposite sign" } else { "not significant" };

@@ -1380,8 +1380,20 @@ fn across_conditions(
                         100.0 * (1.0 - 2.0 * tail)
                     );
                     let sesoi = crate::sesoi::COMOVEMENT_SLOPE;
+                    // A seed-level metric's change at the peak is predicted by the variance account too.
+                    let rival = if crate::sesoi::seed_level(&name) {
+                        " (a seed-level metric: the variance account predicts this too, so it does not favour the hypothesis)"
+                    } else {
+                        ""
+                    };
                     if lo <= 1.0 && hi >= 1.0 && lo > 0.0 {
-                        Verdict::new(pred, Some(&name), Outcome::Supported, format!("{text}: contains 1, excludes 0"), &numbers)
+                        Verdict::new(
+                            pred,
+                            Some(&name),
+                            Outcome::Supported,
+                            format!("{text}: contains 1, excludes 0{rival}"),
+                            &numbers,
+                        )
                     } else if hi < sesoi {
                         Verdict::new(
                             pred,

@@ -394,6 +394,13 @@ impl Resolver<'_> {
                 "and data.label_noise are both set: keep one (conditions.label_noise lists every level)",
             ));
         }
+        if let (Some(list), Some(_)) = (c.and_then(|c| c.data_seed.as_ref()), &file.data_seed) {
+            return Err(self.bad_spanned(
+                list,
+                "conditions.data_seed",
+                "and data_seed are both set: keep one (conditions.data_seed lists every data draw)",
+            ));
+        }
         let n_list: Vec<usize> = match c.and_then(|c| c.n_train.as_ref()) {
             Some(list) => {
                 if list.get_ref().is_empty() {
