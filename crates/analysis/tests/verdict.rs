@@ -246,21 +246,26 @@ fn verdict_metrics_follow_the_loss() {
     assert!(analysis.conditions[0].missing_metrics.contains(&"competence/n_eff".to_string()));
 }
 
-#[test]
-fn onset_moves_with_the_peak_across_five_conditions() {
-    let conditions: Vec<ConditionInput> = (0..5)
+/// Five conditions whose error curves are the same curve shifted k octaves wider (peaks at 16 << k), and
+/// whose METRIC starts growing at octave 4 + k + offset(k).
+fn shifted_conditions(offset: impl Fn(usize) -> f64) -> Vec<ConditionInput> {
+    (0..5)
         .map(|k| {
             let shift = 1usize << k;
-            let mut c = condition(5, 4.0 + k as f64, |w, s| jitter(w, s, 1.0));
+            let mut c = condition(5, 4.0 + k as f64 + offset(k), |w, s| jitter(w, s, 1.0));
             c.condition = format!("c{k}");
             for r in &mut c.runs {
-                // The same curve, shifted k octaves wider.
                 r.test_err =
                     error_at((r.width / shift).max(1)) + jitter(r.width, r.seed, 0.01) + if r.width < shift { 0.3 } else { 0.0 };
             }
             c
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn onset_moves_with_the_peak_across_five_conditions() {
+    let conditions = shifted_conditions(|_| 0.0);
     let analysis = analyze(&conditions, &options());
     for (k, c) in analysis.conditions.iter().enumerate() {
         assert_eq!(c.peak.peak.as_ref().unwrap().width, 16 << k);
@@ -352,18 +357,7 @@ fn a_seed_variance_turning_down_at_the_peak_is_its_onset_but_not_the_familys() {
 #[test]
 fn h2_interval_includes_the_scatter_between_conditions() {
     let scatter = [0.0, 0.5, -0.5, 0.5, -0.5];
-    let conditions: Vec<ConditionInput> = (0..5)
-        .map(|k| {
-            let shift = 1usize << k;
-            let mut c = condition(5, 4.0 + k as f64 + scatter[k], |w, s| jitter(w, s, 1.0));
-            c.condition = format!("c{k}");
-            for r in &mut c.runs {
-                r.test_err =
-                    error_at((r.width / shift).max(1)) + jitter(r.width, r.seed, 0.01) + if r.width < shift { 0.3 } else { 0.0 };
-            }
-            c
-        })
-        .collect();
+    let conditions = shifted_conditions(|k| scatter[k]);
     let analysis = analyze(&conditions, &options());
     let across = analysis.across.iter().find(|x| x.metric == METRIC).unwrap();
     let (lo, hi) = (across.lo.unwrap(), across.hi.unwrap());
