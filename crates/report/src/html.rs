@@ -543,7 +543,7 @@ header h1{font-size:1.3em;margin:10px 0 2px}.hypothesis{margin:0 0 8px;color:#44
 .o.not-testable{color:#555;background:#eee}.o.inconclusive{color:#7a5a00;background:#fbf1d6}\
 .chart-controls{font-size:.82em;margin:2px 0 4px}.chart-controls label{margin-right:8px;white-space:nowrap;cursor:pointer}\
 .chart-svg{display:block;font-size:11px}.chart-svg .tick{fill:#555}.chart-svg .panel-title{font-weight:600;fill:#333}\
-.chart-svg .marker-label{font-size:10px}.forest rect.point{fill:#555}.forest rect.o-supported{fill:#1a6b1a}.forest rect.o-contradicted{fill:#a11}.chart-svg .empty{fill:#888;font-style:italic}.chart-svg circle.point.hover{stroke:#000;stroke-width:2}.chart-svg .axis-label{fill:#333}\
+.chart-svg .marker-label{font-size:10px}.forest rect.point{fill:#555}.forest rect.o-supported{fill:#1a6b1a}.forest rect.o-contradicted{fill:#a11}.forest rect.o-inconclusive{fill:#7a5a00}.chart-svg .empty{fill:#888;font-style:italic}.chart-svg circle.point.hover{stroke:#000;stroke-width:2}.chart-svg .axis-label{fill:#333}\
 #ddlab-tooltip{position:absolute;display:none;background:#fff;border:1px solid #888;padding:5px 8px;font-size:12px;box-shadow:0 2px 6px rgba(0,0,0,.2);pointer-events:none;max-width:420px;z-index:10}\
 details{border-top:1px solid #ddd;padding:4px 0}details>summary{cursor:pointer;font-weight:600;padding:4px 0}details.inner{border:0;margin-left:1em}details.inner>summary{font-weight:normal}\
 .section{padding:0 0 8px 12px}.verdict p{margin:6px 0}\
