@@ -22,7 +22,7 @@ const SUBDIVISIONS: usize = 4;
 
 /// A design: the observations' t, and per candidate tau the hinge regressor with the line [1, t]
 /// projected out (so that the drop in residual sum of squares from adding it is one dot product).
-struct Design {
+pub(crate) struct Design {
     taus: Vec<f64>,
     /// Per candidate: the residualised hinge column and its squared norm.
     hinges: Vec<(Vec<f64>, f64)>,
@@ -65,7 +65,7 @@ impl Design {
     }
 
     /// Residuals and residual sum of squares of the straight line.
-    fn line_residuals(t: &[f64], y: &[f64]) -> (Vec<f64>, f64) {
+    pub(crate) fn line_residuals(t: &[f64], y: &[f64]) -> (Vec<f64>, f64) {
         let n = t.len() as f64;
         let (mt, my) = (t.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
         let stt: f64 = t.iter().map(|x| (x - mt).powi(2)).sum();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{mean, t_interval};
+use crate::stats::{mean, t_interval, variance};
 use crate::verdict::{ConditionAnalysis, Outcome};
 
 /// Per width: the variance of one run's test error, split into its sources (Adlam & Pennington 2020).
@@ -58,21 +58,13 @@ pub struct ReplicatedSetting {
 /// or no draw with 2 seeds.
 pub fn variance_split(width: usize, by_draw: &[Vec<f64>]) -> Option<VarianceSplit> {
     let draws: Vec<&Vec<f64>> = by_draw.iter().filter(|v| !v.is_empty()).collect();
-    let within: Vec<f64> = draws
-        .iter()
-        .filter(|v| v.len() >= 2)
-        .map(|v| {
-            let m = mean(v);
-            v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64
-        })
-        .collect();
+    let within: Vec<f64> = draws.iter().filter(|v| v.len() >= 2).map(|v| variance(v)).collect();
     if draws.len() < 2 || within.is_empty() {
         return None;
     }
     let init = mean(&within);
     let means: Vec<f64> = draws.iter().map(|v| mean(v)).collect();
-    let m = mean(&means);
-    let between = means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (means.len() - 1) as f64;
+    let between = variance(&means);
     // Harmonic mean of the seeds per draw: the variance of a draw mean carries init / S_d.
     let s = draws.len() as f64 / draws.iter().map(|v| 1.0 / v.len() as f64).sum::<f64>();
     Some(VarianceSplit {

@@ -63,28 +63,6 @@ pub fn equivalence_power(margin: f64, se: f64, df: f64, alpha: f64) -> f64 {
     (1.0 - 2.0 * t_upper_tail(margin / se - t_quantile(1.0 - alpha, df), df)).max(0.0)
 }
 
-/// An effect in the predicted direction with its one-sided upper bound, and the verdict's wording.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Bounded {
-    /// Estimate, signed so that the prediction says it is positive.
-    pub effect: f64,
-    pub se: f64,
-    pub df: f64,
-    /// One-sided (1 - alpha) upper bound of `effect`.
-    pub upper: f64,
-}
-
-impl Bounded {
-    pub fn new(effect: f64, se: f64, df: f64, alpha: f64) -> Bounded {
-        Bounded { effect, se, df, upper: effect + t_quantile(1.0 - alpha, df) * se }
-    }
-
-    /// Every effect at least `sesoi` is excluded.
-    pub fn excludes(&self, sesoi: f64) -> bool {
-        self.upper < sesoi
-    }
-}
-
 /// A prediction that is not supported, judged by its effect's bound: contradicted when every effect of at
 /// least `sesoi` (in the predicted direction) is excluded, inconclusive otherwise, with the power the
 /// design had at `sesoi`. The SESOI and the power go into `numbers`.
@@ -105,14 +83,15 @@ pub(crate) fn not_supported(
     numbers: &mut Vec<(&str, f64)>,
 ) -> NotSupported {
     use crate::verdict::Outcome;
-    let b = Bounded::new(effect, se, df, alpha);
+    // `effect` is signed so that the prediction says it is positive; `upper` its one-sided bound.
+    let upper = effect + t_quantile(1.0 - alpha, df) * se;
     numbers.push(("sesoi", sesoi));
-    if b.excludes(sesoi) {
-        NotSupported { outcome: Outcome::Contradicted, upper: b.upper, power: f64::NAN }
+    if upper < sesoi {
+        NotSupported { outcome: Outcome::Contradicted, upper, power: f64::NAN }
     } else {
         let power = power(sesoi, se, df, alpha);
         numbers.push(("power", power));
-        NotSupported { outcome: Outcome::Inconclusive, upper: b.upper, power }
+        NotSupported { outcome: Outcome::Inconclusive, upper, power }
     }
 }
 
@@ -212,18 +191,14 @@ fn hinge_at(points: &[(f64, f64)], tau: f64) -> Option<(f64, f64, f64)> {
     if after < 2 || before < 2 {
         return None;
     }
+    let t: Vec<f64> = points.iter().map(|p| p.0).collect();
+    let y: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let h: Vec<f64> = t.iter().map(|x| (x - tau).max(0.0)).collect();
+    // The hinge column with the line [1, t] projected out, and the line's residuals of y (as the onset
+    // test's design does for every candidate tau).
+    let (r, norm) = crate::onset::Design::line_residuals(&t, &h);
+    let (e, _) = crate::onset::Design::line_residuals(&t, &y);
     let n = points.len() as f64;
-    let mt = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let stt: f64 = points.iter().map(|p| (p.0 - mt).powi(2)).sum();
-    let h: Vec<f64> = points.iter().map(|p| (p.0 - tau).max(0.0)).collect();
-    let mh = h.iter().sum::<f64>() / n;
-    let bh = points.iter().zip(&h).map(|(p, hi)| (p.0 - mt) * (hi - mh)).sum::<f64>() / stt;
-    // The hinge column with the line [1, t] projected out; the line's residuals of y.
-    let r: Vec<f64> = points.iter().zip(&h).map(|(p, hi)| hi - mh - bh * (p.0 - mt)).collect();
-    let by = points.iter().map(|p| (p.0 - mt) * (p.1 - my)).sum::<f64>() / stt;
-    let e: Vec<f64> = points.iter().map(|p| p.1 - my - by * (p.0 - mt)).collect();
-    let norm: f64 = r.iter().map(|v| v * v).sum();
     if norm <= 1e-12 {
         return None;
     }

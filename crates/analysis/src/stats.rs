@@ -14,6 +14,11 @@ pub fn sd(values: &[f64]) -> f64 {
     if values.len() < 2 { f64::NAN } else { values.iter().std_dev() }
 }
 
+/// Sample variance (n - 1); NaN for a single value.
+pub fn variance(values: &[f64]) -> f64 {
+    if values.len() < 2 { f64::NAN } else { values.iter().variance() }
+}
+
 /// Standard error of the mean; NaN for fewer than 2 values.
 pub fn se(values: &[f64]) -> f64 {
     sd(values) / (values.len() as f64).sqrt()
