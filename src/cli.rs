@@ -221,6 +221,9 @@ pub struct CalibrateArgs {
     /// Seed of the simulations (the table is a pure function of it and the draws).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Only these scenarios, by letter (`--only u,v`); every scenario by default.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -82,7 +82,12 @@ fn probe(args: &cli::FolderArgs) -> anyhow::Result<()> {
 fn calibrate(args: &cli::CalibrateArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.draws > 0, "--draws must be at least 1");
     let start = std::time::Instant::now();
-    let options = ddlab_analysis::CalibrationOptions { draws: args.draws, seed: args.seed, ..Default::default() };
+    let letters = ddlab_analysis::scenario_letters();
+    if let Some(unknown) = args.only.iter().find(|l| !letters.contains(&l.trim())) {
+        anyhow::bail!("--only: no scenario ({unknown}); the scenarios are {}", letters.join(", "));
+    }
+    let options =
+        ddlab_analysis::CalibrationOptions { draws: args.draws, seed: args.seed, only: args.only.clone(), ..Default::default() };
     let rows = ddlab_analysis::calibrate(&options);
     println!("{}", ddlab_analysis::calibration_table_markdown(&rows));
     println!("{} draws per row, seed {}, {:.1} s", args.draws, args.seed, start.elapsed().as_secs_f64());

@@ -60,11 +60,20 @@ pub struct CalibrationOptions {
     /// Null simulations behind the analysis's p-values (as `Options::null_draws`).
     pub null_draws: usize,
     pub seed: u64,
+    /// Scenario letters to run (`["u", "v"]`); every scenario when empty.
+    pub only: Vec<String>,
 }
 
 impl Default for CalibrationOptions {
     fn default() -> Self {
-        CalibrationOptions { draws: 1000, seeds: vec![3, 5], noise_sd: 0.015, null_draws: Options::default().null_draws, seed: 1 }
+        CalibrationOptions {
+            draws: 1000,
+            seeds: vec![3, 5],
+            noise_sd: 0.015,
+            null_draws: Options::default().null_draws,
+            seed: 1,
+            only: Vec::new(),
+        }
     }
 }
 
@@ -104,10 +113,29 @@ pub struct CalibrationRow {
     pub prediction: String,
     /// The nominal target for `supported` (5% false alarms, 80% power).
     pub target: Target,
-    /// The target is met (with `FALSE_ALARM_SLACK` for Monte Carlo error on a 5% rate), and on power
-    /// rows the false-contradiction rate is at most 5% too.
+    /// How often an interval the verdict reports covered the planted truth (rows with a known true
+    /// value); target 95% +- `COVERAGE_TOLERANCE`.
+    #[serde(default)]
+    pub coverage: Option<Coverage>,
+    /// The target is met (with `FALSE_ALARM_SLACK` for Monte Carlo error on a 5% rate), on power
+    /// rows the false-contradiction rate is at most 5% too, and a coverage is within its tolerance.
     pub pass: bool,
 }
+
+/// The coverage of one reported interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Which interval, and the truth it should cover.
+    pub interval: String,
+    /// Share of the reported intervals that covered the truth.
+    pub covered: f64,
+    /// Draws that reported the interval.
+    pub intervals: usize,
+}
+
+/// A 95% interval's coverage must lie within 95% +- 3 points (the tolerance; at 1000 draws the
+/// Monte Carlo standard error of 95% is 0.7 points).
+pub const COVERAGE_TOLERANCE: f64 = 0.03;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Scenario {
@@ -132,14 +160,20 @@ enum Scenario {
     PeakAtSesoi,
     OnsetAtSesoi,
     H4AtSesoi,
+    SmoothSaturating,
+    SaturatingOnset,
 }
+
+/// Scenarios (u), (v): the height of the saturating growth (six metric noise sd, as the planted peak is
+/// six error noise sd).
+pub const SATURATING_HEIGHT: f64 = 0.3;
 
 /// Scenario (s): a linear trend of this slope per octave, plus a change of slope at the peak of exactly
 /// the smallest change of interest (see `Scenario::OnsetAtSesoi`).
 pub const SESOI_TREND: f64 = 0.1;
 
 impl Scenario {
-    const ALL: [Scenario; 21] = [
+    const ALL: [Scenario; 23] = [
         Scenario::NoPeak,
         Scenario::Plateau,
         Scenario::Peak,
@@ -161,6 +195,8 @@ impl Scenario {
         Scenario::PeakAtSesoi,
         Scenario::OnsetAtSesoi,
         Scenario::H4AtSesoi,
+        Scenario::SmoothSaturating,
+        Scenario::SaturatingOnset,
     ];
 
     fn name(self) -> &'static str {
@@ -186,6 +222,8 @@ impl Scenario {
             Scenario::PeakAtSesoi => "(r) peak at the smallest height of interest",
             Scenario::OnsetAtSesoi => "(s) onset at the smallest change of interest",
             Scenario::H4AtSesoi => "(t) H4: seed variance falls at the smallest decline of interest",
+            Scenario::SmoothSaturating => "(u) smooth saturating growth, no change point",
+            Scenario::SaturatingOnset => "(v) growth starts at the peak and saturates within an octave",
         }
     }
 
@@ -239,6 +277,12 @@ impl Scenario {
             Scenario::H4AtSesoi => {
                 format!("as (q) with alpha = {}, H4's smallest decline of interest", crate::sesoi::AVERAGING_ALPHA)
             }
+            Scenario::SmoothSaturating => format!(
+                "peak as (b); 9 metrics, growth {SATURATING_HEIGHT} / (1 + exp(-(t - 3) / 0.7)) in each metric's predicted direction: a smooth S-curve that rises two octaves below the peak and has levelled off by it"
+            ),
+            Scenario::SaturatingOnset => format!(
+                "peak as (b); 1 metric flat, then {SATURATING_HEIGHT} (1 - exp(-(t - 5) / 0.5)) from W = 32 (86% of it within one octave), 8 metrics linear (no change point)"
+            ),
             Scenario::PeakAtSesoi => format!(
                 "(a) plus a bump of height {:.4} (sd 0.7 octave) at W = 32: {} above the best width on its left, the smallest height of interest",
                 sesoi_peak_height(),
@@ -276,6 +320,8 @@ impl Scenario {
             Scenario::PeakAtSesoi => (prediction::DOUBLE_DESCENT, Target::FalseContradictionAtMost(0.05)),
             Scenario::OnsetAtSesoi => (prediction::ONSET_FAMILY, Target::FalseContradictionAtMost(0.05)),
             Scenario::H4AtSesoi => (prediction::AVERAGING, Target::FalseContradictionAtMost(0.05)),
+            Scenario::SmoothSaturating => (prediction::ONSET_FAMILY, alarm),
+            Scenario::SaturatingOnset => (prediction::ONSET_FAMILY, power),
         }
     }
 
@@ -293,6 +339,37 @@ impl Scenario {
                 }
             }
             _ => base + bump,
+        }
+    }
+
+    /// The scenario's letter ("a'", "u").
+    fn letter(self) -> &'static str {
+        let name = self.name();
+        &name[1..name.find(')').unwrap_or(1)]
+    }
+
+    /// The interval whose coverage the scenario measures: its name and, per simulated sweep, whether
+    /// it was reported and covered the truth (`None`: not reported in this draw).
+    fn coverage(self) -> Option<(String, fn(&crate::verdict::Analysis) -> Option<bool>)> {
+        let onset = |a: &crate::verdict::Analysis| {
+            let m = a.conditions[0].metrics.first()?;
+            let o = m.onset.as_ref().filter(|o| o.detected)?;
+            Some(o.lo <= 32.0 * (1.0 + 1e-9) && o.hi >= 32.0 * (1.0 - 1e-9))
+        };
+        fn alpha_covers(a: &crate::verdict::Analysis, truth: f64) -> Option<bool> {
+            let v = a.conditions[0].verdicts.iter().find(|v| v.prediction == prediction::AVERAGING)?;
+            let (lo, hi) = (*v.numbers.get("lo")?, *v.numbers.get("hi")?);
+            Some(lo <= truth && truth <= hi)
+        }
+        match self {
+            Scenario::Onset | Scenario::SaturatingOnset | Scenario::OnsetAtSesoi => {
+                Some(("onset interval (detected onsets) covers W = 32".into(), onset))
+            }
+            Scenario::H4Averaging => Some((format!("H4 alpha interval covers {H4_ALPHA}"), |a| alpha_covers(a, H4_ALPHA))),
+            Scenario::H4AtSesoi => Some((format!("H4 alpha interval covers {}", crate::sesoi::AVERAGING_ALPHA), |a| {
+                alpha_covers(a, crate::sesoi::AVERAGING_ALPHA)
+            })),
+            _ => None,
         }
     }
 
@@ -476,7 +553,9 @@ fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rn
     };
     let names = verdict_metrics(LossSpace::Squared);
     let metric_count = match scenario {
-        Scenario::LinearMetric | Scenario::Hump | Scenario::Onset => names.len(),
+        Scenario::LinearMetric | Scenario::Hump | Scenario::Onset | Scenario::SmoothSaturating | Scenario::SaturatingOnset => {
+            names.len()
+        }
         Scenario::NoPeak | Scenario::Plateau | Scenario::Peak | Scenario::PeakAtSesoi => 0,
         _ => 1,
     };
@@ -494,6 +573,10 @@ fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rn
                         crate::sesoi::predicted_sign(name.as_str()) * 0.1 * (PLANTED_AT - (t - PLANTED_AT).abs())
                     }
                     (Scenario::Onset, 0) => ONSET_SLOPE * (t - PLANTED_AT).max(0.0),
+                    (Scenario::SmoothSaturating, _) => {
+                        crate::sesoi::predicted_sign(name.as_str()) * SATURATING_HEIGHT / (1.0 + (-(t - 3.0) / 0.7).exp())
+                    }
+                    (Scenario::SaturatingOnset, 0) => SATURATING_HEIGHT * (1.0 - (-(t - PLANTED_AT).max(0.0) / 0.5).exp()),
                     (Scenario::WidthTrend, _) => -5.0 * mean_err,
                     (Scenario::OnsetAtSesoi, _) => SESOI_TREND * t + onset_at_sesoi() * (t - PLANTED_AT).max(0.0),
                     _ => 0.1 * t,
@@ -521,18 +604,31 @@ fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rn
     input
 }
 
+/// Every scenario's letter, in the table's order (what `CalibrationOptions::only` accepts).
+pub fn scenario_letters() -> Vec<&'static str> {
+    Scenario::ALL.iter().map(|s| s.letter()).collect()
+}
+
 /// Runs the real analysis on `draws` simulated sweeps of every scenario and seed count.
 pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
     let analysis_opts = Options { null_draws: opts.null_draws, resamples: 0, ..Options::default() };
     let mut rows = Vec::new();
     for (si, scenario) in Scenario::ALL.iter().enumerate() {
+        if !opts.only.is_empty() && !opts.only.iter().any(|l| scenario.letter() == l.trim()) {
+            continue;
+        }
         for &seeds in &opts.seeds {
             let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ ((si as u64) << 32) ^ ((seeds as u64) << 48));
             let (pred, target) = scenario.target();
             let mut flags: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
+            let covers = scenario.coverage();
+            let mut covered = Vec::new();
             for _ in 0..opts.draws {
                 let inputs = simulate_sweep(*scenario, seeds, opts.noise_sd, &mut rng);
                 let analysis = analyze(&inputs, &analysis_opts);
+                if let Some(c) = covers.as_ref().and_then(|(_, f)| f(&analysis)) {
+                    covered.push(c);
+                }
                 let c = &analysis.conditions[0];
                 if scenario.is_epoch() {
                     // The epoch-wise rows count the epoch-wise peak, onset and coincidence.
@@ -564,11 +660,12 @@ pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
             }
             let rate = |k: &str| share(&flags[k]);
             let (supported, contradicted) = (rate("supported"), rate("contradicted"));
+            let coverage = covers.map(|(interval, _)| Coverage { interval, covered: share(&covered), intervals: covered.len() });
             let pass = match target {
                 Target::FalseAlarmAtMost(b) => supported <= b + FALSE_ALARM_SLACK,
                 Target::PowerAtLeast(b) => supported >= b && contradicted <= 0.05 + FALSE_ALARM_SLACK,
                 Target::FalseContradictionAtMost(b) => contradicted <= b + FALSE_ALARM_SLACK,
-            };
+            } && coverage.as_ref().is_none_or(|c| (c.covered - 0.95).abs() <= COVERAGE_TOLERANCE);
             rows.push(CalibrationRow {
                 scenario: scenario.name().into(),
                 truth: scenario.truth(),
@@ -581,6 +678,7 @@ pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
                 contradicted,
                 prediction: pred.into(),
                 target,
+                coverage,
                 pass,
             });
         }
@@ -595,11 +693,11 @@ pub const FALSE_ALARM_SLACK: f64 = 0.02;
 /// The calibration table as Markdown.
 pub fn calibration_table_markdown(rows: &[CalibrationRow]) -> String {
     let mut out = String::from(
-        "| scenario | seeds | draws | detected | onset | coincides | supported | contradicted | prediction counted | target | pass |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| scenario | seeds | draws | detected | onset | coincides | supported | contradicted | coverage | prediction counted | target | pass |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} |\n",
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} |\n",
             r.scenario,
             r.seeds,
             r.draws,
@@ -608,6 +706,7 @@ pub fn calibration_table_markdown(rows: &[CalibrationRow]) -> String {
             r.coincides,
             r.supported,
             r.contradicted,
+            r.coverage.as_ref().map_or("-".to_string(), |c| format!("{:.3} of {}", c.covered, c.intervals)),
             r.prediction,
             r.target,
             if r.pass { "yes" } else { "NO" }
@@ -618,7 +717,8 @@ pub fn calibration_table_markdown(rows: &[CalibrationRow]) -> String {
     let mut seen = Vec::new();
     for r in rows {
         if !seen.contains(&r.scenario) {
-            out.push_str(&format!("- {}: {}\n", r.scenario, r.truth));
+            let covers = r.coverage.as_ref().map_or(String::new(), |c| format!("; coverage: {}", c.interval));
+            out.push_str(&format!("- {}: {}{covers}\n", r.scenario, r.truth));
             seen.push(r.scenario.clone());
         }
     }

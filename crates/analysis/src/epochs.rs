@@ -227,7 +227,9 @@ pub(crate) fn epoch_wise(
                 .collect();
             let growth = binned(growth_rows.into_iter());
             let (t, y) = growth.stacked_log2();
-            if let Some(test) = onset_test(&t, &y, opts.null_draws).filter(|_| ew.detected) {
+            if let Some(test) =
+                onset_test(&t, &y, crate::sesoi::predicted_sign(name), opts.null_draws, opts.alpha).filter(|_| ew.detected)
+            {
                 tests.push((wi, ew.metrics.len(), test));
             }
             if let Some(pk) = ew.peak.peak.as_ref().filter(|_| ew.detected) {
@@ -388,20 +390,16 @@ fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, at_peak: Opti
         }
         None => (Outcome::Inconclusive, first),
     };
-    let (outcome, reason) = if o.p_holm >= alpha {
-        not_shown(format!("no onset over epochs: the change of slope is not significant (Holm p = {})", fmt_p(o.p_holm)))
-    } else if !o.detected {
-        not_shown(format!("the slope changes at epoch {:.0} against the predicted direction (a hump or saturation)", o.width))
-    } else if m.coincides == Some(true) {
-        let at = format!(
-            "onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) covers the epoch-wise peak at {pe}",
-            o.width,
-            o.lo,
-            o.hi,
+    // The fit is one-sided: with Holm p < alpha an onset in the predicted direction is detected.
+    let (outcome, reason) = if !o.detected {
+        not_shown(format!(
+            "no onset over epochs: no change of slope in the predicted direction is significant (Holm p = {})",
             fmt_p(o.p_holm)
-        );
+        ))
+    } else if m.coincides == Some(true) {
+        let at = format!("{} (Holm p = {}) covers the epoch-wise peak at {pe}", o.words("epoch"), fmt_p(o.p_holm));
         // As H1: the onset must also show seed by seed at the peak.
-        match at_peak.and_then(|a| a.confirmation(o.width, sign)) {
+        match at_peak.and_then(|a| a.confirmation(o.width, o.end, sign)) {
             Some((c, p)) if p < alpha => {
                 numbers.extend([("confirm_change", c.change), ("confirm_p", p)]);
                 (
@@ -428,13 +426,7 @@ fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, at_peak: Opti
     } else {
         (
             Outcome::Contradicted,
-            format!(
-                "onset at epoch {:.0} [{:.0}, {:.0}] (Holm p = {}) lies away from the epoch-wise peak at {pe}",
-                o.width,
-                o.lo,
-                o.hi,
-                fmt_p(o.p_holm)
-            ),
+            format!("{} (Holm p = {}) lies away from the epoch-wise peak at {pe}", o.words("epoch"), fmt_p(o.p_holm)),
         )
     };
     Verdict::new(pred, Some(&name), outcome, reason, &numbers)

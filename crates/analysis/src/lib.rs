@@ -19,8 +19,9 @@ mod theory;
 mod verdict;
 
 pub use calibrate::{
-    CALIBRATION_WIDTHS, CalibrationOptions, CalibrationRow, FALSE_ALARM_SLACK, ONSET_SLOPE, PEAK_HEIGHT, PLANTED_AT, Target,
-    WITHIN_WIDTH_EFFECT, calibrate, calibration_table_markdown, simulated_seed_variance,
+    CALIBRATION_WIDTHS, COVERAGE_TOLERANCE, CalibrationOptions, CalibrationRow, Coverage, FALSE_ALARM_SLACK, ONSET_SLOPE,
+    PEAK_HEIGHT, PLANTED_AT, Target, WITHIN_WIDTH_EFFECT, calibrate, calibration_table_markdown, scenario_letters,
+    simulated_seed_variance,
 };
 pub use curve::{CurvePoint, ReplicateValue, SeedCurves, SeedKey, aggregate, resample_jointly};
 pub use ensemble::{

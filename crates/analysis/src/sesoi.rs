@@ -146,18 +146,20 @@ pub struct PeakBound {
 }
 
 /// The change of slope of a curve at a fixed change point `tau` (log2 width), replicate by replicate:
-/// each seed's curve is fitted by y = a + b t + c max(0, t - tau) and its c taken; the seeds are the
+/// each seed's curve is fitted by y = a + b t + c max(0, t - tau) and its c taken (with `end`, the
+/// ramp max(0, t - tau) - max(0, t - end): the changed slope returns at `end`, growth that saturates,
+/// as the onset test fits it); the seeds are the
 /// units (mean, standard error, S - 1 degrees of freedom). A figure with one value per width (seed
 /// ensemble) has one curve: its c with the fit's own standard error on (widths - 3) degrees of freedom,
 /// and `replicates` is false. `None` where no curve has two widths on each side of tau and 4 in all.
-pub fn slope_change_at(curves: &SeedCurves, tau: f64) -> Option<SlopeChange> {
+pub fn slope_change_at(curves: &SeedCurves, tau: f64, end: Option<f64>) -> Option<SlopeChange> {
     let mut by_seed: std::collections::BTreeMap<Option<u64>, Vec<(f64, f64)>> = Default::default();
     for (w, seeds) in &curves.0 {
         for (s, v) in seeds {
             by_seed.entry(*s).or_default().push(((*w as f64).log2(), *v));
         }
     }
-    let fits: Vec<(f64, f64, f64)> = by_seed.values().filter_map(|points| hinge_at(points, tau)).collect();
+    let fits: Vec<(f64, f64, f64)> = by_seed.values().filter_map(|points| hinge_at(points, tau, end)).collect();
     let replicates = by_seed.keys().any(Option::is_some);
     if replicates {
         let cs: Vec<f64> = fits.iter().map(|f| f.0).collect();
@@ -183,9 +185,10 @@ pub struct SlopeChange {
     pub replicates: bool,
 }
 
-/// Least squares of y on [1, t, max(0, t - tau)]: (c, its standard error, residual d.o.f.). `None`
-/// without two points on each side of tau and four in all.
-fn hinge_at(points: &[(f64, f64)], tau: f64) -> Option<(f64, f64, f64)> {
+/// Least squares of y on [1, t, max(0, t - tau) - max(0, t - end)] (no second term without `end`):
+/// (c, its standard error, residual d.o.f.). `None` without two points on each side of tau and four
+/// in all.
+fn hinge_at(points: &[(f64, f64)], tau: f64, end: Option<f64>) -> Option<(f64, f64, f64)> {
     let after = points.iter().filter(|p| p.0 > tau).count();
     let before = points.len() - after;
     if after < 2 || before < 2 {
@@ -193,7 +196,8 @@ fn hinge_at(points: &[(f64, f64)], tau: f64) -> Option<(f64, f64, f64)> {
     }
     let t: Vec<f64> = points.iter().map(|p| p.0).collect();
     let y: Vec<f64> = points.iter().map(|p| p.1).collect();
-    let h: Vec<f64> = t.iter().map(|x| (x - tau).max(0.0)).collect();
+    let end = end.filter(|e| *e > tau).unwrap_or(f64::INFINITY);
+    let h: Vec<f64> = t.iter().map(|x| (x - tau).max(0.0) - (x - end).max(0.0)).collect();
     // The hinge column with the line [1, t] projected out, and the line's residuals of y (as the onset
     // test's design does for every candidate tau).
     let (r, norm) = crate::onset::Design::line_residuals(&t, &h);
@@ -226,10 +230,24 @@ mod tests {
                 c.insert(1 << t as usize, Some(s), 1.0 + 0.5 * t + (1.0 + s as f64 / 10.0) * (t - 3.0).max(0.0));
             }
         }
-        let f = slope_change_at(&c, 3.0).unwrap();
+        let f = slope_change_at(&c, 3.0, None).unwrap();
         assert!((f.change - 1.1).abs() < 1e-9, "{f:?}");
         assert!((f.se - 0.1 / 3f64.sqrt()).abs() < 1e-9, "{f:?}");
         assert_eq!((f.df, f.units, f.replicates), (2.0, 3, true));
+        // A ramp: the slope rises by (1 + s/10) at t = 3 and returns at t = 5; the ramp fit recovers it
+        // exactly, the hinge alone does not.
+        let mut r = SeedCurves::default();
+        for s in 0..3u64 {
+            for t in 0..8 {
+                let t = t as f64;
+                let c = 1.0 + s as f64 / 10.0;
+                r.insert(1 << t as usize, Some(s), 1.0 + 0.5 * t + c * ((t - 3.0).max(0.0) - (t - 5.0).max(0.0)));
+            }
+        }
+        let f = slope_change_at(&r, 3.0, Some(5.0)).unwrap();
+        assert!((f.change - 1.1).abs() < 1e-9 && f.se < 1e-6 + 0.1 / 3f64.sqrt(), "{f:?}");
+        let hinge = slope_change_at(&r, 3.0, None).unwrap();
+        assert!((hinge.change - 1.1).abs() > 0.3, "{hinge:?}");
     }
 
     #[test]

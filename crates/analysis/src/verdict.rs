@@ -12,7 +12,7 @@ use ddlab_config::metrics::*;
 use crate::curve::{CurvePoint, SeedCurves, aggregate, resample_jointly};
 use crate::ensemble::{ExplicitEnsembles, WidthAdjusted, explicit_ensembles, width_adjusted};
 use crate::epochs::{EpochFigures, EpochWise, SnapshotValue, epoch_wise};
-use crate::onset::{hinge_fit, onset_test};
+use crate::onset::onset_test;
 use crate::peak::{PeakTest, find_peak, interpolation_threshold, peak_test};
 use crate::stats::{deming_slope, holm, mean, ols_fit, quantile, within_group_slope};
 
@@ -240,6 +240,10 @@ pub struct OnsetSummary {
     /// Slope after minus slope before, per octave (the predicted sign: > 0 for a metric predicted to
     /// grow, < 0 for one predicted to fall).
     pub slope_change: f64,
+    /// Where the changed slope returns (a width): growth that starts at the onset and saturates there;
+    /// `None`: it keeps the changed slope to the widest width.
+    #[serde(default)]
+    pub end: Option<f64>,
     pub sup_f: f64,
     pub df_resid: usize,
     /// P-value of sup-F against a straight line (simulated null), and Holm-adjusted across metrics.
@@ -247,6 +251,15 @@ pub struct OnsetSummary {
     pub p_holm: f64,
     /// `p_holm < alpha` and `slope_change` has the predicted sign.
     pub detected: bool,
+}
+
+impl OnsetSummary {
+    /// "onset at width 32 [24, 48]", and where the fit is a ramp ", saturating by width 64": the
+    /// location words every onset verdict uses (`unit`: "width", "epoch").
+    pub(crate) fn words(&self, unit: &str) -> String {
+        let end = self.end.map_or(String::new(), |e| format!(", saturating by {unit} {e:.0}"));
+        format!("onset at {unit} {:.0} [{:.0}, {:.0}]{end}", self.width, self.lo, self.hi)
+    }
 }
 
 /// The width-adjusted past-peak relation: slope of test error on the metric's growth within widths.
@@ -601,6 +614,7 @@ pub(crate) fn onset_summary(test: &crate::onset::OnsetTest, p_holm: f64, alpha: 
         lo: f.tau_lo.exp2(),
         hi: f.tau_hi.exp2(),
         slope_change: f.slope_change,
+        end: f.tau_end.map(f64::exp2),
         sup_f: f.sup_f,
         df_resid: f.df_resid,
         p_value: test.p_value,
@@ -630,7 +644,7 @@ impl AtPeak {
         let widest = growth.widths().last().copied().unwrap_or(peak_width);
         let octaves = ((widest as f64) / (peak_width as f64)).log2().max(1.0);
         AtPeak {
-            change: crate::sesoi::slope_change_at(growth, (peak_width as f64).log2()),
+            change: crate::sesoi::slope_change_at(growth, (peak_width as f64).log2(), None),
             sesoi: crate::sesoi::ONSET_SIZE_SHARE * size / octaves,
             growth: growth.clone(),
             cell,
@@ -641,13 +655,15 @@ impl AtPeak {
     /// the prediction places the onset at the peak, which is known only to its grid cell. Choosing the
     /// point from the data cannot raise the false-alarm rate: this test only confirms an onset that the
     /// change-point test (Holm) already found.
-    fn confirm(&self, onset_width: f64) -> Option<crate::sesoi::SlopeChange> {
-        crate::sesoi::slope_change_at(&self.growth, onset_width.log2().clamp(self.cell.0, self.cell.1))
+    /// A ramp's end (`end`, a width: the growth saturates there) is kept, so that a short rise is
+    /// judged by the fit that found it.
+    fn confirm(&self, onset_width: f64, end: Option<f64>) -> Option<crate::sesoi::SlopeChange> {
+        crate::sesoi::slope_change_at(&self.growth, onset_width.log2().clamp(self.cell.0, self.cell.1), end.map(f64::log2))
     }
 
     /// [`AtPeak::confirm`] with its one-sided p-value in the predicted direction (`sign`).
-    pub(crate) fn confirmation(&self, onset_width: f64, sign: f64) -> Option<(crate::sesoi::SlopeChange, f64)> {
-        self.confirm(onset_width)
+    pub(crate) fn confirmation(&self, onset_width: f64, end: Option<f64>, sign: f64) -> Option<(crate::sesoi::SlopeChange, f64)> {
+        self.confirm(onset_width, end)
             .filter(|c| c.se.is_finite() && c.se > 0.0)
             .map(|c| (c, crate::stats::t_upper_tail(sign * c.change / c.se, c.df)))
     }
@@ -719,10 +735,10 @@ fn h1_verdict(
         ("p_holm", o.p_holm),
     ];
     let direction = crate::sesoi::direction_words(name);
-    let at = format!("onset at width {:.0} [{:.0}, {:.0}] (Holm p = {})", o.width, o.lo, o.hi, fmt_p(o.p_holm));
+    let at = format!("{} (Holm p = {})", o.words("width"), fmt_p(o.p_holm));
     // The change of slope at the peak itself, replicate by replicate: an onset found by the stacked
     // change-point test must also show, seed by seed, at the peak (its interval can span many octaves).
-    let at_peak_test = at_peak.confirmation(o.width, sign);
+    let at_peak_test = at_peak.confirmation(o.width, o.end, sign);
     if let Some((c, p)) = at_peak_test {
         numbers.extend([("confirm_change", c.change), ("confirm_p", p)]);
     }
@@ -772,14 +788,11 @@ fn h1_verdict(
             )
         };
     }
-    let first = if o.p_holm >= alpha {
-        format!("no onset: the change of slope is not significant against a straight line (Holm p = {})", fmt_p(o.p_holm))
-    } else {
-        format!(
-            "no onset: the slope changes at width {:.0} against the predicted direction (predicted: the metric {direction}; change {:.3} per octave: a hump or saturation)",
-            o.width, o.slope_change
-        )
-    };
+    // The fit is one-sided: with Holm p < alpha an onset in the predicted direction is detected.
+    let first = format!(
+        "no onset: no change of slope in the predicted direction (the metric {direction}) is significant against a straight line (Holm p = {})",
+        fmt_p(o.p_holm)
+    );
     let (outcome, why) = no_onset_outcome(at_peak, sign, alpha, &format!("the peak ({})", pk.width), &mut numbers);
     Verdict::new(pred, Some(name), outcome, format!("{first}; {why}"), &numbers)
 }
@@ -1122,7 +1135,7 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
         .map(|(name, values)| {
             let data = metric_data(values, &diverged_keys);
             let (t, y) = data.growth.stacked_log2();
-            let onset = onset_test(&t, &y, opts.null_draws);
+            let onset = onset_test(&t, &y, crate::sesoi::predicted_sign(name), opts.null_draws, opts.alpha);
             let (past, past_untestable) = match past_peak_fit(&data.growth, &test_err, &peak) {
                 Ok(f) => (Some(f), None),
                 Err(e) => (None, Some(e)),
@@ -1328,9 +1341,11 @@ fn across_conditions(
                     let r = resample_jointly(&[&b.test_err, &b.train_err, growth], rng);
                     let Some((pi, _, _)) = find_peak(&r[0].means()) else { continue };
                     let (t, g) = r[2].stacked_log2();
-                    let Some(fit) = hinge_fit(&t, &g) else { continue };
+                    let Some(tau) = crate::onset::onset_location(&t, &g, crate::sesoi::predicted_sign(&name)) else {
+                        continue;
+                    };
                     xs.push((r[0].widths()[pi] as f64).log2());
-                    ys.push(fit.tau);
+                    ys.push(tau);
                     is.push(
                         interpolation_threshold(&r[1].widths(), &r[1].means(), opts.interp_tolerance).map(|w| (w as f64).log2()),
                     );

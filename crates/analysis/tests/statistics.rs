@@ -64,13 +64,21 @@ fn ols_fit_has_its_textbook_standard_error() {
 fn hinge_fit_recovers_a_planted_change_point_and_its_sign() {
     let t: Vec<f64> = (0..10).map(|i| i as f64).collect();
     let bend: Vec<f64> = t.iter().map(|&x| if x < 4.0 { 1.0 } else { 1.0 + 2.0 * (x - 4.0) }).collect();
-    let fit = hinge_fit(&t, &bend).unwrap();
-    assert!(close(fit.tau, 4.0, 1e-9) && close(fit.slope_change, 2.0, 1e-9), "{fit:?}");
-    // A hump turns at its top with a negative change of slope.
+    let fit = hinge_fit(&t, &bend, 1.0).unwrap();
+    assert!(close(fit.tau, 4.0, 1e-9) && close(fit.slope_change, 2.0, 1e-9) && fit.tau_end.is_none(), "{fit:?}");
+    // A hump turns at its top with a negative change of slope: found where a fall is predicted.
     let hump: Vec<f64> = t.iter().map(|&x| if x < 6.0 { x } else { 12.0 - x }).collect();
-    let fit = hinge_fit(&t, &hump).unwrap();
+    let fit = hinge_fit(&t, &hump, -1.0).unwrap();
     assert!(close(fit.tau, 6.0, 1e-9) && close(fit.slope_change, -2.0, 1e-9), "{fit:?}");
-    assert!(hinge_fit(&t[..4], &bend[..4]).is_none(), "4 widths are too few");
+    // Growth that starts at 3 and saturates at 5 (a ramp): fitted exactly (sup-F infinite), the onset
+    // in [3, 4) and the end in (4, 5] (between grid points the data cannot place them); the one-hinge
+    // model of the first version found the saturation instead.
+    let ramp: Vec<f64> = t.iter().map(|&x| 1.0 + (x - 3.0).clamp(0.0, 2.0)).collect();
+    let fit = hinge_fit(&t, &ramp, 1.0).unwrap();
+    let end = fit.tau_end.unwrap();
+    assert!(fit.sup_f.is_infinite() && (3.0..4.0).contains(&fit.tau) && end > 4.0 && end <= 5.0, "{fit:?}");
+    assert!(close(fit.slope_change * (end - fit.tau), 2.0, 1e-9), "the rise is 2: {fit:?}");
+    assert!(hinge_fit(&t[..4], &bend[..4], 1.0).is_none(), "4 widths are too few");
 }
 
 #[test]
@@ -80,11 +88,17 @@ fn onset_test_calibrates_sup_f() {
     let noise: Vec<f64> = (0..20).map(|i| ((i * 7919 % 23) as f64 / 23.0 - 0.5) * 0.4).collect();
     let line: Vec<f64> = t.iter().zip(&noise).map(|(x, e)| 0.5 * x + e).collect();
     let bend: Vec<f64> = t.iter().zip(&noise).map(|(x, e)| (x - 5.0).max(0.0) + e).collect();
-    let p_line = onset_test(&t, &line, 999).unwrap().p_value;
-    let p_bend = onset_test(&t, &bend, 999).unwrap().p_value;
-    assert!(p_line > 0.05 && p_bend < 0.01, "{p_line} {p_bend}");
+    let p_line = onset_test(&t, &line, 1.0, 999, 0.05).unwrap().p_value;
+    let bent = onset_test(&t, &bend, 1.0, 999, 0.05).unwrap();
+    assert!(p_line > 0.05 && bent.p_value < 0.01, "{p_line} {bent:?}");
+    // The bend's interval covers it and not the whole grid; the line's (no onset) is the whole grid.
+    assert!(bent.fit.tau_lo <= 5.0 && 5.0 <= bent.fit.tau_hi && bent.fit.tau_hi - bent.fit.tau_lo < 4.0, "{bent:?}");
+    let fit = onset_test(&t, &line, 1.0, 999, 0.05).unwrap();
+    assert_eq!((fit.fit.tau_lo, fit.fit.tau_hi), (1.0, 8.0));
+    // Where a fall is predicted, no fall starts at the bend: the best falling fit lies elsewhere.
+    let falling = onset_test(&t, &bend, -1.0, 999, 0.05).unwrap();
+    assert!(falling.fit.slope_change < 0.0 && !(falling.fit.tau_lo <= 5.0 && 5.0 <= falling.fit.tau_hi), "{falling:?}");
     // The naive F(1, n - 4) p-value of the sup over tau would be smaller than the calibrated one.
-    let fit = onset_test(&t, &line, 999).unwrap();
     let naive = 1.0 - statrs_free_f_cdf(fit.fit.sup_f, 16.0);
     assert!(naive < fit.p_value, "naive {naive} vs calibrated {}", fit.p_value);
 }
