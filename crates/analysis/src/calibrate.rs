@@ -88,6 +88,9 @@ pub enum Target {
     FalseContradictionAtMost(f64),
 }
 
+/// Whether one simulated sweep reported an interval and it covered the truth (`None`: not reported).
+type CoverageCheck = fn(&crate::verdict::Analysis) -> Option<bool>;
+
 /// One row of the calibration table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CalibrationRow {
@@ -350,7 +353,7 @@ impl Scenario {
 
     /// The interval whose coverage the scenario measures: its name and, per simulated sweep, whether
     /// it was reported and covered the truth (`None`: not reported in this draw).
-    fn coverage(self) -> Option<(String, fn(&crate::verdict::Analysis) -> Option<bool>)> {
+    fn coverage(self) -> Option<(String, CoverageCheck)> {
         let onset = |a: &crate::verdict::Analysis| {
             let m = a.conditions[0].metrics.first()?;
             let o = m.onset.as_ref().filter(|o| o.detected)?;

@@ -220,7 +220,7 @@ fn with_interval(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<Hin
     let best = design.taus.iter().position(|&x| x == fit.tau)?;
     let sse_min = profile[best].0;
     let s2 = sse_min / fit.df_resid as f64;
-    if !(s2 > 0.0) || fit.slope_change == 0.0 {
+    if s2.is_nan() || s2 <= 0.0 || fit.slope_change == 0.0 {
         return Some(fit);
     }
     // The fitted curve: y minus the best fit's residuals.
