@@ -258,7 +258,7 @@ impl Scenario {
                 "as (h), but the error's condition offset is {H3_EFFECT} x the metric's (plus independent sd {H3_ERROR_OFFSET_SD})"
             ),
             Scenario::H5Even => format!(
-                "peak as (b); ensemble_err_k = mean of the first k seeds' errors - {H5_EVEN_GAIN} (1 - 1/k) + noise sd/sqrt(S) per width"
+                "peak as (b); ensemble_err_k = mean of the first k seeds' errors - {H5_EVEN_GAIN} (1 - 1/k) + the mean of their own errors u_s (sd as the error noise, per seed and width); P5's leave-one-out rows from the same members"
             ),
             Scenario::H5Removed => {
                 "as (j), and the k-ensemble also removes (k - 1)/(S - 1) of the bump: all of it at k = S".into()
@@ -384,14 +384,28 @@ impl Scenario {
 /// P5's variance_sq measured as ddlab measures it: `seeds` outputs at each of `points` probe points, each
 /// with sd `sd` around a common mean; mean over points of the seeds' variance (dividing by S).
 pub fn simulated_seed_variance(seeds: usize, points: usize, sd: f64, rng: &mut ChaCha8Rng) -> f64 {
+    simulated_seed_variances(seeds, points, sd, rng).0
+}
+
+/// As [`simulated_seed_variance`], with the same figure without each seed in turn (P5's leave-one-out
+/// rows, dividing by S - 1; empty with fewer than 3 seeds).
+pub fn simulated_seed_variances(seeds: usize, points: usize, sd: f64, rng: &mut ChaCha8Rng) -> (f64, Vec<f64>) {
     let noise = Normal::new(0.0, sd).unwrap();
+    let variance = |o: &[f64]| {
+        let m = o.iter().sum::<f64>() / o.len() as f64;
+        o.iter().map(|v| (v - m).powi(2)).sum::<f64>() / o.len() as f64
+    };
     let mut total = 0.0;
+    let mut without = vec![0.0; if seeds >= 3 { seeds } else { 0 }];
     for _ in 0..points {
         let outputs: Vec<f64> = (0..seeds).map(|_| noise.sample(rng)).collect();
-        let m = outputs.iter().sum::<f64>() / seeds as f64;
-        total += outputs.iter().map(|o| (o - m).powi(2)).sum::<f64>() / seeds as f64;
+        total += variance(&outputs);
+        for (s, w) in without.iter_mut().enumerate() {
+            let rest: Vec<f64> = outputs.iter().enumerate().filter(|(i, _)| *i != s).map(|(_, v)| *v).collect();
+            *w += variance(&rest);
+        }
     }
-    total / points as f64
+    (total / points as f64, without.into_iter().map(|w| w / points as f64).collect())
 }
 
 /// One simulated sweep (one condition, or H3_CONDITIONS for H3).
@@ -426,37 +440,60 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                 Scenario::H4AtSesoi => crate::sesoi::AVERAGING_ALPHA,
                 _ => 0.0,
             };
-            let values = input.metrics.entry(seed_variance_metric(LossSpace::Squared).to_string()).or_default();
+            let (mut values, mut without) = (Vec::new(), Vec::new());
             for &w in &CALIBRATION_WIDTHS {
                 let sd = ((w as f64) / 2f64.powf(PLANTED_AT)).max(1.0).powf(-alpha / 2.0);
-                let v = simulated_seed_variance(seeds, H4_POINTS, sd, rng);
+                let (v, loo) = simulated_seed_variances(seeds, H4_POINTS, sd, rng);
                 values.push(MetricValue { width: w, seed: None, trained: true, value: Some(v) });
+                for (s, v) in loo.into_iter().enumerate() {
+                    without.push(MetricValue { width: w, seed: Some(s as u64), trained: true, value: Some(v) });
+                }
             }
+            input.metrics.insert(seed_variance_metric(LossSpace::Squared).to_string(), values);
+            input.metrics.insert(crate::verdict::seed_variance_without(LossSpace::Squared).to_string(), without);
             vec![input]
         }
         Scenario::H5Even | Scenario::H5Removed => {
             let mut input = simulate(Scenario::Peak, seeds, noise_sd, rng);
-            let own = Normal::new(0.0, noise_sd / (seeds as f64).sqrt()).unwrap();
+            // The ensemble's own sampling error: each seed adds u_s (sd noise_sd) and an ensemble of k
+            // seeds the mean of its members' u, so that the S-seed ensemble's own error has the sd of the
+            // single-net mean's, and P5's leave-one-out rows share the members they share.
+            let own = Normal::new(0.0, noise_sd).unwrap();
             let mut rows = Vec::new();
+            let mut without = Vec::new();
             for &w in &CALIBRATION_WIDTHS {
                 let t = (w as f64).log2();
                 let bump = Scenario::Peak.mean_error(t, false) - Scenario::NoPeak.mean_error(t, false);
                 let errs: Vec<f64> = input.runs.iter().filter(|r| r.width == w).map(|r| r.test_err).collect();
-                for k in 1..=seeds {
-                    let mean_k = errs[..k].iter().sum::<f64>() / k as f64;
-                    let mut v = mean_k - H5_EVEN_GAIN * (1.0 - 1.0 / k as f64);
-                    if k > 1 {
-                        v += own.sample(rng);
+                let u: Vec<f64> = (0..seeds).map(|_| own.sample(rng)).collect();
+                // The k-ensemble of the members `m`: their mean error, less the even gain, plus their own
+                // error, less the share of the bump that k members remove in (k).
+                let ensemble = |m: &[usize]| {
+                    let k = m.len() as f64;
+                    let mut v = m.iter().map(|&i| errs[i]).sum::<f64>() / k - H5_EVEN_GAIN * (1.0 - 1.0 / k);
+                    if m.len() > 1 {
+                        v += m.iter().map(|&i| u[i]).sum::<f64>() / k;
                     }
                     if scenario == Scenario::H5Removed && seeds > 1 {
-                        v -= (k - 1) as f64 / (seeds - 1) as f64 * bump;
+                        v -= (k - 1.0) / (seeds - 1) as f64 * bump;
                     }
-                    rows.push((k, MetricValue { width: w, seed: None, trained: true, value: Some(v) }));
+                    v
+                };
+                for k in 1..=seeds {
+                    let members: Vec<usize> = (0..k).collect();
+                    rows.push((k, MetricValue { width: w, seed: None, trained: true, value: Some(ensemble(&members)) }));
+                }
+                if seeds >= 3 {
+                    for s in 0..seeds {
+                        let rest: Vec<usize> = (0..seeds).filter(|&i| i != s).collect();
+                        without.push(MetricValue { width: w, seed: Some(s as u64), trained: true, value: Some(ensemble(&rest)) });
+                    }
                 }
             }
             for (k, v) in rows {
                 input.metrics.entry(format!("seed_ensemble/ensemble_err_k{k}")).or_default().push(v);
             }
+            input.metrics.insert(ddlab_config::metrics::ENSEMBLE_ERR_WITHOUT.to_string(), without);
             vec![input]
         }
         s if s.is_epoch() => {

@@ -143,3 +143,50 @@ pub fn aggregate(values: &SeedCurves) -> Vec<CurvePoint> {
         })
         .collect()
 }
+/// A jackknife over whole seeds: the spread of a statistic recomputed without each seed in turn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Jackknife {
+    /// sqrt((m - 1) / m * sum (theta_-s - mean)^2) (Efron & Tibshirani 1993, ch. 11).
+    pub se: f64,
+    /// m - 1.
+    pub df: f64,
+    /// m, the seeds left out in turn.
+    pub units: usize,
+}
+
+impl Jackknife {
+    /// From the statistic without each unit; `None` with fewer than 3 (two would leave one degree of
+    /// freedom and a t quantile of 12.7).
+    pub fn of(without: &[f64]) -> Option<Jackknife> {
+        let m = without.len();
+        if m < 3 || without.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let mean = crate::stats::mean(without);
+        let ss: f64 = without.iter().map(|v| (v - mean).powi(2)).sum();
+        Some(Jackknife { se: ((m - 1) as f64 / m as f64 * ss).sqrt(), df: (m - 1) as f64, units: m })
+    }
+
+    /// Half the width of the 95% t interval.
+    pub fn half_width(&self) -> f64 {
+        crate::stats::t_quantile(0.975, self.df) * self.se
+    }
+}
+
+/// The slope of ln(value) on `x(width)` over `widths`, jackknifed over seeds: `without` holds, at each
+/// width and under each seed, the figure computed without that seed (P5's leave-one-out rows), so each
+/// seed's curve is the statistic's curve with that seed left out at every width. Seeds present with a
+/// positive value at every width enter; `None` with fewer than 3 of them.
+pub fn jackknife_log_slope(without: &SeedCurves, widths: &[usize], x: impl Fn(usize) -> f64) -> Option<Jackknife> {
+    let xs: Vec<f64> = widths.iter().map(|w| x(*w)).collect();
+    let seeds: Vec<u64> = without.0.get(widths.first()?)?.keys().filter_map(|s| *s).collect();
+    let slopes: Vec<f64> = seeds
+        .iter()
+        .filter_map(|s| {
+            let ys: Option<Vec<f64>> =
+                widths.iter().map(|w| without.0.get(w)?.get(&Some(*s)).copied().filter(|v| *v > 0.0).map(f64::ln)).collect();
+            crate::stats::ols_fit(&xs, &ys?).map(|f| f.slope)
+        })
+        .collect();
+    Jackknife::of(&slopes)
+}

@@ -23,7 +23,7 @@ pub use calibrate::{
     PEAK_HEIGHT, PLANTED_AT, Target, WITHIN_WIDTH_EFFECT, calibrate, calibration_table_markdown, scenario_letters,
     simulated_seed_variance,
 };
-pub use curve::{CurvePoint, ReplicateValue, SeedCurves, SeedKey, aggregate, resample_jointly};
+pub use curve::{CurvePoint, Jackknife, ReplicateValue, SeedCurves, SeedKey, aggregate, jackknife_log_slope, resample_jointly};
 pub use ensemble::{
     ENSEMBLE_ERR_PREFIX, EnsembleCurve, ExplicitEnsembles, KW_DISAGREEMENT_PREFIX, KW_EQUIVALENCE_MARGIN, KW_ERR_DIFF_PREFIX,
     KwComparison, PermutationSlope, RelativeWidth, WidthAdjusted, WidthPoint, permutation_slope_test,
@@ -42,5 +42,5 @@ pub use theory::{
 pub use verdict::{
     AcrossConditions, Analysis, ConditionAnalysis, ConditionInput, Curves, DivergedRun, LossSpace, MetricValue, MetricVerdict,
     OnsetSummary, Options, Outcome, PastPeak, PredictionTally, RunFigures, Tally, ValueCounts, Verdict, analyze, prediction,
-    seed_variance_metric, verdict_metrics,
+    seed_variance_metric, seed_variance_without, verdict_metrics,
 };

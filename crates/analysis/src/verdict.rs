@@ -903,6 +903,14 @@ pub fn seed_variance_metric(loss: LossSpace) -> MetricId {
     }
 }
 
+/// The seed variance without each seed in turn (P5's leave-one-out rows), in the space of the loss.
+pub fn seed_variance_without(loss: LossSpace) -> MetricId {
+    match loss {
+        LossSpace::Squared => VARIANCE_SQ_WITHOUT,
+        LossSpace::CrossEntropy => VARIANCE_KL_WITHOUT,
+    }
+}
+
 /// H4 (docs/SCIENCE.md, Statistics, "H4"): past the peak, the seeds' variance in the space of the training
 /// loss (one value per width) against width: ln variance = c - alpha ln W, fitted from the variance's own
 /// peak (its largest value at or past the test-error peak), alpha with its t interval over the widths, and
@@ -912,6 +920,7 @@ pub fn seed_variance_metric(loss: LossSpace) -> MetricId {
 /// beside N_eff and the effective rank there.
 fn averaging_verdict(
     variance: Option<&SeedCurves>,
+    without: Option<&SeedCurves>,
     beside: &[(&str, Option<&SeedCurves>)],
     params: &BTreeMap<usize, usize>,
     peak: &PeakTest,
@@ -959,12 +968,22 @@ fn averaging_verdict(
             &[],
         );
     };
-    let (alpha, lo, hi) = (-fit.slope, -fit.hi, -fit.lo);
+    let (alpha, width_lo, width_hi) = (-fit.slope, -fit.hi, -fit.lo);
     let (first, widest) = (positive[0], positive[positive.len() - 1]);
+    let fit_widths: Vec<usize> = positive.iter().map(|p| p.0).collect();
+    // The interval that decides: from whole seeds (the jackknife over the leave-one-out variances) where
+    // P5 wrote them, else over widths.
+    let jack = without.and_then(|w| crate::curve::jackknife_log_slope(w, &fit_widths, |wd| (wd as f64).ln()));
+    let (se, df, lo, hi) = match &jack {
+        Some(j) => (j.se, j.df, alpha - j.half_width(), alpha + j.half_width()),
+        None => (fit.se, fit.df, width_lo, width_hi),
+    };
     let mut numbers = vec![
         ("alpha", alpha),
         ("lo", lo),
         ("hi", hi),
+        ("width_lo", width_lo),
+        ("width_hi", width_hi),
         ("widths", x.len() as f64),
         ("from_width", own_peak as f64),
         ("error_peak", pk.width as f64),
@@ -978,13 +997,31 @@ fn averaging_verdict(
         .iter()
         .map(|(w, _)| params.get(w).map(|p| (*p as f64).ln()))
         .collect::<Option<Vec<f64>>>()
-        .and_then(|xp| ols_fit(&xp, &y));
-    let param_text = per_param.as_ref().map_or(String::new(), |f| {
-        format!("; per parameter {:.2} [{:.2}, {:.2}] ({})", -f.slope, -f.hi, -f.lo, compare(-f.hi, -f.lo))
-    });
-    if let Some(f) = &per_param {
-        numbers.extend([("alpha_params", -f.slope), ("alpha_params_lo", -f.hi), ("alpha_params_hi", -f.lo)]);
+        .and_then(|xp| ols_fit(&xp, &y))
+        .map(|f| {
+            let jack = without.and_then(|w| {
+                crate::curve::jackknife_log_slope(w, &fit_widths, |wd| params.get(&wd).map_or(f64::NAN, |p| (*p as f64).ln()))
+            });
+            match jack {
+                Some(j) => (-f.slope, -f.slope - j.half_width(), -f.slope + j.half_width()),
+                None => (-f.slope, -f.hi, -f.lo),
+            }
+        });
+    let param_text =
+        per_param.map_or(String::new(), |(a, lo, hi)| format!("; per parameter {a:.2} [{lo:.2}, {hi:.2}] ({})", compare(lo, hi)));
+    if let Some((a, lo, hi)) = per_param {
+        numbers.extend([("alpha_params", a), ("alpha_params_lo", lo), ("alpha_params_hi", hi)]);
     }
+    if let Some(j) = &jack {
+        numbers.extend([("jackknife_seeds", j.units as f64), ("jackknife_se", j.se)]);
+    }
+    let interval_words = match &jack {
+        Some(j) => format!(
+            "the interval is the jackknife over {} seeds, each left out at every width ({} d.o.f.); over widths it would be [{width_lo:.2}, {width_hi:.2}]",
+            j.units, j.df
+        ),
+        None => "the interval is over widths, how far they sit off a power law: P5 wrote no leave-one-out rows (3 seeds needed) to resample whole seeds".to_string(),
+    };
     for (label, curve) in beside {
         let at_widest = curve.and_then(|c| c.widths().into_iter().zip(c.means()).find(|(w, _)| *w == widest.0)).map(|p| p.1);
         if let Some(v) = at_widest.filter(|v| v.is_finite()) {
@@ -992,7 +1029,7 @@ fn averaging_verdict(
         }
     }
     let text = format!(
-        "{name} ~ W^-alpha past its own peak at width {own_peak} (the error peaks at {}): alpha = {alpha:.2} [{lo:.2}, {hi:.2}] per width ({}){param_text}, over {} widths (the interval is how far the widths sit off a power law, not the seeds' sampling error; 1: averaging of independent members, 1/2: the variance account at depth 1); variance ratio from width {} to {}: {:.1}",
+        "{name} ~ W^-alpha past its own peak at width {own_peak} (the error peaks at {}): alpha = {alpha:.2} [{lo:.2}, {hi:.2}] per width ({}){param_text}, over {} widths ({interval_words}; 1: averaging of independent members, 1/2: the variance account at depth 1); variance ratio from width {} to {}: {:.1}",
         pk.width,
         compare(lo, hi),
         x.len(),
@@ -1000,11 +1037,15 @@ fn averaging_verdict(
         widest.0,
         first.1 / widest.1
     );
-    if lo > 0.0 {
-        return Verdict::new(pred, None, Outcome::Supported, text, &numbers);
+    // The prediction has a direction (the variance falls): one-sided at level alpha, as every
+    // "supported" ("Four outcomes"); the 95% interval above is two-sided.
+    let p_value = if se > 0.0 { crate::stats::t_upper_tail(alpha / se, df) } else { f64::NAN };
+    numbers.push(("p_value", p_value));
+    if p_value < alpha_level {
+        return Verdict::new(pred, None, Outcome::Supported, format!("{text}; one-sided p = {}", fmt_p(p_value)), &numbers);
     }
     let sesoi = crate::sesoi::AVERAGING_ALPHA;
-    let j = crate::sesoi::not_supported(alpha, fit.se, fit.df, alpha_level, sesoi, &mut numbers);
+    let j = crate::sesoi::not_supported(alpha, se, df, alpha_level, sesoi, &mut numbers);
     let why = match j.outcome {
         Outcome::Contradicted => format!("alpha is at most {:.2}, below the smallest decline of interest ({sesoi})", j.upper),
         _ => format!("no significant decline, and a decline of {sesoi} is not excluded (power {:.2})", j.power),
@@ -1201,8 +1242,14 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     verdicts.push(family_verdict(prediction::ONSET_FAMILY, &h1_members, "start growing at the peak"));
     verdicts.push(family_verdict(prediction::PAST_PEAK_FAMILY, &past_members, "predict lower error within widths"));
     let variance_name = seed_variance_metric(input.loss);
+    let without = input
+        .metrics
+        .get(seed_variance_without(input.loss).as_str())
+        .map(|values| metric_data(values, &diverged_keys).trained)
+        .filter(|c| !c.0.is_empty());
     verdicts.push(averaging_verdict(
         trained.get(variance_name.as_str()),
+        without.as_ref(),
         &[("n_eff_widest", trained.get(N_EFF.as_str())), ("effective_rank_widest", trained.get(EFFECTIVE_RANK.as_str()))],
         &input.params,
         &peak,

@@ -381,3 +381,46 @@ fn epoch_wise_skips_and_counts_non_finite_rows_and_needs_epochs() {
     assert!(verdict(plain, prediction::EPOCH_PEAK).reason.contains("no per-epoch figures"));
     assert!(verdict(plain, prediction::EPOCH_ONSET_FAMILY).reason.contains("no probe snapshots"));
 }
+
+#[test]
+fn the_reduction_interval_comes_from_the_seeds_left_out() {
+    // Four seeds, each with its own offset of the test error at every width (a seed that errs more errs
+    // more everywhere). The offsets cancel in a prominence (a difference of two widths), so leaving any
+    // seed out of the single nets and of the ensemble (P5's leave-one-out rows, here the ensemble curve
+    // plus the left-out seed's offset) gives the same reduction: the jackknife's interval has zero width.
+    // The assumed interval (pooled two-sample over seeds, doubled) would count the offsets as noise.
+    let offset = |s: u64| 0.01 * s as f64;
+    let bump = |w: usize| 0.25 * (-(((w as f64).log2() - 4.0).powi(2)) / 2.0).exp();
+    let mut input = condition("e", 4, |_, s| offset(s), |w, _| w as f64);
+    let mean_err = |w: usize| error_at(w) + 0.015;
+    for &w in &WIDTHS {
+        for k in 1..=4 {
+            let v = mean_err(w) - (k - 1) as f64 / 3.0 * bump(w);
+            input.metrics.entry(format!("seed_ensemble/ensemble_err_k{k}")).or_default().push(MetricValue {
+                width: w,
+                seed: None,
+                trained: true,
+                value: Some(v),
+            });
+        }
+        for s in 0..4 {
+            input.metrics.entry("seed_ensemble/ensemble_err_without".into()).or_default().push(MetricValue {
+                width: w,
+                seed: Some(s),
+                trained: true,
+                value: Some(mean_err(w) - bump(w) + offset(s)),
+            });
+        }
+    }
+    let a = analyze(&[input.clone()], &options());
+    let v = verdict(&a.conditions[0], prediction::ENSEMBLE_PEAK);
+    assert_eq!(v.outcome, Outcome::Supported, "{v:?}");
+    assert_eq!(v.numbers["jackknife_seeds"], 4.0, "{v:?}");
+    assert!((v.numbers["hi"] - v.numbers["lo"]).abs() < 1e-9, "{v:?}");
+    assert!(v.reason.contains("jackknife over 4 seeds"), "{}", v.reason);
+    // Without the leave-one-out rows the sampling error is assumed, and the interval is wide.
+    input.metrics.remove("seed_ensemble/ensemble_err_without");
+    let a = analyze(&[input], &options());
+    let v = verdict(&a.conditions[0], prediction::ENSEMBLE_PEAK);
+    assert!(v.numbers["hi"] - v.numbers["lo"] > 0.01 && v.reason.contains("assumed"), "{v:?}");
+}

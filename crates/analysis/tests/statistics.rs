@@ -141,3 +141,25 @@ fn seed_curves_resample_whole_seeds() {
         }
     }
 }
+
+#[test]
+fn jackknife_over_seeds_matches_the_hand_computation() {
+    // Statistic without each of three seeds: 1, 2, 3. se = sqrt((m - 1)/m * sum (x - 2)^2) = sqrt(4/3).
+    let j = Jackknife::of(&[1.0, 2.0, 3.0]).unwrap();
+    assert!(close(j.se, (4.0f64 / 3.0).sqrt(), 1e-12) && j.df == 2.0 && j.units == 3, "{j:?}");
+    assert!(close(j.half_width(), 4.302653 * j.se, 1e-5));
+    assert!(Jackknife::of(&[1.0, 2.0]).is_none(), "two seeds are too few");
+    // Leave-one-out variance curves ln v = c - a_s ln W with a_s = 0.9, 1.0, 1.1 for the three seeds
+    // left out: the slopes are -0.9, -1, -1.1 and the jackknife se sqrt(2/3 * 0.02).
+    let mut without = SeedCurves::default();
+    for (s, a) in [(0u64, 0.9), (1, 1.0), (2, 1.1)] {
+        for w in [16usize, 32, 64, 128] {
+            without.insert(w, Some(s), (2.0 - a * (w as f64).ln()).exp());
+        }
+    }
+    let j = jackknife_log_slope(&without, &[16, 32, 64, 128], |w| (w as f64).ln()).unwrap();
+    assert!(close(j.se, (2.0f64 / 3.0 * 0.02).sqrt(), 1e-9), "{j:?}");
+    // A seed missing at one width is left out.
+    without.0.get_mut(&64).unwrap().remove(&Some(2));
+    assert!(jackknife_log_slope(&without, &[16, 32, 64, 128], |w| (w as f64).ln()).is_none());
+}

@@ -58,6 +58,11 @@ pub const CKA_SEEDS: MetricId = MetricId::new("geometry/cka_seeds");
 pub const VARIANCE_SQ: MetricId = MetricId::new("seed_ensemble/variance_sq");
 /// P5: the seeds' variance, log loss.
 pub const VARIANCE_KL: MetricId = MetricId::new("seed_ensemble/variance_kl");
+/// P5 without one seed (the row's seed is the one left out; 3 or more seeds, trained): the jackknife
+/// behind H4's and H5's intervals, which resample whole seeds.
+pub const VARIANCE_SQ_WITHOUT: MetricId = MetricId::new("seed_ensemble/variance_sq_without");
+pub const VARIANCE_KL_WITHOUT: MetricId = MetricId::new("seed_ensemble/variance_kl_without");
+pub const ENSEMBLE_ERR_WITHOUT: MetricId = MetricId::new("seed_ensemble/ensemble_err_without");
 
 #[cfg(test)]
 mod tests {

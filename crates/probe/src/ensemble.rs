@@ -12,7 +12,7 @@
 //! geometric mean of the probabilities for cross-entropy and the mean output for squared loss, the
 //! predictor each decomposition is about, and both have the same argmax.
 
-use ddlab_config::metrics::{VARIANCE_KL, VARIANCE_SQ};
+use ddlab_config::metrics::{ENSEMBLE_ERR_WITHOUT, VARIANCE_KL, VARIANCE_KL_WITHOUT, VARIANCE_SQ, VARIANCE_SQ_WITHOUT};
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
@@ -76,29 +76,72 @@ pub fn seed_subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
     (0..MAX_SUBSETS).map(|_| sample(&mut rng, n, k).into_vec()).collect()
 }
 
+/// The figures of any set of seeds: both decompositions, the ensemble's error and the mean member's.
+struct Core {
+    bias2_sq: f64,
+    variance_sq: f64,
+    mean_loss_sq: f64,
+    bias_kl: f64,
+    variance_kl: f64,
+    mean_loss_kl: f64,
+    ensemble_err: f64,
+    member_err: f64,
+}
+
+/// `outs[s][x][c]`: seed s's output for input x and class c. Means over the inputs.
+fn core(outs: &[&Vec<Vec<f64>>], labels: &[u32]) -> Core {
+    let (n, sf) = (labels.len(), outs.len() as f64);
+    let k = outs[0][0].len();
+    let mut f = Core {
+        bias2_sq: 0.0,
+        variance_sq: 0.0,
+        mean_loss_sq: 0.0,
+        bias_kl: 0.0,
+        variance_kl: 0.0,
+        mean_loss_kl: 0.0,
+        ensemble_err: 0.0,
+        member_err: 0.0,
+    };
+    for (x, &y) in labels.iter().enumerate() {
+        let mean: Vec<f64> = (0..k).map(|c| outs.iter().map(|o| o[x][c]).sum::<f64>() / sf).collect();
+        let log_q = log_softmax(&mean);
+        f.bias2_sq += sq_loss(&mean, y);
+        f.bias_kl += ce_loss(&mean, y);
+        for o in outs.iter().map(|o| &o[x]) {
+            f.variance_sq += o.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / sf;
+            f.mean_loss_sq += sq_loss(o, y) / sf;
+            f.variance_kl += kl(&log_q, &log_softmax(o)) / sf;
+            f.mean_loss_kl += ce_loss(o, y) / sf;
+            f.member_err += (argmax(o) != y as usize) as u8 as f64 / sf;
+        }
+        f.ensemble_err += (argmax(&mean) != y as usize) as u8 as f64;
+    }
+    let nf = n as f64;
+    for v in [
+        &mut f.bias2_sq,
+        &mut f.variance_sq,
+        &mut f.mean_loss_sq,
+        &mut f.bias_kl,
+        &mut f.variance_kl,
+        &mut f.mean_loss_kl,
+        &mut f.ensemble_err,
+        &mut f.member_err,
+    ] {
+        *v /= nf;
+    }
+    f
+}
+
+/// Each view's output as `[input][class]` in f64.
+fn outputs(views: &[&CrossView]) -> Vec<Vec<Vec<f64>>> {
+    views.iter().map(|v| v.output.chunks(v.classes).map(|row| row.iter().map(|&o| o as f64).collect()).collect()).collect()
+}
+
 pub fn seed_ensemble_figures(views: &[&CrossView], labels: &[u32]) -> SeedEnsemble {
     let (n, k, s) = (views[0].n, views[0].classes, views.len());
     let sf = s as f64;
-    let outs: Vec<Vec<Vec<f64>>> =
-        views.iter().map(|v| v.output.chunks(k).map(|row| row.iter().map(|&o| o as f64).collect()).collect()).collect();
-    let (mut bias2_sq, mut variance_sq, mut mean_loss_sq) = (0.0, 0.0, 0.0);
-    let (mut bias_kl, mut variance_kl, mut mean_loss_kl) = (0.0, 0.0, 0.0);
-    let (mut ensemble_err, mut member_err) = (0.0, 0.0);
-    for x in 0..n {
-        let y = labels[x];
-        let mean: Vec<f64> = (0..k).map(|c| outs.iter().map(|o| o[x][c]).sum::<f64>() / sf).collect();
-        let log_q = log_softmax(&mean);
-        bias2_sq += sq_loss(&mean, y);
-        bias_kl += ce_loss(&mean, y);
-        for o in outs.iter().map(|o| &o[x]) {
-            variance_sq += o.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / sf;
-            mean_loss_sq += sq_loss(o, y) / sf;
-            variance_kl += kl(&log_q, &log_softmax(o)) / sf;
-            mean_loss_kl += ce_loss(o, y) / sf;
-            member_err += (argmax(o) != y as usize) as u8 as f64 / sf;
-        }
-        ensemble_err += (argmax(&mean) != y as usize) as u8 as f64;
-    }
+    let outs = outputs(views);
+    let f = core(&outs.iter().collect::<Vec<_>>(), labels);
     let ensemble_err_k = (1..=s)
         .map(|size| {
             let subsets = seed_subsets(s, size);
@@ -116,18 +159,17 @@ pub fn seed_ensemble_figures(views: &[&CrossView], labels: &[u32]) -> SeedEnsemb
             wrong as f64 / (subsets.len() * n) as f64
         })
         .collect();
-    let nf = n as f64;
     SeedEnsemble {
         seeds: s,
-        variance_sq: variance_sq / nf,
-        variance_sq_unbiased: (s > 1).then(|| variance_sq / nf * sf / (sf - 1.0)),
-        bias2_sq: bias2_sq / nf,
-        mean_loss_sq: mean_loss_sq / nf,
-        variance_kl: variance_kl / nf,
-        bias_kl: bias_kl / nf,
-        mean_loss_kl: mean_loss_kl / nf,
-        ensemble_err: ensemble_err / nf,
-        mean_member_err: member_err / nf,
+        variance_sq: f.variance_sq,
+        variance_sq_unbiased: (s > 1).then(|| f.variance_sq * sf / (sf - 1.0)),
+        bias2_sq: f.bias2_sq,
+        mean_loss_sq: f.mean_loss_sq,
+        variance_kl: f.variance_kl,
+        bias_kl: f.bias_kl,
+        mean_loss_kl: f.mean_loss_kl,
+        ensemble_err: f.ensemble_err,
+        mean_member_err: f.member_err,
         ensemble_err_k,
     }
 }
@@ -152,6 +194,29 @@ pub fn seed_ensemble(views: &[&CrossView], labels: &[u32]) -> Vec<Metric> {
     ];
     out.extend(f.ensemble_err_k.iter().enumerate().map(|(i, &e)| Metric::new(p, format!("ensemble_err_k{}", i + 1), e)));
     out
+}
+
+/// The seed ensemble without each of its seeds in turn (leave one out; 3 or more seeds, so that two
+/// remain): per left-out seed, the variance in both spaces and the error of the remaining seeds'
+/// ensemble. The jackknife over these gives H4's and H5's intervals from whole seeds (docs/SCIENCE.md,
+/// P5). Empty with fewer than 3 seeds.
+pub fn seed_ensemble_without(views: &[(u64, &CrossView)], labels: &[u32]) -> Vec<(u64, Vec<Metric>)> {
+    if views.len() < 3 {
+        return Vec::new();
+    }
+    let outs = outputs(&views.iter().map(|(_, v)| *v).collect::<Vec<_>>());
+    (0..views.len())
+        .map(|left_out| {
+            let rest: Vec<&Vec<Vec<f64>>> = outs.iter().enumerate().filter(|(i, _)| *i != left_out).map(|(_, o)| o).collect();
+            let f = core(&rest, labels);
+            let rows = vec![
+                Metric::of(VARIANCE_SQ_WITHOUT, Ok(f.variance_sq)),
+                Metric::of(VARIANCE_KL_WITHOUT, Ok(f.variance_kl)),
+                Metric::of(ENSEMBLE_ERR_WITHOUT, Ok(f.ensemble_err)),
+            ];
+            (views[left_out].0, rows)
+        })
+        .collect()
 }
 
 /// H5's intervention (docs/SCIENCE.md, Probes, P5, "One wide net against k narrow ones"): one net of

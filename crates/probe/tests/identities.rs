@@ -136,6 +136,29 @@ fn unbiased_seed_variance_is_s_over_s_minus_one_times_the_biased_one() {
 }
 
 #[test]
+fn leaving_one_seed_out_is_the_ensemble_of_the_rest_and_averages_to_the_unbiased_variance() {
+    let (views, y) = seed_views(6, 4);
+    let seeded: Vec<(u64, &CrossView)> = views.iter().enumerate().map(|(i, v)| (10 + i as u64, v)).collect();
+    let without = seed_ensemble_without(&seeded, &y);
+    assert_eq!(without.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![10, 11, 12, 13]);
+    // Each row is the seed ensemble of the other three.
+    for (i, (_, metrics)) in without.iter().enumerate() {
+        let rest: Vec<&CrossView> = views.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, v)| v).collect();
+        let f = seed_ensemble_figures(&rest, &y);
+        assert_eq!(get(metrics, "variance_sq_without"), &Ok(f.variance_sq));
+        assert_eq!(get(metrics, "variance_kl_without"), &Ok(f.variance_kl));
+        assert_eq!(get(metrics, "ensemble_err_without"), &Ok(f.ensemble_err));
+    }
+    // The unbiased variance is a U-statistic: the mean of the leave-one-out unbiased variances is the
+    // full one. Each row divides by S - 1 = 3 seeds, the full figure by S = 4.
+    let all = seed_ensemble_figures(&views.iter().collect::<Vec<_>>(), &y);
+    let mean_without: f64 =
+        without.iter().map(|(_, m)| get(m, "variance_sq_without").clone().unwrap() * 3.0 / 2.0).sum::<f64>() / 4.0;
+    assert!((mean_without - all.variance_sq_unbiased.unwrap()).abs() <= 1e-12 * mean_without, "{mean_without} {all:?}");
+    assert!(seed_ensemble_without(&seeded[..2], &y).is_empty(), "two seeds leave one: no variance");
+}
+
+#[test]
 fn identical_seeds_have_zero_variance_and_k_ensembles_equal_the_single_error() {
     let (weights, x, y) = trained(10, 7);
     let view = ModelView::observe(&weights, &x);

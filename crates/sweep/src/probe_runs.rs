@@ -17,7 +17,7 @@ use ddlab_model::MlpShape;
 use crate::load_model;
 use ddlab_probe::{
     CrossView, Metric, ModelView, Phase, ProbeLimits, ProbeRow, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model,
-    probe_set_indices, seed_ensemble,
+    probe_set_indices, seed_ensemble, seed_ensemble_without,
 };
 use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic, write_csv_atomic};
 use serde::{Deserialize, Serialize};
@@ -256,6 +256,15 @@ fn width_rows(
         if members.len() >= 2 {
             rows.extend(seed_ensemble(&members, labels).into_iter().map(|m| probe_row(condition, width, None, phase, epoch, m)));
             rows.push(probe_row(condition, width, None, phase, epoch, cka_between_seeds(&members)));
+        }
+        // Leave-one-seed-out figures of the trained ensemble (H4's and H5's jackknife), on the row of the
+        // seed left out.
+        if phase == Phase::Trained {
+            let seeded: Vec<(u64, &CrossView)> =
+                by_phase.iter().filter(|((_, p), _)| *p == phase).map(|((s, _), v)| (*s, v)).collect();
+            for (seed, metrics) in seed_ensemble_without(&seeded, labels) {
+                rows.extend(metrics.into_iter().map(|m| probe_row(condition, width, Some(seed), phase, epoch, m)));
+            }
         }
     }
     rows
