@@ -23,7 +23,7 @@ pub const PLANTED_AT: f64 = 5.0;
 /// Planted peak height above the peak-free curve (test error, a share).
 pub const PEAK_HEIGHT: f64 = 0.1;
 /// Planted onset: growth per octave after the peak (the metric is flat before it).
-pub const ONSET_SLOPE: f64 = 0.06;
+pub const ONSET_SLOPE: f64 = 0.08;
 /// Within-width effect of growth on test error past the peak (error per unit of growth).
 pub const WITHIN_WIDTH_EFFECT: f64 = -0.25;
 /// Seed-to-seed noise sd of the metrics.

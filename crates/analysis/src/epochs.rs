@@ -396,6 +396,16 @@ fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, at_peak: Opti
             "no onset over epochs: no change of slope in the predicted direction is significant (Holm p = {})",
             fmt_p(o.p_holm)
         ))
+    } else if m.coincides == Some(true) && at_peak.is_some_and(|a| !a.places(o)) {
+        (
+            Outcome::Inconclusive,
+            format!(
+                "{} (Holm p = {}) overlaps the epoch-wise peak's cell at {pe} but reaches more than {} octave beyond it: the data cannot place the onset at the peak",
+                o.words("epoch"),
+                fmt_p(o.p_holm),
+                crate::verdict::PLACED_OCTAVES
+            ),
+        )
     } else if m.coincides == Some(true) {
         let at = format!("{} (Holm p = {}) covers the epoch-wise peak at {pe}", o.words("epoch"), fmt_p(o.p_holm));
         // As H1: the onset must also show seed by seed at the peak.

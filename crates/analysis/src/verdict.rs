@@ -623,6 +623,10 @@ pub(crate) fn onset_summary(test: &crate::onset::OnsetTest, p_holm: f64, alpha: 
     }
 }
 
+/// How far (octaves) beyond the peak's grid cell an onset's interval may reach and still place the onset
+/// at the peak (see [`AtPeak::places`]).
+pub const PLACED_OCTAVES: f64 = 2.0;
+
 /// What H1 needs beyond the onset test: the change of slope at the peak, replicate by replicate, and the
 /// smallest change of interest on the metric's own scale (docs/SCIENCE.md, "Four outcomes").
 pub(crate) struct AtPeak {
@@ -659,6 +663,14 @@ impl AtPeak {
     /// judged by the fit that found it.
     fn confirm(&self, onset_width: f64, end: Option<f64>) -> Option<crate::sesoi::SlopeChange> {
         crate::sesoi::slope_change_at(&self.growth, onset_width.log2().clamp(self.cell.0, self.cell.1), end.map(f64::log2))
+    }
+
+    /// Whether an onset's interval places it at the peak: it reaches no further than `PLACED_OCTAVES`
+    /// beyond the peak's grid cell on either side. An interval that overlaps the cell but spans, say, 3
+    /// to 16 for a peak at 18 (growth that starts at the narrow end and saturates at the peak) cannot
+    /// say the growth starts there.
+    pub(crate) fn places(&self, onset: &OnsetSummary) -> bool {
+        onset.lo.log2() >= self.cell.0 - PLACED_OCTAVES && onset.hi.log2() <= self.cell.1 + PLACED_OCTAVES
     }
 
     /// [`AtPeak::confirm`] with its one-sided p-value in the predicted direction (`sign`).
@@ -747,7 +759,18 @@ fn h1_verdict(
         numbers.push(("change_at_peak", c.change));
     }
     if o.detected {
-        return if coincides == Some(true) {
+        return if coincides == Some(true) && !at_peak.places(o) {
+            Verdict::new(
+                pred,
+                Some(name),
+                Outcome::Inconclusive,
+                format!(
+                    "{at} overlaps the peak's cell at {} but reaches more than {PLACED_OCTAVES} octave beyond it: the data cannot place the onset at the peak",
+                    pk.width
+                ),
+                &numbers,
+            )
+        } else if coincides == Some(true) {
             match at_peak_test {
                 Some((c, p)) if p < alpha => Verdict::new(
                     pred,
@@ -1322,9 +1345,18 @@ fn across_conditions(
     const NEEDED: usize = 5;
     let names: Vec<String> =
         analysed.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).collect::<BTreeSet<_>>().into_iter().collect();
+    // An onset whose interval reaches the first candidate (the second width) is censored: the growth
+    // started at or below the narrowest widths, and where cannot be told, so it cannot move with anything
+    // (resampled, it sits on the edge every time and gives a slope of exactly 0).
+    let censored = |m: &MetricVerdict| {
+        m.onset.as_ref().is_some_and(|o| m.growth.get(1).is_some_and(|second| o.lo <= second.width as f64 * (1.0 + 1e-9)))
+    };
     let included_for = |name: &str| -> Vec<usize> {
         (0..analysed.len())
-            .filter(|&i| analysed[i].peak.detected && analysed[i].metrics.iter().any(|m| m.metric == name && m.w_ens.is_some()))
+            .filter(|&i| {
+                analysed[i].peak.detected
+                    && analysed[i].metrics.iter().any(|m| m.metric == name && m.w_ens.is_some() && !censored(m))
+            })
             .collect()
     };
     // The family: every metric with enough conditions gets an interval, Bonferroni-adjusted over them.
@@ -1334,8 +1366,16 @@ fn across_conditions(
         .into_iter()
         .map(|name| {
             let included = included_for(&name);
-            let left_out: Vec<&str> =
-                (0..analysed.len()).filter(|i| !included.contains(i)).map(|i| analysed[i].condition.as_str()).collect();
+            let left_out: Vec<String> = (0..analysed.len())
+                .filter(|i| !included.contains(i))
+                .map(|i| {
+                    let c = &analysed[i];
+                    match c.metrics.iter().find(|m| m.metric == name) {
+                        Some(m) if m.w_ens.is_some() && censored(m) => format!("{} (onset at the narrow edge)", c.condition),
+                        _ => c.condition.clone(),
+                    }
+                })
+                .collect();
             let points: Vec<(String, f64, f64)> = included
                 .iter()
                 .map(|&i| {
@@ -1500,4 +1540,32 @@ fn across_conditions(
 /// The share of true flags (a rate in the calibration table).
 pub(crate) fn share(flags: &[bool]) -> f64 {
     mean(&flags.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_onset_interval_places_the_onset_only_within_two_octaves_of_the_peak_cell() {
+        // Widths 10, 18, 32: the cell of a peak at 18 is [log2 sqrt(180), log2 sqrt(576)] = [3.75, 4.58].
+        let at_peak = AtPeak { change: None, sesoi: 0.0, growth: SeedCurves::default(), cell: peak_cell(&[10, 18, 32], 1) };
+        let onset = |lo: f64, hi: f64| OnsetSummary {
+            width: lo,
+            lo,
+            hi,
+            slope_change: 1.0,
+            end: None,
+            sup_f: 10.0,
+            df_resid: 10,
+            p_value: 0.001,
+            p_holm: 0.001,
+            detected: true,
+        };
+        // Growth from 3 that saturates at the peak: its interval [3, 16] overlaps the cell but reaches
+        // 2.2 octaves below it (log2 3 = 1.58).
+        assert!(!at_peak.places(&onset(3.0, 16.0)));
+        assert!(at_peak.places(&onset(4.0, 40.0)), "2 octaves below the cell is 3.36, above 6.58");
+        assert!(!at_peak.places(&onset(12.0, 100.0)), "log2 100 = 6.64 is past 6.58");
+    }
 }
