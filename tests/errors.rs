@@ -427,6 +427,11 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            id: "calibrate-unknown-scenario",
+            expect: "--only: no scenario (zz)",
+            setup: |_| vec!["calibrate".into(), "--only".into(), "f,zz".into(), "--draws".into(), "1".into()],
+        },
+        Case {
             id: "wgpu-not-built",
             expect: "built without the wgpu backend",
             setup: |d| {
