@@ -165,6 +165,7 @@ enum Scenario {
     H4AtSesoi,
     SmoothSaturating,
     SaturatingOnset,
+    H3Confound,
 }
 
 /// Scenarios (u), (v): the height of the saturating growth (six metric noise sd, as the planted peak is
@@ -176,7 +177,7 @@ pub const SATURATING_HEIGHT: f64 = 0.3;
 pub const SESOI_TREND: f64 = 0.1;
 
 impl Scenario {
-    const ALL: [Scenario; 23] = [
+    const ALL: [Scenario; 24] = [
         Scenario::NoPeak,
         Scenario::Plateau,
         Scenario::Peak,
@@ -200,6 +201,7 @@ impl Scenario {
         Scenario::H4AtSesoi,
         Scenario::SmoothSaturating,
         Scenario::SaturatingOnset,
+        Scenario::H3Confound,
     ];
 
     fn name(self) -> &'static str {
@@ -227,6 +229,7 @@ impl Scenario {
             Scenario::H4AtSesoi => "(t) H4: seed variance falls at the smallest decline of interest",
             Scenario::SmoothSaturating => "(u) smooth saturating growth, no change point",
             Scenario::SaturatingOnset => "(v) growth starts at the peak and saturates within an octave",
+            Scenario::H3Confound => "(w) H3 null: the threshold confound",
         }
     }
 
@@ -283,6 +286,9 @@ impl Scenario {
             Scenario::SmoothSaturating => format!(
                 "peak as (b); 9 metrics, growth {SATURATING_HEIGHT} / (1 + exp(-(t - 3) / 0.7)) in each metric's predicted direction: a smooth S-curve that rises two octaves below the peak and has levelled off by it"
             ),
+            Scenario::H3Confound => format!(
+                "{H3_CONDITIONS} conditions whose curves are (b)'s shifted by -1, -0.5, 0, 0.5, 1 octave (thresholds 16 to 64, peaks 16 to 64), 1 metric growth 0.1 (t - shift): error and metric depend on the distance from the condition's own threshold only, so at a fixed raw width a condition further past its threshold errs less and has grown more"
+            ),
             Scenario::SaturatingOnset => format!(
                 "peak as (b); 1 metric flat, then {SATURATING_HEIGHT} (1 - exp(-(t - 5) / 0.5)) from W = 32 (86% of it within one octave), 8 metrics linear (no change point)"
             ),
@@ -325,6 +331,7 @@ impl Scenario {
             Scenario::H4AtSesoi => (prediction::AVERAGING, Target::FalseContradictionAtMost(0.05)),
             Scenario::SmoothSaturating => (prediction::ONSET_FAMILY, alarm),
             Scenario::SaturatingOnset => (prediction::ONSET_FAMILY, power),
+            Scenario::H3Confound => (prediction::WIDTH_ADJUSTED_FAMILY, alarm),
         }
     }
 
@@ -411,6 +418,45 @@ pub fn simulated_seed_variances(seeds: usize, points: usize, sd: f64, rng: &mut 
 /// One simulated sweep (one condition, or H3_CONDITIONS for H3).
 fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rng) -> Vec<ConditionInput> {
     match scenario {
+        Scenario::H3Confound => {
+            let error_noise = Normal::new(0.0, noise_sd).unwrap();
+            let metric_noise = Normal::new(0.0, METRIC_NOISE).unwrap();
+            let name = verdict_metrics(LossSpace::Squared)[0].to_string();
+            (0..H3_CONDITIONS)
+                .map(|c| {
+                    let shift = (c as f64 - (H3_CONDITIONS - 1) as f64 / 2.0) * 0.5;
+                    let mut input = ConditionInput {
+                        condition: format!("condition {c}"),
+                        n_train: 1000,
+                        label_noise: 0.2,
+                        loss: LossSpace::Squared,
+                        ..Default::default()
+                    };
+                    for &w in &CALIBRATION_WIDTHS {
+                        let t = (w as f64).log2() - shift;
+                        let mean_err = Scenario::Peak.mean_error(t, false);
+                        let train_err = (0.3 - 0.06 * t).max(0.0);
+                        for s in 0..seeds as u64 {
+                            let test_err = mean_err + error_noise.sample(rng);
+                            input.runs.push(RunFigures {
+                                width: w,
+                                seed: s,
+                                train_err,
+                                train_loss: train_err,
+                                test_err,
+                                test_loss: test_err,
+                                diverged: None,
+                            });
+                            let g = 0.1 * t + metric_noise.sample(rng);
+                            let values = input.metrics.entry(name.clone()).or_default();
+                            values.push(MetricValue { width: w, seed: Some(s), trained: false, value: Some(1.0) });
+                            values.push(MetricValue { width: w, seed: Some(s), trained: true, value: Some(1.0 + g) });
+                        }
+                    }
+                    input
+                })
+                .collect()
+        }
         Scenario::H3Null | Scenario::H3Planted => {
             let metric_offset = Normal::new(0.0, H3_METRIC_OFFSET_SD).unwrap();
             let error_offset = Normal::new(0.0, H3_ERROR_OFFSET_SD).unwrap();

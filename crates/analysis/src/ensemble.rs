@@ -360,6 +360,11 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
         })
         .collect();
     let adjusted = holm(&work.iter().map(|w| w.test.as_ref().map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>());
+    // The same Holm family at a fixed distance from each condition's threshold: a supported relation must
+    // hold there too (where it can be measured), or the threshold confound could carry it.
+    let adjusted_relative = holm(
+        &work.iter().map(|w| w.test.as_ref().and(w.row.relative.as_ref()).map_or(f64::NAN, |r| r.p_value)).collect::<Vec<_>>(),
+    );
     let family = work.iter().filter(|w| w.test.is_some()).count();
     for (i, w) in work.iter_mut().enumerate() {
         let name = w.row.metric.clone();
@@ -397,10 +402,11 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
                     _ => "[unbounded]".into(),
                 };
                 format!(
-                    "; at a fixed distance from each condition's threshold ({} shared half-octave bins): {:.3} {ci}, permutation p = {} (reported, not deciding)",
+                    "; at a fixed distance from each condition's threshold ({} shared half-octave bins): {:.3} {ci}, permutation p = {}, Holm p = {}",
                     r.bins.len(),
                     r.slope,
-                    fmt_p(r.p_value)
+                    fmt_p(r.p_value),
+                    fmt_p(adjusted_relative[i])
                 )
             },
         );
@@ -428,6 +434,16 @@ pub(crate) fn width_adjusted(conditions: &[H3Input], opts: &Options) -> (Vec<Wid
                     fmt_p(t.min_p),
                     fmt_p(reachable.min(1.0)),
                     opts.alpha
+                ),
+            )
+        } else if adjusted[i] < opts.alpha
+            && sign * t.slope > 0.0
+            && w.row.relative.as_ref().is_some_and(|r| !(adjusted_relative[i] < opts.alpha && sign * r.slope > 0.0))
+        {
+            (
+                Outcome::Inconclusive,
+                format!(
+                    "{text}: at a fixed width conditions whose metric moved further in its predicted direction err less, but not at a fixed distance from each condition's threshold: the threshold confound (a condition further past its own threshold has both) is not ruled out"
                 ),
             )
         } else if adjusted[i] < opts.alpha && sign * t.slope > 0.0 {

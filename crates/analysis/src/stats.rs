@@ -29,8 +29,12 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
     StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |t| t.inverse_cdf(p))
 }
 
-/// P(T >= t) for Student's t with `df` degrees of freedom (one-sided upper tail).
+/// P(T >= t) for Student's t with `df` degrees of freedom (one-sided upper tail); NaN for a NaN t (0 / 0:
+/// no effect and no spread), which statrs would panic on.
 pub fn t_upper_tail(t: f64, df: f64) -> f64 {
+    if t.is_nan() {
+        return f64::NAN;
+    }
     StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |d| d.sf(t))
 }
 

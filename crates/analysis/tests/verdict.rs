@@ -395,4 +395,7 @@ fn h3_at_a_fixed_distance_from_the_threshold_removes_the_threshold_confound() {
     let relative = h3.relative.as_ref().expect("shared bins");
     assert!(relative.bins.len() >= 4 && relative.slope.abs() < 1e-9 && relative.p_value > 0.05, "{relative:?}");
     assert!(h3.verdict.reason.contains("fixed distance from each condition's threshold"), "{}", h3.verdict.reason);
+    // Significant at a raw width only: the confound is not ruled out, so not supported.
+    assert_eq!(h3.verdict.outcome, Outcome::Inconclusive, "{}", h3.verdict.reason);
+    assert!(h3.verdict.reason.contains("threshold confound"), "{}", h3.verdict.reason);
 }
