@@ -165,6 +165,11 @@ pub fn hinge_fit(t: &[f64], y: &[f64], sign: f64) -> Option<HingeFit> {
     with_interval(&design, t, y, sign)
 }
 
+/// `n` independent standard normal draws.
+fn standard_normals(n: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    (0..n).map(|_| StandardNormal.sample(rng)).collect()
+}
+
 /// Parametric bootstrap draws behind the change point's interval.
 const INTERVAL_DRAWS: usize = 400;
 
@@ -235,13 +240,7 @@ fn with_interval(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<Hin
     let sd = s2.sqrt();
     let mut stats: Vec<f64> = (0..INTERVAL_DRAWS)
         .filter_map(|_| {
-            let ys: Vec<f64> = fitted
-                .iter()
-                .map(|f| {
-                    let z: f64 = StandardNormal.sample(&mut rng);
-                    f + sd * z
-                })
-                .collect();
+            let ys: Vec<f64> = fitted.iter().zip(standard_normals(fitted.len(), &mut rng)).map(|(f, z)| f + sd * z).collect();
             let (es, sse_line) = Design::line_residuals(t, &ys);
             let p = design.profile(&es, sse_line, sign);
             let min = p.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
@@ -288,13 +287,7 @@ fn null_sup_f(design: &Design, t: &[f64], draws: usize) -> Arc<Vec<f64>> {
     let mut rng = ChaCha8Rng::seed_from_u64(key.0.iter().fold(draws as u64, |h, b| h.wrapping_mul(1_000_003) ^ b));
     let mut stats: Vec<f64> = (0..draws)
         .map(|_| {
-            let y: Vec<f64> = t
-                .iter()
-                .map(|_| {
-                    let z: f64 = StandardNormal.sample(&mut rng);
-                    z
-                })
-                .collect();
+            let y = standard_normals(t.len(), &mut rng);
             fit_with(design, t, &y, 1.0).map_or(0.0, |f| f.sup_f)
         })
         .collect();
