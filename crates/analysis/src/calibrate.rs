@@ -436,47 +436,15 @@ pub fn simulated_seed_variances(seeds: usize, points: usize, sd: f64, rng: &mut 
 /// One simulated sweep (one condition, or H3_CONDITIONS for H3).
 fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rng) -> Vec<ConditionInput> {
     match scenario {
-        Scenario::H3Confound | Scenario::H2Moves => {
-            let error_noise = Normal::new(0.0, noise_sd).unwrap();
-            let metric_noise = Normal::new(0.0, METRIC_NOISE).unwrap();
-            let name = verdict_metrics(LossSpace::Squared)[0].to_string();
-            (0..H3_CONDITIONS)
-                .map(|c| {
-                    let shift = (c as f64 - (H3_CONDITIONS - 1) as f64 / 2.0) * 0.5;
-                    let mut input = ConditionInput {
-                        condition: format!("condition {c}"),
-                        n_train: 1000,
-                        label_noise: 0.2,
-                        loss: LossSpace::Squared,
-                        ..Default::default()
-                    };
-                    for &w in &CALIBRATION_WIDTHS {
-                        let t = (w as f64).log2() - shift;
-                        let mean_err = Scenario::Peak.mean_error(t, false);
-                        let train_err = (0.3 - 0.06 * t).max(0.0);
-                        for s in 0..seeds as u64 {
-                            let test_err = mean_err + error_noise.sample(rng);
-                            input.runs.push(RunFigures {
-                                width: w,
-                                seed: s,
-                                train_err,
-                                train_loss: train_err,
-                                test_err,
-                                test_loss: test_err,
-                                diverged: None,
-                            });
-                            let g =
-                                if scenario == Scenario::H2Moves { H2_ONSET_SLOPE * (t - PLANTED_AT).max(0.0) } else { 0.1 * t }
-                                    + metric_noise.sample(rng);
-                            let values = input.metrics.entry(name.clone()).or_default();
-                            values.push(MetricValue { width: w, seed: Some(s), trained: false, value: Some(1.0) });
-                            values.push(MetricValue { width: w, seed: Some(s), trained: true, value: Some(1.0 + g) });
-                        }
-                    }
-                    input
-                })
-                .collect()
-        }
+        Scenario::H3Confound | Scenario::H2Moves => (0..H3_CONDITIONS)
+            .map(|c| {
+                // Conditions half an octave apart: every curve is (b)'s, shifted.
+                let shift = (c as f64 - (H3_CONDITIONS - 1) as f64 / 2.0) * 0.5;
+                let mut input = simulate_shifted(scenario, seeds, noise_sd, shift, rng);
+                input.condition = format!("condition {c}");
+                input
+            })
+            .collect(),
         Scenario::H3Null | Scenario::H3Planted => {
             let metric_offset = Normal::new(0.0, H3_METRIC_OFFSET_SD).unwrap();
             let error_offset = Normal::new(0.0, H3_ERROR_OFFSET_SD).unwrap();
@@ -646,6 +614,12 @@ fn onset_at_sesoi() -> f64 {
 
 /// One simulated sweep of a scenario.
 fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rng) -> ConditionInput {
+    simulate_shifted(scenario, seeds, noise_sd, 0.0, rng)
+}
+
+/// [`simulate`] with every curve (error, train error, metric) moved `shift` octaves wider: the
+/// condition's threshold and peak move with it.
+fn simulate_shifted(scenario: Scenario, seeds: usize, noise_sd: f64, shift: f64, rng: &mut ChaCha8Rng) -> ConditionInput {
     // In (g) part of the error's seed noise comes from the metric, so that the total stays `noise_sd`.
     let driven = if scenario == Scenario::WithinWidth { (WITHIN_WIDTH_EFFECT * METRIC_NOISE).abs().min(noise_sd) } else { 0.0 };
     let error_noise = Normal::new(0.0, (noise_sd * noise_sd - driven * driven).sqrt()).unwrap();
@@ -667,7 +641,7 @@ fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rn
     };
     let last = CALIBRATION_WIDTHS.len() - 1;
     for (k, &w) in CALIBRATION_WIDTHS.iter().enumerate() {
-        let t = (w as f64).log2();
+        let t = (w as f64).log2() - shift;
         let mean_err = scenario.mean_error(t, k == last);
         for s in 0..seeds as u64 {
             let mut test_err = mean_err + error_noise.sample(rng);
@@ -679,6 +653,7 @@ fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rn
                         crate::sesoi::predicted_sign(name.as_str()) * 0.1 * (PLANTED_AT - (t - PLANTED_AT).abs())
                     }
                     (Scenario::Onset, 0) => ONSET_SLOPE * (t - PLANTED_AT).max(0.0),
+                    (Scenario::H2Moves, _) => H2_ONSET_SLOPE * (t - PLANTED_AT).max(0.0),
                     (Scenario::SmoothSaturating, _) => {
                         crate::sesoi::predicted_sign(name.as_str()) * SATURATING_HEIGHT / (1.0 + (-(t - 3.0) / 0.7).exp())
                     }

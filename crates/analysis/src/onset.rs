@@ -162,7 +162,8 @@ pub struct HingeFit {
 /// slope has the predicted `sign` (+1: the slope increases, -1: it decreases), and its sup-F.
 pub fn hinge_fit(t: &[f64], y: &[f64], sign: f64) -> Option<HingeFit> {
     let design = Design::new(t)?;
-    with_interval(&design, t, y, sign)
+    let fitted = best_fit(&design, t, y, sign)?;
+    Some(with_interval(&design, t, y, sign, fitted))
 }
 
 /// `n` independent standard normal draws.
@@ -176,8 +177,7 @@ const INTERVAL_DRAWS: usize = 400;
 /// The best fit without its interval (`tau_lo` = `tau_hi` = `tau`): what the null simulation and H2's
 /// resampling need.
 fn fit_with(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<HingeFit> {
-    let (fit, _) = best_fit(design, t, y, sign)?;
-    Some(fit)
+    best_fit(design, t, y, sign).map(|f| f.fit)
 }
 
 /// The best onset of y on t in the predicted direction, without its interval (see [`hinge_fit`]).
@@ -186,8 +186,18 @@ pub(crate) fn onset_location(t: &[f64], y: &[f64], sign: f64) -> Option<f64> {
     fit_with(&design, t, y, sign).map(|f| f.tau)
 }
 
-/// The best fit with its interval, and the profile behind it.
-fn best_fit(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<(HingeFit, Vec<Candidate>)> {
+/// The best fit (its interval not yet computed), with what [`with_interval`] needs of it.
+struct Fitted {
+    fit: HingeFit,
+    /// Per candidate onset, its best fit.
+    profile: Vec<Candidate>,
+    /// The best candidate's index.
+    best: usize,
+    /// The straight line's residuals of y.
+    line_residuals: Vec<f64>,
+}
+
+fn best_fit(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<Fitted> {
     let (e, sse_line) = Design::line_residuals(t, y);
     let profile = design.profile(&e, sse_line, sign);
     let best = (0..profile.len()).min_by(|&a, &b| profile[a].0.total_cmp(&profile[b].0))?;
@@ -210,7 +220,7 @@ fn best_fit(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<(HingeFi
         tau_lo: design.taus[best],
         tau_hi: design.taus[best],
     };
-    Some((fit, profile))
+    Some(Fitted { fit, profile, best, line_residuals: e })
 }
 
 /// The 95% interval of the onset: every candidate in the predicted direction whose best fit is not
@@ -220,16 +230,14 @@ fn best_fit(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<(HingeFi
 /// best of them). q is the 95% quantile of the same statistic at the fitted onset in
 /// `INTERVAL_DRAWS` parametric bootstrap draws (the fitted curve plus normal noise of variance s^2,
 /// refitted each time), so the interval is calibrated for the design and the fitted shape.
-fn with_interval(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<HingeFit> {
-    let (mut fit, profile) = best_fit(design, t, y, sign)?;
-    let best = design.taus.iter().position(|&x| x == fit.tau)?;
+fn with_interval(design: &Design, t: &[f64], y: &[f64], sign: f64, fitted: Fitted) -> HingeFit {
+    let Fitted { mut fit, profile, best, line_residuals: e } = fitted;
     let sse_min = profile[best].0;
     let s2 = sse_min / fit.df_resid as f64;
     if s2.is_nan() || s2 <= 0.0 || fit.slope_change == 0.0 {
-        return Some(fit);
+        return fit;
     }
     // The fitted curve: y minus the best fit's residuals.
-    let (e, _) = Design::line_residuals(t, y);
     let k = design.taus.len();
     let column: Vec<f64> = match profile[best].3 {
         Some(j) => design.hinges[best].0.iter().zip(&design.hinges[j].0).map(|(a, b)| a - b).collect(),
@@ -261,7 +269,7 @@ fn with_interval(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<Hin
         .fold((fit.tau, fit.tau), |(lo, hi), (tau, _)| (lo.min(*tau), hi.max(*tau)));
     fit.tau_lo = lo;
     fit.tau_hi = hi;
-    Some(fit)
+    fit
 }
 
 /// The onset test of one curve: the hinge fit and the p-value of its sup-F under a straight line.
@@ -304,15 +312,14 @@ fn null_sup_f(design: &Design, t: &[f64], draws: usize) -> Arc<Vec<f64>> {
 /// candidate.
 pub fn onset_test(t: &[f64], y: &[f64], sign: f64, null_draws: usize, alpha: f64) -> Option<OnsetTest> {
     let design = Design::new(t)?;
-    let mut fit = fit_with(&design, t, y, sign)?;
+    let fitted = best_fit(&design, t, y, sign)?;
     let null = null_sup_f(&design, t, null_draws.max(1) * NULL_DRAWS_FACTOR);
-    let at_least = null.len() - null.partition_point(|s| *s < fit.sup_f);
+    let at_least = null.len() - null.partition_point(|s| *s < fitted.fit.sup_f);
     let p_value = (1 + at_least) as f64 / (1 + null.len()) as f64;
-    if p_value < alpha {
-        fit = with_interval(&design, t, y, sign)?;
+    let fit = if p_value < alpha {
+        with_interval(&design, t, y, sign, fitted)
     } else {
-        fit.tau_lo = design.taus[0];
-        fit.tau_hi = design.taus[design.taus.len() - 1];
-    }
+        HingeFit { tau_lo: design.taus[0], tau_hi: design.taus[design.taus.len() - 1], ..fitted.fit }
+    };
     Some(OnsetTest { fit, p_value })
 }
