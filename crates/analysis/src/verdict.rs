@@ -1342,7 +1342,6 @@ fn across_conditions(
     opts: &Options,
     rng: &mut ChaCha8Rng,
 ) -> Vec<AcrossConditions> {
-    const NEEDED: usize = 5;
     let names: Vec<String> =
         analysed.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).collect::<BTreeSet<_>>().into_iter().collect();
     // An onset whose interval reaches the first candidate (the second width) is censored: the growth
@@ -1359,10 +1358,8 @@ fn across_conditions(
             })
             .collect()
     };
-    // The family: every metric with enough conditions gets an interval, Bonferroni-adjusted over them.
-    let family = names.iter().filter(|n| included_for(n).len() >= NEEDED).count().max(1);
-    let tail = opts.alpha / 2.0 / family as f64;
-    names
+    // First every metric's slope and its bootstrap; then Holm over the metrics that have one.
+    let work: Vec<H2Work> = names
         .into_iter()
         .map(|name| {
             let included = included_for(&name);
@@ -1384,157 +1381,223 @@ fn across_conditions(
                     (c.condition.clone(), c.peak.peak.as_ref().unwrap().width as f64, m.w_ens.unwrap())
                 })
                 .collect();
-            let pred = prediction::COMOVEMENT;
-            let empty = |reason: String, points| AcrossConditions {
-                metric: name.clone(),
-                points,
-                slope: None,
-                lo: None,
-                hi: None,
-                control_slope: None,
-                control_lo: None,
-                control_hi: None,
-                verdict: Verdict::new(pred, Some(&name), Outcome::NotTestable, reason, &[]),
-            };
-            if included.len() < NEEDED {
-                return empty(
-                    format!(
-                        "{} condition(s) with a detected peak and onset ({NEEDED} needed); left out: {}",
-                        included.len(),
-                        if left_out.is_empty() { "none".to_string() } else { left_out.join(", ") }
-                    ),
-                    points,
-                );
+            let mut w = H2Work { name, included, left_out, points, ..Default::default() };
+            if w.included.len() >= NEEDED_CONDITIONS {
+                h2_bootstrap(&mut w, analysed, behind, opts, rng);
             }
-            let x: Vec<f64> = points.iter().map(|p| p.1.log2()).collect();
-            let y: Vec<f64> = points.iter().map(|p| p.2.log2()).collect();
-            let slope = deming_slope(&x, &y);
-            let interp: Vec<Option<f64>> = included.iter().map(|&i| analysed[i].w_interp.map(|w| (w as f64).log2())).collect();
-            let control = interp
-                .iter()
-                .all(Option::is_some)
-                .then(|| deming_slope(&interp.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &y));
-            let (mut boot, mut boot_control) = (Vec::new(), Vec::new());
-            for _ in 0..opts.resamples {
-                let mut xs = Vec::new();
-                let mut ys = Vec::new();
-                let mut is = Vec::new();
-                // Two levels: the conditions (the units of H2, so that their scatter about the line enters
-                // the interval), then each drawn condition's seeds, jointly for all its curves.
-                let drawn: Vec<usize> = (0..included.len()).map(|_| included[rng.random_range(0..included.len())]).collect();
-                for &i in &drawn {
-                    let b = &behind[i];
-                    let Some(growth) = b.growths.get(&name) else { continue };
-                    let r = resample_jointly(&[&b.test_err, &b.train_err, growth], rng);
-                    let Some((pi, _, _)) = find_peak(&r[0].means()) else { continue };
-                    let (t, g) = r[2].stacked_log2();
-                    let Some(tau) = crate::onset::onset_location(&t, &g, crate::sesoi::predicted_sign(&name)) else {
-                        continue;
-                    };
-                    xs.push((r[0].widths()[pi] as f64).log2());
-                    ys.push(tau);
-                    is.push(
-                        interpolation_threshold(&r[1].widths(), &r[1].means(), opts.interp_tolerance).map(|w| (w as f64).log2()),
-                    );
-                }
-                if xs.len() == included.len() {
-                    let s = deming_slope(&xs, &ys);
-                    if s.is_finite() {
-                        boot.push(s);
-                    }
-                    if is.iter().all(Option::is_some) {
-                        let s = deming_slope(&is.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &ys);
-                        if s.is_finite() {
-                            boot_control.push(s);
-                        }
-                    }
-                }
-            }
-            let ci = |b: &[f64]| if b.len() >= 20 { (Some(quantile(b, tail)), Some(quantile(b, 1.0 - tail))) } else { (None, None) };
-            let (lo, hi) = ci(&boot);
-            let (control_lo, control_hi) = ci(&boot_control);
-            let numbers = [
-                ("slope", slope),
-                ("lo", lo.unwrap_or(f64::NAN)),
-                ("hi", hi.unwrap_or(f64::NAN)),
-                ("control_slope", control.unwrap_or(f64::NAN)),
-                ("conditions", included.len() as f64),
-                ("metrics_in_family", family as f64),
-            ];
-            let span = x.iter().copied().fold(f64::NEG_INFINITY, f64::max) - x.iter().copied().fold(f64::INFINITY, f64::min);
-            let verdict = match (lo, hi) {
-                // Deming's slope is unstable when log W_peak barely varies: the estimate can then fall
-                // outside its own bootstrap interval, and neither says anything.
-                (Some(lo), Some(hi)) if !(lo <= slope && slope <= hi) => Verdict::new(
-                    pred,
-                    Some(&name),
-                    Outcome::NotTestable,
-                    format!(
-                        "unstable fit: the slope {slope:.2} lies outside its own bootstrap interval [{lo:.2}, {hi:.2}] (the peaks span {span:.2} octaves over {} conditions)",
-                        included.len()
-                    ),
-                    &numbers,
-                ),
-                (Some(lo), Some(hi)) => {
-                    let text = format!(
-                        "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions (bootstrap of conditions and their seeds; interval at {:.1}%, Bonferroni over {family} metric(s))",
-                        included.len(),
-                        100.0 * (1.0 - 2.0 * tail)
-                    );
-                    let sesoi = crate::sesoi::COMOVEMENT_SLOPE;
-                    // A seed-level metric's change at the peak is predicted by the variance account too.
-                    let rival = if crate::sesoi::seed_level(&name) {
-                        " (a seed-level metric: the variance account predicts this too, so it does not favour the hypothesis)"
-                    } else {
-                        ""
-                    };
-                    if lo <= 1.0 && hi >= 1.0 && lo > 0.0 {
-                        Verdict::new(
-                            pred,
-                            Some(&name),
-                            Outcome::Supported,
-                            format!("{text}: contains 1, excludes 0{rival}"),
-                            &numbers,
-                        )
-                    } else if hi < sesoi {
-                        Verdict::new(
-                            pred,
-                            Some(&name),
-                            Outcome::Contradicted,
-                            format!("{text}: excludes every slope of {sesoi} or more (the onset does not move with the peak)"),
-                            &numbers,
-                        )
-                    } else {
-                        Verdict::new(
-                            pred,
-                            Some(&name),
-                            Outcome::Inconclusive,
-                            format!("{text}: does not show a slope near 1, and does not exclude a slope of {sesoi} or more"),
-                            &numbers,
-                        )
-                    }
-                }
-                _ => Verdict::new(
-                    pred,
-                    Some(&name),
-                    Outcome::NotTestable,
-                    "too few bootstrap resamples with a peak and a change point in every condition".into(),
-                    &numbers,
-                ),
-            };
-            AcrossConditions {
-                metric: name.clone(),
-                points,
-                slope: slope.is_finite().then_some(slope),
-                lo,
-                hi,
-                control_slope: control.filter(|s| s.is_finite()),
-                control_lo,
-                control_hi,
-                verdict,
-            }
+            w
         })
-        .collect()
+        .collect();
+    // Holm over the metrics with an interval, on the bootstrap's two-sided p-value of a slope of 0 (the
+    // test behind "excludes 0"); each metric's interval is at the level Holm gives its rank.
+    let p: Vec<f64> = work.iter().map(|w| if w.boot.len() >= MIN_BOOT { bootstrap_p_zero(&w.boot) } else { f64::NAN }).collect();
+    let p_holm = holm(&p);
+    let family = p.iter().filter(|p| p.is_finite()).count().max(1);
+    let tails = holm_tails(&p, opts.alpha);
+    work.into_iter().enumerate().map(|(i, w)| h2_verdict(w, tails[i], p[i], p_holm[i], family, opts.alpha)).collect()
+}
+
+/// Each test's two-sided tail at its Holm step: the smallest p-value of m is tested at alpha / m, the
+/// next at alpha / (m - 1), and so on (half of it in each tail). Tests without a p-value (NaN) are not
+/// in the family and get the first step's tail.
+fn holm_tails(p: &[f64], alpha: f64) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p[i].is_finite()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let family = order.len().max(1);
+    let mut tails = vec![alpha / 2.0 / family as f64; p.len()];
+    for (rank, &i) in order.iter().enumerate() {
+        tails[i] = alpha / 2.0 / (family - rank) as f64;
+    }
+    tails
+}
+
+/// Fewest bootstrap slopes for an interval.
+const MIN_BOOT: usize = 20;
+
+/// Fewest conditions (with a detected peak and onset) for H2's slope: five leave its fit residual
+/// degrees of freedom.
+const NEEDED_CONDITIONS: usize = 5;
+
+/// One metric's H2 material before Holm.
+#[derive(Default)]
+struct H2Work {
+    name: String,
+    /// Indices of the conditions in the fit, and the names of those left out.
+    included: Vec<usize>,
+    left_out: Vec<String>,
+    points: Vec<(String, f64, f64)>,
+    /// log2 W_peak span of the points.
+    span: f64,
+    slope: f64,
+    control: Option<f64>,
+    boot: Vec<f64>,
+    boot_control: Vec<f64>,
+}
+
+/// The two-sided bootstrap p-value of a slope of 0: twice the smaller share of resampled slopes on
+/// either side of 0, counted with the observed one ((k + 1) / (B + 1)).
+fn bootstrap_p_zero(boot: &[f64]) -> f64 {
+    let n = boot.len() as f64;
+    let below = boot.iter().filter(|&&s| s <= 0.0).count() as f64;
+    let above = boot.iter().filter(|&&s| s >= 0.0).count() as f64;
+    (2.0 * (below.min(above) + 1.0) / (n + 1.0)).min(1.0)
+}
+
+/// The Deming slope of one metric and its two-level bootstrap (conditions, then their seeds).
+fn h2_bootstrap(w: &mut H2Work, analysed: &[ConditionAnalysis], behind: &[Behind], opts: &Options, rng: &mut ChaCha8Rng) {
+    let x: Vec<f64> = w.points.iter().map(|p| p.1.log2()).collect();
+    let y: Vec<f64> = w.points.iter().map(|p| p.2.log2()).collect();
+    w.span = x.iter().copied().fold(f64::NEG_INFINITY, f64::max) - x.iter().copied().fold(f64::INFINITY, f64::min);
+    w.slope = deming_slope(&x, &y);
+    let interp: Vec<Option<f64>> = w.included.iter().map(|&i| analysed[i].w_interp.map(|w| (w as f64).log2())).collect();
+    w.control =
+        interp.iter().all(Option::is_some).then(|| deming_slope(&interp.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &y));
+    let included = &w.included;
+    for _ in 0..opts.resamples {
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        let mut is = Vec::new();
+        // Two levels: the conditions (the units of H2, so that their scatter about the line enters
+        // the interval), then each drawn condition's seeds, jointly for all its curves.
+        let drawn: Vec<usize> = (0..included.len()).map(|_| included[rng.random_range(0..included.len())]).collect();
+        for &i in &drawn {
+            let b = &behind[i];
+            let Some(growth) = b.growths.get(&w.name) else { continue };
+            let r = resample_jointly(&[&b.test_err, &b.train_err, growth], rng);
+            let Some((pi, _, _)) = find_peak(&r[0].means()) else { continue };
+            let (t, g) = r[2].stacked_log2();
+            let Some(tau) = crate::onset::onset_location(&t, &g, crate::sesoi::predicted_sign(&w.name)) else {
+                continue;
+            };
+            xs.push((r[0].widths()[pi] as f64).log2());
+            ys.push(tau);
+            is.push(interpolation_threshold(&r[1].widths(), &r[1].means(), opts.interp_tolerance).map(|w| (w as f64).log2()));
+        }
+        if xs.len() == included.len() {
+            let s = deming_slope(&xs, &ys);
+            if s.is_finite() {
+                w.boot.push(s);
+            }
+            if is.iter().all(Option::is_some) {
+                let s = deming_slope(&is.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &ys);
+                if s.is_finite() {
+                    w.boot_control.push(s);
+                }
+            }
+        }
+    }
+}
+
+/// One metric's H2 verdict: its percentile interval at two-sided tail `tail` (its Holm level), its raw
+/// and Holm-adjusted p-value of a slope of 0.
+fn h2_verdict(w: H2Work, tail: f64, p: f64, p_holm: f64, family: usize, alpha: f64) -> AcrossConditions {
+    let pred = prediction::COMOVEMENT;
+    let name = w.name.clone();
+    let empty = |reason: String, points| AcrossConditions {
+        metric: name.clone(),
+        points,
+        slope: None,
+        lo: None,
+        hi: None,
+        control_slope: None,
+        control_lo: None,
+        control_hi: None,
+        verdict: Verdict::new(pred, Some(&name), Outcome::NotTestable, reason, &[]),
+    };
+    if w.included.len() < NEEDED_CONDITIONS {
+        return empty(
+            format!(
+                "{} condition(s) with a detected peak and onset ({NEEDED_CONDITIONS} needed); left out: {}",
+                w.included.len(),
+                if w.left_out.is_empty() { "none".to_string() } else { w.left_out.join(", ") }
+            ),
+            w.points,
+        );
+    }
+    let slope = w.slope;
+    let ci =
+        |b: &[f64]| if b.len() >= MIN_BOOT { (Some(quantile(b, tail)), Some(quantile(b, 1.0 - tail))) } else { (None, None) };
+    let (lo, hi) = ci(&w.boot);
+    let (control_lo, control_hi) = ci(&w.boot_control);
+    let numbers = [
+        ("slope", slope),
+        ("lo", lo.unwrap_or(f64::NAN)),
+        ("hi", hi.unwrap_or(f64::NAN)),
+        ("control_slope", w.control.unwrap_or(f64::NAN)),
+        ("conditions", w.included.len() as f64),
+        ("metrics_in_family", family as f64),
+        ("p_zero", p),
+        ("p_holm", p_holm),
+    ];
+    let verdict = match (lo, hi) {
+        // Deming's slope is unstable when log W_peak barely varies: the estimate can then fall
+        // outside its own bootstrap interval, and neither says anything.
+        (Some(lo), Some(hi)) if !(lo <= slope && slope <= hi) => Verdict::new(
+            pred,
+            Some(&name),
+            Outcome::NotTestable,
+            format!(
+                "unstable fit: the slope {slope:.2} lies outside its own bootstrap interval [{lo:.2}, {hi:.2}] (the peaks span {:.2} octaves over {} conditions)",
+                w.span,
+                w.included.len()
+            ),
+            &numbers,
+        ),
+        (Some(lo), Some(hi)) => {
+            let text = format!(
+                "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions (bootstrap of conditions and their seeds; interval at {:.1}%, this metric's Holm level over {family} metric(s); slope 0: p = {} (its floor {}), Holm p = {})",
+                w.included.len(),
+                100.0 * (1.0 - 2.0 * tail),
+                fmt_p(p),
+                fmt_p(2.0 / (w.boot.len() as f64 + 1.0)),
+                fmt_p(p_holm),
+            );
+            let sesoi = crate::sesoi::COMOVEMENT_SLOPE;
+            // A seed-level metric's change at the peak is predicted by the variance account too.
+            let rival = if crate::sesoi::seed_level(&name) {
+                " (a seed-level metric: the variance account predicts this too, so it does not favour the hypothesis)"
+            } else {
+                ""
+            };
+            if lo <= 1.0 && hi >= 1.0 && lo > 0.0 && p_holm < alpha {
+                Verdict::new(pred, Some(&name), Outcome::Supported, format!("{text}: contains 1, excludes 0{rival}"), &numbers)
+            } else if hi < sesoi {
+                Verdict::new(
+                    pred,
+                    Some(&name),
+                    Outcome::Contradicted,
+                    format!("{text}: excludes every slope of {sesoi} or more (the onset does not move with the peak)"),
+                    &numbers,
+                )
+            } else {
+                Verdict::new(
+                    pred,
+                    Some(&name),
+                    Outcome::Inconclusive,
+                    format!("{text}: does not show a slope near 1, and does not exclude a slope of {sesoi} or more"),
+                    &numbers,
+                )
+            }
+        }
+        _ => Verdict::new(
+            pred,
+            Some(&name),
+            Outcome::NotTestable,
+            "too few bootstrap resamples with a peak and a change point in every condition".into(),
+            &numbers,
+        ),
+    };
+    AcrossConditions {
+        metric: name.clone(),
+        points: w.points,
+        slope: slope.is_finite().then_some(slope),
+        lo,
+        hi,
+        control_slope: w.control.filter(|s| s.is_finite()),
+        control_lo,
+        control_hi,
+        verdict,
+    }
 }
 
 /// The share of true flags (a rate in the calibration table).
@@ -1545,6 +1608,26 @@ pub(crate) fn share(flags: &[bool]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn h2_holm_gives_each_metric_the_tail_of_its_step() {
+        // Ranks by p: index 2 (0.001) first of three, then index 0, then index 3; index 1 has none.
+        let tails = holm_tails(&[0.01, f64::NAN, 0.001, 0.2], 0.05);
+        let expected = [0.05 / 2.0 / 2.0, 0.05 / 2.0 / 3.0, 0.05 / 2.0 / 3.0, 0.05 / 2.0];
+        for (t, e) in tails.iter().zip(expected) {
+            assert!((t - e).abs() < 1e-15, "{tails:?}");
+        }
+    }
+
+    #[test]
+    fn h2_bootstrap_p_of_a_zero_slope_counts_the_smaller_side() {
+        // One of four on or below 0: 2 (1 + 1) / 5.
+        assert!((bootstrap_p_zero(&[-1.0, 1.0, 2.0, 3.0]) - 0.8).abs() < 1e-15);
+        // None below 0 of 19: the floor 2 / 20.
+        assert!((bootstrap_p_zero(&[1.0; 19]) - 0.1).abs() < 1e-15);
+        // Symmetric: at most 1.
+        assert_eq!(bootstrap_p_zero(&[-1.0, 1.0]), 1.0);
+    }
 
     #[test]
     fn an_onset_interval_places_the_onset_only_within_two_octaves_of_the_peak_cell() {
