@@ -513,7 +513,36 @@ pub struct EnsembleCurve {
     pub prominence: Option<f64>,
 }
 
-/// One net of width kW against the k-seed ensemble of width W (per W, over seeds where given).
+/// A mean over replicate units with its 95% and 90% t intervals.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub value: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub lo90: f64,
+    pub hi90: f64,
+    /// Its standard error (over `units - 1` degrees of freedom).
+    pub se: f64,
+}
+
+impl Estimate {
+    /// The mean of `values` (one per unit) with its t intervals; `None` with fewer than 2 units or an
+    /// undefined spread.
+    fn over(values: &[f64]) -> Option<Estimate> {
+        let n = values.len();
+        let (m, s) = (mean(values), se(values));
+        if n < 2 || !m.is_finite() || !s.is_finite() {
+            return None;
+        }
+        let half = |level: f64| t_quantile(0.5 + level / 2.0, n as f64 - 1.0) * s;
+        Some(Estimate { value: m, lo: m - half(0.95), hi: m + half(0.95), lo90: m - half(0.90), hi90: m + half(0.90), se: s })
+    }
+}
+
+/// One net of width kW against the k-seed ensemble of width W, past the peak. The difference is
+/// modelled against width seed by seed (the wide net's seed is the unit): each seed's differences are
+/// fitted by a line in log2 W, and the fitted line's ends (the first and the widest W) and its slope are
+/// averaged over seeds with t intervals. A difference that trends with width is not one number.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct KwComparison {
     pub k: usize,
@@ -521,16 +550,22 @@ pub struct KwComparison {
     pub err_diff: Vec<CurvePoint>,
     /// Share of inputs where they predict differently, per W.
     pub disagreement: Vec<CurvePoint>,
-    /// Mean error difference over widths (widths as units; over seeds if there is one width) with
-    /// its 95% t interval and the 90% interval of the equivalence test.
+    /// Each seed's mean difference over the widths, averaged over seeds (the seeds as units).
     pub mean_diff: Option<f64>,
     pub lo: Option<f64>,
     pub hi: Option<f64>,
-    pub lo90: Option<f64>,
-    pub hi90: Option<f64>,
+    /// The seeds (units) in the model.
     pub units: usize,
-    /// The difference against width: OLS slope of the per-width means on log2 W (per octave) with its 95%
-    /// t interval (3 widths or more). A difference that shrinks with width is not one number.
+    /// The first and the widest W compared, and the fitted difference there.
+    #[serde(default)]
+    pub first_width: Option<usize>,
+    #[serde(default)]
+    pub last_width: Option<usize>,
+    #[serde(default)]
+    pub at_first: Option<Estimate>,
+    #[serde(default)]
+    pub at_last: Option<Estimate>,
+    /// The fitted slope per octave of W (3 widths or more), averaged over seeds, with its 95% interval.
     #[serde(default)]
     pub trend: Option<f64>,
     #[serde(default)]
@@ -802,99 +837,161 @@ fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>, from_width: usiz
             let mut ignored = 0;
             let diff = diffs.iter().find(|(kk, _)| *kk == k).map(|(_, v)| curve_of(v, &mut ignored)).unwrap_or_default();
             let dis = disagreements.get(&k).map(|v| curve_of(v, &mut ignored)).unwrap_or_default();
-            // Units: the widths' means when there are several widths; the seeds when there is one.
-            let units: Vec<f64> =
-                if diff.0.len() >= 2 { diff.means() } else { diff.per_width().into_iter().next().unwrap_or_default() };
-            let n = units.len();
-            let (m, s) = (mean(&units), se(&units));
-            let ci = |level: f64| {
-                let half = t_quantile(0.5 + level / 2.0, n as f64 - 1.0) * s;
-                (n >= 2 && half.is_finite()).then_some((m - half, m + half))
-            };
-            let (c95, c90) = (ci(0.95), ci(0.90));
-            let log_w: Vec<f64> = diff.widths().iter().map(|w| (*w as f64).log2()).collect();
-            let trend = if diff.0.len() >= 3 { crate::stats::ols_fit(&log_w, &diff.means()) } else { None };
-            KwComparison {
-                trend: trend.as_ref().map(|t| t.slope),
-                trend_lo: trend.as_ref().map(|t| t.lo),
-                trend_hi: trend.as_ref().map(|t| t.hi),
-                k,
-                err_diff: aggregate(&diff),
-                disagreement: aggregate(&dis),
-                mean_diff: m.is_finite().then_some(m),
-                lo: c95.map(|c| c.0),
-                hi: c95.map(|c| c.1),
-                lo90: c90.map(|c| c.0),
-                hi90: c90.map(|c| c.1),
-                units: n,
+            let model = kw_model(&diff);
+            let mut c = KwComparison { k, err_diff: aggregate(&diff), disagreement: aggregate(&dis), ..Default::default() };
+            if let Some(m) = model {
+                c.units = m.units;
+                c.first_width = Some(m.first_width);
+                c.last_width = Some(m.last_width);
+                c.mean_diff = m.mean.as_ref().map(|e| e.value);
+                c.lo = m.mean.as_ref().map(|e| e.lo);
+                c.hi = m.mean.as_ref().map(|e| e.hi);
+                c.at_first = m.at_first;
+                c.at_last = m.at_last;
+                c.trend = m.slope.as_ref().map(|e| e.value);
+                c.trend_lo = m.slope.as_ref().map(|e| e.lo);
+                c.trend_hi = m.slope.as_ref().map(|e| e.hi);
             }
+            c
         })
         .collect()
 }
 
+/// The kW difference modelled seed by seed (see [`KwComparison`]).
+struct KwModel {
+    units: usize,
+    first_width: usize,
+    last_width: usize,
+    mean: Option<Estimate>,
+    at_first: Option<Estimate>,
+    at_last: Option<Estimate>,
+    slope: Option<Estimate>,
+}
+
+/// Per seed: its mean difference, and, with 2 widths or more, its OLS line in log2 W evaluated at the
+/// first and the widest W of the comparison (and its slope, with 3 widths or more). The seeds with a
+/// value at every width are the units (a seed missing a width would bend the ends); `None` with fewer
+/// than 2 such seeds.
+fn kw_model(diff: &SeedCurves) -> Option<KwModel> {
+    let widths = diff.widths();
+    let (&first_width, &last_width) = (widths.first()?, widths.last()?);
+    let seeds: Vec<crate::SeedKey> =
+        diff.0.get(&first_width)?.keys().copied().filter(|s| diff.0.values().all(|m| m.contains_key(s))).collect();
+    let x: Vec<f64> = widths.iter().map(|w| (*w as f64).log2()).collect();
+    let (mut means, mut firsts, mut lasts, mut slopes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for seed in &seeds {
+        let y: Vec<f64> = widths.iter().map(|w| diff.0[w][seed]).collect();
+        means.push(mean(&y));
+        if widths.len() >= 2 {
+            let (a, b) = crate::stats::ols(&x, &y);
+            firsts.push(a + b * x[0]);
+            lasts.push(a + b * x[x.len() - 1]);
+            if widths.len() >= 3 {
+                slopes.push(b);
+            }
+        } else {
+            firsts.push(y[0]);
+            lasts.push(y[0]);
+        }
+    }
+    (seeds.len() >= 2).then(|| KwModel {
+        units: seeds.len(),
+        first_width,
+        last_width,
+        mean: Estimate::over(&means),
+        at_first: Estimate::over(&firsts),
+        at_last: Estimate::over(&lasts),
+        slope: Estimate::over(&slopes),
+    })
+}
+
 fn kw_verdict(kw: &[KwComparison], from: Option<usize>, opts: &Options) -> Verdict {
     let pred = prediction::ENSEMBLE_KW;
-    let Some(c) = kw.iter().rev().find(|c| c.lo90.is_some()) else {
+    let Some(c) = kw.iter().rev().find(|c| c.at_first.is_some() && c.at_last.is_some()) else {
         let reason = if kw.iter().all(|c| c.err_diff.is_empty()) {
-            format!("no kW comparison rows ({KW_ERR_DIFF_PREFIX}<k>) in this condition")
+            format!(
+                "no kW comparison rows ({KW_ERR_DIFF_PREFIX}<k>) in this condition: the grid holds no width exactly k times another past the peak (a grid of powers of two holds k = 2 and 4), or fewer than k seeds finished"
+            )
         } else {
-            "too few kW comparison values for an interval (2 widths, or 2 seeds at one width, needed)".into()
+            "too few kW comparison values for an interval (2 seeds with a value at every compared width needed)".into()
         };
         return Verdict::new(pred, None, Outcome::NotTestable, reason, &[]);
     };
-    let (m, lo, hi, lo90, hi90) = (c.mean_diff.unwrap(), c.lo.unwrap(), c.hi.unwrap(), c.lo90.unwrap(), c.hi90.unwrap());
+    let (first, last) = (c.at_first.clone().unwrap(), c.at_last.clone().unwrap());
+    let (w_first, w_last) = (c.first_width.unwrap_or(0), c.last_width.unwrap_or(0));
     let margin = KW_EQUIVALENCE_MARGIN;
+    let m = c.mean_diff.unwrap_or(f64::NAN);
     let numbers = [
         ("k", c.k as f64),
         ("mean_diff", m),
-        ("lo", lo),
-        ("hi", hi),
+        ("lo", c.lo.unwrap_or(f64::NAN)),
+        ("hi", c.hi.unwrap_or(f64::NAN)),
+        ("at_first", first.value),
+        ("at_first_lo", first.lo),
+        ("at_first_hi", first.hi),
+        ("at_last", last.value),
+        ("at_last_lo", last.lo),
+        ("at_last_hi", last.hi),
+        ("first_width", w_first as f64),
+        ("last_width", w_last as f64),
         ("margin", margin),
         ("units", c.units as f64),
         ("trend_per_octave", c.trend.unwrap_or(f64::NAN)),
     ];
     let trend = match (c.trend, c.trend_lo, c.trend_hi) {
-        (Some(t), Some(tl), Some(th)) => format!("; against width it changes by {t:.4} [{tl:.4}, {th:.4}] per octave of W"),
+        (Some(t), Some(tl), Some(th)) => format!(", changing by {t:.4} [{tl:.4}, {th:.4}] per octave of W"),
         _ => String::new(),
     };
+    let ends = if w_first == w_last {
+        format!("at W = {w_first}: {:.4} [{:.4}, {:.4}]", first.value, first.lo, first.hi)
+    } else {
+        format!(
+            "fitted against log2 W seed by seed: {:.4} [{:.4}, {:.4}] at W = {w_first}, {:.4} [{:.4}, {:.4}] at W = {w_last}{trend}",
+            first.value, first.lo, first.hi, last.value, last.lo, last.hi
+        )
+    };
     let text = format!(
-        "error of one net of width {k}W minus {k} nets of width W: {m:.4} [{lo:.4}, {hi:.4}] over {} {} ({}){trend}",
+        "error of one net of width {k}W minus {k} nets of width W, {ends} ({} seeds as units; {})",
         c.units,
-        if c.err_diff.len() >= 2 { "widths" } else { "seeds" },
         from.map_or("every width: no peak detected".to_string(), |w| format!("W from the peak at {w} on")),
         k = c.k
     );
-    if lo90 > -margin && hi90 < margin {
-        Verdict::new(
+    let ends = [(w_first, &first), (w_last, &last)];
+    // The line is equivalent to 0 everywhere between its ends when both ends are (an intersection-union
+    // test: two one-sided tests at alpha at each end, no adjustment).
+    if ends.iter().all(|(_, e)| e.lo90 > -margin && e.hi90 < margin) {
+        return Verdict::new(
             pred,
             None,
             Outcome::Supported,
-            format!("{text}: equivalent within +-{margin} (two one-sided tests at {})", opts.alpha),
-            &numbers,
-        )
-    } else if lo > margin || hi < -margin {
-        let which = if lo > 0.0 { "the wide net errs more" } else { "the wide net errs less" };
-        Verdict::new(pred, None, Outcome::Contradicted, format!("{text}: {which}, by more than +-{margin}"), &numbers)
-    } else {
-        let se = (hi - lo) / (2.0 * t_quantile(0.975, c.units as f64 - 1.0));
-        let power = crate::sesoi::equivalence_power(margin, se, c.units as f64 - 1.0, opts.alpha);
-        let which = if lo > 0.0 {
-            "the wide net errs more, but by less than the margin is not excluded"
-        } else if hi < 0.0 {
-            "the wide net errs less, but by less than the margin is not excluded"
-        } else {
-            "no difference found"
-        };
-        let mut numbers = numbers.to_vec();
-        numbers.push(("power", power));
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Inconclusive,
             format!(
-                "{text}: {which}; neither equivalence within +-{margin} nor a difference beyond it is shown (power of equivalence at no difference {power:.2})"
+                "{text}: equivalent within +-{margin} over the whole range (two one-sided tests at {} at each end)",
+                opts.alpha
             ),
             &numbers,
-        )
+        );
     }
+    if let Some((w, e)) = ends.iter().find(|(_, e)| e.lo > margin || e.hi < -margin) {
+        let which = if e.lo > 0.0 { "the wide net errs more" } else { "the wide net errs less" };
+        return Verdict::new(
+            pred,
+            None,
+            Outcome::Contradicted,
+            format!("{text}: at W = {w} {which}, by more than +-{margin}"),
+            &numbers,
+        );
+    }
+    let se = first.se.max(last.se);
+    let power = crate::sesoi::equivalence_power(margin, se, c.units as f64 - 1.0, opts.alpha);
+    let mut numbers = numbers.to_vec();
+    numbers.push(("power", power));
+    Verdict::new(
+        pred,
+        None,
+        Outcome::Inconclusive,
+        format!(
+            "{text}: neither equivalence within +-{margin} at both ends nor a difference beyond it at either is shown (power of equivalence at no difference {power:.2})"
+        ),
+        &numbers,
+    )
 }

@@ -25,8 +25,8 @@ pub use calibrate::{
 };
 pub use curve::{CurvePoint, Jackknife, ReplicateValue, SeedCurves, SeedKey, aggregate, jackknife_log_slope, resample_jointly};
 pub use ensemble::{
-    ENSEMBLE_ERR_PREFIX, EnsembleCurve, ExplicitEnsembles, KW_DISAGREEMENT_PREFIX, KW_EQUIVALENCE_MARGIN, KW_ERR_DIFF_PREFIX,
-    KwComparison, PermutationSlope, RelativeWidth, WidthAdjusted, WidthPoint, permutation_slope_test,
+    ENSEMBLE_ERR_PREFIX, EnsembleCurve, Estimate, ExplicitEnsembles, KW_DISAGREEMENT_PREFIX, KW_EQUIVALENCE_MARGIN,
+    KW_ERR_DIFF_PREFIX, KwComparison, PermutationSlope, RelativeWidth, WidthAdjusted, WidthPoint, permutation_slope_test,
 };
 pub use epochs::{EPOCH_BINS_PER_OCTAVE, EpochFigures, EpochMetric, EpochWidth, EpochWise, SnapshotValue};
 pub use onset::{HingeFit, OnsetTest, hinge_fit, onset_test};

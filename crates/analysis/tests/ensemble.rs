@@ -277,11 +277,35 @@ fn one_wide_net_against_k_narrow_ones_is_judged_by_equivalence() {
     assert!(kw[1].trend.unwrap().abs() < 0.002, "a constant difference has no trend: {:?}", kw[1].trend);
     assert_eq!(kw.len(), 2);
     assert!((kw[0].mean_diff.unwrap() - 0.001).abs() < 0.001 && kw[0].lo.unwrap() < 0.001 && kw[0].hi.unwrap() > 0.001);
-    assert_eq!(kw[0].units, 6);
+    assert_eq!(kw[0].units, 3, "the wide net's seeds are the units");
+    let (first, last) = (k3.at_first.as_ref().unwrap(), k3.at_last.as_ref().unwrap());
+    let at = |w: usize| 0.1 - 0.01 * (w as f64).log2();
+    assert!((first.value - at(WIDTHS[4])).abs() < 1e-12 && (last.value - at(WIDTHS[9])).abs() < 1e-12, "{k3:?}");
     // The verdict is on the largest k: 0.05 is far outside the margin.
     let v = verdict(c, prediction::ENSEMBLE_KW);
     assert_eq!(v.outcome, Outcome::Contradicted, "{v:?}");
     assert!(v.reason.contains("errs more"), "{}", v.reason);
+    // A difference that crosses from +0.03 to -0.03 over the compared widths: pooled over widths it is
+    // about 0, but the wide net errs more at the first W and less at the widest, each beyond the margin.
+    let mut crossing = input.clone();
+    crossing.metrics.retain(|n, _| !n.contains("kw_"));
+    let (lo, hi) = ((WIDTHS[4] as f64).log2(), (WIDTHS[9] as f64).log2());
+    for &w in &WIDTHS[4..10] {
+        for s in 0..3u64 {
+            let t = ((w as f64).log2() - lo) / (hi - lo);
+            crossing.metrics.entry("seed_ensemble/kw_err_diff_k2".into()).or_default().push(MetricValue {
+                width: w,
+                seed: Some(s),
+                trained: true,
+                value: Some(0.03 - 0.06 * t + jitter(w as u64, s, 0.002)),
+            });
+        }
+    }
+    let c = &analyze(&[crossing], &options()).conditions[0];
+    let v = verdict(c, prediction::ENSEMBLE_KW);
+    assert!(c.ensembles.kw[0].mean_diff.unwrap().abs() < 0.005, "{:?}", c.ensembles.kw[0]);
+    assert_eq!(v.outcome, Outcome::Contradicted, "{v:?}");
+    assert!(v.reason.contains(&format!("at W = {}", WIDTHS[4])), "{}", v.reason);
     // With only k = 2 (difference 0.001, spread 0.002): equivalent within one point.
     input.metrics.retain(|n, _| !n.ends_with("_k4") && !n.ends_with("_k3"));
     let c = &analyze(&[input], &options()).conditions[0];

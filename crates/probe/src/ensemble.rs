@@ -241,23 +241,16 @@ pub fn kw_comparison(wide: &[f32], narrow: &[&[f32]], labels: &[u32], classes: u
     ((wide_err - ensemble_err) / n, disagree / n)
 }
 
-/// How far (in octaves) the grid width that stands in for k W may lie from k W: the default grid's widths
-/// are about 0.55 octave apart, so most W have a partner for k = 2..5 within this.
-pub const KW_TOLERANCE_OCTAVES: f64 = 0.15;
-
-/// H5's pairs `(k, i, j)`: width `widths[j]` stands in for k times width `widths[i]` (k = 2..=max_k), the
-/// grid width closest to k W in log2 and within [`KW_TOLERANCE_OCTAVES`].
+/// H5's pairs `(k, i, j)`: `widths[j]` is exactly k times `widths[i]` (k = 2..=max_k). Only exact
+/// partners: a stand-in 0.1 octave off k W is a net 7% wider or narrower than the comparison asks for,
+/// and the difference it measures trends with width (docs/SCIENCE.md, P5). A grid of powers of two (or
+/// any grid with ratio 2 between some widths) holds k = 2 and 4; a grid with no partner leaves H5's kW
+/// comparison not testable, and the analysis says so.
 pub fn kw_partners(widths: &[usize], max_k: usize) -> Vec<(usize, usize, usize)> {
     let mut out = Vec::new();
     for k in 2..=max_k {
         for (i, &w) in widths.iter().enumerate() {
-            let target = ((k * w) as f64).log2();
-            let closest = (0..widths.len()).min_by(|&a, &b| {
-                ((widths[a] as f64).log2() - target).abs().total_cmp(&((widths[b] as f64).log2() - target).abs())
-            });
-            if let Some(j) =
-                closest.filter(|&j| widths[j] > w && ((widths[j] as f64).log2() - target).abs() <= KW_TOLERANCE_OCTAVES)
-            {
+            if let Some(j) = widths.iter().position(|&v| Some(v) == w.checked_mul(k)) {
                 out.push((k, i, j));
             }
         }
@@ -300,20 +293,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kw_partners_are_the_closest_grid_widths_within_tolerance() {
-        // The default grid: 5 -> 10 (k 2), 15 (k 3); 7 -> 15 (k 2: 14, 0.10 octave off); 1024 has none.
-        let widths = [1, 2, 3, 5, 7, 10, 15, 22, 32, 47, 69, 102, 149, 219, 323, 474, 697, 1024];
-        let partners = kw_partners(&widths, 5);
-        let at = |k: usize, w: usize| partners.iter().find(|p| p.0 == k && widths[p.1] == w).map(|p| widths[p.2]);
-        assert_eq!(at(2, 5), Some(10));
-        assert_eq!(at(3, 5), Some(15));
-        assert_eq!(at(2, 7), Some(15));
-        assert_eq!(at(2, 1), Some(2));
-        assert_eq!(at(2, 1024), None);
-        assert_eq!(at(4, 2), None, "8 is 0.19 octave from 7: out of tolerance");
-        assert!(
-            partners.iter().all(|&(k, i, j)| ((widths[j] as f64) / (k * widths[i]) as f64).log2().abs() <= KW_TOLERANCE_OCTAVES)
-        );
+    fn kw_partners_are_exactly_k_times_as_wide() {
+        // The old default grid (19 geometric points, 18 widths) holds exact partners only by chance.
+        let geometric = [1, 2, 3, 5, 7, 10, 15, 22, 32, 47, 69, 102, 149, 219, 323, 474, 697, 1024];
+        let partners = kw_partners(&geometric, 5);
+        let at = |p: &[(usize, usize, usize)], widths: &[usize], k: usize, w: usize| {
+            p.iter().find(|p| p.0 == k && widths[p.1] == w).map(|p| widths[p.2])
+        };
+        assert_eq!(at(&partners, &geometric, 2, 5), Some(10));
+        assert_eq!(at(&partners, &geometric, 3, 5), Some(15));
+        assert_eq!(at(&partners, &geometric, 2, 7), None, "15 is not 14");
+        assert_eq!(at(&partners, &geometric, 2, 1024), None);
+        // Powers of two: k = 2 and 4 at every width with room above it, never k = 3.
+        let powers: Vec<usize> = (0..=10).map(|e| 1 << e).collect();
+        let partners = kw_partners(&powers, 4);
+        assert_eq!(partners.iter().filter(|p| p.0 == 2).count(), 10);
+        assert_eq!(partners.iter().filter(|p| p.0 == 4).count(), 9);
+        assert_eq!(partners.iter().filter(|p| p.0 == 3).count(), 0);
+        assert!(partners.iter().all(|&(k, i, j)| powers[j] == k * powers[i]));
+        assert_eq!(kw_partners(&[usize::MAX / 2 + 1], 3), Vec::new(), "no overflow");
     }
 
     #[test]

@@ -47,8 +47,8 @@ pub use competence::{
 };
 pub use diversity::{DUPLICATE_COSINE, diversity, duplicate_groups};
 pub use ensemble::{
-    KW_TOLERANCE_OCTAVES, MAX_SUBSETS, SeedEnsemble, kw_comparison, kw_metrics, kw_partners, seed_ensemble,
-    seed_ensemble_figures, seed_ensemble_without, seed_subsets,
+    MAX_SUBSETS, SeedEnsemble, kw_comparison, kw_metrics, kw_partners, seed_ensemble, seed_ensemble_figures,
+    seed_ensemble_without, seed_subsets,
 };
 pub use geometry::{CKA_MIN_INPUTS, activation_pr, cka, cka_between_seeds, cka_from_grams};
 pub use partition::{PartitionFigures, full_figures, partition_ensemble, partition_figures, random_partition};

@@ -212,11 +212,24 @@ pub(crate) fn ensembles_section(e: &ExplicitEnsembles) -> String {
         ));
     }
     if !e.kw.is_empty() {
-        out.push_str("One net of width kW against k nets of width W: error difference (wide minus ensemble) and disagreement, per k.\n\n| k | widths | mean error difference [95%] | mean disagreement |\n| --- | --- | --- | --- |\n");
+        out.push_str("One net of width kW against k nets of width W: error difference (wide minus ensemble), fitted against log2 W seed by seed (the seeds are the units), at the first and the widest W compared, its mean over the widths, and the disagreement, per k.\n\n| k | widths | seeds | at the first W [95%] | at the widest W [95%] | mean over widths [95%] | mean disagreement |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        let end = |e: &Option<ddlab_analysis::Estimate>, w: Option<usize>| match (e, w) {
+            (Some(e), Some(w)) => format!("{} (W = {w})", interval(Some(e.value), Some(e.lo), Some(e.hi))),
+            _ => "-".into(),
+        };
         for c in &e.kw {
             let dis: Vec<f64> = c.disagreement.iter().map(|p| p.mean).filter(|v| v.is_finite()).collect();
             let dis = if dis.is_empty() { "-".into() } else { num(dis.iter().sum::<f64>() / dis.len() as f64) };
-            out.push_str(&format!("| {} | {} | {} | {} |\n", c.k, c.err_diff.len(), interval(c.mean_diff, c.lo, c.hi), dis));
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                c.k,
+                c.err_diff.len(),
+                c.units,
+                end(&c.at_first, c.first_width),
+                end(&c.at_last, c.last_width),
+                interval(c.mean_diff, c.lo, c.hi),
+                dis
+            ));
         }
         out.push('\n');
     }

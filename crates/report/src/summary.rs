@@ -75,20 +75,23 @@ pub fn phrase(v: &Verdict) -> String {
         return format!("averaging {} seeds lowers the peak by {}{} (H5)", count(Some(k)), num(r), interval(v));
     }
     if p.starts_with("H5 one net of width kW")
-        && let (Some(k), Some(d)) = (n("k"), n("mean_diff"))
+        && let Some(k) = n("k")
     {
         let k = count(Some(k));
-        // Said as a magnitude, "more" or "less": the interval is turned with it.
-        let (side, ci) = if d > 0.0 {
-            ("more", interval(v))
-        } else {
-            let flipped = match (n("lo"), n("hi")) {
-                (Some(lo), Some(hi)) => format!(" [{}, {}]", num(-hi), num(-lo)),
-                _ => String::new(),
-            };
-            ("less", flipped)
+        // The difference is modelled against width: its two ends, signed (positive: the wide net errs more).
+        let at = |key: &str, width: &str| match (n(key), n(&format!("{key}_lo")), n(&format!("{key}_hi")), n(width)) {
+            (Some(d), Some(lo), Some(hi), Some(w)) => {
+                Some(format!("{} [{}, {}] at W = {}", num(d), num(lo), num(hi), count(Some(w))))
+            }
+            _ => None,
         };
-        return format!("one net of width {k}W errs {}{ci} {side} than {k} nets of width W (H5)", num(d.abs()));
+        if let (Some(first), Some(last)) = (at("at_first", "first_width"), at("at_last", "last_width")) {
+            let ends = if n("first_width") == n("last_width") { first } else { format!("{first}, {last}") };
+            return format!("error of one net of width {k}W minus {k} nets of width W: {ends} (H5)");
+        }
+        if let Some(d) = n("mean_diff") {
+            return format!("error of one net of width {k}W minus {k} nets of width W: {}{} (H5)", num(d), interval(v));
+        }
     }
     if p.starts_with("epoch-wise double descent") {
         return match of("widths_with_peak", "widths_tested") {
