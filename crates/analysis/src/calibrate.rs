@@ -167,7 +167,21 @@ enum Scenario {
     SaturatingOnset,
     H3Confound,
     H2Moves,
+    DrawsNoPeak,
+    DrawsPeak,
+    DrawsSmooth,
+    DrawsOnset,
+    DrawsH4Flat,
+    DrawsH4Averaging,
 }
+
+/// The over-draws scenarios (y) to (aa'): the default's design, `DRAWS` data draws x `DRAW_SEEDS` seeds,
+/// each draw its base scenario's sweep with a draw-level offset of the test error (sd `DRAW_ERROR_SD`,
+/// the same at every width) and of the size of the metrics' growth (a factor 1 + N(0, `DRAW_GROWTH_SD`)).
+pub const DRAWS: usize = 3;
+pub const DRAW_SEEDS: usize = 4;
+pub const DRAW_ERROR_SD: f64 = 0.01;
+pub const DRAW_GROWTH_SD: f64 = 0.2;
 
 /// Scenario (x): the planted onset at each condition's own peak, and the row's draws and bootstrap
 /// resamples (H2's interval is a bootstrap, the one costly row).
@@ -184,7 +198,7 @@ pub const SATURATING_HEIGHT: f64 = 0.3;
 pub const SESOI_TREND: f64 = 0.1;
 
 impl Scenario {
-    const ALL: [Scenario; 25] = [
+    const ALL: [Scenario; 31] = [
         Scenario::NoPeak,
         Scenario::Plateau,
         Scenario::Peak,
@@ -210,7 +224,26 @@ impl Scenario {
         Scenario::SaturatingOnset,
         Scenario::H3Confound,
         Scenario::H2Moves,
+        Scenario::DrawsNoPeak,
+        Scenario::DrawsPeak,
+        Scenario::DrawsSmooth,
+        Scenario::DrawsOnset,
+        Scenario::DrawsH4Flat,
+        Scenario::DrawsH4Averaging,
     ];
+
+    /// The base scenario of an over-draws scenario (each draw is one of its sweeps).
+    fn over_draws(self) -> Option<Scenario> {
+        match self {
+            Scenario::DrawsNoPeak => Some(Scenario::NoPeak),
+            Scenario::DrawsPeak => Some(Scenario::Peak),
+            Scenario::DrawsSmooth => Some(Scenario::SmoothSaturating),
+            Scenario::DrawsOnset => Some(Scenario::Onset),
+            Scenario::DrawsH4Flat => Some(Scenario::H4Flat),
+            Scenario::DrawsH4Averaging => Some(Scenario::H4Averaging),
+            _ => None,
+        }
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -239,6 +272,12 @@ impl Scenario {
             Scenario::SaturatingOnset => "(v) growth starts at the peak and saturates within an octave",
             Scenario::H3Confound => "(w) H3 null: the threshold confound",
             Scenario::H2Moves => "(x) H2: the onset moves with the peak",
+            Scenario::DrawsNoPeak => "(y) no peak, over 3 data draws",
+            Scenario::DrawsPeak => "(y') planted peak, over 3 data draws",
+            Scenario::DrawsSmooth => "(z) smooth saturating growth, over 3 data draws",
+            Scenario::DrawsOnset => "(z') onset planted at the peak, over 3 data draws",
+            Scenario::DrawsH4Flat => "(aa) H4 null: seed variance flat, over 3 data draws",
+            Scenario::DrawsH4Averaging => "(aa') H4: seed variance falls as W^-alpha, over 3 data draws",
         }
     }
 
@@ -301,6 +340,17 @@ impl Scenario {
             Scenario::H3Confound => format!(
                 "{H3_CONDITIONS} conditions whose curves are (b)'s shifted by -1, -0.5, 0, 0.5, 1 octave (thresholds 16 to 64, peaks 16 to 64), 1 metric growth 0.1 (t - shift): error and metric depend on the distance from the condition's own threshold only, so at a fixed raw width a condition further past its threshold errs less and has grown more"
             ),
+            Scenario::DrawsNoPeak
+            | Scenario::DrawsPeak
+            | Scenario::DrawsSmooth
+            | Scenario::DrawsOnset
+            | Scenario::DrawsH4Flat
+            | Scenario::DrawsH4Averaging => {
+                let base = self.over_draws().map_or("", |b| b.name());
+                format!(
+                    "{DRAWS} draws x {DRAW_SEEDS} seeds, each draw {base}'s sweep plus a draw offset of the test error (sd {DRAW_ERROR_SD}) and a draw factor 1 + N(0, {DRAW_GROWTH_SD}) on the metrics' growth; counted: the setting's verdict over draws"
+                )
+            }
             Scenario::SaturatingOnset => format!(
                 "peak as (b); 1 metric flat, then {SATURATING_HEIGHT} (1 - exp(-(t - 5) / 0.5)) from W = 32 (86% of it within one octave), 8 metrics linear (no change point)"
             ),
@@ -345,6 +395,12 @@ impl Scenario {
             Scenario::SaturatingOnset => (prediction::ONSET_FAMILY, power),
             Scenario::H3Confound => (prediction::WIDTH_ADJUSTED_FAMILY, alarm),
             Scenario::H2Moves => (prediction::COMOVEMENT, power),
+            Scenario::DrawsNoPeak => (prediction::DOUBLE_DESCENT, alarm),
+            Scenario::DrawsPeak => (prediction::DOUBLE_DESCENT, power),
+            Scenario::DrawsSmooth => (prediction::ONSET_FAMILY, alarm),
+            Scenario::DrawsOnset => (prediction::ONSET_FAMILY, power),
+            Scenario::DrawsH4Flat => (prediction::AVERAGING, alarm),
+            Scenario::DrawsH4Averaging => (prediction::AVERAGING, power),
         }
     }
 
@@ -435,6 +491,33 @@ pub fn simulated_seed_variances(seeds: usize, points: usize, sd: f64, rng: &mut 
 
 /// One simulated sweep (one condition, or H3_CONDITIONS for H3).
 fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rng) -> Vec<ConditionInput> {
+    if let Some(base) = scenario.over_draws() {
+        let offset = Normal::new(0.0, DRAW_ERROR_SD).unwrap();
+        let factor = Normal::new(1.0, DRAW_GROWTH_SD).unwrap();
+        return (0..DRAWS as u64)
+            .map(|d| {
+                let mut input = simulate_sweep(base, seeds, noise_sd, rng).swap_remove(0);
+                let (shift, f) = (offset.sample(rng), factor.sample(rng).max(0.0));
+                input.setting = "setting".into();
+                input.condition = format!("setting-d{d}");
+                input.draw = Some(d);
+                for r in &mut input.runs {
+                    r.test_err += shift;
+                    r.test_loss += shift;
+                }
+                // The draw's growth is larger or smaller; the seed variance (H4) keeps its own scale.
+                for (name, values) in input.metrics.iter_mut() {
+                    if crate::sesoi::seed_level(name) || name.starts_with("seed_ensemble/") {
+                        continue;
+                    }
+                    for v in values.iter_mut().filter(|v| v.trained) {
+                        v.value = v.value.map(|x| 1.0 + (x - 1.0) * f);
+                    }
+                }
+                input
+            })
+            .collect();
+    }
     match scenario {
         Scenario::H3Confound | Scenario::H2Moves => (0..H3_CONDITIONS)
             .map(|c| {
@@ -706,6 +789,15 @@ pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
             if *scenario == Scenario::H2Moves && seeds < 5 {
                 continue;
             }
+            // The over-draws rows run once, at the default experiment's design (DRAW_SEEDS per draw).
+            let seeds = if scenario.over_draws().is_some() {
+                if opts.seeds.first() != Some(&seeds) {
+                    continue;
+                }
+                DRAW_SEEDS
+            } else {
+                seeds
+            };
             let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ ((si as u64) << 32) ^ ((seeds as u64) << 48));
             let (pred, target) = scenario.target();
             let mut flags: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
@@ -738,6 +830,13 @@ pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
                     flags.entry("coincides").or_default().push(c.metrics.iter().any(|m| m.coincides == Some(true)));
                 }
                 let outcome_of = |o: Outcome| {
+                    if scenario.over_draws().is_some() {
+                        return analysis
+                            .replicated
+                            .iter()
+                            .flat_map(|r| r.verdicts.iter())
+                            .any(|v| v.prediction == pred && v.outcome == o);
+                    }
                     analysis
                         .conditions
                         .iter()

@@ -11,6 +11,7 @@ mod ensemble;
 mod epochs;
 mod json_float;
 mod onset;
+mod over_draws;
 mod peak;
 mod replicate;
 pub mod sesoi;
@@ -30,6 +31,7 @@ pub use ensemble::{
 };
 pub use epochs::{EPOCH_BINS_PER_OCTAVE, EpochFigures, EpochMetric, EpochWidth, EpochWise, SnapshotValue};
 pub use onset::{HingeFit, OnsetTest, hinge_fit, onset_test};
+pub use over_draws::fisher_combined;
 pub use peak::{Peak, PeakTest, find_peak, interpolation_threshold, one_sided_t, peak_test};
 pub use replicate::{DrawEffect, DrawOutcomes, ReplicatedSetting, VarianceSplit, variance_split};
 pub use stats::{

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::{mean, t_interval, variance};
-use crate::verdict::{ConditionAnalysis, Outcome};
+use crate::verdict::{ConditionAnalysis, Outcome, Verdict};
 
 /// Per width: the variance of one run's test error, split into its sources (Adlam & Pennington 2020).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,6 +52,13 @@ pub struct ReplicatedSetting {
     pub variance: Vec<VarianceSplit>,
     pub effects: Vec<DrawEffect>,
     pub outcomes: Vec<DrawOutcomes>,
+    /// The setting's counted verdicts, the draw being the unit (double descent, H1's family, H4, H5's
+    /// peak and kW: [`crate::over_draws`]); they replace the draws' own in the tally.
+    #[serde(default)]
+    pub verdicts: Vec<Verdict>,
+    /// H1 per metric over draws.
+    #[serde(default)]
+    pub metric_verdicts: Vec<Verdict>,
 }
 
 /// The variance split of one width from its values grouped by draw: `None` with fewer than 2 draws
@@ -95,6 +102,7 @@ pub(crate) fn replicated(
     analysed: &[ConditionAnalysis],
     inputs: &[(String, Option<u64>)],
     runs: &[Vec<(usize, f64)>],
+    alpha: f64,
 ) -> Vec<ReplicatedSetting> {
     let mut groups: BTreeMap<&str, Vec<(u64, usize)>> = BTreeMap::new();
     for (i, (setting, draw)) in inputs.iter().enumerate() {
@@ -133,10 +141,11 @@ pub(crate) fn replicated(
             ];
             let metric_names: Vec<String> = analysed[members[0].1].metrics.iter().map(|m| m.metric.clone()).collect();
             for name in metric_names {
+                // H1's confirmation statistic, as the verdicts over draws use it (crate::over_draws).
                 effects.push(effect(
-                    &format!("H1 change of slope at the peak: {name}"),
+                    &format!("H1 change of slope at the onset placed in the peak's cell: {name}"),
                     per_draw(&|c| {
-                        c.metrics.iter().find(|m| m.metric == name).and_then(|m| m.h1.numbers.get("change_at_peak").copied())
+                        c.metrics.iter().find(|m| m.metric == name).and_then(|m| m.h1.numbers.get("confirm_change").copied())
                     }),
                 ));
             }
@@ -153,7 +162,11 @@ pub(crate) fn replicated(
                     prediction,
                 })
                 .collect();
+            let draws: Vec<&ConditionAnalysis> = members.iter().map(|(_, i)| &analysed[*i]).collect();
+            let (verdicts, metric_verdicts) = crate::over_draws::verdicts(&draws, alpha);
             ReplicatedSetting {
+                verdicts,
+                metric_verdicts,
                 setting: setting.to_string(),
                 draws: members.iter().map(|(d, i)| (*d, analysed[*i].condition.clone())).collect(),
                 variance,

@@ -758,6 +758,7 @@ fn h1_verdict(
     if let Some(c) = at_peak.change {
         numbers.push(("change_at_peak", c.change));
     }
+    numbers.push(("sesoi_change", at_peak.sesoi));
     if o.detected {
         return if coincides == Some(true) && !at_peak.places(o) {
             Verdict::new(
@@ -1098,7 +1099,7 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
         .iter()
         .map(|c| c.curves.test_err.iter().flat_map(|p| p.values.iter().map(|v| (p.width, v.value))).collect())
         .collect();
-    let replicated = crate::replicate::replicated(&analysed, &settings, &test_errors);
+    let replicated = crate::replicate::replicated(&analysed, &settings, &test_errors, opts.alpha);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let across = if analysed.len() >= 2 { across_conditions(&analysed, &behind, opts, &mut rng) } else { Vec::new() };
     let h3_inputs: Vec<crate::ensemble::H3Input> =
@@ -1106,9 +1107,17 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
     let (width_adjusted, width_adjusted_verdict) = width_adjusted(&h3_inputs, opts);
     let mut tally = Tally::default();
     let mut by_prediction: Vec<PredictionTally> = Vec::new();
+    // A setting replicated over data draws is counted once per prediction judged over its draws (the
+    // draw is the unit); its draws' own verdicts of those predictions are reported, not counted.
+    let judged_over_draws = |c: &ConditionAnalysis, v: &Verdict| {
+        replicated.iter().any(|r| {
+            r.draws.iter().any(|(_, label)| *label == c.condition) && r.verdicts.iter().any(|s| s.prediction == v.prediction)
+        })
+    };
     let headline = analysed
         .iter()
-        .flat_map(|c| c.verdicts.iter())
+        .flat_map(|c| c.verdicts.iter().filter(move |v| !judged_over_draws(c, v)))
+        .chain(replicated.iter().flat_map(|r| r.verdicts.iter()))
         .chain(across.iter().map(|a| &a.verdict))
         .chain(std::iter::once(&width_adjusted_verdict));
     for v in headline {
@@ -1131,8 +1140,17 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
             )
         })
         .collect();
+    let over_draws = if replicated.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (double descent, H1, H4 and H5 judged once per setting over its data draws, the draw as the unit: {} setting(s) of {} draws)",
+            replicated.len(),
+            replicated.iter().map(|r| r.draws.len().to_string()).collect::<Vec<_>>().join(", ")
+        )
+    };
     let overall = format!(
-        "Of {} headline verdicts over {} condition(s) ({} prediction(s)), {} supported, {} contradicted, {} inconclusive, {} not testable. {}.",
+        "Of {} headline verdicts over {} condition(s){over_draws} ({} prediction(s)), {} supported, {} contradicted, {} inconclusive, {} not testable. {}.",
         tally.total(),
         analysed.len(),
         by_prediction.len(),

@@ -399,3 +399,55 @@ fn h3_at_a_fixed_distance_from_the_threshold_removes_the_threshold_confound() {
     assert_eq!(h3.verdict.outcome, Outcome::Inconclusive, "{}", h3.verdict.reason);
     assert!(h3.verdict.reason.contains("threshold confound"), "{}", h3.verdict.reason);
 }
+
+/// A setting replicated over three data draws is counted once per prediction judged over its draws
+/// (docs/SCIENCE.md, "Verdicts over draws"): the peak and the onset at it hold in every draw (the draws
+/// differ by a level shift of the error), so both are supported over draws; the tally counts the
+/// setting's verdict, not the three draws'.
+#[test]
+fn a_setting_over_data_draws_is_counted_once_with_the_draw_as_the_unit() {
+    let draws: Vec<ConditionInput> = (0..3u64)
+        .map(|d| {
+            let mut c = condition(4, 4.0 + 0.1 * d as f64, |w, s| jitter(w, s + d, 1.0));
+            c.condition = format!("s-d{d}");
+            c.setting = "s".into();
+            c.draw = Some(d);
+            for r in &mut c.runs {
+                r.test_err += 0.01 * d as f64;
+            }
+            c
+        })
+        .collect();
+    let analysis = analyze(&draws, &options());
+    let r = &analysis.replicated[0];
+    let over = |p: &str| r.verdicts.iter().find(|v| v.prediction == p).unwrap();
+    assert_eq!(over(prediction::DOUBLE_DESCENT).outcome, Outcome::Supported, "{:?}", over(prediction::DOUBLE_DESCENT));
+    assert_eq!(over(prediction::ONSET_FAMILY).outcome, Outcome::Supported, "{:?}", over(prediction::ONSET_FAMILY));
+    let metric = r.metric_verdicts.iter().find(|v| v.metric.as_deref() == Some(METRIC)).unwrap();
+    assert!(metric.numbers["onset_offset_octaves"].abs() < 0.5, "{metric:?}");
+    let counted = |p: &str| {
+        let t = &analysis.by_prediction.iter().find(|t| t.prediction == p).unwrap().tally;
+        t.supported + t.contradicted + t.inconclusive + t.not_testable
+    };
+    assert_eq!(counted(prediction::DOUBLE_DESCENT), 1, "once for the setting, not once per draw");
+    assert_eq!(counted(prediction::PAST_PEAK_FAMILY), 3, "a within-draw relation is still counted per draw");
+    // The draws' own verdicts are still there, each supported.
+    for c in &analysis.conditions {
+        assert_eq!(verdict(c, prediction::DOUBLE_DESCENT).outcome, Outcome::Supported);
+    }
+    // An onset 4 octaves past every draw's peak is not placed at it over draws.
+    let far: Vec<ConditionInput> = draws
+        .iter()
+        .enumerate()
+        .map(|(d, c)| {
+            let mut f = condition(4, 8.0 + 0.1 * d as f64, |w, s| jitter(w, s + d as u64, 1.0));
+            f.condition.clone_from(&c.condition);
+            f.setting = "s".into();
+            f.draw = c.draw;
+            f
+        })
+        .collect();
+    let analysis = analyze(&far, &options());
+    let v = analysis.replicated[0].metric_verdicts.iter().find(|v| v.metric.as_deref() == Some(METRIC)).unwrap();
+    assert_eq!(v.outcome, Outcome::Contradicted, "{v:?}");
+}

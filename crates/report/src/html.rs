@@ -471,7 +471,8 @@ fn details(a: &Analysis, figures: &[ReportFigure]) -> String {
             "<p>Conditions that differ only in their data draw (split, training subset, label flips) are replicates of one setting: each headline effect per draw with its t interval over draws, each prediction's outcome per draw, and the test error's variance split into initialisation and data.</p>\n",
         );
         body.push_str(&md_tables(&crate::markdown::draws_markdown(a)));
-        out.push_str(&section("d-draws", "Data draws: the draw as the unit", &[], &body));
+        let outcomes: Vec<Outcome> = a.replicated.iter().flat_map(|r| r.verdicts.iter().map(|v| v.outcome)).collect();
+        out.push_str(&section("d-draws", "Data draws: the draw as the unit", &outcomes, &body));
     }
     // Known answers.
     if a.conditions.iter().any(|c| c.theory.is_some()) {

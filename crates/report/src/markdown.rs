@@ -305,6 +305,13 @@ pub(crate) fn draws_markdown(analysis: &Analysis) -> String {
             let per: Vec<String> = o.outcomes.iter().map(|(d, x)| format!("{d}: {}", x.label())).collect();
             out.push_str(&format!("| {} | {} |\n", cell(&o.prediction), per.join("; ")));
         }
+        if !r.verdicts.is_empty() {
+            out.push_str("\nThe setting's counted verdicts, the draw as the unit (docs/SCIENCE.md, \"Verdicts over draws\"; they replace the draws' own verdicts of these predictions in the tally):\n\n");
+            out.push_str(VERDICT_HEADER);
+            for v in r.verdicts.iter().chain(&r.metric_verdicts) {
+                out.push_str(&verdict_row(v));
+            }
+        }
         out.push_str("\nTest-error variance of one run, split (initialisation: between seeds of a draw; data: between draws, the random-effects estimate):\n\n| width | initialisation | data | data share | draws | seeds |\n| --- | --- | --- | --- | --- | --- |\n");
         for v in &r.variance {
             let total = v.init + v.data;

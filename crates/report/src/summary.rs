@@ -222,8 +222,15 @@ pub fn draws_paragraph(r: &ReplicatedSetting) -> String {
             num(v.data)
         ));
     }
+    let counted: Vec<String> =
+        grouped(&r.verdicts.iter().map(|v| Finding { outcome: v.outcome, text: phrase(v) }).collect::<Vec<_>>())
+            .into_iter()
+            .map(|(o, texts)| format!("{}: {}", o.label(), texts.join("; ")))
+            .collect();
+    let counted =
+        if counted.is_empty() { String::new() } else { format!(" Counted verdicts over draws: {}.", counted.join(". ")) };
     format!(
-        "{} data draws of {} (the draw as the unit, 95% t intervals over draws): {}.",
+        "{} data draws of {} (the draw as the unit, 95% t intervals over draws): {}.{counted}",
         r.draws.len(),
         r.setting,
         parts.join("; ")
@@ -233,8 +240,13 @@ pub fn draws_paragraph(r: &ReplicatedSetting) -> String {
 /// The tally in one short line.
 pub fn tally_line(analysis: &Analysis) -> String {
     let t = &analysis.tally;
+    let draws = if analysis.replicated.is_empty() {
+        ""
+    } else {
+        " (a setting replicated over data draws counts once, the draw as the unit)"
+    };
     format!(
-        "{} predictions over {} condition(s): {} supported, {} contradicted, {} inconclusive, {} not testable.",
+        "{} predictions over {} condition(s){draws}: {} supported, {} contradicted, {} inconclusive, {} not testable.",
         t.total(),
         analysis.conditions.len(),
         t.supported,
