@@ -1101,10 +1101,20 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
         .collect();
     let replicated = crate::replicate::replicated(&analysed, &settings, &test_errors, opts.alpha);
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let across = if analysed.len() >= 2 { across_conditions(&analysed, &behind, opts, &mut rng) } else { Vec::new() };
+    // H2 and H3 compare conditions that differ in their setting; the data draws of one setting are its
+    // replicates, not conditions, so a sweep of one setting has nothing to compare.
+    let one_setting = settings.iter().map(|s| &s.0).collect::<BTreeSet<_>>().len() < 2;
+    let across =
+        if analysed.len() >= 2 && !one_setting { across_conditions(&analysed, &behind, opts, &mut rng) } else { Vec::new() };
     let h3_inputs: Vec<crate::ensemble::H3Input> =
         analysed.iter().zip(&behind).map(|(c, b)| (c.condition.as_str(), &b.test_err, &b.growths, c.w_interp)).collect();
-    let (width_adjusted, width_adjusted_verdict) = width_adjusted(&h3_inputs, opts);
+    let (width_adjusted, width_adjusted_verdict) = if one_setting && analysed.len() >= 2 {
+        let reason =
+            format!("one setting: its {} conditions are data draws of it (replicates), and H3 compares settings", analysed.len());
+        (Vec::new(), Verdict::new(prediction::WIDTH_ADJUSTED_FAMILY, None, Outcome::NotTestable, reason, &[]))
+    } else {
+        width_adjusted(&h3_inputs, opts)
+    };
     let mut tally = Tally::default();
     let mut by_prediction: Vec<PredictionTally> = Vec::new();
     // A setting replicated over data draws is counted once per prediction judged over its draws (the

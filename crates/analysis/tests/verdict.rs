@@ -431,6 +431,10 @@ fn a_setting_over_data_draws_is_counted_once_with_the_draw_as_the_unit() {
     };
     assert_eq!(counted(prediction::DOUBLE_DESCENT), 1, "once for the setting, not once per draw");
     assert_eq!(counted(prediction::PAST_PEAK_FAMILY), 3, "a within-draw relation is still counted per draw");
+    // One setting: H2 and H3 compare settings, and its draws are not conditions.
+    assert!(analysis.across.is_empty());
+    assert_eq!(analysis.width_adjusted_verdict.outcome, Outcome::NotTestable);
+    assert!(analysis.width_adjusted_verdict.reason.contains("one setting"), "{}", analysis.width_adjusted_verdict.reason);
     // The draws' own verdicts are still there, each supported.
     for c in &analysis.conditions {
         assert_eq!(verdict(c, prediction::DOUBLE_DESCENT).outcome, Outcome::Supported);

@@ -43,6 +43,22 @@ pub fn phrase(v: &Verdict) -> String {
     let p = v.prediction.as_str();
     let n = |k: &str| get(v, k);
     let of = |a: &str, b: &str| n(a).zip(n(b)).map(|(a, b)| format!("{} of {}", count(Some(a)), count(Some(b))));
+    // A setting's verdicts over data draws carry `draws`.
+    if p == "double descent detected"
+        && let (Some(d), Some(pv)) = (n("draws"), n("p_value"))
+    {
+        return format!("a test-error peak, the {} draws' peak tests combined (Fisher p = {})", count(Some(d)), num(pv));
+    }
+    if p.starts_with("H5 averaging seeds")
+        && let (Some(d), Some(r)) = (n("draws"), n("reduction"))
+    {
+        return format!(
+            "averaging a draw's seeds lowers the peak by {}{} over {} draws (H5)",
+            num(r),
+            interval(v),
+            count(Some(d))
+        );
+    }
     if p.starts_with("H1 onset at the peak (any metric") {
         return match of("metrics_supported", "metrics_tested") {
             Some(k) => format!("{k} internal-ensemble metrics start moving in their predicted direction at the peak (H1)"),
