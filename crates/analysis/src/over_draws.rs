@@ -381,6 +381,13 @@ fn kw(draws: &[&ConditionAnalysis], alpha: f64) -> Verdict {
         ("margin", margin),
         ("draws", first.n as f64),
     ];
+    // The compared widths, where every draw compared the same ones (they do when the draws' peaks agree).
+    for key in ["first_width", "last_width"] {
+        let widths: Vec<f64> = same_k.iter().filter_map(|c| number(c, pred, key)).collect();
+        if widths.len() == same_k.len() && widths.windows(2).all(|w| w[0] == w[1]) {
+            numbers.push((key, widths[0]));
+        }
+    }
     let text = format!(
         "error of one net of width {k}W minus {k} nets of width W over {} draws: {:.4} [{:.4}, {:.4}] at the first W past the peak, {:.4} [{:.4}, {:.4}] at the widest",
         first.n, first.mean, f95.0, f95.1, last.mean, l95.0, l95.1
