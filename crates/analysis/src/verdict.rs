@@ -1103,7 +1103,7 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     // H2 and H3 compare conditions that differ in their setting; the data draws of one setting are its
     // replicates, not conditions, so a sweep of one setting has nothing to compare.
-    let one_setting = settings.iter().map(|s| &s.0).collect::<BTreeSet<_>>().len() < 2;
+    let one_setting = settings.iter().all(|s| s.1.is_some()) && settings.iter().map(|s| &s.0).collect::<BTreeSet<_>>().len() < 2;
     let across =
         if analysed.len() >= 2 && !one_setting { across_conditions(&analysed, &behind, opts, &mut rng) } else { Vec::new() };
     let h3_inputs: Vec<crate::ensemble::H3Input> =
