@@ -135,6 +135,8 @@ fn onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
     struct Work {
         name: String,
         change: Option<OverDraws>,
+        /// The slope after the onset, signed: the metric must move in its predicted direction there.
+        after: Option<OverDraws>,
         offset: Option<OverDraws>,
         sesoi: f64,
     }
@@ -150,11 +152,26 @@ fn onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
             let changes: Vec<f64> = draws.iter().filter_map(|c| h1(c, "confirm_change").map(|v| sign * v)).collect();
             let offsets: Vec<f64> = draws.iter().filter_map(|c| Some(h1(c, "w_ens")?.log2() - h1(c, "w_peak")?.log2())).collect();
             let sesois: Vec<f64> = draws.iter().filter_map(|c| h1(c, "sesoi_change")).collect();
-            Work { change: OverDraws::of(&changes), offset: OverDraws::of(&offsets), sesoi: mean(&sesois), name }
+            let after: Vec<f64> = draws.iter().filter_map(|c| h1(c, "confirm_slope_after").map(|v| sign * v)).collect();
+            Work {
+                change: OverDraws::of(&changes),
+                after: OverDraws::of(&after),
+                offset: OverDraws::of(&offsets),
+                sesoi: mean(&sesois),
+                name,
+            }
         })
         .collect();
     let counted = |w: &Work| !sesoi::seed_level(&w.name);
-    let p: Vec<f64> = work.iter().map(|w| w.change.as_ref().map_or(f64::NAN, |c| c.p_positive())).collect();
+    // Growth starts: both the change of slope and the slope after it positive over draws (an
+    // intersection-union test: the larger p).
+    let p: Vec<f64> = work
+        .iter()
+        .map(|w| match (&w.change, &w.after) {
+            (Some(c), Some(a)) => c.p_positive().max(a.p_positive()),
+            _ => f64::NAN,
+        })
+        .collect();
     // Holm over the counted metrics only; a seed-level metric is judged at alpha on its own (reported).
     let in_family: Vec<f64> = work.iter().zip(&p).map(|(w, p)| if counted(w) { *p } else { f64::NAN }).collect();
     let p_holm: Vec<f64> = crate::stats::holm(&in_family).iter().zip(&p).map(|(h, p)| if h.is_nan() { *p } else { *h }).collect();
@@ -183,6 +200,9 @@ fn onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
             ("sesoi", w.sesoi),
             ("draws", c.n as f64),
         ];
+        if let Some(a) = &w.after {
+            numbers.push(("slope_after", a.mean));
+        }
         if let (Some(o), Some((olo, ohi))) = (&w.offset, placed) {
             numbers.extend([("onset_offset_octaves", o.mean), ("onset_offset_lo", olo), ("onset_offset_hi", ohi)]);
         }
@@ -190,8 +210,9 @@ fn onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
             (Some(o), Some((olo, ohi))) => format!("; onset {:.2} [{olo:.2}, {ohi:.2}] octaves from the peak", o.mean),
             _ => "; no onset fitted in 2 draws".into(),
         };
+        let after_text = w.after.as_ref().map_or(String::new(), |a| format!(", to a slope of {:.3} after it", a.mean));
         let text = format!(
-            "over {} draws the slope changes at each draw's peak (its onset placed in the peak's cell) by {:.3} [{lo:.3}, {hi:.3}] per octave in the predicted direction ({}; one-sided p = {}, Holm p = {}){offset_text}",
+            "over {} draws the slope changes at each draw's peak (its onset placed in the peak's cell) by {:.3} [{lo:.3}, {hi:.3}] per octave in the predicted direction{after_text} ({}; one-sided p of growth starting = {}, Holm p = {}){offset_text}",
             c.n,
             c.mean,
             sesoi::direction_words(&w.name),

@@ -159,17 +159,34 @@ pub fn slope_change_at(curves: &SeedCurves, tau: f64, end: Option<f64>) -> Optio
             by_seed.entry(*s).or_default().push(((*w as f64).log2(), *v));
         }
     }
-    let fits: Vec<(f64, f64, f64)> = by_seed.values().filter_map(|points| hinge_at(points, tau, end)).collect();
+    let fits: Vec<HingeAt> = by_seed.values().filter_map(|points| hinge_at(points, tau, end)).collect();
     let replicates = by_seed.keys().any(Option::is_some);
     if replicates {
-        let cs: Vec<f64> = fits.iter().map(|f| f.0).collect();
+        let cs: Vec<f64> = fits.iter().map(|f| f.change).collect();
+        let after: Vec<f64> = fits.iter().map(|f| f.slope_after).collect();
         if cs.len() < 2 {
             return None;
         }
-        Some(SlopeChange { change: mean(&cs), se: se(&cs), df: (cs.len() - 1) as f64, units: cs.len(), replicates })
+        Some(SlopeChange {
+            change: mean(&cs),
+            se: se(&cs),
+            df: (cs.len() - 1) as f64,
+            units: cs.len(),
+            replicates,
+            slope_after: mean(&after),
+            slope_after_se: se(&after),
+        })
     } else {
-        let (c, s, df) = *fits.first()?;
-        (df >= 1.0).then_some(SlopeChange { change: c, se: s, df, units: 1, replicates })
+        let f = fits.first()?;
+        (f.df >= 1.0).then_some(SlopeChange {
+            change: f.change,
+            se: f.se,
+            df: f.df,
+            units: 1,
+            replicates,
+            slope_after: f.slope_after,
+            slope_after_se: f64::NAN,
+        })
     }
 }
 
@@ -183,12 +200,42 @@ pub struct SlopeChange {
     /// Replicate curves fitted (1 for a seed-ensemble figure).
     pub units: usize,
     pub replicates: bool,
+    /// The slope after tau (before the ramp's end), per octave: the metric must actually move in its
+    /// predicted direction there, not merely slow a move the other way (mean over replicates, its
+    /// standard error over them; NaN for one curve).
+    pub slope_after: f64,
+    pub slope_after_se: f64,
+}
+
+impl SlopeChange {
+    /// One-sided p-value that the growth starts at tau in the predicted direction `sign`: the larger of
+    /// the change of slope's and the slope after's (an intersection-union test, each at alpha). For one
+    /// curve the slope after has no standard error and only its sign is asked.
+    pub fn p_growth_starts(&self, sign: f64) -> f64 {
+        let p_change = t_upper_tail(sign * self.change / self.se, self.df);
+        let p_after = if self.slope_after_se.is_finite() && self.slope_after_se > 0.0 {
+            t_upper_tail(sign * self.slope_after / self.slope_after_se, self.df)
+        } else if sign * self.slope_after > 0.0 {
+            0.0
+        } else {
+            1.0
+        };
+        p_change.max(p_after)
+    }
+}
+
+/// One replicate's fixed-hinge fit.
+struct HingeAt {
+    change: f64,
+    se: f64,
+    df: f64,
+    slope_after: f64,
 }
 
 /// Least squares of y on [1, t, max(0, t - tau) - max(0, t - end)] (no second term without `end`):
 /// (c, its standard error, residual d.o.f.). `None` without two points on each side of tau and four
 /// in all.
-fn hinge_at(points: &[(f64, f64)], tau: f64, end: Option<f64>) -> Option<(f64, f64, f64)> {
+fn hinge_at(points: &[(f64, f64)], tau: f64, end: Option<f64>) -> Option<HingeAt> {
     let after = points.iter().filter(|p| p.0 > tau).count();
     let before = points.len() - after;
     if after < 2 || before < 2 {
@@ -208,11 +255,14 @@ fn hinge_at(points: &[(f64, f64)], tau: f64, end: Option<f64>) -> Option<(f64, f
     }
     let c = r.iter().zip(&e).map(|(a, b)| a * b).sum::<f64>() / norm;
     let sse: f64 = e.iter().zip(&r).map(|(ei, ri)| (ei - c * ri).powi(2)).sum();
+    // The line's slope b with the hinge term held at c: y - c h regressed on t.
+    let rest: Vec<f64> = y.iter().zip(&h).map(|(yi, hi)| yi - c * hi).collect();
+    let slope_after = crate::stats::ols(&t, &rest).1 + c;
     let df = n - 3.0;
     if df < 1.0 {
-        return Some((c, f64::NAN, 0.0));
+        return Some(HingeAt { change: c, se: f64::NAN, df: 0.0, slope_after });
     }
-    Some((c, (sse / df / norm).sqrt(), df))
+    Some(HingeAt { change: c, se: (sse / df / norm).sqrt(), df, slope_after })
 }
 
 #[cfg(test)]
@@ -234,6 +284,20 @@ mod tests {
         assert!((f.change - 1.1).abs() < 1e-9, "{f:?}");
         assert!((f.se - 0.1 / 3f64.sqrt()).abs() < 1e-9, "{f:?}");
         assert_eq!((f.df, f.units, f.replicates), (2.0, 3, true));
+        // The slope after the hinge: 0.5 + (1 + s/10), mean 1.6, se as the change's.
+        assert!((f.slope_after - 1.6).abs() < 1e-9 && (f.slope_after_se - 0.1 / 3f64.sqrt()).abs() < 1e-9, "{f:?}");
+        assert!(f.p_growth_starts(1.0) < 0.01);
+        // A decline that stops at t = 3 (slope -1, then 0): the slope rises by 1, but nothing grows.
+        let mut d = SeedCurves::default();
+        for s in 0..3u64 {
+            for t in 0..8 {
+                let t = t as f64;
+                d.insert(1 << t as usize, Some(s), 5.0 - (1.0 + s as f64 / 10.0) * t.min(3.0) + 0.01 * s as f64 * t);
+            }
+        }
+        let f = slope_change_at(&d, 3.0, None).unwrap();
+        assert!(f.change > 0.9 && f.slope_after.abs() < 0.05, "{f:?}");
+        assert!(f.p_growth_starts(1.0) > 0.05, "a pause in a decline is not growth: {f:?}");
         // A ramp: the slope rises by (1 + s/10) at t = 3 and returns at t = 5; the ramp fit recovers it
         // exactly, the hinge alone does not.
         let mut r = SeedCurves::default();

@@ -675,9 +675,7 @@ impl AtPeak {
 
     /// [`AtPeak::confirm`] with its one-sided p-value in the predicted direction (`sign`).
     pub(crate) fn confirmation(&self, onset_width: f64, end: Option<f64>, sign: f64) -> Option<(crate::sesoi::SlopeChange, f64)> {
-        self.confirm(onset_width, end)
-            .filter(|c| c.se.is_finite() && c.se > 0.0)
-            .map(|c| (c, crate::stats::t_upper_tail(sign * c.change / c.se, c.df)))
+        self.confirm(onset_width, end).filter(|c| c.se.is_finite() && c.se > 0.0).map(|c| (c, c.p_growth_starts(sign)))
     }
 }
 
@@ -752,7 +750,7 @@ fn h1_verdict(
     // change-point test must also show, seed by seed, at the peak (its interval can span many octaves).
     let at_peak_test = at_peak.confirmation(o.width, o.end, sign);
     if let Some((c, p)) = at_peak_test {
-        numbers.extend([("confirm_change", c.change), ("confirm_p", p)]);
+        numbers.extend([("confirm_change", c.change), ("confirm_p", p), ("confirm_slope_after", c.slope_after)]);
     }
     // The change at the peak's own width, whatever the outcome: the per-draw summary compares it.
     if let Some(c) = at_peak.change {
@@ -778,9 +776,10 @@ fn h1_verdict(
                     Some(name),
                     Outcome::Supported,
                     format!(
-                        "{at} covers the peak at {}, and there the slope changes by {:.3} per octave in the predicted direction ({}, one-sided p = {})",
+                        "{at} covers the peak at {}, and there the slope changes by {:.3} per octave in the predicted direction to {:.3} ({}, one-sided p = {}, the larger of the change's and the slope after's)",
                         pk.width,
                         c.change,
+                        c.slope_after,
                         if c.replicates { format!("over {} seeds", c.units) } else { "one curve".to_string() },
                         fmt_p(p)
                     ),
@@ -791,11 +790,12 @@ fn h1_verdict(
                     Some(name),
                     Outcome::Inconclusive,
                     format!(
-                        "{at} covers the peak at {}, but the change of slope at the peak, fitted seed by seed, is not significantly in the predicted direction{}",
+                        "{at} covers the peak at {}, but seed by seed the metric does not significantly start moving in its predicted direction there (the change of slope and the slope after it must both be){}",
                         pk.width,
                         at_peak_test.map_or(" (it cannot be fitted)".to_string(), |(c, p)| format!(
-                            " ({:.3} per octave, one-sided p = {})",
+                            " (change {:.3} per octave, slope after {:.3}, one-sided p = {})",
                             c.change,
+                            c.slope_after,
                             fmt_p(p)
                         ))
                     ),

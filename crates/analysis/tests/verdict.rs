@@ -455,3 +455,19 @@ fn a_setting_over_data_draws_is_counted_once_with_the_draw_as_the_unit() {
     let v = analysis.replicated[0].metric_verdicts.iter().find(|v| v.metric.as_deref() == Some(METRIC)).unwrap();
     assert_eq!(v.outcome, Outcome::Contradicted, "{v:?}");
 }
+
+/// A metric predicted to grow that falls up to the peak and then stays flat changes its slope upwards
+/// at the peak, but does not grow there: H1 must not be supported (found on the default sweep, where
+/// partition disagreement's decline paused between widths 8 and 64).
+#[test]
+fn a_decline_that_pauses_at_the_peak_is_not_an_onset_of_growth() {
+    let mut input = condition(5, 40.0, |w, s| jitter(w, s, 1.0));
+    for v in input.metrics.get_mut(METRIC).unwrap().iter_mut().filter(|v| v.trained) {
+        let t = (v.width as f64).log2();
+        v.value = Some(1.0 + 3.0 - 0.5 * t.min(4.0) + jitter(v.width, v.seed.unwrap() + 3, 0.02));
+    }
+    let analysis = analyze(&[input], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == METRIC).unwrap();
+    assert!(m.onset.as_ref().is_some_and(|o| o.detected), "the change of slope is there: {:?}", m.onset);
+    assert_ne!(m.h1.outcome, Outcome::Supported, "{}", m.h1.reason);
+}
