@@ -227,6 +227,13 @@ fn answer(a: &Analysis) -> String {
             escape(why)
         ));
     }
+    // A setting over data draws first: its verdicts are the counted ones; each draw's paragraph follows.
+    for r in &a.replicated {
+        out.push_str(&format!(
+            "<p class=\"answer draws\"><b>Over data draws.</b> {}</p>\n",
+            escape(&crate::summary::draws_paragraph(r))
+        ));
+    }
     for (ci, c) in a.conditions.iter().enumerate() {
         let answer = condition_answer(c, draws);
         out.push_str(&format!(
@@ -235,12 +242,6 @@ fn answer(a: &Analysis) -> String {
             escape(&answer.setting),
             escape(&answer.peak),
             findings_html(&answer.findings)
-        ));
-    }
-    for r in &a.replicated {
-        out.push_str(&format!(
-            "<p class=\"answer draws\"><b>Over data draws.</b> {}</p>\n",
-            escape(&crate::summary::draws_paragraph(r))
         ));
     }
     let across = across_findings(a);

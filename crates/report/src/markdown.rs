@@ -333,12 +333,12 @@ fn answer_markdown(analysis: &Analysis) -> String {
             .join(" ")
     };
     let mut out = format!("## Answer\n\n{}\n\n", tally_line(analysis));
+    for r in &analysis.replicated {
+        out.push_str(&format!("**Over data draws.** {}\n\n", crate::summary::draws_paragraph(r)));
+    }
     for c in &analysis.conditions {
         let a = condition_answer(c, analysis.options.null_draws);
         out.push_str(&format!("**{}** ({}). {} {}\n\n", a.condition, a.setting, a.peak, words(&a.findings)));
-    }
-    for r in &analysis.replicated {
-        out.push_str(&format!("**Over data draws.** {}\n\n", crate::summary::draws_paragraph(r)));
     }
     let across = across_findings(analysis);
     if analysis.conditions.len() > 1 && !across.is_empty() {

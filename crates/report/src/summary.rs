@@ -244,9 +244,9 @@ pub fn draws_paragraph(r: &ReplicatedSetting) -> String {
             .map(|(o, texts)| format!("{}: {}", o.label(), texts.join("; ")))
             .collect();
     let counted =
-        if counted.is_empty() { String::new() } else { format!(" Counted verdicts over draws: {}.", counted.join(". ")) };
+        if counted.is_empty() { String::new() } else { format!("Counted verdicts over draws: {}. ", counted.join(". ")) };
     format!(
-        "{} data draws of {} (the draw as the unit, 95% t intervals over draws): {}.{counted}",
+        "{counted}{} data draws of {} (the draw as the unit, 95% t intervals over draws): {}.",
         r.draws.len(),
         r.setting,
         parts.join("; ")
