@@ -180,7 +180,10 @@ fn data_draws_are_conditions_with_their_own_data_and_a_variance_split() {
     assert!(split["init"].as_f64().unwrap() >= 0.0 && split["data"].as_f64().unwrap() >= 0.0);
     let md = std::fs::read_to_string(sweep.join("analysis.md")).unwrap();
     assert!(md.contains("## Data draws"), "analysis.md shows the replicated settings");
-    assert!(md.contains("**Over data draws.** 3 data draws of n60-noise0.2"), "the answer gives the over-draws paragraph");
+    assert!(
+        md.contains("**Over data draws.** Counted verdicts over draws:") && md.contains("3 data draws of n60-noise0.2"),
+        "the answer leads with the setting's counted verdicts over draws"
+    );
     let html = std::fs::read_to_string(sweep.join("report.html")).unwrap();
     assert!(html.contains("id=\"d-draws\"") && html.contains("Over data draws."), "report.html shows them too");
 }
