@@ -241,52 +241,9 @@ fn onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
         };
         metrics.push(Verdict::new(pred, Some(&w.name), outcome, format!("{text}: {why}{rival}"), &numbers));
     }
-    let tested: Vec<&Verdict> = metrics
-        .iter()
-        .filter(|v| v.outcome != Outcome::NotTestable && !sesoi::seed_level(v.metric.as_deref().unwrap_or("")))
-        .collect();
-    let supported: Vec<&str> =
-        tested.iter().filter(|v| v.outcome == Outcome::Supported).filter_map(|v| v.metric.as_deref()).collect();
-    let numbers = [("metrics_tested", tested.len() as f64), ("metrics_supported", supported.len() as f64)];
-    let pred = prediction::ONSET_FAMILY;
-    let family = if tested.is_empty() {
-        Verdict::new(
-            pred,
-            None,
-            Outcome::NotTestable,
-            "no metric measured inside one network has a change of slope in 2 draws".into(),
-            &numbers,
-        )
-    } else if !supported.is_empty() {
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Supported,
-            format!(
-                "over draws, {} of {} metrics start moving at the peak: {}",
-                supported.len(),
-                tested.len(),
-                supported.join(", ")
-            ),
-            &numbers,
-        )
-    } else if tested.iter().all(|v| v.outcome == Outcome::Contradicted) {
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Contradicted,
-            format!("over draws, every one of {} metrics excludes an onset at the peak", tested.len()),
-            &numbers,
-        )
-    } else {
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Inconclusive,
-            format!("over draws, none of {} metrics shows an onset at the peak, and not every one excludes it", tested.len()),
-            &numbers,
-        )
-    };
+    // The family over the metrics measured inside one network, as within a draw.
+    let counted: Vec<&Verdict> = metrics.iter().filter(|v| !sesoi::seed_level(v.metric.as_deref().unwrap_or(""))).collect();
+    let family = crate::verdict::family_verdict(prediction::ONSET_FAMILY, &counted, "start moving at the peak over draws");
     (family, metrics)
 }
 
