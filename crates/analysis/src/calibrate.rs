@@ -173,6 +173,12 @@ enum Scenario {
     DrawsOnset,
     DrawsH4Flat,
     DrawsH4Averaging,
+    DrawsWidthTrend,
+    DrawsWithinWidth,
+    DrawsEpochNone,
+    DrawsEpochPeak,
+    DrawsEpochLinear,
+    DrawsEpochOnset,
 }
 
 /// The over-draws scenarios (y) to (aa'): the default's design, `DRAWS` data draws x `DRAW_SEEDS` seeds,
@@ -187,11 +193,8 @@ pub const DRAW_ERROR_SD: f64 = 0.01;
 /// at 20% (z') had 53% power, measured.
 pub const DRAW_GROWTH_SD: f64 = 0.1;
 
-/// Scenario (x): the planted onset at each condition's own peak, and the row's draws and bootstrap
-/// resamples (H2's interval is a bootstrap, the one costly row).
+/// Scenario (x): the planted onset at each condition's own peak.
 pub const H2_ONSET_SLOPE: f64 = 0.15;
-pub const H2_DRAWS: usize = 200;
-pub const H2_RESAMPLES: usize = 200;
 
 /// Scenarios (u), (v): the height of the saturating growth (six metric noise sd, as the planted peak is
 /// six error noise sd).
@@ -202,7 +205,7 @@ pub const SATURATING_HEIGHT: f64 = 0.3;
 pub const SESOI_TREND: f64 = 0.1;
 
 impl Scenario {
-    const ALL: [Scenario; 31] = [
+    const ALL: [Scenario; 37] = [
         Scenario::NoPeak,
         Scenario::Plateau,
         Scenario::Peak,
@@ -234,6 +237,12 @@ impl Scenario {
         Scenario::DrawsOnset,
         Scenario::DrawsH4Flat,
         Scenario::DrawsH4Averaging,
+        Scenario::DrawsWidthTrend,
+        Scenario::DrawsWithinWidth,
+        Scenario::DrawsEpochNone,
+        Scenario::DrawsEpochPeak,
+        Scenario::DrawsEpochLinear,
+        Scenario::DrawsEpochOnset,
     ];
 
     /// The base scenario of an over-draws scenario (each draw is one of its sweeps).
@@ -245,6 +254,12 @@ impl Scenario {
             Scenario::DrawsOnset => Some(Scenario::Onset),
             Scenario::DrawsH4Flat => Some(Scenario::H4Flat),
             Scenario::DrawsH4Averaging => Some(Scenario::H4Averaging),
+            Scenario::DrawsWidthTrend => Some(Scenario::WidthTrend),
+            Scenario::DrawsWithinWidth => Some(Scenario::WithinWidth),
+            Scenario::DrawsEpochNone => Some(Scenario::EpochNone),
+            Scenario::DrawsEpochPeak => Some(Scenario::EpochPeak),
+            Scenario::DrawsEpochLinear => Some(Scenario::EpochLinear),
+            Scenario::DrawsEpochOnset => Some(Scenario::EpochOnset),
             _ => None,
         }
     }
@@ -282,6 +297,12 @@ impl Scenario {
             Scenario::DrawsOnset => "(z') onset planted at the peak, over 3 data draws",
             Scenario::DrawsH4Flat => "(aa) H4 null: seed variance flat, over 3 data draws",
             Scenario::DrawsH4Averaging => "(aa') H4: seed variance falls as W^-alpha, over 3 data draws",
+            Scenario::DrawsWidthTrend => "(ab) metric a pure width trend, over 3 data draws",
+            Scenario::DrawsWithinWidth => "(ab') growth lowers error within widths, over 3 data draws",
+            Scenario::DrawsEpochNone => "(ac) no epoch-wise peak, over 3 data draws",
+            Scenario::DrawsEpochPeak => "(ac') planted epoch-wise peak, over 3 data draws",
+            Scenario::DrawsEpochLinear => "(ad) epoch-wise peak, metric linear in log epoch, over 3 data draws",
+            Scenario::DrawsEpochOnset => "(ad') onset planted at the epoch-wise peak, over 3 data draws",
         }
     }
 
@@ -339,7 +360,7 @@ impl Scenario {
                 "peak as (b); 9 metrics, growth {SATURATING_HEIGHT} / (1 + exp(-(t - 3) / 0.7)) in each metric's predicted direction: a smooth S-curve that rises two octaves below the peak and has levelled off by it"
             ),
             Scenario::H2Moves => format!(
-                "as (w), the metric flat then +{H2_ONSET_SLOPE}/octave from each condition's own peak (5 + shift): log2 W_ens = log2 W_peak, slope 1; {H2_DRAWS} draws, {H2_RESAMPLES} bootstrap resamples each"
+                "as (w), the metric flat then +{H2_ONSET_SLOPE}/octave from each condition's own peak (5 + shift): log2 W_ens = log2 W_peak, slope 1"
             ),
             Scenario::H3Confound => format!(
                 "{H3_CONDITIONS} conditions whose curves are (b)'s shifted by -1, -0.5, 0, 0.5, 1 octave (thresholds 16 to 64, peaks 16 to 64), 1 metric growth 0.1 (t - shift): error and metric depend on the distance from the condition's own threshold only, so at a fixed raw width a condition further past its threshold errs less and has grown more"
@@ -349,7 +370,13 @@ impl Scenario {
             | Scenario::DrawsSmooth
             | Scenario::DrawsOnset
             | Scenario::DrawsH4Flat
-            | Scenario::DrawsH4Averaging => {
+            | Scenario::DrawsH4Averaging
+            | Scenario::DrawsWidthTrend
+            | Scenario::DrawsWithinWidth
+            | Scenario::DrawsEpochNone
+            | Scenario::DrawsEpochPeak
+            | Scenario::DrawsEpochLinear
+            | Scenario::DrawsEpochOnset => {
                 let base = self.over_draws().map_or("", |b| b.name());
                 format!(
                     "{DRAWS} draws x {DRAW_SEEDS} seeds, each draw {base}'s sweep plus a draw offset of the test error (sd {DRAW_ERROR_SD}) and a draw factor 1 + N(0, {DRAW_GROWTH_SD}) on the metrics' growth; counted: the setting's verdict over draws"
@@ -405,6 +432,12 @@ impl Scenario {
             Scenario::DrawsOnset => (prediction::ONSET_FAMILY, power),
             Scenario::DrawsH4Flat => (prediction::AVERAGING, alarm),
             Scenario::DrawsH4Averaging => (prediction::AVERAGING, power),
+            Scenario::DrawsWidthTrend => (prediction::PAST_PEAK_FAMILY, alarm),
+            Scenario::DrawsWithinWidth => (prediction::PAST_PEAK_FAMILY, power),
+            Scenario::DrawsEpochNone => (prediction::EPOCH_PEAK, alarm),
+            Scenario::DrawsEpochPeak => (prediction::EPOCH_PEAK, power),
+            Scenario::DrawsEpochLinear => (prediction::EPOCH_ONSET_FAMILY, alarm),
+            Scenario::DrawsEpochOnset => (prediction::EPOCH_ONSET_FAMILY, power),
         }
     }
 
@@ -462,7 +495,10 @@ impl Scenario {
     }
 
     fn is_epoch(self) -> bool {
-        matches!(self, Scenario::EpochNone | Scenario::EpochPeak | Scenario::EpochLinear | Scenario::EpochOnset)
+        matches!(
+            self.over_draws().unwrap_or(self),
+            Scenario::EpochNone | Scenario::EpochPeak | Scenario::EpochLinear | Scenario::EpochOnset
+        )
     }
 }
 
@@ -508,6 +544,13 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                 for r in &mut input.runs {
                     r.test_err += shift;
                     r.test_loss += shift;
+                }
+                for e in &mut input.epochs {
+                    e.test_err += shift;
+                    e.test_loss += shift;
+                }
+                for v in input.snapshots.values_mut().flatten() {
+                    v.value = v.value.map(|x| 1.0 + (x - 1.0) * f);
                 }
                 // The draw's growth is larger or smaller; the seed variance (H4) keeps its own scale.
                 for (name, values) in input.metrics.iter_mut() {
@@ -779,9 +822,7 @@ pub fn scenario_letters() -> Vec<&'static str> {
 
 /// Runs the real analysis on `draws` simulated sweeps of every scenario and seed count.
 pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
-    let analysis_opts = Options { null_draws: opts.null_draws, resamples: 0, ..Options::default() };
-    // H2's interval is a bootstrap: only its own row pays for resamples, on fewer draws.
-    let h2_opts = Options { resamples: H2_RESAMPLES, ..analysis_opts.clone() };
+    let analysis_opts = Options { null_draws: opts.null_draws, ..Options::default() };
     let mut rows = Vec::new();
     for (si, scenario) in Scenario::ALL.iter().enumerate() {
         if !opts.only.is_empty() && !opts.only.iter().any(|l| scenario.letter() == l.trim()) {
@@ -802,56 +843,31 @@ pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
             } else {
                 seeds
             };
-            let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ ((si as u64) << 32) ^ ((seeds as u64) << 48));
+            let row_seed = opts.seed ^ ((si as u64) << 32) ^ ((seeds as u64) << 48);
             let (pred, target) = scenario.target();
-            let mut flags: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
             let covers = scenario.coverage();
-            let mut covered = Vec::new();
-            let (draws, options) =
-                if *scenario == Scenario::H2Moves { (opts.draws.min(H2_DRAWS), &h2_opts) } else { (opts.draws, &analysis_opts) };
-            for _ in 0..draws {
+            let check = covers.as_ref().map(|(_, f)| *f);
+            let (draws, options) = (opts.draws, &analysis_opts);
+            // Each draw has its own random stream (from the row's seed and its index), so the table is the
+            // same whatever the number of threads that share the draws.
+            let records = in_parallel(draws, |d| {
+                let mut rng = ChaCha8Rng::seed_from_u64(row_seed ^ (d as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 let inputs = simulate_sweep(*scenario, seeds, opts.noise_sd, &mut rng);
-                let analysis = analyze(&inputs, options);
-                if let Some(c) = covers.as_ref().and_then(|(_, f)| f(&analysis)) {
-                    covered.push(c);
+                draw_record(*scenario, pred, check, &analyze(&inputs, options))
+            });
+            let mut flags: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
+            for r in &records {
+                for (k, v) in [
+                    ("detected", r.detected),
+                    ("onset", r.onset),
+                    ("coincides", r.coincides),
+                    ("supported", r.supported),
+                    ("contradicted", r.contradicted),
+                ] {
+                    flags.entry(k).or_default().push(v);
                 }
-                let c = &analysis.conditions[0];
-                if scenario.is_epoch() {
-                    // The epoch-wise rows count the epoch-wise peak, onset and coincidence.
-                    let ws = &c.epochwise.widths;
-                    flags.entry("detected").or_default().push(ws.iter().any(|w| w.detected));
-                    flags
-                        .entry("onset")
-                        .or_default()
-                        .push(ws.iter().any(|w| w.metrics.iter().any(|m| m.onset.as_ref().is_some_and(|o| o.detected))));
-                    flags
-                        .entry("coincides")
-                        .or_default()
-                        .push(ws.iter().any(|w| w.metrics.iter().any(|m| m.coincides == Some(true))));
-                } else {
-                    flags.entry("detected").or_default().push(c.peak.detected);
-                    flags.entry("onset").or_default().push(c.metrics.iter().any(|m| m.w_ens.is_some()));
-                    flags.entry("coincides").or_default().push(c.metrics.iter().any(|m| m.coincides == Some(true)));
-                }
-                let outcome_of = |o: Outcome| {
-                    if scenario.over_draws().is_some() {
-                        return analysis
-                            .replicated
-                            .iter()
-                            .flat_map(|r| r.verdicts.iter())
-                            .any(|v| v.prediction == pred && v.outcome == o);
-                    }
-                    analysis
-                        .conditions
-                        .iter()
-                        .flat_map(|c| c.verdicts.iter())
-                        .chain(std::iter::once(&analysis.width_adjusted_verdict))
-                        .chain(analysis.across.iter().map(|r| &r.verdict))
-                        .any(|v| v.prediction == pred && v.outcome == o)
-                };
-                flags.entry("supported").or_default().push(outcome_of(Outcome::Supported));
-                flags.entry("contradicted").or_default().push(outcome_of(Outcome::Contradicted));
             }
+            let covered: Vec<bool> = records.iter().filter_map(|r| r.covered).collect();
             let rate = |k: &str| share(&flags[k]);
             let (supported, contradicted) = (rate("supported"), rate("contradicted"));
             let coverage = covers.map(|(interval, _)| Coverage { interval, covered: share(&covered), intervals: covered.len() });
@@ -878,6 +894,77 @@ pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
         }
     }
     rows
+}
+
+/// What one simulated sweep of a row showed.
+struct DrawRecord {
+    detected: bool,
+    onset: bool,
+    coincides: bool,
+    supported: bool,
+    contradicted: bool,
+    /// Whether the row's interval was reported and covered the truth (`None`: not reported).
+    covered: Option<bool>,
+}
+
+fn draw_record(scenario: Scenario, pred: &str, check: Option<CoverageCheck>, analysis: &crate::verdict::Analysis) -> DrawRecord {
+    let c = &analysis.conditions[0];
+    let (detected, onset, coincides) = if scenario.is_epoch() {
+        // The epoch-wise rows count the epoch-wise peak, onset and coincidence.
+        let ws = &c.epochwise.widths;
+        (
+            ws.iter().any(|w| w.detected),
+            ws.iter().any(|w| w.metrics.iter().any(|m| m.onset.as_ref().is_some_and(|o| o.detected))),
+            ws.iter().any(|w| w.metrics.iter().any(|m| m.coincides == Some(true))),
+        )
+    } else {
+        (c.peak.detected, c.metrics.iter().any(|m| m.w_ens.is_some()), c.metrics.iter().any(|m| m.coincides == Some(true)))
+    };
+    let outcome_of = |o: Outcome| {
+        if scenario.over_draws().is_some() {
+            return analysis.replicated.iter().flat_map(|r| r.verdicts.iter()).any(|v| v.prediction == pred && v.outcome == o);
+        }
+        analysis
+            .conditions
+            .iter()
+            .flat_map(|c| c.verdicts.iter())
+            .chain(std::iter::once(&analysis.width_adjusted_verdict))
+            .chain(analysis.across.iter().map(|r| &r.verdict))
+            .any(|v| v.prediction == pred && v.outcome == o)
+    };
+    DrawRecord {
+        detected,
+        onset,
+        coincides,
+        supported: outcome_of(Outcome::Supported),
+        contradicted: outcome_of(Outcome::Contradicted),
+        covered: check.and_then(|f| f(analysis)),
+    }
+}
+
+/// `f(0..n)` on every available core, in index order.
+fn in_parallel<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let workers = std::thread::available_parallelism().map_or(1, |w| w.get()).min(n.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            break mine;
+                        }
+                        mine.push((i, f(i)));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a calibration worker panicked")).collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Monte Carlo slack on a 5% false-alarm target: at 1000 draws the standard error of a 5% rate is

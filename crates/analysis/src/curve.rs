@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use rand::RngExt;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::{mean, sd, se, t_interval};
@@ -79,55 +77,6 @@ impl SeedCurves {
     pub fn stacked_log2(&self) -> (Vec<f64>, Vec<f64>) {
         self.0.iter().flat_map(|(w, m)| m.values().map(move |v| ((*w as f64).log2(), *v))).unzip()
     }
-
-    /// A seed-curve bootstrap resample: seeds drawn with replacement from all seeds, each drawn seed
-    /// bringing its whole curve (its values at every width). Drawn seeds get fresh keys 0, 1, ...
-    pub fn resample_seeds(&self, rng: &mut ChaCha8Rng) -> SeedCurves {
-        let seeds: Vec<SeedKey> =
-            self.0.values().flat_map(|m| m.keys().copied()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-        if seeds.is_empty() {
-            return SeedCurves::default();
-        }
-        let draws: Vec<SeedKey> = (0..seeds.len()).map(|_| seeds[rng.random_range(0..seeds.len())]).collect();
-        let mut out = SeedCurves::default();
-        for (w, m) in &self.0 {
-            for (k, s) in draws.iter().enumerate() {
-                if let Some(v) = m.get(s) {
-                    out.insert(*w, Some(k as u64), *v);
-                }
-            }
-        }
-        out
-    }
-}
-
-/// Resamples several figures of the same seeds jointly (one draw of seeds for all of them), so that
-/// relations between figures of one seed survive the resampling.
-pub fn resample_jointly(curves: &[&SeedCurves], rng: &mut ChaCha8Rng) -> Vec<SeedCurves> {
-    let seeds: Vec<SeedKey> = curves
-        .iter()
-        .flat_map(|c| c.0.values().flat_map(|m| m.keys().copied()))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if seeds.is_empty() {
-        return curves.iter().map(|_| SeedCurves::default()).collect();
-    }
-    let draws: Vec<SeedKey> = (0..seeds.len()).map(|_| seeds[rng.random_range(0..seeds.len())]).collect();
-    curves
-        .iter()
-        .map(|c| {
-            let mut out = SeedCurves::default();
-            for (w, m) in &c.0 {
-                for (k, s) in draws.iter().enumerate() {
-                    if let Some(v) = m.get(s) {
-                        out.insert(*w, Some(k as u64), *v);
-                    }
-                }
-            }
-            out
-        })
-        .collect()
 }
 
 /// Mean, spread and t interval per width.

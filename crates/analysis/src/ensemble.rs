@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::curve::{CurvePoint, SeedCurves, aggregate};
 use crate::peak::PeakTest;
-use crate::stats::{holm, mean, se, t_quantile, within_group_slope};
+use crate::stats::{holm, mean, t_quantile, within_group_slope};
 use crate::verdict::{MetricValue, Options, Outcome, Verdict, family_verdict, fmt_p, prediction};
 
 /// `seed_ensemble/ensemble_err_k{k}`: test error of the average of k seeds' outputs (one value per width).
@@ -529,13 +529,9 @@ impl Estimate {
     /// The mean of `values` (one per unit) with its t intervals; `None` with fewer than 2 units or an
     /// undefined spread.
     fn over(values: &[f64]) -> Option<Estimate> {
-        let n = values.len();
-        let (m, s) = (mean(values), se(values));
-        if n < 2 || !m.is_finite() || !s.is_finite() {
-            return None;
-        }
-        let half = |level: f64| t_quantile(0.5 + level / 2.0, n as f64 - 1.0) * s;
-        Some(Estimate { value: m, lo: m - half(0.95), hi: m + half(0.95), lo90: m - half(0.90), hi90: m + half(0.90), se: s })
+        let m = crate::stats::MeanOver::of(values)?;
+        let ((lo, hi), (lo90, hi90)) = (m.interval(0.95), m.interval(0.90));
+        Some(Estimate { value: m.mean, lo, hi, lo90, hi90, se: m.se })
     }
 }
 

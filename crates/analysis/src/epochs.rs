@@ -383,6 +383,16 @@ fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, at_peak: Opti
         ("p_holm", o.p_holm),
     ];
     let sign = crate::sesoi::predicted_sign(&m.metric);
+    // The draw's statistics whatever the outcome, as H1's: the verdict over data draws reads them.
+    if let Some(a) = at_peak {
+        if let Some((c, p)) = a.confirmation(o.width, o.end, sign) {
+            numbers.extend([("confirm_change", c.change), ("confirm_p", p), ("confirm_slope_after", c.slope_after)]);
+        }
+        if let Some(c) = a.beside(o) {
+            numbers.push(("change_beside", c.change));
+        }
+        numbers.push(("sesoi_change", a.sesoi));
+    }
     let mut not_shown = |first: String| match at_peak {
         Some(at_peak) => {
             let (outcome, why) = no_onset_outcome(at_peak, sign, alpha, &format!("the epoch-wise peak ({pe})"), &mut numbers);
@@ -434,10 +444,17 @@ fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, at_peak: Opti
             ),
         }
     } else {
-        (
-            Outcome::Contradicted,
-            format!("{} (Holm p = {}) lies away from the epoch-wise peak at {pe}", o.words("epoch"), fmt_p(o.p_holm)),
-        )
+        // As H1: an onset elsewhere contradicts only where the change at the peak, with the onset's own
+        // change held in the model, is bounded below the smallest change of interest.
+        let first = format!("{} (Holm p = {}) lies away from the epoch-wise peak at {pe}", o.words("epoch"), fmt_p(o.p_holm));
+        match at_peak {
+            Some(at_peak) => {
+                let (outcome, why) =
+                    crate::verdict::away_outcome(at_peak, o, sign, alpha, &format!("the epoch-wise peak ({pe})"), &mut numbers);
+                (outcome, format!("{first}; {why}"))
+            }
+            None => (Outcome::Inconclusive, first),
+        }
     };
     Verdict::new(pred, Some(&name), outcome, reason, &numbers)
 }

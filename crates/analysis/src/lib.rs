@@ -24,7 +24,7 @@ pub use calibrate::{
     PEAK_HEIGHT, PLANTED_AT, Target, WITHIN_WIDTH_EFFECT, calibrate, calibration_table_markdown, scenario_letters,
     simulated_seed_variance,
 };
-pub use curve::{CurvePoint, Jackknife, ReplicateValue, SeedCurves, SeedKey, aggregate, jackknife_log_slope, resample_jointly};
+pub use curve::{CurvePoint, Jackknife, ReplicateValue, SeedCurves, SeedKey, aggregate, jackknife_log_slope};
 pub use ensemble::{
     ENSEMBLE_ERR_PREFIX, EnsembleCurve, Estimate, ExplicitEnsembles, KW_DISAGREEMENT_PREFIX, KW_EQUIVALENCE_MARGIN,
     KW_ERR_DIFF_PREFIX, KwComparison, PermutationSlope, RelativeWidth, WidthAdjusted, WidthPoint, permutation_slope_test,

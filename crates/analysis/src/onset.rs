@@ -36,6 +36,8 @@ pub(crate) struct Design {
     hinges: Vec<(Vec<f64>, f64)>,
     /// Inner products of the residualised hinge columns (row-major, candidates x candidates).
     gram: Vec<f64>,
+    /// The Gram matrix's diagonal.
+    diag: Vec<f64>,
     /// Per candidate: the first candidate that may end a ramp starting there (a ramp reaches at least
     /// the next width, so that its rise is seen in the data).
     first_end: Vec<usize>,
@@ -94,7 +96,8 @@ impl Design {
                 taus.partition_point(|&x| x < next - 1e-12)
             })
             .collect();
-        Some(Design { taus, hinges, gram, first_end })
+        let diag = (0..k).map(|i| gram[i * k + i]).collect();
+        Some(Design { taus, hinges, gram, diag, first_end })
     }
 
     /// Residuals and residual sum of squares of the straight line.
@@ -114,25 +117,26 @@ impl Design {
     fn profile(&self, e: &[f64], sse_line: f64, sign: f64) -> Vec<Candidate> {
         let k = self.taus.len();
         let dots: Vec<f64> = self.hinges.iter().map(|(r, _)| r.iter().zip(e).map(|(a, b)| a * b).sum()).collect();
+        // A fit's drop in SSE from the line is dot^2 / norm (the hinge's or the ramp's residualised
+        // column): the search compares drops by cross-multiplying, without a division per ramp (this
+        // loop is most of the onset interval's bootstrap).
+        let tol = 1e-12 * sse_line.max(1e-300);
         (0..k)
             .map(|i| {
-                let fit = |dot: f64, norm: f64| {
-                    if norm <= 1e-12 || sign * dot <= 0.0 {
-                        (sse_line, 0.0)
-                    } else {
-                        ((sse_line - dot * dot / norm).max(0.0), dot / norm)
-                    }
-                };
-                let (sse, c) = fit(dots[i], self.hinges[i].1);
-                let mut best: Candidate = (sse, c, i, None);
+                let (di, gi) = (dots[i], self.gram[i * k + i]);
+                let (mut gain, mut dot, mut norm, mut end) = (0.0, 0.0, 1.0, None);
+                if gi > 1e-12 && sign * di > 0.0 {
+                    (gain, dot, norm) = (di * di / gi, di, gi);
+                }
+                let row = &self.gram[i * k..(i + 1) * k];
                 for j in self.first_end[i]..k {
-                    let norm = self.gram[i * k + i] + self.gram[j * k + j] - 2.0 * self.gram[i * k + j];
-                    let (sse, c) = fit(dots[i] - dots[j], norm);
-                    if sse < best.0 - 1e-12 * sse_line.max(1e-300) {
-                        best = (sse, c, i, Some(j));
+                    let d = di - dots[j];
+                    let n = gi + self.diag[j] - 2.0 * row[j];
+                    if sign * d > 0.0 && n > 1e-12 && d * d > (gain + tol) * n {
+                        (gain, dot, norm, end) = (d * d / n, d, n, Some(j));
                     }
                 }
-                best
+                ((sse_line - gain).max(0.0), dot / norm, i, end)
             })
             .collect()
     }
@@ -174,16 +178,9 @@ fn standard_normals(n: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
 /// Parametric bootstrap draws behind the change point's interval.
 const INTERVAL_DRAWS: usize = 400;
 
-/// The best fit without its interval (`tau_lo` = `tau_hi` = `tau`): what the null simulation and H2's
-/// resampling need.
+/// The best fit without its interval (`tau_lo` = `tau_hi` = `tau`): what the null simulation needs.
 fn fit_with(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<HingeFit> {
     best_fit(design, t, y, sign).map(|f| f.fit)
-}
-
-/// The best onset of y on t in the predicted direction, without its interval (see [`hinge_fit`]).
-pub(crate) fn onset_location(t: &[f64], y: &[f64], sign: f64) -> Option<f64> {
-    let design = Design::new(t)?;
-    fit_with(&design, t, y, sign).map(|f| f.tau)
 }
 
 /// The best fit (its interval not yet computed), with what [`with_interval`] needs of it.
@@ -233,43 +230,67 @@ fn best_fit(design: &Design, t: &[f64], y: &[f64], sign: f64) -> Option<Fitted> 
 fn with_interval(design: &Design, t: &[f64], y: &[f64], sign: f64, fitted: Fitted) -> HingeFit {
     let Fitted { mut fit, profile, best, line_residuals: e } = fitted;
     let sse_min = profile[best].0;
-    let s2 = sse_min / fit.df_resid as f64;
+    let df = fit.df_resid as f64;
+    let s2 = sse_min / df;
     if s2.is_nan() || s2 <= 0.0 || fit.slope_change == 0.0 {
         return fit;
     }
-    // The fitted curve: y minus the best fit's residuals.
-    let k = design.taus.len();
-    let column: Vec<f64> = match profile[best].3 {
-        Some(j) => design.hinges[best].0.iter().zip(&design.hinges[j].0).map(|(a, b)| a - b).collect(),
-        None => design.hinges[best].0.clone(),
+    let mut rng =
+        ChaCha8Rng::seed_from_u64(y.iter().fold(design.taus.len() as u64, |h, v| h.wrapping_mul(1_000_003) ^ v.to_bits()));
+    let lr = |i: usize| (profile[i].0 - sse_min) / s2;
+    // The threshold at the best onset bounds which other candidates are worth testing.
+    let q_best = lr_quantile(design, t, y, &e, sign, &profile, best, INTERVAL_DRAWS, &mut rng);
+    // The interval is the hull of the accepted candidates: each end is the outermost candidate that its
+    // own test accepts, so candidates are tested from the outside in and the scan stops at the first
+    // accepted one (the best is always accepted: its statistic is 0).
+    let candidates: Vec<usize> =
+        (0..design.taus.len()).filter(|&i| i == best || (sign * profile[i].1 > 0.0 && lr(i) <= PRUNE * q_best)).collect();
+    let mut accepted =
+        |i: usize| i == best || lr(i) <= lr_quantile(design, t, y, &e, sign, &profile, i, CANDIDATE_DRAWS, &mut rng);
+    let lo = candidates.iter().copied().find(|&i| accepted(i)).unwrap_or(best);
+    let hi = candidates.iter().rev().copied().find(|&i| accepted(i)).unwrap_or(best);
+    fit.tau_lo = design.taus[lo];
+    fit.tau_hi = design.taus[hi];
+    fit
+}
+
+const PRUNE: f64 = 2.5;
+const CANDIDATE_DRAWS: usize = 200;
+
+/// The 95% quantile of the likelihood-ratio statistic at candidate `i` when the truth is the best fit
+/// with its onset at `i`: that fit plus normal noise of its own residual variance, refitted `draws` times.
+#[allow(clippy::too_many_arguments)]
+fn lr_quantile(
+    design: &Design,
+    t: &[f64],
+    y: &[f64],
+    e: &[f64],
+    sign: f64,
+    profile: &[Candidate],
+    i: usize,
+    draws: usize,
+    rng: &mut ChaCha8Rng,
+) -> f64 {
+    let (sse, c, _, end) = profile[i];
+    let df = (t.len() - 4) as f64;
+    let column: Vec<f64> = match end {
+        Some(j) => design.hinges[i].0.iter().zip(&design.hinges[j].0).map(|(a, b)| a - b).collect(),
+        None => design.hinges[i].0.clone(),
     };
-    let fitted: Vec<f64> = y.iter().zip(&e).zip(&column).map(|((yi, ei), ri)| yi - (ei - fit.slope_change * ri)).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(y.iter().fold(k as u64, |h, v| h.wrapping_mul(1_000_003) ^ v.to_bits()));
-    let sd = s2.sqrt();
-    let mut stats: Vec<f64> = (0..INTERVAL_DRAWS)
+    let fitted: Vec<f64> = y.iter().zip(e).zip(&column).map(|((yi, ei), ri)| yi - (ei - c * ri)).collect();
+    let sd = (sse / df).sqrt();
+    let mut stats: Vec<f64> = (0..draws)
         .filter_map(|_| {
-            let ys: Vec<f64> = fitted.iter().zip(standard_normals(fitted.len(), &mut rng)).map(|(f, z)| f + sd * z).collect();
+            let ys: Vec<f64> = fitted.iter().zip(standard_normals(fitted.len(), rng)).map(|(f, z)| f + sd * z).collect();
             let (es, sse_line) = Design::line_residuals(t, &ys);
             let p = design.profile(&es, sse_line, sign);
             let min = p.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
-            let s2b = min / fit.df_resid as f64;
-            (s2b > 0.0).then(|| (p[best].0 - min) / s2b)
+            let s2b = min / df;
+            (s2b > 0.0).then(|| (p[i].0 - min) / s2b)
         })
         .collect();
     stats.sort_by(f64::total_cmp);
-    let q = stats.get(((stats.len() as f64) * 0.95).ceil() as usize - 1).copied().unwrap_or(f64::INFINITY);
-    let bound = s2 * q;
-    // Only changes in the predicted direction: a deceleration elsewhere that fits about as well is not
-    // a place where growth could start.
-    let (lo, hi) = design
-        .taus
-        .iter()
-        .zip(&profile)
-        .filter(|(_, p)| sign * p.1 > 0.0 && p.0 - sse_min <= bound)
-        .fold((fit.tau, fit.tau), |(lo, hi), (tau, _)| (lo.min(*tau), hi.max(*tau)));
-    fit.tau_lo = lo;
-    fit.tau_hi = hi;
-    fit
+    stats.get(((stats.len() as f64) * 0.95).ceil() as usize - 1).copied().unwrap_or(f64::INFINITY)
 }
 
 /// The onset test of one curve: the hinge fit and the p-value of its sup-F under a straight line.

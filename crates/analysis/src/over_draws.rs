@@ -8,47 +8,12 @@
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use crate::sesoi;
-use crate::stats::{mean, se, t_quantile, t_upper_tail};
+use crate::stats::{MeanOver, mean};
 use crate::verdict::{ConditionAnalysis, Outcome, PLACED_OCTAVES, Verdict, prediction};
 
-/// Mean over draws with its standard error and degrees of freedom.
-struct OverDraws {
-    mean: f64,
-    se: f64,
-    df: f64,
-    n: usize,
-}
-
-impl OverDraws {
-    fn of(values: &[f64]) -> Option<OverDraws> {
-        let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-        let (m, s) = (mean(&v), se(&v));
-        (v.len() >= 2 && m.is_finite() && s.is_finite()).then(|| OverDraws {
-            mean: m,
-            se: s,
-            df: (v.len() - 1) as f64,
-            n: v.len(),
-        })
-    }
-    /// Two-sided interval at `level`.
-    fn interval(&self, level: f64) -> (f64, f64) {
-        let half = t_quantile(0.5 + level / 2.0, self.df) * self.se;
-        (self.mean - half, self.mean + half)
-    }
-    /// One-sided p-value of mean > 0 (1 when the spread is 0 and the mean is not positive).
-    fn p_positive(&self) -> f64 {
-        if self.se > 0.0 {
-            t_upper_tail(self.mean / self.se, self.df)
-        } else if self.mean > 0.0 {
-            0.0
-        } else {
-            1.0
-        }
-    }
-    /// One-sided (1 - alpha) upper bound.
-    fn upper(&self, alpha: f64) -> f64 {
-        self.mean + t_quantile(1.0 - alpha, self.df) * self.se
-    }
+/// Mean over draws (the draw the unit); draws without the figure are left out.
+fn mean_over_draws(values: &[f64]) -> Option<MeanOver> {
+    MeanOver::of(&values.iter().copied().filter(|x| x.is_finite()).collect::<Vec<_>>())
 }
 
 /// Fisher's combination of independent p-values: -2 sum ln p against chi-square on 2 n degrees of freedom.
@@ -62,14 +27,180 @@ pub fn fisher_combined(p: &[f64]) -> f64 {
     1.0 - chi.cdf(x)
 }
 
-/// The setting's verdicts: the counted ones (double descent, H1's family, H4, H5's peak and kW), then
-/// H1 per metric. `draws`: the setting's conditions, one per draw.
+/// The setting's verdicts: the counted ones (double descent, H1's family, the past-peak family, H4,
+/// H5's peak and kW, the epoch-wise peak and onset families), then the members of the families (per
+/// metric, and per metric and width over epochs). `draws`: the setting's conditions, one per draw.
 pub(crate) fn verdicts(draws: &[&ConditionAnalysis], alpha: f64) -> (Vec<Verdict>, Vec<Verdict>) {
     let (h1_family, h1_metrics) = onset(draws, alpha);
+    let (past_family, past_metrics) = past_peak(draws, alpha);
+    let (epoch_family, epoch_members) = epoch_onset(draws, alpha);
     (
-        vec![double_descent(draws, alpha), h1_family, averaging(draws, alpha), ensemble_peak(draws, alpha), kw(draws, alpha)],
-        h1_metrics,
+        vec![
+            double_descent(draws, alpha),
+            h1_family,
+            past_family,
+            averaging(draws, alpha),
+            ensemble_peak(draws, alpha),
+            kw(draws, alpha),
+            epoch_peak(draws, alpha),
+            epoch_family,
+        ],
+        h1_metrics.into_iter().chain(past_metrics).chain(epoch_members).collect(),
     )
+}
+
+/// The past-peak relation over draws, per metric: each draw's within-width slope of test error on
+/// growth, signed so that the prediction (a seed whose metric moved further in its predicted direction
+/// errs less) is positive and scaled to error per within-width sd of growth (the scale of its smallest
+/// effect of interest); t over draws, Holm over the metrics; contradicted when bounded below
+/// `sesoi::ERROR_PER_SD`.
+fn past_peak(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
+    let names: Vec<String> = draws
+        .iter()
+        .flat_map(|c| c.metrics.iter().map(|m| m.metric.clone()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let effects: Vec<Option<MeanOver>> = names
+        .iter()
+        .map(|name| {
+            let per_draw: Vec<f64> = draws
+                .iter()
+                .filter_map(|c| {
+                    let p = c.metrics.iter().find(|m| &m.metric == name)?.past_peak.as_ref()?;
+                    Some(-sesoi::predicted_sign(name) * p.slope * p.sd_within.filter(|s| *s > 0.0)?)
+                })
+                .collect();
+            mean_over_draws(&per_draw)
+        })
+        .collect();
+    let p: Vec<f64> = effects.iter().map(|e| e.as_ref().map_or(f64::NAN, MeanOver::p_positive)).collect();
+    let p_holm = crate::stats::holm(&p);
+    let sesoi = sesoi::ERROR_PER_SD;
+    let metrics: Vec<Verdict> = names
+        .iter()
+        .zip(&effects)
+        .enumerate()
+        .map(|(i, (name, e))| {
+            let pred = prediction::PAST_PEAK;
+            let Some(e) = e else {
+                return Verdict::new(
+                    pred,
+                    Some(name),
+                    Outcome::NotTestable,
+                    "the within-width slope (with its spread of growth) is known in fewer than 2 draws".into(),
+                    &[],
+                );
+            };
+            let (lo, hi) = e.interval(0.95);
+            let upper = e.upper(alpha);
+            let mut numbers = vec![
+                ("error_per_sd", e.mean),
+                ("lo", lo),
+                ("hi", hi),
+                ("p_value", p[i]),
+                ("p_holm", p_holm[i]),
+                ("sesoi", sesoi),
+                ("draws", e.n as f64),
+            ];
+            let text = format!(
+                "over {} draws, within widths past the peak a seed one sd of growth further in the predicted direction errs {:.4} [{lo:.4}, {hi:.4}] less (one-sided p = {}, Holm p = {})",
+                e.n,
+                e.mean,
+                fmt(p[i]),
+                fmt(p_holm[i])
+            );
+            if p_holm[i] < alpha {
+                Verdict::new(pred, Some(name), Outcome::Supported, format!("{text}: it errs less"), &numbers)
+            } else if upper < sesoi {
+                Verdict::new(
+                    pred,
+                    Some(name),
+                    Outcome::Contradicted,
+                    format!("{text}: bounded by {upper:.4}, below the smallest effect of interest {sesoi} per sd"),
+                    &numbers,
+                )
+            } else {
+                let power = sesoi::power(sesoi, e.se, e.df, alpha);
+                numbers.push(("power", power));
+                Verdict::new(
+                    pred,
+                    Some(name),
+                    Outcome::Inconclusive,
+                    format!("{text}: neither shown nor excluded (power {power:.2} at {sesoi} per sd)"),
+                    &numbers,
+                )
+            }
+        })
+        .collect();
+    let members: Vec<&Verdict> = metrics.iter().collect();
+    let family =
+        crate::verdict::family_verdict(prediction::PAST_PEAK_FAMILY, &members, "predict lower error within widths over draws");
+    (family, metrics)
+}
+
+/// The epoch-wise peak over draws: at each width, Fisher's combination of the draws' epoch-wise peak
+/// tests (raw p-values), then Holm across the widths, as within a draw. Contradicted only when every
+/// draw excludes a peak of the smallest height of interest at every width.
+fn epoch_peak(draws: &[&ConditionAnalysis], alpha: f64) -> Verdict {
+    let pred = prediction::EPOCH_PEAK;
+    let widths: Vec<usize> = draws
+        .iter()
+        .flat_map(|c| c.epochwise.widths.iter().map(|w| w.width))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let combined: Vec<(usize, f64, usize)> = widths
+        .iter()
+        .filter_map(|&width| {
+            let p: Vec<f64> =
+                draws.iter().filter_map(|c| c.epochwise.widths.iter().find(|w| w.width == width)?.peak.p_value).collect();
+            (p.len() >= 2).then(|| (width, fisher_combined(&p), p.len()))
+        })
+        .collect();
+    if combined.is_empty() {
+        return Verdict::new(
+            pred,
+            None,
+            Outcome::NotTestable,
+            "no width has an epoch-wise peak test in 2 or more draws".into(),
+            &[],
+        );
+    }
+    let p_holm = crate::stats::holm(&combined.iter().map(|c| c.1).collect::<Vec<_>>());
+    let best = p_holm.iter().copied().fold(f64::INFINITY, f64::min);
+    let found: Vec<String> = combined
+        .iter()
+        .zip(&p_holm)
+        .filter(|(_, p)| **p < alpha)
+        .map(|(c, p)| format!("width {} (Fisher over {} draws, Holm p = {})", c.0, c.2, fmt(*p)))
+        .collect();
+    let numbers = [("widths_tested", combined.len() as f64), ("widths_with_peak", found.len() as f64), ("p_holm", best)];
+    if !found.is_empty() {
+        return Verdict::new(
+            pred,
+            None,
+            Outcome::Supported,
+            format!("{} of {} widths peak over epochs over draws: {}", found.len(), combined.len(), found.join(", ")),
+            &numbers,
+        );
+    }
+    let text = format!(
+        "none of {} widths shows an epoch-wise peak over draws (Fisher's combination per width, smallest Holm p = {})",
+        combined.len(),
+        fmt(best)
+    );
+    if draws.iter().all(|c| outcome(c, pred) == Some(Outcome::Contradicted)) {
+        Verdict::new(
+            pred,
+            None,
+            Outcome::Contradicted,
+            format!("{text}: every draw excludes a peak of the smallest height of interest"),
+            &numbers,
+        )
+    } else {
+        Verdict::new(pred, None, Outcome::Inconclusive, format!("{text}: and a peak is not excluded in every draw"), &numbers)
+    }
 }
 
 fn number(c: &ConditionAnalysis, pred: &str, key: &str) -> Option<f64> {
@@ -129,40 +260,107 @@ fn double_descent(draws: &[&ConditionAnalysis], alpha: f64) -> Verdict {
 /// peak's grid cell (the draw's own confirmation statistic) is positive in the predicted direction over draws (one-sided t, Holm over the metrics) and the onsets' offsets from
 /// the peaks (log2 W_ens - log2 W_peak, the best fit in each draw) have a 95% interval within
 /// `PLACED_OCTAVES`; contradicted when the change is bounded below the smallest change of interest (the
-/// draws' mean SESOI), or the offsets' interval lies entirely beyond `PLACED_OCTAVES`.
+/// draws' mean SESOI), or the offsets' interval lies entirely beyond `PLACED_OCTAVES` and the change at
+/// the peak with each draw's onset held in the model is bounded below it.
 fn onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
-    let names: Vec<String> = draws.first().map(|c| c.metrics.iter().map(|m| m.metric.clone()).collect()).unwrap_or_default();
+    let members = |c: &ConditionAnalysis| c.metrics.iter().map(|m| (m.metric.clone(), m.metric.clone(), m.h1.clone())).collect();
+    onset_over(draws, alpha, &OnsetKind::MODEL_WISE, &members)
+}
+
+/// The epoch-wise onset over draws, per (metric, width): as H1 over draws, with the draw's epoch-wise
+/// onset verdict's statistics (the onset and the epoch-wise peak in epochs).
+fn epoch_onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
+    let members = |c: &ConditionAnalysis| {
+        c.epochwise
+            .widths
+            .iter()
+            .flat_map(|w| {
+                w.metrics.iter().map(|m| (format!("{} at width {}", m.metric, m.width), m.metric.clone(), m.verdict.clone()))
+            })
+            .collect()
+    };
+    onset_over(draws, alpha, &OnsetKind::EPOCH_WISE, &members)
+}
+
+/// What tells H1 over draws from the epoch-wise onset over draws.
+struct OnsetKind {
+    pred: &'static str,
+    family: &'static str,
+    /// The keys of the onset's and the peak's location in a draw's verdict.
+    onset: &'static str,
+    peak: &'static str,
+    what: &'static str,
+}
+
+impl OnsetKind {
+    const MODEL_WISE: OnsetKind = OnsetKind {
+        pred: prediction::ONSET,
+        family: prediction::ONSET_FAMILY,
+        onset: "w_ens",
+        peak: "w_peak",
+        what: "start moving at the peak over draws",
+    };
+    const EPOCH_WISE: OnsetKind = OnsetKind {
+        pred: prediction::EPOCH_ONSET,
+        family: prediction::EPOCH_ONSET_FAMILY,
+        onset: "epoch_ens",
+        peak: "epoch_peak",
+        what: "start moving at the epoch-wise peak over draws",
+    };
+}
+
+/// One draw's onset verdicts: (name, metric, verdict).
+type OnsetMembers<'a> = dyn Fn(&ConditionAnalysis) -> Vec<(String, String, Verdict)> + 'a;
+
+fn onset_over(draws: &[&ConditionAnalysis], alpha: f64, kind: &OnsetKind, members: &OnsetMembers) -> (Verdict, Vec<Verdict>) {
+    let per_draw: Vec<Vec<(String, String, Verdict)>> = draws.iter().map(|c| members(c)).collect();
+    // Every name seen in some draw, with its metric (an epoch-wise pair is tested only at widths whose
+    // draw found an epoch-wise peak).
+    let names: Vec<(String, String)> = per_draw
+        .iter()
+        .flatten()
+        .map(|(name, metric, _)| (name.clone(), metric.clone()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     struct Work {
         name: String,
-        change: Option<OverDraws>,
+        metric: String,
+        change: Option<MeanOver>,
         /// The slope after the onset, signed: the metric must move in its predicted direction there.
-        after: Option<OverDraws>,
-        offset: Option<OverDraws>,
+        after: Option<MeanOver>,
+        offset: Option<MeanOver>,
+        /// The change at the peak with the draw's onset (outside the peak's cell) held in the model.
+        beside: Option<MeanOver>,
         sesoi: f64,
     }
     let work: Vec<Work> = names
         .into_iter()
-        .map(|name| {
-            let sign = sesoi::predicted_sign(&name);
-            let h1 = |c: &ConditionAnalysis, key: &str| {
-                c.metrics.iter().find(|m| m.metric == name).and_then(|m| m.h1.numbers.get(key).copied()).filter(|x| x.is_finite())
+        .map(|(name, metric)| {
+            let sign = sesoi::predicted_sign(&metric);
+            let h1 = |c: &Vec<(String, String, Verdict)>, key: &str| {
+                c.iter().find(|m| m.0 == name).and_then(|m| m.2.numbers.get(key).copied()).filter(|x| x.is_finite())
             };
             // The draw's own confirmation statistic: the change of slope seed by seed at its onset placed in
             // its peak's grid cell (with the fitted ramp's end), as its own H1 verdict uses it.
-            let changes: Vec<f64> = draws.iter().filter_map(|c| h1(c, "confirm_change").map(|v| sign * v)).collect();
-            let offsets: Vec<f64> = draws.iter().filter_map(|c| Some(h1(c, "w_ens")?.log2() - h1(c, "w_peak")?.log2())).collect();
-            let sesois: Vec<f64> = draws.iter().filter_map(|c| h1(c, "sesoi_change")).collect();
-            let after: Vec<f64> = draws.iter().filter_map(|c| h1(c, "confirm_slope_after").map(|v| sign * v)).collect();
+            let changes: Vec<f64> = per_draw.iter().filter_map(|c| h1(c, "confirm_change").map(|v| sign * v)).collect();
+            let offsets: Vec<f64> =
+                per_draw.iter().filter_map(|c| Some(h1(c, kind.onset)?.log2() - h1(c, kind.peak)?.log2())).collect();
+            let sesois: Vec<f64> = per_draw.iter().filter_map(|c| h1(c, "sesoi_change")).collect();
+            let after: Vec<f64> = per_draw.iter().filter_map(|c| h1(c, "confirm_slope_after").map(|v| sign * v)).collect();
+            let beside: Vec<f64> = per_draw.iter().filter_map(|c| h1(c, "change_beside").map(|v| sign * v)).collect();
             Work {
-                change: OverDraws::of(&changes),
-                after: OverDraws::of(&after),
-                offset: OverDraws::of(&offsets),
+                beside: mean_over_draws(&beside),
+                change: mean_over_draws(&changes),
+                after: mean_over_draws(&after),
+                offset: mean_over_draws(&offsets),
                 sesoi: mean(&sesois),
                 name,
+                metric,
             }
         })
         .collect();
-    let counted = |w: &Work| !sesoi::seed_level(&w.name);
+    let counted = |w: &Work| !sesoi::seed_level(&w.metric);
     // Growth starts: both the change of slope and the slope after it positive over draws (an
     // intersection-union test: the larger p).
     let p: Vec<f64> = work
@@ -177,7 +375,7 @@ fn onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
     let p_holm: Vec<f64> = crate::stats::holm(&in_family).iter().zip(&p).map(|(h, p)| if h.is_nan() { *p } else { *h }).collect();
     let mut metrics = Vec::new();
     for (i, w) in work.iter().enumerate() {
-        let pred = prediction::ONSET;
+        let pred = kind.pred;
         let Some(c) = &w.change else {
             metrics.push(Verdict::new(
                 pred,
@@ -215,35 +413,52 @@ fn onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
             "over {} draws the slope changes at each draw's peak (its onset placed in the peak's cell) by {:.3} [{lo:.3}, {hi:.3}] per octave in the predicted direction{after_text} ({}; one-sided p of growth starting = {}, Holm p = {}){offset_text}",
             c.n,
             c.mean,
-            sesoi::direction_words(&w.name),
+            sesoi::direction_words(&w.metric),
             fmt(p[i]),
             fmt(p_holm[i])
         );
-        let rival = if sesoi::seed_level(&w.name) { " (a seed-level metric: reported, not counted)" } else { "" };
+        let rival = if sesoi::seed_level(&w.metric) { " (a seed-level metric: reported, not counted)" } else { "" };
         let is_placed = placed.is_some_and(|(olo, ohi)| olo >= -PLACED_OCTAVES && ohi <= PLACED_OCTAVES);
+        // An onset away from the peak does not by itself contradict (the fit has one change point): the
+        // change at the peak with each draw's onset held in the model must be bounded below the SESOI.
         let away = placed.is_some_and(|(olo, ohi)| olo > PLACED_OCTAVES || ohi < -PLACED_OCTAVES);
+        let beside_upper = w.beside.as_ref().filter(|b| away && b.n == c.n).map(|b| b.upper(alpha));
+        if let (Some(b), Some(u)) = (&w.beside, beside_upper) {
+            numbers.extend([("change_beside", b.mean), ("change_beside_upper", u)]);
+        }
         let (outcome, why) = if p_holm[i] < alpha && is_placed {
             (Outcome::Supported, "it starts there".to_string())
         } else if upper < w.sesoi {
             (Outcome::Contradicted, format!("bounded by {upper:.3}, below the smallest change of interest {:.3}", w.sesoi))
-        } else if away {
-            (Outcome::Contradicted, format!("the onset lies more than {PLACED_OCTAVES} octaves from the peak"))
+        } else if let Some(u) = beside_upper.filter(|u| *u < w.sesoi) {
+            (
+                Outcome::Contradicted,
+                format!(
+                    "the onset lies more than {PLACED_OCTAVES} octaves from the peak, and with it held in the model the change at the peak is bounded by {u:.3}, below the smallest change of interest {:.3}",
+                    w.sesoi
+                ),
+            )
         } else {
             let power = sesoi::power(w.sesoi, c.se, c.df, alpha);
             numbers.push(("power", power));
             (
                 Outcome::Inconclusive,
                 format!(
-                    "neither shown at the peak nor excluded (power {power:.2} at the smallest change of interest {:.3})",
-                    w.sesoi
+                    "neither shown at the peak nor excluded (power {power:.2} at the smallest change of interest {:.3}){}",
+                    w.sesoi,
+                    if away {
+                        format!("; the onset lies more than {PLACED_OCTAVES} octaves from the peak")
+                    } else {
+                        String::new()
+                    }
                 ),
             )
         };
         metrics.push(Verdict::new(pred, Some(&w.name), outcome, format!("{text}: {why}{rival}"), &numbers));
     }
     // The family over the metrics measured inside one network, as within a draw.
-    let counted: Vec<&Verdict> = metrics.iter().filter(|v| !sesoi::seed_level(v.metric.as_deref().unwrap_or(""))).collect();
-    let family = crate::verdict::family_verdict(prediction::ONSET_FAMILY, &counted, "start moving at the peak over draws");
+    let counted: Vec<&Verdict> = metrics.iter().zip(&work).filter(|(_, w)| counted(w)).map(|(v, _)| v).collect();
+    let family = crate::verdict::family_verdict(kind.family, &counted, kind.what);
     (family, metrics)
 }
 
@@ -259,7 +474,7 @@ fn positive_effect(
     extra: &dyn Fn(f64, f64) -> String,
 ) -> Verdict {
     let values: Vec<f64> = draws.iter().filter_map(|c| number(c, pred, key)).collect();
-    let Some(e) = OverDraws::of(&values) else {
+    let Some(e) = mean_over_draws(&values) else {
         return Verdict::new(
             pred,
             None,
@@ -334,8 +549,8 @@ fn kw(draws: &[&ConditionAnalysis], alpha: f64) -> Verdict {
     let pred = prediction::ENSEMBLE_KW;
     let k = draws.iter().filter_map(|c| number(c, pred, "k")).next();
     let same_k: Vec<&&ConditionAnalysis> = draws.iter().filter(|c| number(c, pred, "k") == k).collect();
-    let ends = |key: &str| -> Option<OverDraws> {
-        OverDraws::of(&same_k.iter().filter_map(|c| number(c, pred, key)).collect::<Vec<_>>())
+    let ends = |key: &str| -> Option<MeanOver> {
+        mean_over_draws(&same_k.iter().filter_map(|c| number(c, pred, key)).collect::<Vec<_>>())
     };
     let (Some(k), Some(first), Some(last)) = (k, ends("at_first"), ends("at_last")) else {
         return Verdict::new(
@@ -406,12 +621,12 @@ mod tests {
     #[test]
     fn over_draws_is_a_t_over_the_draws() {
         // 1, 2, 3: mean 2, se 1 / sqrt(3), df 2; one-sided p of t = 2 sqrt(3) on 2 d.o.f.
-        let e = OverDraws::of(&[1.0, 2.0, 3.0]).unwrap();
+        let e = mean_over_draws(&[1.0, 2.0, 3.0]).unwrap();
         assert_eq!((e.mean, e.df, e.n), (2.0, 2.0, 3));
         assert!((e.se - 1.0 / 3f64.sqrt()).abs() < 1e-12);
         // The t(2) upper tail has a closed form: (1 - t / sqrt(t^2 + 2)) / 2.
         let t = 2.0 * 3f64.sqrt();
         assert!((e.p_positive() - (1.0 - t / (t * t + 2.0).sqrt()) / 2.0).abs() < 1e-12);
-        assert!(OverDraws::of(&[1.0]).is_none());
+        assert!(mean_over_draws(&[1.0]).is_none());
     }
 }

@@ -52,11 +52,13 @@ pub struct ReplicatedSetting {
     pub variance: Vec<VarianceSplit>,
     pub effects: Vec<DrawEffect>,
     pub outcomes: Vec<DrawOutcomes>,
-    /// The setting's counted verdicts, the draw being the unit (double descent, H1's family, H4, H5's
-    /// peak and kW: [`crate::over_draws`]); they replace the draws' own in the tally.
+    /// The setting's counted verdicts, the draw being the unit (double descent, H1's family, the
+    /// past-peak family, H4, H5's peak and kW, the epoch-wise peak and onset: [`crate::over_draws`]);
+    /// they replace the draws' own in the tally.
     #[serde(default)]
     pub verdicts: Vec<Verdict>,
-    /// H1 per metric over draws.
+    /// The families' members over draws: H1 and the past-peak relation per metric, the epoch-wise
+    /// onset per metric and width.
     #[serde(default)]
     pub metric_verdicts: Vec<Verdict>,
 }

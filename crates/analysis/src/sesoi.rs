@@ -153,13 +153,27 @@ pub struct PeakBound {
 /// ensemble) has one curve: its c with the fit's own standard error on (widths - 3) degrees of freedom,
 /// and `replicates` is false. `None` where no curve has two widths on each side of tau and 4 in all.
 pub fn slope_change_at(curves: &SeedCurves, tau: f64, end: Option<f64>) -> Option<SlopeChange> {
+    slope_change_with(curves, tau, end, None)
+}
+
+/// [`slope_change_at`] at a hinge fixed at `tau`, with the change found elsewhere (a hinge at `other`,
+/// or a ramp from `other` to its end) held in each seed's model: y = a + b t + c1 max(0, t - tau) +
+/// c2 g(t). A change point model has one change; an onset found away from the peak does not by itself
+/// exclude a second change at the peak, and a hinge at the peak alone would absorb the other change
+/// (growth four octaves later makes the slope "after the peak" positive). c1 is the change at the peak
+/// over and above it. The slope after tau is not defined with two changes (NaN).
+pub fn slope_change_beside(curves: &SeedCurves, tau: f64, other: f64, other_end: Option<f64>) -> Option<SlopeChange> {
+    slope_change_with(curves, tau, None, Some((other, other_end)))
+}
+
+fn slope_change_with(curves: &SeedCurves, tau: f64, end: Option<f64>, other: Option<(f64, Option<f64>)>) -> Option<SlopeChange> {
     let mut by_seed: std::collections::BTreeMap<Option<u64>, Vec<(f64, f64)>> = Default::default();
     for (w, seeds) in &curves.0 {
         for (s, v) in seeds {
             by_seed.entry(*s).or_default().push(((*w as f64).log2(), *v));
         }
     }
-    let fits: Vec<HingeAt> = by_seed.values().filter_map(|points| hinge_at(points, tau, end)).collect();
+    let fits: Vec<HingeAt> = by_seed.values().filter_map(|points| hinge_at(points, tau, end, other)).collect();
     let replicates = by_seed.keys().any(Option::is_some);
     if replicates {
         let cs: Vec<f64> = fits.iter().map(|f| f.change).collect();
@@ -232,10 +246,11 @@ struct HingeAt {
     slope_after: f64,
 }
 
-/// Least squares of y on [1, t, max(0, t - tau) - max(0, t - end)] (no second term without `end`):
+/// Least squares of y on [1, t, max(0, t - tau) - max(0, t - end)] (no second term without `end`),
+/// with `other`'s change column as one more regressor where given (see [`slope_change_beside`]):
 /// (c, its standard error, residual d.o.f.). `None` without two points on each side of tau and four
-/// in all.
-fn hinge_at(points: &[(f64, f64)], tau: f64, end: Option<f64>) -> Option<HingeAt> {
+/// in all, or where the columns are collinear.
+fn hinge_at(points: &[(f64, f64)], tau: f64, end: Option<f64>, other: Option<(f64, Option<f64>)>) -> Option<HingeAt> {
     let after = points.iter().filter(|p| p.0 > tau).count();
     let before = points.len() - after;
     if after < 2 || before < 2 {
@@ -243,22 +258,45 @@ fn hinge_at(points: &[(f64, f64)], tau: f64, end: Option<f64>) -> Option<HingeAt
     }
     let t: Vec<f64> = points.iter().map(|p| p.0).collect();
     let y: Vec<f64> = points.iter().map(|p| p.1).collect();
-    let end = end.filter(|e| *e > tau).unwrap_or(f64::INFINITY);
-    let h: Vec<f64> = t.iter().map(|x| (x - tau).max(0.0) - (x - end).max(0.0)).collect();
+    let change_column = |tau: f64, end: Option<f64>| -> Vec<f64> {
+        let end = end.filter(|e| *e > tau).unwrap_or(f64::INFINITY);
+        t.iter().map(|x| (x - tau).max(0.0) - (x - end).max(0.0)).collect()
+    };
+    let h = change_column(tau, end);
     // The hinge column with the line [1, t] projected out, and the line's residuals of y (as the onset
-    // test's design does for every candidate tau).
-    let (r, norm) = crate::onset::Design::line_residuals(&t, &h);
-    let (e, _) = crate::onset::Design::line_residuals(&t, &y);
+    // test's design does for every candidate tau); with another change, it is projected out of both
+    // too (Frisch-Waugh).
+    let (mut r, _) = crate::onset::Design::line_residuals(&t, &h);
+    let (mut e, _) = crate::onset::Design::line_residuals(&t, &y);
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let mut regressors = 3.0;
+    if let Some((o, o_end)) = other {
+        let (g, g_norm) = crate::onset::Design::line_residuals(&t, &change_column(o, o_end));
+        if g_norm <= 1e-12 {
+            return None;
+        }
+        let (kr, ke) = (dot(&r, &g) / g_norm, dot(&e, &g) / g_norm);
+        r.iter_mut().zip(&g).for_each(|(v, gi)| *v -= kr * gi);
+        e.iter_mut().zip(&g).for_each(|(v, gi)| *v -= ke * gi);
+        regressors = 4.0;
+    }
+    let norm = dot(&r, &r);
     let n = points.len() as f64;
-    if norm <= 1e-12 {
+    // With another change held, a column nearly explained by it (the two changes a cell apart) is
+    // collinear in effect.
+    if norm <= 1e-12 || (other.is_some() && norm <= 1e-9 * dot(&h, &h)) {
         return None;
     }
-    let c = r.iter().zip(&e).map(|(a, b)| a * b).sum::<f64>() / norm;
+    let c = dot(&r, &e) / norm;
     let sse: f64 = e.iter().zip(&r).map(|(ei, ri)| (ei - c * ri).powi(2)).sum();
-    // The line's slope b with the hinge term held at c: y - c h regressed on t.
-    let rest: Vec<f64> = y.iter().zip(&h).map(|(yi, hi)| yi - c * hi).collect();
-    let slope_after = crate::stats::ols(&t, &rest).1 + c;
-    let df = n - 3.0;
+    // The line's slope b with the hinge term held at c: y - c h regressed on t (one change only).
+    let slope_after = if other.is_some() {
+        f64::NAN
+    } else {
+        let rest: Vec<f64> = y.iter().zip(&h).map(|(yi, hi)| yi - c * hi).collect();
+        crate::stats::ols(&t, &rest).1 + c
+    };
+    let df = n - regressors;
     if df < 1.0 {
         return Some(HingeAt { change: c, se: f64::NAN, df: 0.0, slope_after });
     }
@@ -312,6 +350,49 @@ mod tests {
         assert!((f.change - 1.1).abs() < 1e-9 && f.se < 1e-6 + 0.1 / 3f64.sqrt(), "{f:?}");
         let hinge = slope_change_at(&r, 3.0, None).unwrap();
         assert!((hinge.change - 1.1).abs() > 0.3, "{hinge:?}");
+    }
+
+    #[test]
+    fn a_change_beside_another_is_fitted_with_the_other_held() {
+        // Seed s: y = 1 + 0.5 t + 0.2 (t - 3)+ + (2 + s/10) (t - 7)+ exactly on t = 0..10. Held beside the
+        // change at 7, the change at 3 is 0.2 in every seed (se 0, df 10 - 4 = 6 per seed, 2 over seeds);
+        // a hinge at 3 alone absorbs the larger change at 7.
+        let mut c = SeedCurves::default();
+        for s in 0..3u64 {
+            for t in 0..=10 {
+                let t = t as f64;
+                let y = 1.0 + 0.5 * t + 0.2 * (t - 3.0).max(0.0) + (2.0 + s as f64 / 10.0) * (t - 7.0).max(0.0);
+                c.insert(1 << t as usize, Some(s), y);
+            }
+        }
+        let f = slope_change_beside(&c, 3.0, 7.0, None).unwrap();
+        assert!((f.change - 0.2).abs() < 1e-9 && f.se < 1e-9, "{f:?}");
+        assert_eq!((f.df, f.units), (2.0, 3));
+        assert!(f.slope_after.is_nan(), "{f:?}");
+        let alone = slope_change_at(&c, 3.0, None).unwrap();
+        assert!(alone.change > 0.5, "{alone:?}");
+        // The other change a ramp (from 7 to 9): held as a ramp.
+        let mut r = SeedCurves::default();
+        for s in 0..3u64 {
+            for t in 0..=10 {
+                let t = t as f64;
+                let y = 1.0 + 0.5 * t - 0.3 * (t - 3.0).max(0.0) + (1.0 + s as f64) * ((t - 7.0).max(0.0) - (t - 9.0).max(0.0));
+                r.insert(1 << t as usize, Some(s), y);
+            }
+        }
+        let f = slope_change_beside(&r, 3.0, 7.0, Some(9.0)).unwrap();
+        assert!((f.change + 0.3).abs() < 1e-9, "{f:?}");
+        // The other change at the same place: collinear, no fit.
+        assert!(slope_change_beside(&c, 3.0, 3.0, None).is_none());
+        // One curve (a seed-ensemble figure): the fit's own standard error, on 11 - 4 d.o.f.; exact data
+        // leave no residual once the other change is held.
+        let mut one = SeedCurves::default();
+        for t in 0..=10 {
+            let t = t as f64;
+            one.insert(1 << t as usize, None, 1.0 + 0.5 * t + 0.2 * (t - 3.0).max(0.0) + 2.0 * (t - 7.0).max(0.0));
+        }
+        let f = slope_change_beside(&one, 3.0, 7.0, None).unwrap();
+        assert!((f.change - 0.2).abs() < 1e-9 && f.se < 1e-9 && f.df == 7.0 && !f.replicates, "{f:?}");
     }
 
     #[test]

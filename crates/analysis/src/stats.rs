@@ -24,6 +24,52 @@ pub fn se(values: &[f64]) -> f64 {
     sd(values) / (values.len() as f64).sqrt()
 }
 
+/// The mean of replicate values (seeds, data draws) with its standard error on n - 1 degrees of
+/// freedom: the replicates are the units of every t interval and one-sided test built on it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeanOver {
+    pub mean: f64,
+    pub se: f64,
+    pub df: f64,
+    pub n: usize,
+}
+
+impl MeanOver {
+    /// `None` with fewer than 2 values or a value that is not finite (a replicate without the figure
+    /// is filtered out by the caller, where that is meant).
+    pub fn of(values: &[f64]) -> Option<MeanOver> {
+        let (m, s) = (mean(values), se(values));
+        (values.len() >= 2 && values.iter().all(|v| v.is_finite()) && s.is_finite()).then(|| MeanOver {
+            mean: m,
+            se: s,
+            df: (values.len() - 1) as f64,
+            n: values.len(),
+        })
+    }
+
+    /// Two-sided t interval at `level`.
+    pub fn interval(&self, level: f64) -> (f64, f64) {
+        let half = t_quantile(0.5 + level / 2.0, self.df) * self.se;
+        (self.mean - half, self.mean + half)
+    }
+
+    /// One-sided (1 - alpha) upper bound.
+    pub fn upper(&self, alpha: f64) -> f64 {
+        self.mean + t_quantile(1.0 - alpha, self.df) * self.se
+    }
+
+    /// One-sided p-value of mean > 0 (1 when the spread is 0 and the mean is not positive).
+    pub fn p_positive(&self) -> f64 {
+        if self.se > 0.0 {
+            t_upper_tail(self.mean / self.se, self.df)
+        } else if self.mean > 0.0 {
+            0.0
+        } else {
+            1.0
+        }
+    }
+}
+
 /// Quantile `p` of Student's t with `df` degrees of freedom; NaN where df is not positive.
 pub fn t_quantile(p: f64, df: f64) -> f64 {
     StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |t| t.inverse_cdf(p))

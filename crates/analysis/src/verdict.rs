@@ -3,18 +3,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use ddlab_config::metrics::*;
 
-use crate::curve::{CurvePoint, SeedCurves, aggregate, resample_jointly};
+use crate::curve::{CurvePoint, SeedCurves, aggregate};
 use crate::ensemble::{ExplicitEnsembles, WidthAdjusted, explicit_ensembles, width_adjusted};
 use crate::epochs::{EpochFigures, EpochWise, SnapshotValue, epoch_wise};
 use crate::onset::onset_test;
-use crate::peak::{PeakTest, find_peak, interpolation_threshold, peak_test};
-use crate::stats::{deming_slope, holm, mean, ols_fit, quantile, within_group_slope};
+use crate::peak::{PeakTest, interpolation_threshold, peak_test};
+use crate::stats::{deming_slope, holm, mean, ols_fit, within_group_slope};
 
 /// The ensemble metrics the verdict is about (`probe/metric` in probes.csv). The ambiguity and the
 /// seed variance live in the space of the training loss (docs/SCIENCE.md, Probes, P1 and P5).
@@ -37,14 +35,12 @@ pub struct Options {
     pub interp_tolerance: f64,
     /// Simulations of the null behind the peak and onset p-values (per design, cached).
     pub null_draws: usize,
-    /// Seed-curve bootstrap resamples (H2's joint bootstrap).
-    pub resamples: usize,
     pub seed: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { alpha: 0.05, interp_tolerance: 0.01, null_draws: 2000, resamples: 500, seed: 0 }
+        Options { alpha: 0.05, interp_tolerance: 0.01, null_draws: 2000, seed: 0 }
     }
 }
 
@@ -632,8 +628,9 @@ pub const PLACED_OCTAVES: f64 = 2.0;
 pub(crate) struct AtPeak {
     pub change: Option<crate::sesoi::SlopeChange>,
     pub sesoi: f64,
-    /// The tested values and the peak's grid cell (log2), to confirm a detected onset seed by seed.
+    /// The tested values, the peak (log2) and its grid cell, to confirm a detected onset seed by seed.
     growth: SeedCurves,
+    peak: f64,
     cell: (f64, f64),
 }
 
@@ -651,6 +648,7 @@ impl AtPeak {
             change: crate::sesoi::slope_change_at(growth, (peak_width as f64).log2(), None),
             sesoi: crate::sesoi::ONSET_SIZE_SHARE * size / octaves,
             growth: growth.clone(),
+            peak: (peak_width as f64).log2(),
             cell,
         }
     }
@@ -673,6 +671,17 @@ impl AtPeak {
         onset.lo.log2() >= self.cell.0 - PLACED_OCTAVES && onset.hi.log2() <= self.cell.1 + PLACED_OCTAVES
     }
 
+    /// The change of slope at the peak, seed by seed, with an onset's own change (found outside the
+    /// peak's cell) held in the model (`sesoi::slope_change_beside`); `None` for an onset inside the
+    /// cell (the two changes would be one).
+    pub(crate) fn beside(&self, onset: &OnsetSummary) -> Option<crate::sesoi::SlopeChange> {
+        let t = onset.width.log2();
+        if (self.cell.0..=self.cell.1).contains(&t) {
+            return None;
+        }
+        crate::sesoi::slope_change_beside(&self.growth, self.peak, t, onset.end.map(f64::log2))
+    }
+
     /// [`AtPeak::confirm`] with its one-sided p-value in the predicted direction (`sign`).
     pub(crate) fn confirmation(&self, onset_width: f64, end: Option<f64>, sign: f64) -> Option<(crate::sesoi::SlopeChange, f64)> {
         self.confirm(onset_width, end).filter(|c| c.se.is_finite() && c.se > 0.0).map(|c| (c, c.p_growth_starts(sign)))
@@ -689,15 +698,49 @@ pub(crate) fn no_onset_outcome(
     at: &str,
     numbers: &mut Vec<(&'static str, f64)>,
 ) -> (Outcome, String) {
-    let Some(c) = at_peak.change.filter(|c| c.se.is_finite()) else {
-        return (Outcome::Inconclusive, format!("the change of slope at {at} cannot be bounded (2 widths on each side needed)"));
+    change_outcome(at_peak.change, at_peak.sesoi, sign, alpha, at, ("change_at_peak", "change_at_peak_upper", ""), numbers)
+}
+
+/// The outcome of an onset detected away from the peak: one change point elsewhere does not exclude a
+/// second change at the peak, so it is contradicted only where the change at the peak, with the onset's
+/// own change held in each seed's model (`sesoi::slope_change_beside`), is bounded below the smallest
+/// change of interest; inconclusive otherwise. (Contradicting on the onset's interval alone made every
+/// miss of that interval a false contradiction: 5.2% in calibration scenario (s) at 3 seeds.)
+pub(crate) fn away_outcome(
+    at_peak: &AtPeak,
+    onset: &OnsetSummary,
+    sign: f64,
+    alpha: f64,
+    at: &str,
+    numbers: &mut Vec<(&'static str, f64)>,
+) -> (Outcome, String) {
+    let keys = ("change_beside", "change_beside_upper", ", the onset's own change held in the model");
+    change_outcome(at_peak.beside(onset), at_peak.sesoi, sign, alpha, at, keys, numbers)
+}
+
+/// See [`no_onset_outcome`]: `keys` names the change and its bound in the numbers, and a phrase for
+/// the model.
+fn change_outcome(
+    change: Option<crate::sesoi::SlopeChange>,
+    sesoi: f64,
+    sign: f64,
+    alpha: f64,
+    at: &str,
+    keys: (&'static str, &'static str, &str),
+    numbers: &mut Vec<(&'static str, f64)>,
+) -> (Outcome, String) {
+    let Some(c) = change.filter(|c| c.se.is_finite()) else {
+        return (
+            Outcome::Inconclusive,
+            format!("the change of slope at {at} cannot be bounded (2 widths on each side needed){}", keys.2),
+        );
     };
-    let j = crate::sesoi::not_supported(sign * c.change, c.se, c.df, alpha, at_peak.sesoi, numbers);
+    let j = crate::sesoi::not_supported(sign * c.change, c.se, c.df, alpha, sesoi, numbers);
     let units = if c.replicates { format!("over {} seeds", c.units) } else { format!("one curve, {} d.o.f.", c.df) };
-    numbers.extend([("change_at_peak", c.change), ("change_at_peak_upper", sign * j.upper)]);
+    numbers.extend([(keys.0, c.change), (keys.1, sign * j.upper)]);
     let text = format!(
-        "at {at} the slope changes by {:.3} per octave ({units}; predicted direction bounded by {:.3}, smallest change of interest {:.3})",
-        c.change, j.upper, at_peak.sesoi
+        "at {at} the slope changes by {:.3} per octave ({units}{}; predicted direction bounded by {:.3}, smallest change of interest {:.3})",
+        c.change, keys.2, j.upper, sesoi
     );
     let why = match j.outcome {
         Outcome::Contradicted => "no growth in the predicted direction starts there".to_string(),
@@ -752,9 +795,14 @@ fn h1_verdict(
     if let Some((c, p)) = at_peak_test {
         numbers.extend([("confirm_change", c.change), ("confirm_p", p), ("confirm_slope_after", c.slope_after)]);
     }
-    // The change at the peak's own width, whatever the outcome: the per-draw summary compares it.
+    // The change at the peak's own width, whatever the outcome: the per-draw summary compares it; and,
+    // for an onset fitted outside the peak's cell, the change at the peak beside it (the over-draws
+    // verdict bounds it where the onsets lie away).
     if let Some(c) = at_peak.change {
         numbers.push(("change_at_peak", c.change));
+    }
+    if let Some(c) = at_peak.beside(o) {
+        numbers.push(("change_beside", c.change));
     }
     numbers.push(("sesoi_change", at_peak.sesoi));
     if o.detected {
@@ -803,13 +851,8 @@ fn h1_verdict(
                 ),
             }
         } else {
-            Verdict::new(
-                pred,
-                Some(name),
-                Outcome::Contradicted,
-                format!("{at} lies away from the peak at {}", pk.width),
-                &numbers,
-            )
+            let (outcome, why) = away_outcome(at_peak, o, sign, alpha, &format!("the peak ({})", pk.width), &mut numbers);
+            Verdict::new(pred, Some(name), outcome, format!("{at} lies away from the peak at {}; {why}", pk.width), &numbers)
         };
     }
     // The fit is one-sided: with Holm p < alpha an onset in the predicted direction is detected.
@@ -1077,10 +1120,9 @@ fn averaging_verdict(
     Verdict::new(pred, None, j.outcome, format!("{text}: {why}"), &numbers)
 }
 
-/// What the across-conditions bootstrap needs of one condition.
+/// What H3 needs of one condition's curves.
 struct Behind {
     test_err: SeedCurves,
-    train_err: SeedCurves,
     growths: BTreeMap<String, SeedCurves>,
 }
 
@@ -1100,12 +1142,10 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
         .map(|c| c.curves.test_err.iter().flat_map(|p| p.values.iter().map(|v| (p.width, v.value))).collect())
         .collect();
     let replicated = crate::replicate::replicated(&analysed, &settings, &test_errors, opts.alpha);
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     // H2 and H3 compare conditions that differ in their setting; the data draws of one setting are its
     // replicates, not conditions, so a sweep of one setting has nothing to compare.
     let one_setting = settings.iter().all(|s| s.1.is_some()) && settings.iter().map(|s| &s.0).collect::<BTreeSet<_>>().len() < 2;
-    let across =
-        if analysed.len() >= 2 && !one_setting { across_conditions(&analysed, &behind, opts, &mut rng) } else { Vec::new() };
+    let across = if analysed.len() >= 2 && !one_setting { across_conditions(&analysed, opts) } else { Vec::new() };
     let h3_inputs: Vec<crate::ensemble::H3Input> =
         analysed.iter().zip(&behind).map(|(c, b)| (c.condition.as_str(), &b.test_err, &b.growths, c.w_interp)).collect();
     let (width_adjusted, width_adjusted_verdict) = if one_setting && analysed.len() >= 2 {
@@ -1323,7 +1363,7 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     if let Some(t) = &theory {
         verdicts.insert(0, t.verdict.clone());
     }
-    let behind = Behind { test_err, train_err, growths };
+    let behind = Behind { test_err, growths };
     let mut c = ConditionAnalysis {
         condition: input.condition.clone(),
         n_train: input.n_train,
@@ -1362,14 +1402,11 @@ fn conclusion(c: &ConditionAnalysis) -> String {
 }
 
 /// H2: across conditions with a detected peak and a detected onset, the Deming slope of log2 W_ens on
-/// log2 W_peak, with a joint seed-curve bootstrap (each condition's test error, train error and growth
-/// resampled with the same seeds; peak and change point re-located in every resample).
-fn across_conditions(
-    analysed: &[ConditionAnalysis],
-    behind: &[Behind],
-    opts: &Options,
-    rng: &mut ChaCha8Rng,
-) -> Vec<AcrossConditions> {
+/// log2 W_peak, with a jackknife over the conditions (H2's units): each condition's (peak, onset) pair is
+/// left out in turn, so the between-condition scatter and each condition's own estimation error (an
+/// argmax and a change point, which a bootstrap of the seeds cannot resample validly) both enter the
+/// spread, and nothing inside a condition is re-located.
+fn across_conditions(analysed: &[ConditionAnalysis], opts: &Options) -> Vec<AcrossConditions> {
     let names: Vec<String> =
         analysed.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).collect::<BTreeSet<_>>().into_iter().collect();
     // An onset whose interval reaches the first candidate (the second width) is censored: the growth
@@ -1411,14 +1448,14 @@ fn across_conditions(
                 .collect();
             let mut w = H2Work { name, included, left_out, points, ..Default::default() };
             if w.included.len() >= NEEDED_CONDITIONS {
-                h2_bootstrap(&mut w, analysed, behind, opts, rng);
+                h2_jackknife(&mut w, analysed);
             }
             w
         })
         .collect();
-    // Holm over the metrics with an interval, on the bootstrap's two-sided p-value of a slope of 0 (the
-    // test behind "excludes 0"); each metric's interval is at the level Holm gives its rank.
-    let p: Vec<f64> = work.iter().map(|w| if w.boot.len() >= MIN_BOOT { bootstrap_p_zero(&w.boot) } else { f64::NAN }).collect();
+    // Holm over the metrics with an interval, on the jackknife t test's two-sided p-value of a slope of 0
+    // (the test behind "excludes 0"); each metric's interval is at the level Holm gives its rank.
+    let p: Vec<f64> = work.iter().map(|w| w.jackknife.map_or(f64::NAN, |j| p_zero(w.slope, &j))).collect();
     let p_holm = holm(&p);
     let family = p.iter().filter(|p| p.is_finite()).count().max(1);
     let tails = holm_tails(&p, opts.alpha);
@@ -1439,9 +1476,6 @@ fn holm_tails(p: &[f64], alpha: f64) -> Vec<f64> {
     tails
 }
 
-/// Fewest bootstrap slopes for an interval.
-const MIN_BOOT: usize = 20;
-
 /// Fewest conditions (with a detected peak and onset) for H2's slope: five leave its fit residual
 /// degrees of freedom.
 const NEEDED_CONDITIONS: usize = 5;
@@ -1458,65 +1492,44 @@ struct H2Work {
     span: f64,
     slope: f64,
     control: Option<f64>,
-    boot: Vec<f64>,
-    boot_control: Vec<f64>,
+    jackknife: Option<crate::curve::Jackknife>,
+    control_jackknife: Option<crate::curve::Jackknife>,
 }
 
-/// The two-sided bootstrap p-value of a slope of 0: twice the smaller share of resampled slopes on
-/// either side of 0, counted with the observed one ((k + 1) / (B + 1)).
-fn bootstrap_p_zero(boot: &[f64]) -> f64 {
-    let n = boot.len() as f64;
-    let below = boot.iter().filter(|&&s| s <= 0.0).count() as f64;
-    let above = boot.iter().filter(|&&s| s >= 0.0).count() as f64;
-    (2.0 * (below.min(above) + 1.0) / (n + 1.0)).min(1.0)
-}
-
-/// The Deming slope of one metric and its two-level bootstrap (conditions, then their seeds).
-fn h2_bootstrap(w: &mut H2Work, analysed: &[ConditionAnalysis], behind: &[Behind], opts: &Options, rng: &mut ChaCha8Rng) {
-    let x: Vec<f64> = w.points.iter().map(|p| p.1.log2()).collect();
-    let y: Vec<f64> = w.points.iter().map(|p| p.2.log2()).collect();
-    w.span = x.iter().copied().fold(f64::NEG_INFINITY, f64::max) - x.iter().copied().fold(f64::INFINITY, f64::min);
-    w.slope = deming_slope(&x, &y);
-    let interp: Vec<Option<f64>> = w.included.iter().map(|&i| analysed[i].w_interp.map(|w| (w as f64).log2())).collect();
-    w.control =
-        interp.iter().all(Option::is_some).then(|| deming_slope(&interp.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &y));
-    let included = &w.included;
-    for _ in 0..opts.resamples {
-        let mut xs = Vec::new();
-        let mut ys = Vec::new();
-        let mut is = Vec::new();
-        // Two levels: the conditions (the units of H2, so that their scatter about the line enters
-        // the interval), then each drawn condition's seeds, jointly for all its curves.
-        let drawn: Vec<usize> = (0..included.len()).map(|_| included[rng.random_range(0..included.len())]).collect();
-        for &i in &drawn {
-            let b = &behind[i];
-            let Some(growth) = b.growths.get(&w.name) else { continue };
-            let r = resample_jointly(&[&b.test_err, &b.train_err, growth], rng);
-            let Some((pi, _, _)) = find_peak(&r[0].means()) else { continue };
-            let (t, g) = r[2].stacked_log2();
-            let Some(tau) = crate::onset::onset_location(&t, &g, crate::sesoi::predicted_sign(&w.name)) else {
-                continue;
-            };
-            xs.push((r[0].widths()[pi] as f64).log2());
-            ys.push(tau);
-            is.push(interpolation_threshold(&r[1].widths(), &r[1].means(), opts.interp_tolerance).map(|w| (w as f64).log2()));
-        }
-        if xs.len() == included.len() {
-            let s = deming_slope(&xs, &ys);
-            if s.is_finite() {
-                w.boot.push(s);
-            }
-            if is.iter().all(Option::is_some) {
-                let s = deming_slope(&is.iter().map(|v| v.unwrap()).collect::<Vec<_>>(), &ys);
-                if s.is_finite() {
-                    w.boot_control.push(s);
-                }
-            }
-        }
+/// The two-sided p-value of a slope of 0: the jackknife t on its degrees of freedom (0 for an exact
+/// slope other than 0: every leave-one-out slope equal).
+fn p_zero(slope: f64, j: &crate::curve::Jackknife) -> f64 {
+    if j.se > 0.0 {
+        (2.0 * crate::stats::t_upper_tail(slope.abs() / j.se, j.df)).min(1.0)
+    } else if slope != 0.0 {
+        0.0
+    } else {
+        1.0
     }
 }
 
-/// One metric's H2 verdict: its percentile interval at two-sided tail `tail` (its Holm level), its raw
+/// Deming's slope of `y` on `x` and its jackknife over the points (each left out in turn).
+fn deming_jackknife(x: &[f64], y: &[f64]) -> (f64, Option<crate::curve::Jackknife>) {
+    let without = |v: &[f64], i: usize| -> Vec<f64> { v.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| *a).collect() };
+    let loo: Vec<f64> = (0..x.len()).map(|i| deming_slope(&without(x, i), &without(y, i))).collect();
+    (deming_slope(x, y), crate::curve::Jackknife::of(&loo))
+}
+
+/// The Deming slope of one metric (and of the interpolation threshold's control) with their jackknifes
+/// over the conditions.
+fn h2_jackknife(w: &mut H2Work, analysed: &[ConditionAnalysis]) {
+    let x: Vec<f64> = w.points.iter().map(|p| p.1.log2()).collect();
+    let y: Vec<f64> = w.points.iter().map(|p| p.2.log2()).collect();
+    w.span = x.iter().copied().fold(f64::NEG_INFINITY, f64::max) - x.iter().copied().fold(f64::INFINITY, f64::min);
+    (w.slope, w.jackknife) = deming_jackknife(&x, &y);
+    let interp: Option<Vec<f64>> = w.included.iter().map(|&i| analysed[i].w_interp.map(|w| (w as f64).log2())).collect();
+    if let Some(interp) = interp {
+        let (slope, j) = deming_jackknife(&interp, &y);
+        (w.control, w.control_jackknife) = (Some(slope), j);
+    }
+}
+
+/// One metric's H2 verdict: its jackknife t interval at two-sided tail `tail` (its Holm level), its raw
 /// and Holm-adjusted p-value of a slope of 0.
 fn h2_verdict(w: H2Work, tail: f64, p: f64, p_holm: f64, family: usize, alpha: f64) -> AcrossConditions {
     let pred = prediction::COMOVEMENT;
@@ -1543,10 +1556,15 @@ fn h2_verdict(w: H2Work, tail: f64, p: f64, p_holm: f64, family: usize, alpha: f
         );
     }
     let slope = w.slope;
-    let ci =
-        |b: &[f64]| if b.len() >= MIN_BOOT { (Some(quantile(b, tail)), Some(quantile(b, 1.0 - tail))) } else { (None, None) };
-    let (lo, hi) = ci(&w.boot);
-    let (control_lo, control_hi) = ci(&w.boot_control);
+    let ci = |s: Option<f64>, j: Option<crate::curve::Jackknife>| match (s.filter(|s| s.is_finite()), j) {
+        (Some(s), Some(j)) => {
+            let half = crate::stats::t_quantile(1.0 - tail, j.df) * j.se;
+            (Some(s - half), Some(s + half))
+        }
+        _ => (None, None),
+    };
+    let (lo, hi) = ci(Some(slope), w.jackknife);
+    let (control_lo, control_hi) = ci(w.control, w.control_jackknife);
     let numbers = [
         ("slope", slope),
         ("lo", lo.unwrap_or(f64::NAN)),
@@ -1558,26 +1576,13 @@ fn h2_verdict(w: H2Work, tail: f64, p: f64, p_holm: f64, family: usize, alpha: f
         ("p_holm", p_holm),
     ];
     let verdict = match (lo, hi) {
-        // Deming's slope is unstable when log W_peak barely varies: the estimate can then fall
-        // outside its own bootstrap interval, and neither says anything.
-        (Some(lo), Some(hi)) if !(lo <= slope && slope <= hi) => Verdict::new(
-            pred,
-            Some(&name),
-            Outcome::NotTestable,
-            format!(
-                "unstable fit: the slope {slope:.2} lies outside its own bootstrap interval [{lo:.2}, {hi:.2}] (the peaks span {:.2} octaves over {} conditions)",
-                w.span,
-                w.included.len()
-            ),
-            &numbers,
-        ),
         (Some(lo), Some(hi)) => {
             let text = format!(
-                "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions (bootstrap of conditions and their seeds; interval at {:.1}%, this metric's Holm level over {family} metric(s); slope 0: p = {} (its floor {}), Holm p = {})",
+                "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions (jackknife over the conditions, t on {} d.o.f.; interval at {:.1}%, this metric's Holm level over {family} metric(s); slope 0: p = {}, Holm p = {})",
                 w.included.len(),
+                w.included.len() - 1,
                 100.0 * (1.0 - 2.0 * tail),
                 fmt_p(p),
-                fmt_p(2.0 / (w.boot.len() as f64 + 1.0)),
                 fmt_p(p_holm),
             );
             let sesoi = crate::sesoi::COMOVEMENT_SLOPE;
@@ -1607,11 +1612,17 @@ fn h2_verdict(w: H2Work, tail: f64, p: f64, p_holm: f64, family: usize, alpha: f
                 )
             }
         }
+        // Deming's slope is undefined when the points have no spread along either axis, or when it is
+        // undefined without one of them.
         _ => Verdict::new(
             pred,
             Some(&name),
             Outcome::NotTestable,
-            "too few bootstrap resamples with a peak and a change point in every condition".into(),
+            format!(
+                "unstable fit: Deming's slope is undefined with or without some condition (the peaks span {:.2} octaves over {} conditions)",
+                w.span,
+                w.included.len()
+            ),
             &numbers,
         ),
     };
@@ -1648,19 +1659,34 @@ mod tests {
     }
 
     #[test]
-    fn h2_bootstrap_p_of_a_zero_slope_counts_the_smaller_side() {
-        // One of four on or below 0: 2 (1 + 1) / 5.
-        assert!((bootstrap_p_zero(&[-1.0, 1.0, 2.0, 3.0]) - 0.8).abs() < 1e-15);
-        // None below 0 of 19: the floor 2 / 20.
-        assert!((bootstrap_p_zero(&[1.0; 19]) - 0.1).abs() < 1e-15);
-        // Symmetric: at most 1.
-        assert_eq!(bootstrap_p_zero(&[-1.0, 1.0]), 1.0);
+    fn h2_jackknife_leaves_each_condition_out_and_tests_zero_by_t() {
+        // Points on a line of slope 2: every leave-one-out slope is 2, so the spread is 0 and a slope
+        // other than 0 has p = 0.
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0];
+        let (slope, j) = deming_jackknife(&x, &x.map(|v| 2.0 * v + 1.0));
+        let j = j.unwrap();
+        assert!((slope - 2.0).abs() < 1e-12 && j.se < 1e-12 && j.df == 4.0, "{slope} {j:?}");
+        assert_eq!(p_zero(slope, &j), 0.0);
+        // Symmetric scatter about y = x (+-0.5 at x = 1 and 3, in opposite directions): Deming's slope
+        // changes when either is left out, so the jackknife has a spread.
+        let (slope, j) = deming_jackknife(&x, &[0.0, 1.5, 2.0, 2.5, 4.0]);
+        assert!(slope < 1.0 && j.unwrap().se > 0.01, "{slope} {j:?}");
+        // The p-value is the two-sided t tail: on 2 d.o.f. the upper tail of t is (1 - t / sqrt(t^2 + 2)) / 2.
+        let j = crate::curve::Jackknife { se: 1.0, df: 2.0, units: 3 };
+        let t: f64 = 1.5;
+        assert!((p_zero(-t, &j) - (1.0 - t / (t * t + 2.0).sqrt())).abs() < 1e-12);
     }
 
     #[test]
     fn an_onset_interval_places_the_onset_only_within_two_octaves_of_the_peak_cell() {
         // Widths 10, 18, 32: the cell of a peak at 18 is [log2 sqrt(180), log2 sqrt(576)] = [3.75, 4.58].
-        let at_peak = AtPeak { change: None, sesoi: 0.0, growth: SeedCurves::default(), cell: peak_cell(&[10, 18, 32], 1) };
+        let at_peak = AtPeak {
+            change: None,
+            sesoi: 0.0,
+            growth: SeedCurves::default(),
+            peak: 18f64.log2(),
+            cell: peak_cell(&[10, 18, 32], 1),
+        };
         let onset = |lo: f64, hi: f64| OnsetSummary {
             width: lo,
             lo,

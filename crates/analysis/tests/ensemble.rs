@@ -19,7 +19,7 @@ fn error_at(w: usize) -> f64 {
 }
 
 fn options() -> Options {
-    Options { null_draws: 999, resamples: 0, ..Options::default() }
+    Options { null_draws: 999, ..Options::default() }
 }
 
 /// A condition: test error `error_at(w) + err_shift(w, s)`, METRIC growth `growth(w, s)`.

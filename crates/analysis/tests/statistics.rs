@@ -124,25 +124,6 @@ fn peak_test_needs_two_seeds_and_a_real_peak() {
 }
 
 #[test]
-fn seed_curves_resample_whole_seeds() {
-    let mut c = SeedCurves::default();
-    for w in [1, 2, 4] {
-        for s in 0..3u64 {
-            c.insert(w, Some(s), (s * 100 + w as u64) as f64);
-        }
-    }
-    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
-    for _ in 0..20 {
-        let r = c.resample_seeds(&mut rng);
-        // Each drawn seed keeps its own values at every width: value - width is the seed's offset at all widths.
-        for k in 0..3u64 {
-            let offsets: Vec<f64> = [1usize, 2, 4].iter().map(|w| r.0[w][&Some(k)] - *w as f64).collect();
-            assert!(offsets.iter().all(|o| *o == offsets[0]), "{offsets:?}");
-        }
-    }
-}
-
-#[test]
 fn jackknife_over_seeds_matches_the_hand_computation() {
     // Statistic without each of three seeds: 1, 2, 3. se = sqrt((m - 1)/m * sum (x - 2)^2) = sqrt(4/3).
     let j = Jackknife::of(&[1.0, 2.0, 3.0]).unwrap();

@@ -48,7 +48,7 @@ fn condition(seeds: u64, onset_octave: f64, other: impl Fn(usize, u64) -> f64) -
 }
 
 fn options() -> Options {
-    Options { null_draws: 999, resamples: 100, ..Options::default() }
+    Options { null_draws: 999, ..Options::default() }
 }
 
 fn verdict<'a>(c: &'a ConditionAnalysis, prediction: &str) -> &'a Verdict {
@@ -81,6 +81,30 @@ fn an_onset_far_from_the_peak_contradicts_h1() {
     assert_eq!(m.coincides, Some(false));
     assert_eq!(m.h1.outcome, Outcome::Contradicted);
     assert!(m.h1.reason.contains("away from the peak"), "{}", m.h1.reason);
+}
+
+/// One change point is fitted: a larger change later does not exclude one at the peak. A metric that
+/// accelerates by 0.3 per octave at the peak (16) and by 2 more at 256 has its onset detected at 256;
+/// with that change held in each seed's model the change at the peak is about 0.3, above the smallest change
+/// of interest, so H1 is not contradicted (before, every onset away from the peak contradicted it:
+/// 5.2% false contradictions in calibration scenario (s) at 3 seeds).
+#[test]
+fn an_onset_elsewhere_does_not_contradict_a_change_at_the_peak_too() {
+    let two = |w: usize, s: u64| {
+        let t = (w as f64).log2();
+        0.3 * (t - 4.0).max(0.0) + 2.0 * (t - 8.0).max(0.0) + jitter(w, s + 3, 0.02)
+    };
+    let analysis = analyze(&[condition(5, 4.0, two)], &options());
+    let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
+    let onset = m.onset.as_ref().unwrap();
+    assert!(onset.detected && (onset.width.log2() - 8.0).abs() <= 0.5, "{onset:?}");
+    assert_eq!(m.coincides, Some(false));
+    assert_eq!(m.h1.outcome, Outcome::Inconclusive, "{}", m.h1.reason);
+    // The single change point lands a quarter-octave early (7.75: it also bends towards the change at
+    // the peak), so the change held beside it is a little under 0.3, still well above the SESOI (0.097).
+    let n = &m.h1.numbers;
+    assert!(n["change_beside"] > 0.15 && n["change_beside_upper"] > n["sesoi"], "{n:?}");
+    assert!(m.h1.reason.contains("away from the peak") && m.h1.reason.contains("held in the model"), "{}", m.h1.reason);
 }
 
 #[test]
@@ -353,7 +377,7 @@ fn a_seed_variance_turning_down_at_the_peak_is_its_onset_but_not_the_familys() {
     assert_eq!(family.numbers["metrics_tested"], 2.0, "the two metrics measured inside one network");
 }
 
-/// H2's interval resamples the conditions (the units) as well as their seeds: onsets that scatter about
+/// H2's interval is a jackknife over the conditions (the units): onsets that scatter about
 /// the line by half an octave, each found precisely within its condition, still leave the slope
 /// uncertain, and the interval must say so.
 #[test]
@@ -430,7 +454,9 @@ fn a_setting_over_data_draws_is_counted_once_with_the_draw_as_the_unit() {
         t.supported + t.contradicted + t.inconclusive + t.not_testable
     };
     assert_eq!(counted(prediction::DOUBLE_DESCENT), 1, "once for the setting, not once per draw");
-    assert_eq!(counted(prediction::PAST_PEAK_FAMILY), 3, "a within-draw relation is still counted per draw");
+    assert_eq!(counted(prediction::PAST_PEAK_FAMILY), 1, "the within-draw relation is judged over draws too");
+    assert_eq!(counted(prediction::EPOCH_PEAK), 1);
+    assert_eq!(counted(prediction::EPOCH_ONSET_FAMILY), 1);
     // One setting: H2 and H3 compare settings, and its draws are not conditions.
     assert!(analysis.across.is_empty());
     assert_eq!(analysis.width_adjusted_verdict.outcome, Outcome::NotTestable);

@@ -45,7 +45,7 @@ fn sweep(
 }
 
 fn cases() -> Vec<(&'static str, Analysis)> {
-    let opts = Options { null_draws: 99, resamples: 10, ..Options::default() };
+    let opts = Options { null_draws: 99, ..Options::default() };
     let wobble = |w: usize, s: u64| 0.1 + 0.01 * ((w as u64 * 7 + s * 3) % 5) as f64;
     let grid = [1, 2, 4, 8, 16, 32, 64];
     let mut diverged = sweep(&grid, 3, |w, _| Some(w as f64), wobble);
@@ -186,7 +186,7 @@ fn figures_finish_on_degenerate_sweeps() {
 /// less stays linear.
 #[test]
 fn a_loss_spanning_decades_is_drawn_on_a_log_scale() {
-    let opts = Options { null_draws: 99, resamples: 10, ..Options::default() };
+    let opts = Options { null_draws: 99, ..Options::default() };
     let grid = [1, 2, 4, 8, 16, 32, 64];
     let loss_axis = |peak: f64| {
         let mut input = sweep(&grid, 3, |w, _| Some(w as f64), |w, s| 0.1 + 0.01 * s as f64 + if w == 8 { 0.3 } else { 0.0 });
