@@ -199,7 +199,7 @@ fn epoch_peak(draws: &[&ConditionAnalysis], alpha: f64) -> Verdict {
             &numbers,
         )
     } else {
-        Verdict::new(pred, None, Outcome::Inconclusive, format!("{text}: and a peak is not excluded in every draw"), &numbers)
+        Verdict::new(pred, None, Outcome::Inconclusive, format!("{text}; a peak is not excluded in every draw"), &numbers)
     }
 }
 
