@@ -179,6 +179,8 @@ enum Scenario {
     DrawsEpochPeak,
     DrawsEpochLinear,
     DrawsEpochOnset,
+    DrawsH2Moves,
+    DrawsH3Null,
 }
 
 /// The over-draws scenarios (y) to (aa'): the default's design, `DRAWS` data draws x `DRAW_SEEDS` seeds,
@@ -196,6 +198,10 @@ pub const DRAW_GROWTH_SD: f64 = 0.1;
 /// Scenario (x): the planted onset at each condition's own peak.
 pub const H2_ONSET_SLOPE: f64 = 0.15;
 
+/// Scenario (ae): each setting's onset sits this far (sd, in octaves) from its peak, the same in all of
+/// its data draws: scatter between settings that a jackknife over draws would not see.
+pub const H2_SETTING_ONSET_SD: f64 = 0.2;
+
 /// Scenarios (u), (v): the height of the saturating growth (six metric noise sd, as the planted peak is
 /// six error noise sd).
 pub const SATURATING_HEIGHT: f64 = 0.3;
@@ -205,7 +211,7 @@ pub const SATURATING_HEIGHT: f64 = 0.3;
 pub const SESOI_TREND: f64 = 0.1;
 
 impl Scenario {
-    const ALL: [Scenario; 37] = [
+    const ALL: [Scenario; 39] = [
         Scenario::NoPeak,
         Scenario::Plateau,
         Scenario::Peak,
@@ -243,6 +249,8 @@ impl Scenario {
         Scenario::DrawsEpochPeak,
         Scenario::DrawsEpochLinear,
         Scenario::DrawsEpochOnset,
+        Scenario::DrawsH2Moves,
+        Scenario::DrawsH3Null,
     ];
 
     /// The base scenario of an over-draws scenario (each draw is one of its sweeps).
@@ -260,6 +268,8 @@ impl Scenario {
             Scenario::DrawsEpochPeak => Some(Scenario::EpochPeak),
             Scenario::DrawsEpochLinear => Some(Scenario::EpochLinear),
             Scenario::DrawsEpochOnset => Some(Scenario::EpochOnset),
+            Scenario::DrawsH2Moves => Some(Scenario::H2Moves),
+            Scenario::DrawsH3Null => Some(Scenario::H3Null),
             _ => None,
         }
     }
@@ -303,6 +313,8 @@ impl Scenario {
             Scenario::DrawsEpochPeak => "(ac') planted epoch-wise peak, over 3 data draws",
             Scenario::DrawsEpochLinear => "(ad) epoch-wise peak, metric linear in log epoch, over 3 data draws",
             Scenario::DrawsEpochOnset => "(ad') onset planted at the epoch-wise peak, over 3 data draws",
+            Scenario::DrawsH2Moves => "(ae) H2: the onset moves with the peak, settings over 3 data draws",
+            Scenario::DrawsH3Null => "(af) H3 null, settings over 3 data draws",
         }
     }
 
@@ -382,6 +394,12 @@ impl Scenario {
                     "{DRAWS} draws x {DRAW_SEEDS} seeds, each draw {base}'s sweep plus a draw offset of the test error (sd {DRAW_ERROR_SD}) and a draw factor 1 + N(0, {DRAW_GROWTH_SD}) on the metrics' growth; counted: the setting's verdict over draws"
                 )
             }
+            Scenario::DrawsH2Moves => format!(
+                "{H3_CONDITIONS} settings as (x), each over {DRAWS} draws x {DRAW_SEEDS} seeds (a draw offset of the test error, sd {DRAW_ERROR_SD}); each setting's onset off its peak by N(0, {H2_SETTING_ONSET_SD}) octaves, the same in its draws: slope 1; counted: H2 with the setting as the unit"
+            ),
+            Scenario::DrawsH3Null => format!(
+                "{H3_CONDITIONS} settings as (h), each over {DRAWS} draws x {DRAW_SEEDS} seeds: the setting's offsets of the metric (sd {H3_METRIC_OFFSET_SD}) and of the error (sd {H3_ERROR_OFFSET_SD}) shared by its draws, plus a draw offset of the error (sd {DRAW_ERROR_SD}); counted: H3 with the setting as the unit"
+            ),
             Scenario::SaturatingOnset => format!(
                 "peak as (b); 1 metric flat, then {SATURATING_HEIGHT} (1 - exp(-(t - 5) / 0.5)) from W = 32 (86% of it within one octave), 8 metrics linear (no change point)"
             ),
@@ -438,6 +456,8 @@ impl Scenario {
             Scenario::DrawsEpochPeak => (prediction::EPOCH_PEAK, power),
             Scenario::DrawsEpochLinear => (prediction::EPOCH_ONSET_FAMILY, alarm),
             Scenario::DrawsEpochOnset => (prediction::EPOCH_ONSET_FAMILY, power),
+            Scenario::DrawsH2Moves => (prediction::COMOVEMENT, power),
+            Scenario::DrawsH3Null => (prediction::WIDTH_ADJUSTED_FAMILY, alarm),
         }
     }
 
@@ -482,7 +502,7 @@ impl Scenario {
                 Some(("onset interval (detected onsets) covers W = 32".into(), onset))
             }
             Scenario::H4Averaging => Some((format!("H4 alpha interval covers {H4_ALPHA}"), |a| alpha_covers(a, H4_ALPHA))),
-            Scenario::H2Moves => Some(("H2 slope interval covers 1".into(), |a| {
+            Scenario::H2Moves | Scenario::DrawsH2Moves => Some(("H2 slope interval covers 1".into(), |a| {
                 let v = &a.across.iter().find(|r| r.verdict.outcome != Outcome::NotTestable)?.verdict;
                 let (lo, hi) = (*v.numbers.get("lo")?, *v.numbers.get("hi")?);
                 Some(lo <= 1.0 && 1.0 <= hi)
@@ -531,7 +551,29 @@ pub fn simulated_seed_variances(seeds: usize, points: usize, sd: f64, rng: &mut 
 
 /// One simulated sweep (one condition, or H3_CONDITIONS for H3).
 fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rng) -> Vec<ConditionInput> {
-    if let Some(base) = scenario.over_draws() {
+    if scenario == Scenario::DrawsH2Moves {
+        let onset_offset = Normal::new(0.0, H2_SETTING_ONSET_SD).unwrap();
+        let error_offset = Normal::new(0.0, DRAW_ERROR_SD).unwrap();
+        let mut out = Vec::new();
+        for c in 0..H3_CONDITIONS {
+            let shift = (c as f64 - (H3_CONDITIONS - 1) as f64 / 2.0) * 0.5;
+            let offset = onset_offset.sample(rng);
+            for d in 0..DRAWS as u64 {
+                let mut input = simulate_shifted(Scenario::H2Moves, seeds, noise_sd, shift, offset, rng);
+                let e = error_offset.sample(rng);
+                for r in &mut input.runs {
+                    r.test_err += e;
+                    r.test_loss += e;
+                }
+                input.setting = format!("setting {c}");
+                input.condition = format!("setting {c}-d{d}");
+                input.draw = Some(d);
+                out.push(input);
+            }
+        }
+        return out;
+    }
+    if let Some(base) = scenario.over_draws().filter(|_| scenario != Scenario::DrawsH3Null) {
         let offset = Normal::new(0.0, DRAW_ERROR_SD).unwrap();
         let factor = Normal::new(1.0, DRAW_GROWTH_SD).unwrap();
         return (0..DRAWS as u64)
@@ -570,21 +612,35 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
             .map(|c| {
                 // Conditions half an octave apart: every curve is (b)'s, shifted.
                 let shift = (c as f64 - (H3_CONDITIONS - 1) as f64 / 2.0) * 0.5;
-                let mut input = simulate_shifted(scenario, seeds, noise_sd, shift, rng);
+                let mut input = simulate_shifted(scenario, seeds, noise_sd, shift, 0.0, rng);
                 input.condition = format!("condition {c}");
                 input
             })
             .collect(),
-        Scenario::H3Null | Scenario::H3Planted => {
+        Scenario::H3Null | Scenario::H3Planted | Scenario::DrawsH3Null => {
             let metric_offset = Normal::new(0.0, H3_METRIC_OFFSET_SD).unwrap();
             let error_offset = Normal::new(0.0, H3_ERROR_OFFSET_SD).unwrap();
+            let draw_offset = Normal::new(0.0, DRAW_ERROR_SD).unwrap();
             let metric_noise = Normal::new(0.0, METRIC_NOISE).unwrap();
-            (0..H3_CONDITIONS)
-                .map(|c| {
+            let draws = if scenario == Scenario::DrawsH3Null { DRAWS } else { 1 };
+            let mut out = Vec::new();
+            for c in 0..H3_CONDITIONS {
+                let (mut u, mut setting_shift) = (0.0, 0.0);
+                for d in 0..draws as u64 {
                     let mut input = simulate(Scenario::Peak, seeds, noise_sd, rng);
+                    // The setting's offsets, drawn after its first sweep (the order (h) has always had).
+                    if d == 0 {
+                        u = metric_offset.sample(rng);
+                        setting_shift =
+                            error_offset.sample(rng) + if scenario == Scenario::H3Planted { H3_EFFECT * u } else { 0.0 };
+                    }
                     input.condition = format!("condition {c}");
-                    let u = metric_offset.sample(rng);
-                    let shift = error_offset.sample(rng) + if scenario == Scenario::H3Planted { H3_EFFECT * u } else { 0.0 };
+                    let mut shift = setting_shift;
+                    if draws > 1 {
+                        (input.setting, input.draw) = (input.condition.clone(), Some(d));
+                        input.condition = format!("condition {c}-d{d}");
+                        shift += draw_offset.sample(rng);
+                    }
                     let values = input.metrics.entry(verdict_metrics(LossSpace::Squared)[0].to_string()).or_default();
                     for r in &mut input.runs {
                         r.test_err += shift;
@@ -593,9 +649,10 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                         values.push(MetricValue { width: r.width, seed: Some(r.seed), trained: false, value: Some(1.0) });
                         values.push(MetricValue { width: r.width, seed: Some(r.seed), trained: true, value: Some(1.0 + g) });
                     }
-                    input
-                })
-                .collect()
+                    out.push(input);
+                }
+            }
+            out
         }
         Scenario::H4Flat | Scenario::H4Averaging | Scenario::H4AtSesoi => {
             let mut input = simulate(Scenario::Peak, seeds, noise_sd, rng);
@@ -744,12 +801,21 @@ fn onset_at_sesoi() -> f64 {
 
 /// One simulated sweep of a scenario.
 fn simulate(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut ChaCha8Rng) -> ConditionInput {
-    simulate_shifted(scenario, seeds, noise_sd, 0.0, rng)
+    simulate_shifted(scenario, seeds, noise_sd, 0.0, 0.0, rng)
 }
 
 /// [`simulate`] with every curve (error, train error, metric) moved `shift` octaves wider: the
 /// condition's threshold and peak move with it.
-fn simulate_shifted(scenario: Scenario, seeds: usize, noise_sd: f64, shift: f64, rng: &mut ChaCha8Rng) -> ConditionInput {
+/// One condition whose curves are shifted by `shift` octaves; in (x) the onset sits `onset_offset`
+/// octaves past the peak.
+fn simulate_shifted(
+    scenario: Scenario,
+    seeds: usize,
+    noise_sd: f64,
+    shift: f64,
+    onset_offset: f64,
+    rng: &mut ChaCha8Rng,
+) -> ConditionInput {
     // In (g) part of the error's seed noise comes from the metric, so that the total stays `noise_sd`.
     let driven = if scenario == Scenario::WithinWidth { (WITHIN_WIDTH_EFFECT * METRIC_NOISE).abs().min(noise_sd) } else { 0.0 };
     let error_noise = Normal::new(0.0, (noise_sd * noise_sd - driven * driven).sqrt()).unwrap();
@@ -783,7 +849,7 @@ fn simulate_shifted(scenario: Scenario, seeds: usize, noise_sd: f64, shift: f64,
                         crate::sesoi::predicted_sign(name.as_str()) * 0.1 * (PLANTED_AT - (t - PLANTED_AT).abs())
                     }
                     (Scenario::Onset, 0) => ONSET_SLOPE * (t - PLANTED_AT).max(0.0),
-                    (Scenario::H2Moves, _) => H2_ONSET_SLOPE * (t - PLANTED_AT).max(0.0),
+                    (Scenario::H2Moves, _) => H2_ONSET_SLOPE * (t - PLANTED_AT - onset_offset).max(0.0),
                     (Scenario::SmoothSaturating, _) => {
                         crate::sesoi::predicted_sign(name.as_str()) * SATURATING_HEIGHT / (1.0 + (-(t - 3.0) / 0.7).exp())
                     }
@@ -921,7 +987,9 @@ fn draw_record(scenario: Scenario, pred: &str, check: Option<CoverageCheck>, ana
         (c.peak.detected, c.metrics.iter().any(|m| m.w_ens.is_some()), c.metrics.iter().any(|m| m.coincides == Some(true)))
     };
     let outcome_of = |o: Outcome| {
-        if scenario.over_draws().is_some() {
+        // The over-draws rows count the setting's verdict over its draws; (ae) and (af) count H2 and H3
+        // across settings.
+        if scenario.over_draws().is_some() && !matches!(scenario, Scenario::DrawsH2Moves | Scenario::DrawsH3Null) {
             return analysis.replicated.iter().flat_map(|r| r.verdicts.iter()).any(|v| v.prediction == pred && v.outcome == o);
         }
         analysis

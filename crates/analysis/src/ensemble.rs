@@ -232,6 +232,62 @@ pub struct RelativeWidth {
 /// (condition, its test error, its metrics' growth, its interpolation threshold).
 pub(crate) type H3Input<'a> = (&'a str, &'a SeedCurves, &'a BTreeMap<String, SeedCurves>, Option<usize>);
 
+/// One unit of H3: a setting's test error and growths, and its interpolation threshold.
+pub(crate) struct SettingCurves {
+    pub setting: String,
+    pub test_err: SeedCurves,
+    pub growths: BTreeMap<String, SeedCurves>,
+    pub w_interp: Option<usize>,
+}
+
+/// H3's units, one per setting (`unit_of[i]` is condition i's index in `settings`). A setting of one
+/// condition keeps its seeds' values; a setting with several data draws gets, at each width, one value
+/// per draw, the mean over that draw's seeds (so its mean there is the mean of the draws' means, each
+/// draw weighted alike), and the median of the draws' thresholds (none if some draw has none). The draws
+/// of a setting share its threshold and whatever else the setting fixes: as separate rows of the
+/// permutation test they would be counted as independent conditions.
+pub(crate) fn setting_means(conditions: &[H3Input], unit_of: &[usize], settings: &[&String]) -> Vec<SettingCurves> {
+    (0..settings.len())
+        .filter_map(|u| {
+            let members: Vec<&H3Input> = conditions.iter().zip(unit_of).filter(|(_, g)| **g == u).map(|(c, _)| c).collect();
+            match members.as_slice() {
+                [] => None,
+                [(label, err, growths, interp)] => Some(SettingCurves {
+                    setting: label.to_string(),
+                    test_err: (*err).clone(),
+                    growths: (*growths).clone(),
+                    w_interp: *interp,
+                }),
+                many => {
+                    let means = |curves: Vec<&SeedCurves>| -> SeedCurves {
+                        let mut out = SeedCurves::default();
+                        for (d, c) in curves.iter().enumerate() {
+                            for (w, m) in c.widths().into_iter().zip(c.means()) {
+                                out.insert(w, Some(d as u64), m);
+                            }
+                        }
+                        out
+                    };
+                    let names: std::collections::BTreeSet<&String> = many.iter().flat_map(|c| c.2.keys()).collect();
+                    let growths =
+                        names.into_iter().map(|n| (n.clone(), means(many.iter().filter_map(|c| c.2.get(n)).collect()))).collect();
+                    let mut thresholds: Option<Vec<usize>> = many.iter().map(|c| c.3).collect();
+                    let w_interp = thresholds.as_mut().map(|t| {
+                        t.sort_unstable();
+                        t[(t.len() - 1) / 2]
+                    });
+                    Some(SettingCurves {
+                        setting: settings[u].clone(),
+                        test_err: means(many.iter().map(|c| c.1).collect()),
+                        growths,
+                        w_interp,
+                    })
+                }
+            }
+        })
+        .collect()
+}
+
 /// Per condition: half-octave bin of log2(W / W_interp) -> (mean growth, mean test error) over its widths
 /// in the bin; then the bins every condition has, as the columns of the permutation test.
 fn relative_test(conditions: &[H3Input], name: &str, opts: &Options) -> Option<RelativeWidth> {
@@ -990,4 +1046,39 @@ fn kw_verdict(kw: &[KwComparison], from: Option<usize>, opts: &Options) -> Verdi
         ),
         &numbers,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_setting_with_data_draws_is_one_h3_unit_weighting_its_draws_alike() {
+        let curves = |values: &[(usize, u64, f64)]| {
+            let mut c = SeedCurves::default();
+            for &(w, s, v) in values {
+                c.insert(w, Some(s), v);
+            }
+            c
+        };
+        // Setting "a" over two draws (two seeds in draw 0, one in draw 1); "b" without draws.
+        let (e0, e1, eb) = (
+            curves(&[(4, 0, 0.2), (4, 1, 0.4), (8, 0, 0.1), (8, 1, 0.1)]),
+            curves(&[(4, 0, 0.6), (8, 0, 0.3)]),
+            curves(&[(4, 0, 0.5), (4, 1, 0.7)]),
+        );
+        let g = |c: &SeedCurves| BTreeMap::from([("m".to_string(), c.clone())]);
+        let (g0, g1, gb) = (g(&e0), g(&e1), g(&eb));
+        let inputs: Vec<H3Input> = vec![("a-d0", &e0, &g0, Some(8)), ("b", &eb, &gb, Some(4)), ("a-d1", &e1, &g1, Some(16))];
+        let (a, b) = ("a".to_string(), "b".to_string());
+        let units = setting_means(&inputs, &[0, 1, 0], &[&a, &b]);
+        assert_eq!(units.iter().map(|u| u.setting.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        // Width 4: draw means 0.3 and 0.6, so 0.45 (the three runs pooled would give 0.4).
+        assert!((units[0].test_err.means()[0] - 0.45).abs() < 1e-12 && (units[0].test_err.means()[1] - 0.2).abs() < 1e-12);
+        assert_eq!(units[0].test_err.max_seeds(), 2);
+        assert!((units[0].growths["m"].means()[0] - 0.45).abs() < 1e-12);
+        // The median of thresholds 8 and 16 (the lower one of an even count), and "b" as it was.
+        assert_eq!((units[0].w_interp, units[1].w_interp), (Some(8), Some(4)));
+        assert_eq!(units[1].test_err, eb);
+    }
 }

@@ -338,7 +338,7 @@ pub struct AcrossConditions {
     pub metric: String,
     /// (condition, W_peak, W_ens) of every condition with a detected peak and a detected onset.
     pub points: Vec<(String, f64, f64)>,
-    /// Deming slope of log2 W_ens on log2 W_peak with its 95% joint seed-bootstrap interval.
+    /// Deming slope of log2 W_ens on log2 W_peak with its jackknife t interval (over the settings) at its Holm level.
     pub slope: Option<f64>,
     pub lo: Option<f64>,
     pub hi: Option<f64>,
@@ -1145,9 +1145,21 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
     // H2 and H3 compare conditions that differ in their setting; the data draws of one setting are its
     // replicates, not conditions, so a sweep of one setting has nothing to compare.
     let one_setting = settings.iter().all(|s| s.1.is_some()) && settings.iter().map(|s| &s.0).collect::<BTreeSet<_>>().len() < 2;
-    let across = if analysed.len() >= 2 && !one_setting { across_conditions(&analysed, opts) } else { Vec::new() };
-    let h3_inputs: Vec<crate::ensemble::H3Input> =
+    // H2's and H3's unit is the setting: the data draws of one setting share its threshold and whatever
+    // else the setting fixes, so they are one unit, not several conditions.
+    let mut setting_names: Vec<&String> = Vec::new();
+    for (name, _) in &settings {
+        if !setting_names.contains(&name) {
+            setting_names.push(name);
+        }
+    }
+    let unit_of: Vec<usize> = settings.iter().map(|s| setting_names.iter().position(|n| **n == s.0).unwrap()).collect();
+    let across = if analysed.len() >= 2 && !one_setting { across_conditions(&analysed, &unit_of, opts) } else { Vec::new() };
+    let per_condition: Vec<crate::ensemble::H3Input> =
         analysed.iter().zip(&behind).map(|(c, b)| (c.condition.as_str(), &b.test_err, &b.growths, c.w_interp)).collect();
+    let merged = crate::ensemble::setting_means(&per_condition, &unit_of, &setting_names);
+    let h3_inputs: Vec<crate::ensemble::H3Input> =
+        merged.iter().map(|m| (m.setting.as_str(), &m.test_err, &m.growths, m.w_interp)).collect();
     let (width_adjusted, width_adjusted_verdict) = if one_setting && analysed.len() >= 2 {
         let reason =
             format!("one setting: its {} conditions are data draws of it (replicates), and H3 compares settings", analysed.len());
@@ -1402,11 +1414,12 @@ fn conclusion(c: &ConditionAnalysis) -> String {
 }
 
 /// H2: across conditions with a detected peak and a detected onset, the Deming slope of log2 W_ens on
-/// log2 W_peak, with a jackknife over the conditions (H2's units): each condition's (peak, onset) pair is
-/// left out in turn, so the between-condition scatter and each condition's own estimation error (an
+/// log2 W_peak, with a jackknife over the settings (H2's units; `unit_of[i]` is condition i's setting,
+/// its own for a condition without data draws): each setting's (peak, onset) pairs, one per data draw,
+/// are left out together, so the between-setting scatter and each condition's own estimation error (an
 /// argmax and a change point, which a bootstrap of the seeds cannot resample validly) both enter the
 /// spread, and nothing inside a condition is re-located.
-fn across_conditions(analysed: &[ConditionAnalysis], opts: &Options) -> Vec<AcrossConditions> {
+fn across_conditions(analysed: &[ConditionAnalysis], unit_of: &[usize], opts: &Options) -> Vec<AcrossConditions> {
     let names: Vec<String> =
         analysed.iter().flat_map(|c| c.metrics.iter().map(|m| m.metric.clone())).collect::<BTreeSet<_>>().into_iter().collect();
     // An onset whose interval reaches the first candidate (the second width) is censored: the growth
@@ -1446,8 +1459,9 @@ fn across_conditions(analysed: &[ConditionAnalysis], opts: &Options) -> Vec<Acro
                     (c.condition.clone(), c.peak.peak.as_ref().unwrap().width as f64, m.w_ens.unwrap())
                 })
                 .collect();
-            let mut w = H2Work { name, included, left_out, points, ..Default::default() };
-            if w.included.len() >= NEEDED_CONDITIONS {
+            let units: Vec<usize> = included.iter().map(|&i| unit_of[i]).collect();
+            let mut w = H2Work { name, included, units, left_out, points, ..Default::default() };
+            if w.settings() >= NEEDED_CONDITIONS {
                 h2_jackknife(&mut w, analysed);
             }
             w
@@ -1476,16 +1490,18 @@ fn holm_tails(p: &[f64], alpha: f64) -> Vec<f64> {
     tails
 }
 
-/// Fewest conditions (with a detected peak and onset) for H2's slope: five leave its fit residual
-/// degrees of freedom.
+/// Fewest settings (with a detected peak and onset in some draw) for H2's slope: five leave its fit
+/// residual degrees of freedom.
 const NEEDED_CONDITIONS: usize = 5;
 
 /// One metric's H2 material before Holm.
 #[derive(Default)]
 struct H2Work {
     name: String,
-    /// Indices of the conditions in the fit, and the names of those left out.
+    /// Indices of the conditions in the fit, the setting (jackknife unit) of each, and the names of the
+    /// conditions left out.
     included: Vec<usize>,
+    units: Vec<usize>,
     left_out: Vec<String>,
     points: Vec<(String, f64, f64)>,
     /// log2 W_peak span of the points.
@@ -1494,6 +1510,13 @@ struct H2Work {
     control: Option<f64>,
     jackknife: Option<crate::curve::Jackknife>,
     control_jackknife: Option<crate::curve::Jackknife>,
+}
+
+impl H2Work {
+    /// Settings in the fit: the jackknife's units.
+    fn settings(&self) -> usize {
+        self.units.iter().collect::<BTreeSet<_>>().len()
+    }
 }
 
 /// The two-sided p-value of a slope of 0: the jackknife t on its degrees of freedom (0 for an exact
@@ -1508,10 +1531,12 @@ fn p_zero(slope: f64, j: &crate::curve::Jackknife) -> f64 {
     }
 }
 
-/// Deming's slope of `y` on `x` and its jackknife over the points (each left out in turn).
-fn deming_jackknife(x: &[f64], y: &[f64]) -> (f64, Option<crate::curve::Jackknife>) {
-    let without = |v: &[f64], i: usize| -> Vec<f64> { v.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| *a).collect() };
-    let loo: Vec<f64> = (0..x.len()).map(|i| deming_slope(&without(x, i), &without(y, i))).collect();
+/// Deming's slope of `y` on `x` and its jackknife over the units: the points of unit `units[i]` are
+/// left out together (the delete-a-group jackknife), each unit in turn.
+fn deming_jackknife(x: &[f64], y: &[f64], units: &[usize]) -> (f64, Option<crate::curve::Jackknife>) {
+    let distinct: BTreeSet<usize> = units.iter().copied().collect();
+    let without = |v: &[f64], u: usize| -> Vec<f64> { v.iter().zip(units).filter(|(_, g)| **g != u).map(|(a, _)| *a).collect() };
+    let loo: Vec<f64> = distinct.iter().map(|&u| deming_slope(&without(x, u), &without(y, u))).collect();
     (deming_slope(x, y), crate::curve::Jackknife::of(&loo))
 }
 
@@ -1521,10 +1546,10 @@ fn h2_jackknife(w: &mut H2Work, analysed: &[ConditionAnalysis]) {
     let x: Vec<f64> = w.points.iter().map(|p| p.1.log2()).collect();
     let y: Vec<f64> = w.points.iter().map(|p| p.2.log2()).collect();
     w.span = x.iter().copied().fold(f64::NEG_INFINITY, f64::max) - x.iter().copied().fold(f64::INFINITY, f64::min);
-    (w.slope, w.jackknife) = deming_jackknife(&x, &y);
+    (w.slope, w.jackknife) = deming_jackknife(&x, &y, &w.units);
     let interp: Option<Vec<f64>> = w.included.iter().map(|&i| analysed[i].w_interp.map(|w| (w as f64).log2())).collect();
     if let Some(interp) = interp {
-        let (slope, j) = deming_jackknife(&interp, &y);
+        let (slope, j) = deming_jackknife(&interp, &y, &w.units);
         (w.control, w.control_jackknife) = (Some(slope), j);
     }
 }
@@ -1545,11 +1570,18 @@ fn h2_verdict(w: H2Work, tail: f64, p: f64, p_holm: f64, family: usize, alpha: f
         control_hi: None,
         verdict: Verdict::new(pred, Some(&name), Outcome::NotTestable, reason, &[]),
     };
-    if w.included.len() < NEEDED_CONDITIONS {
+    let settings = w.settings();
+    // "over 6 conditions", or "over 12 conditions of 4 settings" where settings have data draws.
+    let over = if settings == w.included.len() {
+        format!("{settings} conditions")
+    } else {
+        format!("{} conditions of {settings} settings", w.included.len())
+    };
+    if settings < NEEDED_CONDITIONS {
         return empty(
             format!(
-                "{} condition(s) with a detected peak and onset ({NEEDED_CONDITIONS} needed); left out: {}",
-                w.included.len(),
+                "{} with a detected peak and onset ({NEEDED_CONDITIONS} needed); left out: {}",
+                if settings == w.included.len() { format!("{settings} condition(s)") } else { format!("{settings} setting(s)") },
                 if w.left_out.is_empty() { "none".to_string() } else { w.left_out.join(", ") }
             ),
             w.points,
@@ -1571,6 +1603,7 @@ fn h2_verdict(w: H2Work, tail: f64, p: f64, p_holm: f64, family: usize, alpha: f
         ("hi", hi.unwrap_or(f64::NAN)),
         ("control_slope", w.control.unwrap_or(f64::NAN)),
         ("conditions", w.included.len() as f64),
+        ("settings", settings as f64),
         ("metrics_in_family", family as f64),
         ("p_zero", p),
         ("p_holm", p_holm),
@@ -1578,9 +1611,9 @@ fn h2_verdict(w: H2Work, tail: f64, p: f64, p_holm: f64, family: usize, alpha: f
     let verdict = match (lo, hi) {
         (Some(lo), Some(hi)) => {
             let text = format!(
-                "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {} conditions (jackknife over the conditions, t on {} d.o.f.; interval at {:.1}%, this metric's Holm level over {family} metric(s); slope 0: p = {}, Holm p = {})",
-                w.included.len(),
-                w.included.len() - 1,
+                "slope of log W_ens on log W_peak {slope:.2} [{lo:.2}, {hi:.2}] over {over} (jackknife over the {}, t on {} d.o.f.; interval at {:.1}%, this metric's Holm level over {family} metric(s); slope 0: p = {}, Holm p = {})",
+                if settings == w.included.len() { "conditions" } else { "settings, each with its data draws" },
+                settings - 1,
                 100.0 * (1.0 - 2.0 * tail),
                 fmt_p(p),
                 fmt_p(p_holm),
@@ -1619,9 +1652,9 @@ fn h2_verdict(w: H2Work, tail: f64, p: f64, p_holm: f64, family: usize, alpha: f
             Some(&name),
             Outcome::NotTestable,
             format!(
-                "unstable fit: Deming's slope is undefined with or without some condition (the peaks span {:.2} octaves over {} conditions)",
+                "unstable fit: Deming's slope is undefined with or without some {} (the peaks span {:.2} octaves over {over})",
+                if settings == w.included.len() { "condition" } else { "setting" },
                 w.span,
-                w.included.len()
             ),
             &numbers,
         ),
@@ -1659,18 +1692,38 @@ mod tests {
     }
 
     #[test]
-    fn h2_jackknife_leaves_each_condition_out_and_tests_zero_by_t() {
+    fn h2_jackknife_leaves_each_setting_out_and_tests_zero_by_t() {
         // Points on a line of slope 2: every leave-one-out slope is 2, so the spread is 0 and a slope
         // other than 0 has p = 0.
         let x = [0.0, 1.0, 2.0, 3.0, 4.0];
-        let (slope, j) = deming_jackknife(&x, &x.map(|v| 2.0 * v + 1.0));
+        let each = [0, 1, 2, 3, 4];
+        let (slope, j) = deming_jackknife(&x, &x.map(|v| 2.0 * v + 1.0), &each);
         let j = j.unwrap();
         assert!((slope - 2.0).abs() < 1e-12 && j.se < 1e-12 && j.df == 4.0, "{slope} {j:?}");
         assert_eq!(p_zero(slope, &j), 0.0);
         // Symmetric scatter about y = x (+-0.5 at x = 1 and 3, in opposite directions): Deming's slope
         // changes when either is left out, so the jackknife has a spread.
-        let (slope, j) = deming_jackknife(&x, &[0.0, 1.5, 2.0, 2.5, 4.0]);
+        let (slope, j) = deming_jackknife(&x, &[0.0, 1.5, 2.0, 2.5, 4.0], &each);
         assert!(slope < 1.0 && j.unwrap().se > 0.01, "{slope} {j:?}");
+        // Two data draws per setting: the setting's points are left out together, so there are as many
+        // jackknife units as settings and the spread is that of the leave-one-setting-out slopes.
+        let x2 = [0.0, 0.2, 1.0, 1.1, 2.0, 2.3, 3.0, 2.9, 4.0, 4.2];
+        let y2 = [0.1, 0.0, 1.4, 1.0, 2.0, 2.6, 2.5, 3.3, 4.0, 3.7];
+        let units = [0, 0, 1, 1, 2, 2, 3, 3, 4, 4];
+        let (slope, j) = deming_jackknife(&x2, &y2, &units);
+        let j = j.unwrap();
+        assert_eq!((j.units, j.df), (5, 4.0));
+        assert!((slope - deming_slope(&x2, &y2)).abs() < 1e-15);
+        let loo: Vec<f64> = (0..5)
+            .map(|u| {
+                let keep =
+                    |v: &[f64]| -> Vec<f64> { v.iter().enumerate().filter(|(i, _)| i / 2 != u).map(|(_, a)| *a).collect() };
+                deming_slope(&keep(&x2), &keep(&y2))
+            })
+            .collect();
+        let mean = loo.iter().sum::<f64>() / 5.0;
+        let se = (4.0 / 5.0 * loo.iter().map(|s| (s - mean).powi(2)).sum::<f64>()).sqrt();
+        assert!((j.se - se).abs() < 1e-12 && se > 0.01, "{} {se}", j.se);
         // The p-value is the two-sided t tail: on 2 d.o.f. the upper tail of t is (1 - t / sqrt(t^2 + 2)) / 2.
         let j = crate::curve::Jackknife { se: 1.0, df: 2.0, units: 3 };
         let t: f64 = 1.5;

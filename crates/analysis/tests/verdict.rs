@@ -390,6 +390,38 @@ fn h2_interval_includes_the_scatter_between_conditions() {
     assert!(hi - lo > 0.3, "half-octave scatter over four octaves: [{lo}, {hi}] {:?}", across.verdict.reason);
 }
 
+/// Settings crossed with data draws: H2 and H3 compare settings, not draws. Five settings of two draws
+/// each (the draws alike but for a level shift of the error): H2's fit has ten points, its jackknife five
+/// units (t on 4 d.o.f.), and H3's rows are the five settings.
+#[test]
+fn settings_with_data_draws_are_the_units_of_h2_and_h3() {
+    let conditions: Vec<ConditionInput> = shifted_conditions(|_| 0.0)
+        .into_iter()
+        .flat_map(|c| {
+            (0..2u64).map(move |d| {
+                let mut draw = c.clone();
+                (draw.setting, draw.draw, draw.condition) = (c.condition.clone(), Some(d), format!("{}-d{d}", c.condition));
+                for r in &mut draw.runs {
+                    r.test_err += 0.002 * d as f64;
+                }
+                draw
+            })
+        })
+        .collect();
+    let analysis = analyze(&conditions, &options());
+    let across = analysis.across.iter().find(|x| x.metric == METRIC).unwrap();
+    assert_eq!(across.points.len(), 10);
+    let n = &across.verdict.numbers;
+    assert_eq!((n["conditions"], n["settings"]), (10.0, 5.0), "{}", across.verdict.reason);
+    assert!(
+        across.verdict.reason.contains("over 10 conditions of 5 settings") && across.verdict.reason.contains("t on 4 d.o.f.")
+    );
+    assert_eq!(across.verdict.outcome, Outcome::Supported, "{}", across.verdict.reason);
+    for h3 in &analysis.width_adjusted {
+        assert_eq!(h3.conditions, ["c0", "c1", "c2", "c3", "c4"], "{}", h3.metric);
+    }
+}
+
 /// H3's threshold confound: six conditions whose thresholds lie an octave apart, and whose metric and
 /// error are both functions of the distance from the threshold only. At a fixed raw width the condition
 /// further past its threshold has grown more and errs less, so the raw-width slope is spurious (-0.04);

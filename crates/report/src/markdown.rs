@@ -389,7 +389,7 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
         out.push_str(&condition_section(c));
     }
     if !analysis.across.is_empty() {
-        out.push_str("## Across conditions (H2)\n\nDeming slope of log2 W_ens on log2 W_peak over the conditions with a detected peak and onset (interval: a jackknife over the conditions, at its Holm level); control: the same against log2 W_interp.\n\n| metric | conditions | slope [95%] | control slope [95%] | outcome | reason |\n| --- | --- | --- | --- | --- | --- |\n");
+        out.push_str("## Across conditions (H2)\n\nDeming slope of log2 W_ens on log2 W_peak over the conditions with a detected peak and onset (interval: a jackknife over the conditions, leaving out a setting's data draws together, at its Holm level); control: the same against log2 W_interp.\n\n| metric | conditions | slope [95%] | control slope [95%] | outcome | reason |\n| --- | --- | --- | --- | --- | --- |\n");
         let fmt = |s: Option<f64>, lo: Option<f64>, hi: Option<f64>| match (s, lo, hi) {
             (Some(s), Some(lo), Some(hi)) => format!("{} [{}, {}]", num(s), num(lo), num(hi)),
             (Some(s), _, _) => num(s),
