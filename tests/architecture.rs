@@ -1,7 +1,8 @@
 //! ARCHITECTURE.md's invariants, checked on the code: its crate-graph table is every library crate's
 //! exact set of ddlab dependencies and none of its forbidden ones; no library crate prints except the
 //! driver's progress reporter; the driver builds no path of the sweep folder itself (store names them);
-//! and the contract between probe and analysis: the probes emit every metric the verdict tests.
+//! the analysis crate's modules form no import circle; and the contract between probe and analysis: the
+//! probes emit every metric the verdict tests.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -113,6 +114,58 @@ fn the_driver_builds_no_path_of_the_sweep_folder() {
         }
     }
     assert!(found.is_empty(), "store names every path of the sweep folder (SweepDir methods):\n{}", found.join("\n"));
+}
+
+/// The analysis crate's modules form layers: following `crate::module` references (outside tests) from
+/// any module never leads back to it. Returns the circles found, each as a path of modules.
+fn import_circles(dir: &Path) -> Vec<Vec<String>> {
+    let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in sources(dir) {
+        let module = file.file_stem().unwrap().to_string_lossy().to_string();
+        let mut used = BTreeSet::new();
+        for (_, line) in code_lines(&file) {
+            let line = line.split("//").next().unwrap_or("");
+            for (i, _) in line.match_indices("crate::") {
+                let name: String =
+                    line[i + 7..].chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
+                if !name.is_empty() && name != module {
+                    used.insert(name);
+                }
+            }
+        }
+        uses.insert(module, used);
+    }
+    let mut circles = Vec::new();
+    // Depth-first from every module, along the import edges; a path that returns to its start is a circle.
+    fn walk(at: &str, path: &mut Vec<String>, uses: &BTreeMap<String, BTreeSet<String>>, circles: &mut Vec<Vec<String>>) {
+        for next in uses.get(at).into_iter().flatten() {
+            if *next == path[0] {
+                let mut circle = path.clone();
+                circle.push(next.clone());
+                circles.push(circle);
+            } else if !path.contains(next) && path.len() < uses.len() {
+                path.push(next.clone());
+                walk(next, path, uses, circles);
+                path.pop();
+            }
+        }
+    }
+    for start in uses.keys() {
+        walk(start, &mut vec![start.clone()], &uses, &mut circles);
+    }
+    circles
+}
+
+#[test]
+fn the_analysis_modules_form_no_import_circle() {
+    let circles = import_circles(&root().join("crates/analysis/src"));
+    let shown: Vec<String> = circles.iter().take(5).map(|c| c.join(" -> ")).collect();
+    assert!(
+        circles.is_empty(),
+        "ARCHITECTURE.md: the analysis modules form layers, but {} circle(s), e.g.:\n{}",
+        circles.len(),
+        shown.join("\n")
+    );
 }
 
 #[test]

@@ -9,11 +9,11 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use crate::epochs::{EpochFigures, SnapshotValue};
-use crate::verdict::{
-    ConditionInput, LossSpace, MetricValue, Options, Outcome, RunFigures, analyze, prediction, seed_variance_metric, share,
-    verdict_metrics,
+use crate::analyze::analyze;
+use crate::input::{
+    ConditionInput, EpochFigures, LossSpace, MetricValue, RunFigures, SnapshotValue, seed_variance_metric, verdict_metrics,
 };
+use crate::outcome::{Options, Outcome, prediction, share};
 
 /// The default width grid of a sweep.
 pub const CALIBRATION_WIDTHS: [usize; 18] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256, 384, 512, 1024];
@@ -89,7 +89,7 @@ pub enum Target {
 }
 
 /// Whether one simulated sweep reported an interval and it covered the truth (`None`: not reported).
-type CoverageCheck = fn(&crate::verdict::Analysis) -> Option<bool>;
+type CoverageCheck = fn(&crate::analyze::Analysis) -> Option<bool>;
 
 /// One row of the calibration table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -487,12 +487,12 @@ impl Scenario {
     /// The interval whose coverage the scenario measures: its name and, per simulated sweep, whether
     /// it was reported and covered the truth (`None`: not reported in this draw).
     fn coverage(self) -> Option<(String, CoverageCheck)> {
-        let onset = |a: &crate::verdict::Analysis| {
+        let onset = |a: &crate::analyze::Analysis| {
             let m = a.conditions[0].metrics.first()?;
             let o = m.onset.as_ref().filter(|o| o.detected)?;
             Some(o.lo <= 32.0 * (1.0 + 1e-9) && o.hi >= 32.0 * (1.0 - 1e-9))
         };
-        fn alpha_covers(a: &crate::verdict::Analysis, truth: f64) -> Option<bool> {
+        fn alpha_covers(a: &crate::analyze::Analysis, truth: f64) -> Option<bool> {
             let v = a.conditions[0].verdicts.iter().find(|v| v.prediction == prediction::AVERAGING)?;
             let (lo, hi) = (*v.numbers.get("lo")?, *v.numbers.get("hi")?);
             Some(lo <= truth && truth <= hi)
@@ -671,7 +671,7 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                 }
             }
             input.metrics.insert(seed_variance_metric(LossSpace::Squared).to_string(), values);
-            input.metrics.insert(crate::verdict::seed_variance_without(LossSpace::Squared).to_string(), without);
+            input.metrics.insert(crate::input::seed_variance_without(LossSpace::Squared).to_string(), without);
             vec![input]
         }
         Scenario::H5Even | Scenario::H5Removed => {
@@ -973,7 +973,7 @@ struct DrawRecord {
     covered: Option<bool>,
 }
 
-fn draw_record(scenario: Scenario, pred: &str, check: Option<CoverageCheck>, analysis: &crate::verdict::Analysis) -> DrawRecord {
+fn draw_record(scenario: Scenario, pred: &str, check: Option<CoverageCheck>, analysis: &crate::analyze::Analysis) -> DrawRecord {
     let c = &analysis.conditions[0];
     let (detected, onset, coincides) = if scenario.is_epoch() {
         // The epoch-wise rows count the epoch-wise peak, onset and coincidence.

@@ -16,9 +16,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::curve::{CurvePoint, SeedCurves, aggregate};
+use crate::input::MetricValue;
+use crate::outcome::{Options, Outcome, Verdict, family_verdict, fmt_p, prediction};
 use crate::peak::PeakTest;
 use crate::stats::{holm, mean, t_quantile, within_group_slope};
-use crate::verdict::{MetricValue, Options, Outcome, Verdict, family_verdict, fmt_p, prediction};
 
 /// `seed_ensemble/ensemble_err_k{k}`: test error of the average of k seeds' outputs (one value per width).
 pub const ENSEMBLE_ERR_PREFIX: &str = "seed_ensemble/ensemble_err_k";
@@ -859,7 +860,7 @@ fn ensemble_peak_verdict(
             pred,
             None,
             Outcome::Supported,
-            format!("{text}: averaging lowers the peak (one-sided p = {})", crate::verdict::fmt_p(p_value)),
+            format!("{text}: averaging lowers the peak (one-sided p = {})", crate::outcome::fmt_p(p_value)),
             &numbers,
         );
     }
@@ -927,7 +928,7 @@ struct KwModel {
 fn kw_model(diff: &SeedCurves) -> Option<KwModel> {
     let widths = diff.widths();
     let (&first_width, &last_width) = (widths.first()?, widths.last()?);
-    let seeds: Vec<crate::SeedKey> =
+    let seeds: Vec<crate::curve::SeedKey> =
         diff.0.get(&first_width)?.keys().copied().filter(|s| diff.0.values().all(|m| m.contains_key(s))).collect();
     let x: Vec<f64> = widths.iter().map(|w| (*w as f64).log2()).collect();
     let (mut means, mut firsts, mut lasts, mut slopes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());

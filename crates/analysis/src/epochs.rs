@@ -12,39 +12,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::curve::{CurvePoint, SeedCurves, aggregate};
+use crate::h1::{AtPeak, OnsetAxis, OnsetSummary, onset_summary, onset_verdict, peak_cell};
+use crate::input::{ConditionInput, EpochFigures};
 use crate::onset::onset_test;
+use crate::outcome::{Options, Outcome, Verdict, family_verdict, fmt_p, prediction};
 use crate::peak::{PeakTest, peak_test};
 use crate::stats::holm;
-use crate::verdict::{
-    AtPeak, ConditionInput, OnsetSummary, Options, Outcome, Verdict, family_verdict, fmt_p, no_onset_outcome, onset_summary,
-    peak_cell, prediction,
-};
 
 /// Bins per octave of epochs.
 pub const EPOCH_BINS_PER_OCTAVE: f64 = 4.0;
 /// A width is analysed over epochs when it has at least this many evaluation epochs (epoch >= 1).
 const MIN_EPOCHS: usize = 3;
-
-/// One row of a run's metrics.csv. Figures may be NaN (a diverging run): such rows are skipped and counted.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct EpochFigures {
-    pub width: usize,
-    pub seed: u64,
-    pub epoch: usize,
-    pub train_err: f64,
-    pub test_err: f64,
-    pub test_loss: f64,
-}
-
-/// A probe value during training (probes.csv rows with phase `snapshot`, plus `trained` at the final
-/// epoch and `init` at epoch 0). `None` where the metric is undefined.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SnapshotValue {
-    pub width: usize,
-    pub seed: u64,
-    pub epoch: usize,
-    pub value: Option<f64>,
-}
 
 /// One verdict metric over epochs at one width.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -149,7 +127,7 @@ pub(crate) fn epoch_wise(
     opts: &Options,
 ) -> EpochWise {
     let mut out = EpochWise::default();
-    let mut rows: BTreeMap<usize, Vec<&crate::epochs::EpochFigures>> = BTreeMap::new();
+    let mut rows: BTreeMap<usize, Vec<&EpochFigures>> = BTreeMap::new();
     for r in &input.epochs {
         if diverged.contains(&(r.width, r.seed)) {
             out.from_diverged_runs += 1;
@@ -265,7 +243,9 @@ pub(crate) fn epoch_wise(
     for (wi, ew) in out.widths.iter_mut().enumerate() {
         let peak_epoch = ew.peak.peak.as_ref().filter(|_| ew.detected).map(|p| p.width);
         for (mi, m) in ew.metrics.iter_mut().enumerate() {
-            m.verdict = epoch_onset_verdict(m, peak_epoch, at_peaks.get(&(wi, mi)), opts.alpha);
+            let label = format!("{} at width {}", m.metric, m.width);
+            let peak = peak_epoch.zip(at_peaks.get(&(wi, mi)));
+            m.verdict = onset_verdict(&OnsetAxis::EPOCH_WISE, &m.metric, &label, m.onset.as_ref(), m.coincides, peak, opts.alpha);
         }
     }
     let members: Vec<&Verdict> = out.widths.iter().flat_map(|w| w.metrics.iter().map(|m| &m.verdict)).collect();
@@ -356,107 +336,6 @@ fn epoch_peak_verdict(out: &EpochWise, no_rows: bool) -> Verdict {
             &numbers,
         )
     }
-}
-
-fn epoch_onset_verdict(m: &EpochMetric, peak_epoch: Option<usize>, at_peak: Option<&AtPeak>, alpha: f64) -> Verdict {
-    let pred = prediction::EPOCH_ONSET;
-    let name = format!("{} at width {}", m.metric, m.width);
-    let Some(pe) = peak_epoch else {
-        return Verdict::new(pred, Some(&name), Outcome::NotTestable, "no epoch-wise peak at this width".into(), &[]);
-    };
-    let Some(o) = &m.onset else {
-        return Verdict::new(
-            pred,
-            Some(&name),
-            Outcome::NotTestable,
-            "too few snapshots for a change-point test (5 epoch bins and 6 values needed)".into(),
-            &[],
-        );
-    };
-    let mut numbers = vec![
-        ("epoch_ens", o.width),
-        ("epoch_ens_lo", o.lo),
-        ("epoch_ens_hi", o.hi),
-        ("epoch_peak", pe as f64),
-        ("slope_change", o.slope_change),
-        ("p_value", o.p_value),
-        ("p_holm", o.p_holm),
-    ];
-    let sign = crate::sesoi::predicted_sign(&m.metric);
-    // The draw's statistics whatever the outcome, as H1's: the verdict over data draws reads them.
-    if let Some(a) = at_peak {
-        if let Some((c, p)) = a.confirmation(o.width, o.end, sign) {
-            numbers.extend([("confirm_change", c.change), ("confirm_p", p), ("confirm_slope_after", c.slope_after)]);
-        }
-        if let Some(c) = a.beside(o) {
-            numbers.push(("change_beside", c.change));
-        }
-        numbers.push(("sesoi_change", a.sesoi));
-    }
-    let mut not_shown = |first: String| match at_peak {
-        Some(at_peak) => {
-            let (outcome, why) = no_onset_outcome(at_peak, sign, alpha, &format!("the epoch-wise peak ({pe})"), &mut numbers);
-            (outcome, format!("{first}; {why}"))
-        }
-        None => (Outcome::Inconclusive, first),
-    };
-    // The fit is one-sided: with Holm p < alpha an onset in the predicted direction is detected.
-    let (outcome, reason) = if !o.detected {
-        not_shown(format!(
-            "no onset over epochs: no change of slope in the predicted direction is significant (Holm p = {})",
-            fmt_p(o.p_holm)
-        ))
-    } else if m.coincides == Some(true) && at_peak.is_some_and(|a| !a.places(o)) {
-        (
-            Outcome::Inconclusive,
-            format!(
-                "{} (Holm p = {}) overlaps the epoch-wise peak's cell at {pe} but reaches more than {} octave beyond it: the data cannot place the onset at the peak",
-                o.words("epoch"),
-                fmt_p(o.p_holm),
-                crate::verdict::PLACED_OCTAVES
-            ),
-        )
-    } else if m.coincides == Some(true) {
-        let at = format!("{} (Holm p = {}) covers the epoch-wise peak at {pe}", o.words("epoch"), fmt_p(o.p_holm));
-        // As H1: the onset must also show seed by seed at the peak.
-        match at_peak.and_then(|a| a.confirmation(o.width, o.end, sign)) {
-            Some((c, p)) if p < alpha => {
-                numbers.extend([("confirm_change", c.change), ("confirm_p", p)]);
-                (
-                    Outcome::Supported,
-                    format!(
-                        "{at}, and there the slope changes by {:.3} per octave of epochs, seed by seed (one-sided p = {})",
-                        c.change,
-                        fmt_p(p)
-                    ),
-                )
-            }
-            confirmation => (
-                Outcome::Inconclusive,
-                format!(
-                    "{at}, but the change of slope there is not significantly in the predicted direction seed by seed{}",
-                    confirmation.map_or(" (it cannot be fitted)".to_string(), |(c, p)| format!(
-                        " ({:.3}, one-sided p = {})",
-                        c.change,
-                        fmt_p(p)
-                    ))
-                ),
-            ),
-        }
-    } else {
-        // As H1: an onset elsewhere contradicts only where the change at the peak, with the onset's own
-        // change held in the model, is bounded below the smallest change of interest.
-        let first = format!("{} (Holm p = {}) lies away from the epoch-wise peak at {pe}", o.words("epoch"), fmt_p(o.p_holm));
-        match at_peak {
-            Some(at_peak) => {
-                let (outcome, why) =
-                    crate::verdict::away_outcome(at_peak, o, sign, alpha, &format!("the epoch-wise peak ({pe})"), &mut numbers);
-                (outcome, format!("{first}; {why}"))
-            }
-            None => (Outcome::Inconclusive, first),
-        }
-    };
-    Verdict::new(pred, Some(&name), outcome, reason, &numbers)
 }
 
 /// The widths to draw: closest (in log2) to the model-wise peak, to the interpolation threshold, and

@@ -7,9 +7,11 @@
 
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
+use crate::condition::ConditionAnalysis;
+use crate::h1::{OnsetAxis, PLACED_OCTAVES};
+use crate::outcome::{Outcome, Verdict, prediction};
 use crate::sesoi;
 use crate::stats::{MeanOver, mean};
-use crate::verdict::{ConditionAnalysis, Outcome, PLACED_OCTAVES, Verdict, prediction};
 
 /// Mean over draws (the draw the unit); draws without the figure are left out.
 fn mean_over_draws(values: &[f64]) -> Option<MeanOver> {
@@ -93,14 +95,12 @@ fn past_peak(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>
                 );
             };
             let (lo, hi) = e.interval(0.95);
-            let upper = e.upper(alpha);
-            let mut numbers = vec![
+            let numbers = vec![
                 ("error_per_sd", e.mean),
                 ("lo", lo),
                 ("hi", hi),
                 ("p_value", p[i]),
                 ("p_holm", p_holm[i]),
-                ("sesoi", sesoi),
                 ("draws", e.n as f64),
             ];
             let text = format!(
@@ -110,32 +110,13 @@ fn past_peak(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>
                 fmt(p[i]),
                 fmt(p_holm[i])
             );
-            if p_holm[i] < alpha {
-                Verdict::new(pred, Some(name), Outcome::Supported, format!("{text}: it errs less"), &numbers)
-            } else if upper < sesoi {
-                Verdict::new(
-                    pred,
-                    Some(name),
-                    Outcome::Contradicted,
-                    format!("{text}: bounded by {upper:.4}, below the smallest effect of interest {sesoi} per sd"),
-                    &numbers,
-                )
-            } else {
-                let power = sesoi::power(sesoi, e.se, e.df, alpha);
-                numbers.push(("power", power));
-                Verdict::new(
-                    pred,
-                    Some(name),
-                    Outcome::Inconclusive,
-                    format!("{text}: neither shown nor excluded (power {power:.2} at {sesoi} per sd)"),
-                    &numbers,
-                )
-            }
+            let rule = Judged { p: p_holm[i], sesoi, alpha, digits: 4, unit: " per sd" };
+            rule.verdict(pred, Some(name), e, format!("{text}: it errs less"), text, numbers)
         })
         .collect();
     let members: Vec<&Verdict> = metrics.iter().collect();
     let family =
-        crate::verdict::family_verdict(prediction::PAST_PEAK_FAMILY, &members, "predict lower error within widths over draws");
+        crate::outcome::family_verdict(prediction::PAST_PEAK_FAMILY, &members, "predict lower error within widths over draws");
     (family, metrics)
 }
 
@@ -212,7 +193,7 @@ fn outcome(c: &ConditionAnalysis, pred: &str) -> Option<Outcome> {
 }
 
 fn fmt(x: f64) -> String {
-    crate::verdict::fmt_p(x)
+    crate::outcome::fmt_p(x)
 }
 
 /// Double descent over draws: Fisher's combination of the draws' peak tests (each valid under its
@@ -264,7 +245,7 @@ fn double_descent(draws: &[&ConditionAnalysis], alpha: f64) -> Verdict {
 /// the peak with each draw's onset held in the model is bounded below it.
 fn onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdict>) {
     let members = |c: &ConditionAnalysis| c.metrics.iter().map(|m| (m.metric.clone(), m.metric.clone(), m.h1.clone())).collect();
-    onset_over(draws, alpha, &OnsetKind::MODEL_WISE, &members)
+    onset_over(draws, alpha, &OnsetAxis::MODEL_WISE, &members)
 }
 
 /// The epoch-wise onset over draws, per (metric, width): as H1 over draws, with the draw's epoch-wise
@@ -279,40 +260,13 @@ fn epoch_onset(draws: &[&ConditionAnalysis], alpha: f64) -> (Verdict, Vec<Verdic
             })
             .collect()
     };
-    onset_over(draws, alpha, &OnsetKind::EPOCH_WISE, &members)
-}
-
-/// What tells H1 over draws from the epoch-wise onset over draws.
-struct OnsetKind {
-    pred: &'static str,
-    family: &'static str,
-    /// The keys of the onset's and the peak's location in a draw's verdict.
-    onset: &'static str,
-    peak: &'static str,
-    what: &'static str,
-}
-
-impl OnsetKind {
-    const MODEL_WISE: OnsetKind = OnsetKind {
-        pred: prediction::ONSET,
-        family: prediction::ONSET_FAMILY,
-        onset: "w_ens",
-        peak: "w_peak",
-        what: "start moving at the peak over draws",
-    };
-    const EPOCH_WISE: OnsetKind = OnsetKind {
-        pred: prediction::EPOCH_ONSET,
-        family: prediction::EPOCH_ONSET_FAMILY,
-        onset: "epoch_ens",
-        peak: "epoch_peak",
-        what: "start moving at the epoch-wise peak over draws",
-    };
+    onset_over(draws, alpha, &OnsetAxis::EPOCH_WISE, &members)
 }
 
 /// One draw's onset verdicts: (name, metric, verdict).
 type OnsetMembers<'a> = dyn Fn(&ConditionAnalysis) -> Vec<(String, String, Verdict)> + 'a;
 
-fn onset_over(draws: &[&ConditionAnalysis], alpha: f64, kind: &OnsetKind, members: &OnsetMembers) -> (Verdict, Vec<Verdict>) {
+fn onset_over(draws: &[&ConditionAnalysis], alpha: f64, kind: &OnsetAxis, members: &OnsetMembers) -> (Verdict, Vec<Verdict>) {
     let per_draw: Vec<Vec<(String, String, Verdict)>> = draws.iter().map(|c| members(c)).collect();
     // Every name seen in some draw, with its metric (an epoch-wise pair is tested only at widths whose
     // draw found an epoch-wise peak).
@@ -458,7 +412,7 @@ fn onset_over(draws: &[&ConditionAnalysis], alpha: f64, kind: &OnsetKind, member
     }
     // The family over the metrics measured inside one network, as within a draw.
     let counted: Vec<&Verdict> = metrics.iter().zip(&work).filter(|(_, w)| counted(w)).map(|(v, _)| v).collect();
-    let family = crate::verdict::family_verdict(kind.family, &counted, kind.what);
+    let family = crate::outcome::family_verdict(kind.family, &counted, kind.over_draws);
     (family, metrics)
 }
 
@@ -485,29 +439,44 @@ fn positive_effect(
     };
     let (lo, hi) = e.interval(0.95);
     let p = e.p_positive();
-    let upper = e.upper(alpha);
-    let mut numbers = vec![(key, e.mean), ("lo", lo), ("hi", hi), ("p_value", p), ("sesoi", sesoi), ("draws", e.n as f64)];
+    let numbers = vec![(key, e.mean), ("lo", lo), ("hi", hi), ("p_value", p), ("draws", e.n as f64)];
     let text = format!("{what} over {} draws: {:.3} [{lo:.3}, {hi:.3}] (one-sided p = {}){}", e.n, e.mean, fmt(p), extra(lo, hi));
-    if p < alpha {
-        Verdict::new(pred, None, Outcome::Supported, text, &numbers)
-    } else if upper < sesoi {
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Contradicted,
-            format!("{text}: bounded by {upper:.3}, below the smallest effect of interest {sesoi}"),
-            &numbers,
-        )
-    } else {
-        let power = sesoi::power(sesoi, e.se, e.df, alpha);
-        numbers.push(("power", power));
-        Verdict::new(
-            pred,
-            None,
-            Outcome::Inconclusive,
-            format!("{text}: neither shown nor excluded (power {power:.2} at {sesoi})"),
-            &numbers,
-        )
+    Judged { p, sesoi, alpha, digits: 3, unit: "" }.verdict(pred, None, &e, text.clone(), text, numbers)
+}
+
+/// The rule every effect over draws is judged by: supported when its deciding one-sided p-value `p` is
+/// below alpha; otherwise contradicted when the mean's one-sided upper bound lies below `sesoi`, else
+/// inconclusive with the power at `sesoi` (`sesoi::not_supported`, as within a draw). `digits` is the
+/// precision of the bound in the reason, `unit` follows the SESOI there.
+struct Judged {
+    p: f64,
+    sesoi: f64,
+    alpha: f64,
+    digits: usize,
+    unit: &'static str,
+}
+
+impl Judged {
+    fn verdict(
+        &self,
+        pred: &str,
+        name: Option<&str>,
+        e: &MeanOver,
+        supported: String,
+        text: String,
+        mut numbers: Vec<(&str, f64)>,
+    ) -> Verdict {
+        if self.p < self.alpha {
+            numbers.push(("sesoi", self.sesoi));
+            return Verdict::new(pred, name, Outcome::Supported, supported, &numbers);
+        }
+        let j = sesoi::not_supported(e.mean, e.se, e.df, self.alpha, self.sesoi, &mut numbers);
+        let (sesoi, unit, d) = (self.sesoi, self.unit, self.digits);
+        let why = match j.outcome {
+            Outcome::Contradicted => format!("bounded by {:.d$}, below the smallest effect of interest {sesoi}{unit}", j.upper),
+            _ => format!("neither shown nor excluded (power {:.2} at {sesoi}{unit})", j.power),
+        };
+        Verdict::new(pred, name, j.outcome, format!("{text}: {why}"), &numbers)
     }
 }
 

@@ -10,6 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use crate::curve::SeedCurves;
+use crate::outcome::{Options, Outcome, Verdict, fmt_p, p_equals, prediction};
 use crate::stats::{mean, t_upper_tail};
 
 /// The peak of a curve and how far it stands above the best width on each side.
@@ -182,4 +184,86 @@ pub fn peak_test(widths: &[usize], per_width: &[Vec<f64>], null_draws: usize, al
     let as_small = null.partition_point(|s| *s <= statistic);
     let p_value = (1 + as_small) as f64 / (1 + null.len()) as f64;
     PeakTest { peak, p_value: Some(p_value), detected: p_value < alpha }
+}
+
+/// Where a peak test is not significant: contradicted when no interior width can stand the smallest
+/// height of interest above both sides, inconclusive otherwise (docs/SCIENCE.md, "Four outcomes").
+pub(crate) fn no_peak_outcome(bound: Option<&crate::sesoi::PeakBound>, what: &str) -> (Outcome, String) {
+    match bound {
+        Some(b) if b.excluded => (
+            Outcome::Contradicted,
+            format!(
+                "no interior width stands {} above both sides (the tallest the data allow: {:.4} at width {})",
+                b.sesoi, b.allowed, b.width
+            ),
+        ),
+        Some(b) => (
+            Outcome::Inconclusive,
+            format!(
+                "a peak of the smallest height of interest ({} {what}) is not excluded: up to {:.4} at width {}",
+                b.sesoi, b.allowed, b.width
+            ),
+        ),
+        None => (Outcome::Inconclusive, "the height a peak could have cannot be bounded".into()),
+    }
+}
+
+pub(crate) fn peak_verdict(
+    peak: &PeakTest,
+    test_err: &SeedCurves,
+    scaled: &[Vec<f64>],
+    opts: &Options,
+    log_risk: bool,
+) -> Verdict {
+    let alpha = opts.alpha;
+    let name = prediction::DOUBLE_DESCENT;
+    let Some(p) = peak.p_value else {
+        let reason = if test_err.max_seeds() < 2 {
+            "one seed per width: without seed-to-seed variance the peak cannot be told from noise".to_string()
+        } else {
+            format!("{} widths: too few to have an interior peak", test_err.0.len())
+        };
+        return Verdict::new(name, None, Outcome::NotTestable, reason, &[]);
+    };
+    let sesoi = if log_risk { crate::sesoi::PEAK_LOG_RISK } else { crate::sesoi::PEAK_ERROR };
+    let bound = crate::sesoi::peak_bound(&test_err.widths(), scaled, sesoi, alpha);
+    let bound_numbers: Vec<(&str, f64)> =
+        bound.map_or(vec![], |b| vec![("sesoi", b.sesoi), ("height_allowed", b.allowed), ("height_allowed_at", b.width as f64)]);
+    let what = if log_risk { "in log risk" } else { "test error" };
+    let Some(pk) = &peak.peak else {
+        let (outcome, why) = no_peak_outcome(bound.as_ref(), what);
+        return Verdict::new(name, None, outcome, format!("no interior width stands above both sides; {why}"), &bound_numbers);
+    };
+    let mut numbers = vec![
+        ("w_peak", pk.width as f64),
+        ("p_value", p),
+        ("drop_left", pk.drop_left),
+        ("drop_right", pk.drop_right),
+        ("t_left", pk.t_left.unwrap_or(f64::NAN)),
+        ("t_right", pk.t_right.unwrap_or(f64::NAN)),
+    ];
+    numbers.extend(bound_numbers);
+    let what = if log_risk { "log test risk" } else { "test error" };
+    let sides = format!(
+        "{what} at width {} is {:.3} above width {} and {:.3} above width {}",
+        pk.width, pk.drop_left, pk.best_left, pk.drop_right, pk.best_right
+    );
+    if peak.detected {
+        Verdict::new(
+            name,
+            None,
+            Outcome::Supported,
+            format!("{sides}; {} (corrected for picking the peak)", p_equals(p, opts.null_draws)),
+            &numbers,
+        )
+    } else {
+        let (outcome, why) = no_peak_outcome(bound.as_ref(), if log_risk { "in log risk" } else { "test error" });
+        Verdict::new(
+            name,
+            None,
+            outcome,
+            format!("{sides}; p = {} >= {alpha}: not distinguishable from a curve without a peak; {why}", fmt_p(p)),
+            &numbers,
+        )
+    }
 }

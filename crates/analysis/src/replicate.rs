@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::condition::ConditionAnalysis;
+use crate::outcome::{Outcome, Verdict};
 use crate::stats::{mean, t_interval, variance};
-use crate::verdict::{ConditionAnalysis, Outcome, Verdict};
 
 /// Per width: the variance of one run's test error, split into its sources (Adlam & Pennington 2020).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -130,7 +131,7 @@ pub(crate) fn replicated(
             let number = |c: &ConditionAnalysis, prediction: &str, key: &str| {
                 c.verdicts.iter().find(|v| v.prediction == prediction).and_then(|v| v.numbers.get(key).copied())
             };
-            use crate::verdict::prediction as p;
+            use crate::outcome::prediction as p;
             let mut effects = vec![
                 effect("peak width (log2)", per_draw(&|c| c.peak.peak.as_ref().map(|k| (k.width as f64).log2()))),
                 effect(

@@ -67,7 +67,7 @@ pub fn equivalence_power(margin: f64, se: f64, df: f64, alpha: f64) -> f64 {
 /// least `sesoi` (in the predicted direction) is excluded, inconclusive otherwise, with the power the
 /// design had at `sesoi`. The SESOI and the power go into `numbers`.
 pub(crate) struct NotSupported {
-    pub outcome: crate::verdict::Outcome,
+    pub outcome: crate::outcome::Outcome,
     /// One-sided (1 - alpha) upper bound of the effect in the predicted direction.
     pub upper: f64,
     /// Power at `sesoi` (NaN where contradicted: not needed).
@@ -82,7 +82,7 @@ pub(crate) fn not_supported(
     sesoi: f64,
     numbers: &mut Vec<(&str, f64)>,
 ) -> NotSupported {
-    use crate::verdict::Outcome;
+    use crate::outcome::Outcome;
     // `effect` is signed so that the prediction says it is positive; `upper` its one-sided bound.
     let upper = effect + t_quantile(1.0 - alpha, df) * se;
     numbers.push(("sesoi", sesoi));

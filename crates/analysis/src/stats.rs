@@ -2,8 +2,8 @@
 //! ddlab's own (t intervals of few seeds, Holm, the within-width slope, Deming) lives here, each with a
 //! known-answer test.
 
-use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
-use statrs::statistics::{Data, OrderStatistics, RankTieBreaker, Statistics};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::statistics::Statistics;
 
 pub fn mean(values: &[f64]) -> f64 {
     if values.is_empty() { f64::NAN } else { values.iter().mean() }
@@ -89,11 +89,6 @@ pub fn t_two_sided(t: f64, df: f64) -> f64 {
     (2.0 * t_upper_tail(t.abs(), df)).min(1.0)
 }
 
-/// Quantile `p` of the F distribution with (d1, d2) degrees of freedom.
-pub fn f_quantile(p: f64, d1: f64, d2: f64) -> f64 {
-    FisherSnedecor::new(d1, d2).map_or(f64::NAN, |f| f.inverse_cdf(p))
-}
-
 /// The 95% (or `level`) interval of the mean from Student's t with n - 1 degrees of freedom.
 /// It keeps its coverage at three seeds (where a percentile bootstrap returns [min, max], which
 /// covers about 75%); NaN for a single value.
@@ -104,29 +99,6 @@ pub fn t_interval(values: &[f64], level: f64) -> (f64, f64) {
     }
     let half = t_quantile(0.5 + level / 2.0, (n - 1) as f64) * se(values);
     (mean(values) - half, mean(values) + half)
-}
-
-pub fn quantile(values: &[f64], tau: f64) -> f64 {
-    Data::new(values.to_vec()).quantile(tau)
-}
-
-/// Average ranks (ties share their mean rank).
-pub fn ranks(values: &[f64]) -> Vec<f64> {
-    Data::new(values.to_vec()).ranks(RankTieBreaker::Average)
-}
-
-/// Pearson correlation; NaN when either side is constant.
-pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let (mx, my) = (mean(x), mean(y));
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
-    if sxx <= 0.0 || syy <= 0.0 { f64::NAN } else { sxy / (sxx * syy).sqrt() }
-}
-
-/// Spearman rank correlation.
-pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    pearson(&ranks(x), &ranks(y))
 }
 
 /// Ordinary least squares of y on x: (intercept, slope).

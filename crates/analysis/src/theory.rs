@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::outcome::{Outcome, Verdict};
 use crate::stats::{mean, sd, t_interval, t_quantile};
-use crate::verdict::{Outcome, Verdict};
 
 /// Expected test risk E[(y - x_S . b)^2] (noise included) of the minimum-norm least-squares fit on the
 /// first p of `dim` isotropic Gaussian features, n training examples, y = x . beta + e with |beta|^2 =

@@ -1,6 +1,10 @@
-//! Every statistic against a hand-computed answer.
+//! Every statistic against a hand-computed answer (unit tests: the helpers they check are the crate's
+//! own, not its public interface).
 
-use ddlab_analysis::*;
+use crate::curve::*;
+use crate::onset::*;
+use crate::peak::*;
+use crate::stats::*;
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol
