@@ -194,4 +194,7 @@ fn the_probes_emit_every_metric_the_verdict_tests() {
             assert!(emitted.contains(id.as_str()), "the verdict tests {id}, which no probe emits");
         }
     }
+    // H5 reads the k-seed ensembles by their k-indexed ids: the probe emits k = 1..S under them.
+    let ks: BTreeSet<usize> = emitted.iter().filter_map(|key| ddlab_config::metrics::ENSEMBLE_ERR_K.k_of(key)).collect();
+    assert_eq!(ks, (1..=3).collect(), "the k-seed ensembles under {}", ddlab_config::metrics::ENSEMBLE_ERR_K.pattern());
 }

@@ -144,18 +144,26 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
     // replicates, not conditions, so a sweep of one setting has nothing to compare.
     let one_setting = settings.iter().all(|s| s.1.is_some()) && settings.iter().map(|s| &s.0).collect::<BTreeSet<_>>().len() < 2;
     // H2's and H3's unit is the setting: the data draws of one setting share its threshold and whatever
-    // else the setting fixes, so they are one unit, not several conditions.
-    let mut setting_names: Vec<&String> = Vec::new();
-    for (name, _) in &settings {
-        if !setting_names.contains(&name) {
-            setting_names.push(name);
+    // else the setting fixes, so they are one unit, not several conditions. A condition without a data
+    // draw is a unit of its own, whatever its label.
+    let mut unit_names: Vec<String> = Vec::new();
+    let mut unit_of: Vec<usize> = Vec::new();
+    for (i, c) in conditions.iter().enumerate() {
+        let grouped = c.draw.is_some() && !c.setting.is_empty();
+        let existing =
+            grouped.then(|| (0..i).find(|&j| conditions[j].draw.is_some() && conditions[j].setting == c.setting)).flatten();
+        match existing {
+            Some(j) => unit_of.push(unit_of[j]),
+            None => {
+                unit_of.push(unit_names.len());
+                unit_names.push(if grouped { c.setting.clone() } else { c.condition.clone() });
+            }
         }
     }
-    let unit_of: Vec<usize> = settings.iter().map(|s| setting_names.iter().position(|n| **n == s.0).unwrap()).collect();
     let across = if analysed.len() >= 2 && !one_setting { across_conditions(&analysed, &unit_of, opts) } else { Vec::new() };
     let per_condition: Vec<crate::ensemble::H3Input> =
         analysed.iter().zip(&behind).map(|(c, b)| (c.condition.as_str(), &b.test_err, &b.growths, c.w_interp)).collect();
-    let merged = crate::ensemble::setting_means(&per_condition, &unit_of, &setting_names);
+    let merged = crate::ensemble::setting_means(&per_condition, &unit_of, &unit_names);
     let h3_inputs: Vec<crate::ensemble::H3Input> =
         merged.iter().map(|m| (m.setting.as_str(), &m.test_err, &m.growths, m.w_interp)).collect();
     let (width_adjusted, width_adjusted_verdict) = if one_setting && analysed.len() >= 2 {

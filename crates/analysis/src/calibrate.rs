@@ -712,7 +712,7 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                 }
             }
             for (k, v) in rows {
-                input.metrics.entry(format!("seed_ensemble/ensemble_err_k{k}")).or_default().push(v);
+                input.metrics.entry(ddlab_config::metrics::ENSEMBLE_ERR_K.id(k)).or_default().push(v);
             }
             input.metrics.insert(ddlab_config::metrics::ENSEMBLE_ERR_WITHOUT.to_string(), without);
             vec![input]

@@ -20,14 +20,8 @@ use crate::input::MetricValue;
 use crate::outcome::{Options, Outcome, Verdict, family_verdict, fmt_p, prediction};
 use crate::peak::PeakTest;
 use crate::stats::{holm, mean, t_quantile, within_group_slope};
+use ddlab_config::metrics::{ENSEMBLE_ERR_K, KIndexed, KW_DISAGREEMENT_K, KW_ERR_DIFF_K};
 
-/// `seed_ensemble/ensemble_err_k{k}`: test error of the average of k seeds' outputs (one value per width).
-pub const ENSEMBLE_ERR_PREFIX: &str = "seed_ensemble/ensemble_err_k";
-/// `seed_ensemble/kw_err_diff_k{k}` at width W: test error of one net of width kW minus that of the
-/// k-seed ensemble of width W.
-pub const KW_ERR_DIFF_PREFIX: &str = "seed_ensemble/kw_err_diff_k";
-/// `seed_ensemble/kw_disagreement_k{k}` at width W: share of test inputs where the two predict differently.
-pub const KW_DISAGREEMENT_PREFIX: &str = "seed_ensemble/kw_disagreement_k";
 /// "Predicts like": the mean error difference lies within this many points of test error (a share),
 /// by two one-sided tests at level alpha. One point of error is the resolution a reader of a
 /// double-descent curve cares about; the peak heights in the calibration are ten times larger.
@@ -247,7 +241,7 @@ pub(crate) struct SettingCurves {
 /// draw weighted alike), and the median of the draws' thresholds (none if some draw has none). The draws
 /// of a setting share its threshold and whatever else the setting fixes: as separate rows of the
 /// permutation test they would be counted as independent conditions.
-pub(crate) fn setting_means(conditions: &[H3Input], unit_of: &[usize], settings: &[&String]) -> Vec<SettingCurves> {
+pub(crate) fn setting_means(conditions: &[H3Input], unit_of: &[usize], settings: &[String]) -> Vec<SettingCurves> {
     (0..settings.len())
         .filter_map(|u| {
             let members: Vec<&H3Input> = conditions.iter().zip(unit_of).filter(|(_, g)| **g == u).map(|(c, _)| c).collect();
@@ -652,11 +646,9 @@ pub struct ExplicitEnsembles {
 }
 
 /// `prefix{k}` keys of a metric map, with k.
-fn keyed<'a>(metrics: &'a BTreeMap<String, Vec<MetricValue>>, prefix: &str) -> Vec<(usize, &'a Vec<MetricValue>)> {
-    let mut out: Vec<(usize, &Vec<MetricValue>)> = metrics
-        .iter()
-        .filter_map(|(name, v)| name.strip_prefix(prefix).and_then(|k| k.parse::<usize>().ok()).map(|k| (k, v)))
-        .collect();
+fn keyed(metrics: &BTreeMap<String, Vec<MetricValue>>, family: KIndexed) -> Vec<(usize, &Vec<MetricValue>)> {
+    let mut out: Vec<(usize, &Vec<MetricValue>)> =
+        metrics.iter().filter_map(|(name, v)| family.k_of(name).map(|k| (k, v))).collect();
     out.sort_by_key(|(k, _)| *k);
     out
 }
@@ -719,7 +711,7 @@ pub(crate) fn explicit_ensembles(
     let peak_width = peak.peak.as_ref().map(|p| p.width);
     out.peak_width = peak_width;
     let mut by_k: Vec<(usize, BTreeMap<usize, f64>)> = Vec::new();
-    for (k, values) in keyed(metrics, ENSEMBLE_ERR_PREFIX) {
+    for (k, values) in keyed(metrics, ENSEMBLE_ERR_K) {
         let c = curve_of(values, &mut out.undefined);
         let means: BTreeMap<usize, f64> = c.widths().into_iter().zip(c.means()).collect();
         let prominence = own_peak(&means).map(|p| p.0);
@@ -762,7 +754,7 @@ fn ensemble_peak_verdict(
 ) -> Verdict {
     let not = |reason: String| Verdict::new(pred, None, Outcome::NotTestable, reason, &[]);
     let Some((k_max, ens)) = by_k.last() else {
-        return not(format!("no seed-ensemble rows ({ENSEMBLE_ERR_PREFIX}<k>) in this condition"));
+        return not(format!("no seed-ensemble rows ({}) in this condition", ENSEMBLE_ERR_K.pattern()));
     };
     if *k_max < 2 {
         return not("only k = 1 (a single net): no ensemble to compare".into());
@@ -878,10 +870,9 @@ fn ensemble_peak_verdict(
 fn kw_comparisons(metrics: &BTreeMap<String, Vec<MetricValue>>, from_width: usize) -> Vec<KwComparison> {
     let past =
         |values: &Vec<MetricValue>| -> Vec<MetricValue> { values.iter().filter(|v| v.width >= from_width).cloned().collect() };
-    let diffs: Vec<(usize, Vec<MetricValue>)> =
-        keyed(metrics, KW_ERR_DIFF_PREFIX).into_iter().map(|(k, v)| (k, past(v))).collect();
+    let diffs: Vec<(usize, Vec<MetricValue>)> = keyed(metrics, KW_ERR_DIFF_K).into_iter().map(|(k, v)| (k, past(v))).collect();
     let disagreements: BTreeMap<usize, Vec<MetricValue>> =
-        keyed(metrics, KW_DISAGREEMENT_PREFIX).into_iter().map(|(k, v)| (k, past(v))).collect();
+        keyed(metrics, KW_DISAGREEMENT_K).into_iter().map(|(k, v)| (k, past(v))).collect();
     let mut ks: Vec<usize> = diffs.iter().map(|(k, _)| *k).chain(disagreements.keys().copied()).collect();
     ks.sort_unstable();
     ks.dedup();
@@ -963,7 +954,8 @@ fn kw_verdict(kw: &[KwComparison], from: Option<usize>, opts: &Options) -> Verdi
     let Some(c) = kw.iter().rev().find(|c| c.at_first.is_some() && c.at_last.is_some()) else {
         let reason = if kw.iter().all(|c| c.err_diff.is_empty()) {
             format!(
-                "no kW comparison rows ({KW_ERR_DIFF_PREFIX}<k>) in this condition: the grid holds no width exactly k times another past the peak (a grid of powers of two holds k = 2 and 4), or fewer than k seeds finished"
+                "no kW comparison rows ({}) in this condition: the grid holds no width exactly k times another past the peak (a grid of powers of two holds k = 2 and 4), or fewer than k seeds finished",
+                KW_ERR_DIFF_K.pattern()
             )
         } else {
             "too few kW comparison values for an interval (2 seeds with a value at every compared width needed)".into()
@@ -1071,8 +1063,7 @@ mod tests {
         let g = |c: &SeedCurves| BTreeMap::from([("m".to_string(), c.clone())]);
         let (g0, g1, gb) = (g(&e0), g(&e1), g(&eb));
         let inputs: Vec<H3Input> = vec![("a-d0", &e0, &g0, Some(8)), ("b", &eb, &gb, Some(4)), ("a-d1", &e1, &g1, Some(16))];
-        let (a, b) = ("a".to_string(), "b".to_string());
-        let units = setting_means(&inputs, &[0, 1, 0], &[&a, &b]);
+        let units = setting_means(&inputs, &[0, 1, 0], &["a".to_string(), "b".to_string()]);
         assert_eq!(units.iter().map(|u| u.setting.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         // Width 4: draw means 0.3 and 0.6, so 0.45 (the three runs pooled would give 0.4).
         assert!((units[0].test_err.means()[0] - 0.45).abs() < 1e-12 && (units[0].test_err.means()[1] - 0.2).abs() < 1e-12);

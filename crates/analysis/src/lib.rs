@@ -37,8 +37,8 @@ pub use calibrate::{
 pub use condition::{ConditionAnalysis, Curves, DivergedRun, MetricVerdict, ValueCounts};
 pub use curve::{CurvePoint, ReplicateValue};
 pub use ensemble::{
-    ENSEMBLE_ERR_PREFIX, EnsembleCurve, Estimate, ExplicitEnsembles, KW_DISAGREEMENT_PREFIX, KW_EQUIVALENCE_MARGIN,
-    KW_ERR_DIFF_PREFIX, KwComparison, PermutationSlope, RelativeWidth, WidthAdjusted, WidthPoint, permutation_slope_test,
+    EnsembleCurve, Estimate, ExplicitEnsembles, KW_EQUIVALENCE_MARGIN, KwComparison, PermutationSlope, RelativeWidth,
+    WidthAdjusted, WidthPoint, permutation_slope_test,
 };
 pub use epochs::{EPOCH_BINS_PER_OCTAVE, EpochMetric, EpochWidth, EpochWise};
 pub use h1::OnsetSummary;

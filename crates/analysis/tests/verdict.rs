@@ -420,6 +420,18 @@ fn settings_with_data_draws_are_the_units_of_h2_and_h3() {
     for h3 in &analysis.width_adjusted {
         assert_eq!(h3.conditions, ["c0", "c1", "c2", "c3", "c4"], "{}", h3.metric);
     }
+    // Conditions without a data draw are units of their own, even under one label.
+    let same_label: Vec<ConditionInput> = shifted_conditions(|_| 0.0)
+        .into_iter()
+        .map(|mut c| {
+            c.condition = "same".into();
+            c
+        })
+        .collect();
+    let analysis = analyze(&same_label, &options());
+    let across = analysis.across.iter().find(|x| x.metric == METRIC).unwrap();
+    assert_eq!((across.verdict.numbers["conditions"], across.verdict.numbers["settings"]), (5.0, 5.0));
+    assert!(analysis.width_adjusted.iter().all(|h3| h3.conditions.len() == 5));
 }
 
 /// H3's threshold confound: six conditions whose thresholds lie an octave apart, and whose metric and

@@ -64,9 +64,68 @@ pub const VARIANCE_SQ_WITHOUT: MetricId = MetricId::new("seed_ensemble/variance_
 pub const VARIANCE_KL_WITHOUT: MetricId = MetricId::new("seed_ensemble/variance_kl_without");
 pub const ENSEMBLE_ERR_WITHOUT: MetricId = MetricId::new("seed_ensemble/ensemble_err_without");
 
+/// A metric with one id per ensemble size k (probes.csv `seed_ensemble/ensemble_err_k3`): written by P5
+/// for each k and read back by the analysis for each k, both through this one spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KIndexed {
+    probe: &'static str,
+    stem: &'static str,
+}
+
+impl KIndexed {
+    pub const fn new(probe: &'static str, stem: &'static str) -> Self {
+        KIndexed { probe, stem }
+    }
+
+    /// The probe (probes.csv's `probe` column).
+    pub fn probe(&self) -> &'static str {
+        self.probe
+    }
+
+    /// The metric for size `k` (probes.csv's `metric` column): `ensemble_err_k3`.
+    pub fn name(&self, k: usize) -> String {
+        format!("{}{k}", self.stem)
+    }
+
+    /// `probe/metric` for size `k`.
+    pub fn id(&self, k: usize) -> String {
+        format!("{}/{}", self.probe, self.name(k))
+    }
+
+    /// `probe/metric<k>`, for messages.
+    pub fn pattern(&self) -> String {
+        format!("{}/{}<k>", self.probe, self.stem)
+    }
+
+    /// The size k of a `probe/metric` key of this family (`None` for any other key).
+    pub fn k_of(&self, key: &str) -> Option<usize> {
+        let (probe, name) = key.split_once('/')?;
+        let k = name.strip_prefix(self.stem).filter(|_| probe == self.probe)?;
+        k.bytes().all(|b| b.is_ascii_digit()).then(|| k.parse().ok()).flatten()
+    }
+}
+
+/// P5: test error of the average of k seeds' outputs (one value per width), k = 1..S.
+pub const ENSEMBLE_ERR_K: KIndexed = KIndexed::new("seed_ensemble", "ensemble_err_k");
+/// P5 at width W: test error of one net of width kW minus that of the k-seed ensemble of width W.
+pub const KW_ERR_DIFF_K: KIndexed = KIndexed::new("seed_ensemble", "kw_err_diff_k");
+/// P5 at width W: share of test inputs where one net of width kW and k nets of width W predict differently.
+pub const KW_DISAGREEMENT_K: KIndexed = KIndexed::new("seed_ensemble", "kw_disagreement_k");
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_k_indexed_id_round_trips_and_rejects_its_neighbours() {
+        assert_eq!(ENSEMBLE_ERR_K.id(3), "seed_ensemble/ensemble_err_k3");
+        assert_eq!(ENSEMBLE_ERR_K.k_of("seed_ensemble/ensemble_err_k12"), Some(12));
+        assert_eq!(ENSEMBLE_ERR_K.k_of(&KW_ERR_DIFF_K.id(2)), None);
+        assert_eq!(ENSEMBLE_ERR_K.k_of("seed_ensemble/ensemble_err_without"), None);
+        assert_eq!(ENSEMBLE_ERR_K.k_of("partition/ensemble_err_k2"), None);
+        assert_eq!(ENSEMBLE_ERR_K.k_of("seed_ensemble/ensemble_err_k+2"), None);
+        assert_eq!(KW_DISAGREEMENT_K.k_of(&KW_DISAGREEMENT_K.id(4)), Some(4));
+    }
 
     #[test]
     fn an_id_splits_into_probe_and_metric() {

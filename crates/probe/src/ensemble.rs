@@ -12,7 +12,10 @@
 //! geometric mean of the probabilities for cross-entropy and the mean output for squared loss, the
 //! predictor each decomposition is about, and both have the same argmax.
 
-use ddlab_config::metrics::{ENSEMBLE_ERR_WITHOUT, VARIANCE_KL, VARIANCE_KL_WITHOUT, VARIANCE_SQ, VARIANCE_SQ_WITHOUT};
+use ddlab_config::metrics::{
+    ENSEMBLE_ERR_K, ENSEMBLE_ERR_WITHOUT, KW_DISAGREEMENT_K, KW_ERR_DIFF_K, VARIANCE_KL, VARIANCE_KL_WITHOUT, VARIANCE_SQ,
+    VARIANCE_SQ_WITHOUT,
+};
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
@@ -192,7 +195,9 @@ pub fn seed_ensemble(views: &[&CrossView], labels: &[u32]) -> Vec<Metric> {
         Metric::new(p, "ensemble_err", f.ensemble_err),
         Metric::new(p, "mean_member_err", f.mean_member_err),
     ];
-    out.extend(f.ensemble_err_k.iter().enumerate().map(|(i, &e)| Metric::new(p, format!("ensemble_err_k{}", i + 1), e)));
+    out.extend(
+        f.ensemble_err_k.iter().enumerate().map(|(i, &e)| Metric::new(ENSEMBLE_ERR_K.probe(), ENSEMBLE_ERR_K.name(i + 1), e)),
+    );
     out
 }
 
@@ -280,8 +285,8 @@ pub fn kw_metrics(
             let members: Vec<&[f32]> = (0..k).map(|d| narrow[(start + d) % narrow.len()].1).collect();
             let (err_diff, disagreement) = kw_comparison(outputs, &members, labels, classes);
             let metrics = vec![
-                Metric::new("seed_ensemble", format!("kw_err_diff_k{k}"), err_diff),
-                Metric::new("seed_ensemble", format!("kw_disagreement_k{k}"), disagreement),
+                Metric::new(KW_ERR_DIFF_K.probe(), KW_ERR_DIFF_K.name(k), err_diff),
+                Metric::new(KW_DISAGREEMENT_K.probe(), KW_DISAGREEMENT_K.name(k), disagreement),
             ];
             (*seed, metrics)
         })
