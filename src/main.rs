@@ -17,7 +17,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 /// mimalloc instead of glibc's malloc: Burn allocates a fresh buffer for every op, and glibc serves the
-/// large ones with mmap, so every op paid page faults (measured: ARCHITECTURE.md, Scheduling).
+/// large ones with mmap, so every op paid page faults (measured: docs/PERFORMANCE.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -11,7 +11,7 @@
 //! ## Why feature-major, why a hand-written backward pass
 //! Activations `[M, units, n]` make a training step's matmuls faster than `[M, n, units]` on flex, and
 //! Burn's autodiff spent more on the backward of a batched readout than the rest of the step: both
-//! measured in ARCHITECTURE.md, Scheduling. [`StackLayout::backward`] is the textbook backward pass of a
+//! measured in docs/PERFORMANCE.md. [`StackLayout::backward`] is the textbook backward pass of a
 //! ReLU MLP, written with Burn tensor ops and checked against Burn's autodiff in this crate's tests.
 
 use burn::tensor::activation::relu;
@@ -189,7 +189,7 @@ impl StackLayout {
             let back = params.layers[l].w.clone().swap_dims(1, 2).matmul(delta);
             // ReLU: the gradient passes where the unit was active (its output > 0). A multiply by the
             // 0/1 mask rather than `mask_fill`: flex's in-place mask_fill branches per element, which is
-            // slow on real (unpredictable) activation patterns (measured: ARCHITECTURE.md, Scheduling).
+            // slow on real (unpredictable) activation patterns (measured: docs/PERFORMANCE.md).
             delta = back * input.greater_elem(0.0).float();
         }
         let b = delta.clone().sum_dim(2);

@@ -71,15 +71,16 @@ impl Progress {
     }
 
     /// A bar for one group being trained.
-    pub fn group_bar(&self, label: &str, epochs_left: usize) -> ProgressBar {
-        let bar = self.multi.add(ProgressBar::new(epochs_left as u64));
+    /// The bar of one training group (`label`), from epoch `start` to `epochs`.
+    pub fn group(&self, label: &str, start: usize, epochs: usize) -> GroupProgress<'_> {
+        let bar = self.multi.add(ProgressBar::new((epochs - start) as u64));
         bar.set_style(
             ProgressStyle::with_template("{prefix:>8} [{bar:30}] epoch {pos}/{len}  {msg}")
                 .expect("valid template")
                 .progress_chars("=> "),
         );
         bar.set_prefix(label.to_string());
-        bar
+        GroupProgress { progress: self, bar, start, epochs }
     }
 
     pub fn run_finished(&self, count: usize) {
@@ -102,5 +103,31 @@ impl Progress {
 
     pub fn finish(&self) {
         self.overall.finish_and_clear();
+    }
+}
+
+/// One training group's bar: its epoch, the latest figures of its widest run, and the line-mode heartbeat.
+pub struct GroupProgress<'a> {
+    progress: &'a Progress,
+    bar: ProgressBar,
+    start: usize,
+    epochs: usize,
+}
+
+impl GroupProgress<'_> {
+    /// The figures of run `run` (`w<width> s<seed>`) at an evaluation.
+    pub fn evaluated(&self, run: &str, train_err: f64, test_err: f64) {
+        self.bar.set_message(format!("{run}: train_err {train_err:.3} test_err {test_err:.3}"));
+    }
+
+    pub fn epoch_done(&self, epoch: usize) {
+        self.bar.set_position((epoch - self.start) as u64);
+        self.progress.heartbeat(|| format!("{}: epoch {epoch} of {}; {}", self.bar.prefix(), self.epochs, self.bar.message()));
+    }
+}
+
+impl Drop for GroupProgress<'_> {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
     }
 }

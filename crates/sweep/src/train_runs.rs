@@ -12,9 +12,8 @@ use ddlab_store::{RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir, write_a
 use ddlab_train::{
     DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, RunState, RunStatus, moments_match, plan_groups, train_group,
 };
-use indicatif::ProgressBar;
 
-use crate::progress::{Mode, Progress};
+use crate::progress::{GroupProgress, Mode, Progress};
 use crate::{SweepError, default_jobs};
 
 /// How to train a sweep.
@@ -485,13 +484,13 @@ fn run_work(
     if train {
         let condition = sweep.spec.conditions.iter().position(|c| *c == keys[0].condition).expect("run of this spec");
         let train = sweep.spec.train_for(&keys[0].condition);
-        let bar = progress.group_bar(&group_label(&keys), train.epochs - states[0].epoch);
-        let mut observer = SweepObserver { sweep, device, keys: &keys, bar: &bar, progress, stop, start_epoch: states[0].epoch };
+        let bar = progress.group(&group_label(&keys), states[0].epoch, train.epochs);
+        let mut observer = SweepObserver { sweep, device, keys: &keys, bar: &bar, stop };
         let hooks = Hooks { snapshot_every: sweep.spec.probe.every };
         let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             train_group(&train, hooks, &device_data[condition], states, &mut observer)
         }));
-        bar.finish_and_clear();
+        drop(bar);
         states = match trained {
             Ok(Ok((states, GroupEnd::Finished))) => states,
             Ok(Ok((_, GroupEnd::Interrupted))) => {
@@ -590,10 +589,8 @@ struct SweepObserver<'a> {
     sweep: &'a SweepDir,
     device: &'a Device,
     keys: &'a [RunKey],
-    bar: &'a ProgressBar,
-    progress: &'a Progress,
+    bar: &'a GroupProgress<'a>,
     stop: &'a AtomicBool,
-    start_epoch: usize,
 }
 
 impl Observer for SweepObserver<'_> {
@@ -601,25 +598,12 @@ impl Observer for SweepObserver<'_> {
         // Show the widest model of the group: the one whose curve moves last.
         if run + 1 == self.keys.len() {
             let key = &self.keys[run];
-            self.bar.set_message(format!(
-                "w{} s{}: train_err {:.3} test_err {:.3}",
-                key.width, key.seed, row.train_err, row.test_err
-            ));
+            self.bar.evaluated(&format!("w{} s{}", key.width, key.seed), row.train_err, row.test_err);
         }
     }
 
     fn epoch_done(&mut self, epoch: usize) {
-        self.bar.set_position((epoch - self.start_epoch) as u64);
-        self.progress.heartbeat(|| {
-            let len = self.bar.length().unwrap_or(0);
-            format!(
-                "{}: epoch {} of {}; {}",
-                self.bar.prefix(),
-                self.bar.position() as usize + self.start_epoch,
-                len as usize + self.start_epoch,
-                self.bar.message()
-            )
-        });
+        self.bar.epoch_done(epoch);
     }
 
     fn checkpoint(&mut self, run: usize, state: &RunState) -> Result<(), String> {

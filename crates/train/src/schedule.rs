@@ -1,6 +1,6 @@
 //! Grouping runs into packed networks, and ordering the groups for the workers.
 //!
-//! Measured on 2 cores (flex, the default sweep cut to 200 epochs; see ARCHITECTURE.md, "Scheduling"):
+//! Measured on 2 cores (flex, the default sweep cut to 200 epochs; see docs/PERFORMANCE.md):
 //! a narrow model is all per-op overhead, so packing the narrow ones into one network makes them cheap;
 //! a wide model is all arithmetic, and packing wide models (seeds of one width, or neighbouring widths)
 //! made the sweep slower, not faster: 9.5 s packed against 7.0 s with every wide model alone, the two
