@@ -86,7 +86,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let device_args = crate::cli::DeviceArgs { backend, jobs: None, device_memory_gib: None };
     let (packing, jobs, budget) = backend::plan(&chosen, &device_args, false);
     let tmp = tempfile::tempdir()?;
-    let spec_path = tmp.path().join("spec.toml");
+    let spec_path = tmp.path().join("experiment.toml");
     write_atomic(&spec_path, toml::to_string(&spec)?.as_bytes())?;
     let exe = std::env::current_exe()?;
     println!(

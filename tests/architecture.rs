@@ -1,7 +1,8 @@
 //! ARCHITECTURE.md's invariants, checked on the code: its crate-graph table is every library crate's
-//! exact set of ddlab dependencies and none of its forbidden ones; no library crate prints except the
-//! driver's progress reporter; the driver builds no path of the sweep folder itself (store names them);
-//! the analysis crate's modules form no import circle; and the contract between probe and analysis: the
+//! exact set of ddlab dependencies and none of its forbidden ones; no library crate prints or draws a
+//! progress bar except the driver's progress reporter; the driver builds no path of the sweep folder
+//! itself and no crate but store spells one of its files (store names them); the analysis crate's
+//! modules form no import circle; and the contract between probe and analysis: the
 //! probes emit every metric the verdict tests.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,6 +116,45 @@ fn the_driver_builds_no_path_of_the_sweep_folder() {
         }
     }
     assert!(found.is_empty(), "store names every path of the sweep folder (SweepDir methods):\n{}", found.join("\n"));
+}
+
+/// The files of the sweep folder as store names them: every literal `.join("...")` in crates/store that
+/// names a file (it has an extension, or is a run's marker file).
+fn sweep_folder_files() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for file in sources(&root().join("crates/store/src")) {
+        for (_, line) in code_lines(&file) {
+            for (i, _) in line.match_indices(".join(\"") {
+                let name: String = line[i + 7..].chars().take_while(|c| *c != '"').collect();
+                if name.contains('.') || name.chars().all(|c| c.is_ascii_uppercase()) {
+                    names.insert(name);
+                }
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn no_crate_but_store_spells_a_file_of_the_sweep_folder() {
+    let names = sweep_folder_files();
+    for expected in ["runs.csv", "probes.csv", "spec.toml", "analysis.json", "model.bpk", "run.json", "DONE", "FAILED"] {
+        assert!(names.contains(expected), "store names {expected}: {names:?}");
+    }
+    let mut dirs: Vec<PathBuf> =
+        library_crates().into_iter().filter(|c| c != "store").map(|c| root().join("crates").join(c).join("src")).collect();
+    dirs.push(root().join("src"));
+    let mut found = Vec::new();
+    for file in dirs.iter().flat_map(|d| sources(d)) {
+        for (n, line) in code_lines(&file) {
+            for name in &names {
+                if line.contains(&format!("\"{name}\"")) {
+                    found.push(format!("{}:{n}: {}", file.display(), line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "store names every file of the sweep folder (SweepDir methods), but:\n{}", found.join("\n"));
 }
 
 /// The analysis crate's modules form layers: following `crate::module` references (outside tests) from
