@@ -159,31 +159,41 @@ fn report_all(
     if !quiet {
         println!("{probed}");
     }
-    analyze_stage(&sweep.root, quiet)?;
-    plot_stage(&sweep.root, quiet)?;
-    let report = ddlab_sweep::report(&sweep.root)?;
+    let reported = ddlab_sweep::analyze_plot_report(&sweep.root)?;
+    if !quiet {
+        say_analyzed(&reported.analyzed);
+        say_plotted(&reported.figures_dir, reported.figures);
+    }
     // Quiet or not, the report's path is the one line a sweep always ends with.
-    println!("report: {}", report.display());
+    println!("report: {}", reported.report.display());
     Ok(())
 }
 
-/// `ddlab analyze` (and the sweep's analysis step): analysis.json and analysis.md.
+fn say_analyzed(analyzed: &ddlab_sweep::Analyzed) {
+    if let Some(note) = &analyzed.note {
+        eprintln!("note: {note}");
+    }
+    println!("analysis: {}", analyzed.markdown.display());
+}
+
+fn say_plotted(dir: &std::path::Path, count: usize) {
+    println!("figures: {} ({count} figures, SVG and PNG)", dir.display());
+}
+
+/// `ddlab analyze`: analysis.json and analysis.md.
 pub fn analyze_stage(folder: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
     let analyzed = ddlab_sweep::analyze(folder)?;
     if !quiet {
-        if let Some(note) = &analyzed.note {
-            eprintln!("note: {note}");
-        }
-        println!("analysis: {}", analyzed.markdown.display());
+        say_analyzed(&analyzed);
     }
     Ok(())
 }
 
-/// `ddlab plot` (and the sweep's figures step).
+/// `ddlab plot`.
 pub fn plot_stage(folder: &std::path::Path, quiet: bool) -> anyhow::Result<()> {
     let (dir, count) = ddlab_sweep::plot(folder)?;
     if !quiet {
-        println!("figures: {} ({count} figures, SVG and PNG)", dir.display());
+        say_plotted(&dir, count);
     }
     Ok(())
 }

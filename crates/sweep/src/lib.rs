@@ -6,7 +6,8 @@
 //! - [`fit_sweep`]: the closed-form (known-answer) models instead: each run fitted whole, under its lock.
 //! - [`shard_runs`]: the runs one task of a cluster job array trains (whole packs, balanced by cost).
 //! - [`probe_sweep`]: the probes of every finished run, trained and at initialisation.
-//! - [`analyze`], [`plot`], [`report`]: the verdict, the figures and report.html.
+//! - [`analyze`], [`plot`], [`report`]: the verdict, the figures and report.html, each from the folder;
+//!   [`analyze_plot_report`]: the three in one pass, each handing the next what it made in memory.
 //!
 //! The caller picks the device and handles signals: this crate takes a `Device` and a stop flag.
 
@@ -23,7 +24,7 @@ mod train_runs;
 pub use error::{Result, SweepError};
 pub use fit_runs::{FitData, fit_sweep};
 pub use memory::{DeviceBudget, PackMemory, available_memory, check_training_memory, peak_training_memory, training_memory};
-pub use outputs::{Analyzed, analyze, plot, report};
+pub use outputs::{Analyzed, Reported, analyze, analyze_plot_report, plot, report};
 pub use prepare::{prepare_conditions, write_noise_files};
 pub use probe_runs::{Probed, collect_probes, probe_one_model, probe_sweep};
 pub use progress::Mode;

@@ -27,7 +27,11 @@ pub struct Analyzed {
 
 /// Reads the finished runs and the probes, analyses them, writes analysis.json and analysis.md.
 pub fn analyze(folder: &Path) -> crate::Result<Analyzed> {
-    let sweep = SweepDir::open(folder)?;
+    analyze_sweep_dir(&SweepDir::open(folder)?)
+}
+
+fn analyze_sweep_dir(sweep: &SweepDir) -> crate::Result<Analyzed> {
+    let folder = sweep.root.as_path();
     let runs = sweep.finished_runs()?;
     if runs.is_empty() {
         return Err(SweepError::file(folder, "no finished runs to analyse (run `ddlab sweep` first)"));
@@ -40,7 +44,7 @@ pub fn analyze(folder: &Path) -> crate::Result<Analyzed> {
         note = Some(format!("{} is missing; analysing error curves only (run `ddlab probe`)", probes_path.display()));
         Vec::new()
     };
-    let epochs = epoch_figures(&sweep)?;
+    let epochs = epoch_figures(sweep)?;
     let inputs: Vec<ConditionInput> = sweep
         .spec
         .conditions
@@ -108,7 +112,7 @@ pub fn analyze(folder: &Path) -> crate::Result<Analyzed> {
     analysis.probes_not_applicable = sweep.spec.probes_not_applicable();
     let json = serde_json::to_vec_pretty(&analysis)?;
     write_atomic(&sweep.analysis_json(), &json)?;
-    write_atomic(&sweep.analysis_md(), verdict_markdown(&analysis, &sweep_name(&sweep)).as_bytes())?;
+    write_atomic(&sweep.analysis_md(), verdict_markdown(&analysis, &sweep_name(sweep)).as_bytes())?;
     Ok(Analyzed { analysis, markdown: sweep.analysis_md(), note })
 }
 
@@ -170,22 +174,53 @@ struct FigureIndex {
 /// the folder and how many figures it holds.
 pub fn plot(folder: &Path) -> crate::Result<(PathBuf, usize)> {
     let sweep = SweepDir::open(folder)?;
-    let analysis = load_analysis(&sweep)?;
+    let figures = plot_analysis(&sweep, &load_analysis(&sweep)?)?;
+    Ok((sweep.figures_dir(), figures.len()))
+}
+
+/// Draws and writes the figures of `analysis`, and returns them for the report.
+fn plot_analysis(sweep: &SweepDir, analysis: &Analysis) -> crate::Result<Vec<ReportFigure>> {
     let dir = sweep.figures_dir();
-    let figures = draw_figures(&analysis).map_err(|e| SweepError::file(&dir, format!("drawing figures: {e}")))?;
+    let figures = draw_figures(analysis).map_err(|e| SweepError::file(&dir, format!("drawing figures: {e}")))?;
     for figure in &figures {
         write_atomic(&sweep.figure_path(&figure.name, "svg"), figure.svg.as_bytes())?;
         write_atomic(&sweep.figure_path(&figure.name, "png"), &figure.png)?;
     }
     let index = FigureIndex { figures: figures.iter().map(|f| (f.name.clone(), f.title.clone())).collect() };
     write_atomic(&sweep.figure_index(), &serde_json::to_vec_pretty(&index)?)?;
-    Ok((dir, figures.len()))
+    Ok(figures.into_iter().map(|f| ReportFigure { name: f.name, title: f.title, svg: f.svg }).collect())
 }
 
 /// Writes report.html from spec.toml, analysis.json, the figures and runs.csv; returns its path.
 pub fn report(folder: &Path) -> crate::Result<PathBuf> {
     let sweep = SweepDir::open(folder)?;
     let analysis = load_analysis(&sweep)?;
+    let figures = stored_figures(&sweep)?;
+    report_analysis(&sweep, &analysis, figures)
+}
+
+/// What the analysis stage onwards produced: the analysis, the figures and the report.
+#[derive(Clone, Debug)]
+pub struct Reported {
+    pub analyzed: Analyzed,
+    pub figures_dir: PathBuf,
+    pub figures: usize,
+    pub report: PathBuf,
+}
+
+/// The analysis, the figures and the report of a sweep in one pass: each stage hands the next what it
+/// made in memory (`ddlab analyze`, `plot` and `report` alone read it back from the folder).
+pub fn analyze_plot_report(folder: &Path) -> crate::Result<Reported> {
+    let sweep = SweepDir::open(folder)?;
+    let analyzed = analyze_sweep_dir(&sweep)?;
+    let figures = plot_analysis(&sweep, &analyzed.analysis)?;
+    let count = figures.len();
+    let report = report_analysis(&sweep, &analyzed.analysis, figures)?;
+    Ok(Reported { analyzed, figures_dir: sweep.figures_dir(), figures: count, report })
+}
+
+/// The figures listed in figures/index.json, read back.
+fn stored_figures(sweep: &SweepDir) -> crate::Result<Vec<ReportFigure>> {
     let index_path = sweep.figure_index();
     let index: FigureIndex = serde_json::from_str(
         &std::fs::read_to_string(&index_path)
@@ -202,6 +237,11 @@ pub fn report(folder: &Path) -> crate::Result<PathBuf> {
                 .map(|svg| ReportFigure { name, title, svg })
         })
         .collect::<crate::Result<Vec<_>>>()?;
+    Ok(figures)
+}
+
+/// Writes report.html from spec.toml, `analysis`, `figures` and runs.csv; returns its path.
+fn report_analysis(sweep: &SweepDir, analysis: &Analysis, figures: Vec<ReportFigure>) -> crate::Result<PathBuf> {
     let runs_path = sweep.runs_csv();
     let unreadable = |e: csv::Error| SweepError::file(&runs_path, format!("cannot read ({e})"));
     let mut reader = csv::Reader::from_path(&runs_path).map_err(unreadable)?;
@@ -213,9 +253,9 @@ pub fn report(folder: &Path) -> crate::Result<PathBuf> {
         .map_err(unreadable)?;
     let spec_toml = std::fs::read_to_string(sweep.spec_toml()).map_err(|e| SweepError::file(sweep.spec_toml(), e))?;
     let html = report_html(&ReportInputs {
-        sweep_name: &sweep_name(&sweep),
+        sweep_name: &sweep_name(sweep),
         spec_toml: &spec_toml,
-        analysis: &analysis,
+        analysis,
         figures,
         runs_header,
         runs_rows,
