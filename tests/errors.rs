@@ -266,6 +266,25 @@ fn cases() -> Vec<Case> {
             setup: |d| vec!["analyze".into(), d.display().to_string()],
         },
         Case {
+            id: "damaged-run-record",
+            expect: "w4-s0/run.json: unreadable",
+            setup: |d| {
+                // A finished sweep whose run record was cut short afterwards: probing must say so, not
+                // leave the run out as unfinished.
+                let file = experiment(d, "exp.toml", &with(""));
+                let runs = d.join("runs");
+                let out =
+                    run(&["sweep", file.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap(), "--no-probe", "--quiet"], d);
+                assert!(out.status.success(), "{}", stderr(&out));
+                let sweep = sweep_folder(&runs);
+                let record = files(&sweep).into_iter().find(|f| f.ends_with("w4-s0/run.json")).expect("a finished run");
+                let path = sweep.join(record);
+                let text = std::fs::read_to_string(&path).unwrap();
+                std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+                vec!["probe".into(), sweep.display().to_string()]
+            },
+        },
+        Case {
             id: "unknown-backend",
             expect: "invalid value 'cuda' for '--backend",
             setup: |d| {

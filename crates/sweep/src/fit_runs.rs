@@ -169,9 +169,16 @@ pub fn fit_sweep(
                     continue;
                 }
             };
-            // Another process may have finished it between the plan and the lock.
-            if matches!(sweep.phase(&key), Ok(RunPhase::Finished(_))) {
-                continue;
+            // Another process may have finished it between the plan and the lock; a record that cannot
+            // be read is reported, not fitted over.
+            match sweep.phase(&key) {
+                Ok(RunPhase::Finished(_)) => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    progress.line(&format!("error: {e}"));
+                    totals.lock().unwrap().failed += 1;
+                    continue;
+                }
             }
             let result = fit_run(&sweep.spec, data, &key)
                 .and_then(|fitted| write_fit(sweep, device, &key, &fitted, outputs).map(|()| fitted));

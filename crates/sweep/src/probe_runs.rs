@@ -14,7 +14,7 @@ use ddlab_config::{Condition, RunKey};
 use ddlab_data::Prepared;
 use ddlab_model::MlpShape;
 
-use crate::load_model;
+use crate::{SweepError, load_model};
 use ddlab_probe::{
     CrossView, Metric, ModelView, Phase, ProbeLimits, ProbeRow, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model,
     probe_set_indices, seed_ensemble, seed_ensemble_without,
@@ -95,11 +95,11 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
     }
     let mut probed = 0;
     for (condition, data) in sweep.spec.conditions.iter().zip(prepared) {
-        let plan = ConditionPlan::new(sweep, condition);
+        let plan = ConditionPlan::new(sweep, condition)?;
         let probe_set = probe_set(sweep, data, device);
         let mut pending: Option<Pending> = None;
         for wi in 0..plan.widths.len() {
-            let Some(work) = plan.width_work(sweep, wi, pending.is_some()) else { continue };
+            let Some(work) = plan.width_work(sweep, wi, pending.is_some())? else { continue };
             let shape =
                 MlpShape { input: data.train.dim, width: plan.widths[wi], depth: sweep.spec.model.depth, classes: data.classes };
             let observed = if work.targets.is_empty() {
@@ -166,19 +166,21 @@ struct WidthWork {
 }
 
 impl ConditionPlan {
-    fn new(sweep: &SweepDir, condition: &Condition) -> Self {
+    /// A run whose record cannot be read is an error naming it, not a run left out.
+    fn new(sweep: &SweepDir, condition: &Condition) -> crate::Result<Self> {
         let spec = &sweep.spec;
         let widths = spec.model.widths.clone();
-        let finished: Vec<Vec<RunKey>> = widths
-            .iter()
-            .map(|&width| {
-                spec.seeds
-                    .iter()
-                    .map(|&seed| RunKey { condition: *condition, width, seed })
-                    .filter(|k| matches!(sweep.phase(k), Ok(RunPhase::Finished(r)) if r.summary.status == RunOutcome::Done))
-                    .collect()
-            })
-            .collect();
+        let mut finished: Vec<Vec<RunKey>> = Vec::new();
+        for &width in &widths {
+            let mut done = Vec::new();
+            for &seed in &spec.seeds {
+                let key = RunKey { condition: *condition, width, seed };
+                if matches!(sweep.phase(&key)?, RunPhase::Finished(r) if r.summary.status == RunOutcome::Done) {
+                    done.push(key);
+                }
+            }
+            finished.push(done);
+        }
         let expected: Vec<CrossSeeds> = (0..widths.len())
             .map(|i| CrossSeeds {
                 seeds: seeds_of(&finished[i]),
@@ -194,22 +196,22 @@ impl ConditionPlan {
                 !path.exists() || recorded.as_ref() != Some(&expected[i])
             })
             .collect();
-        ConditionPlan { widths, epochs: spec.train_for(condition).epochs, finished, expected, stale }
+        Ok(ConditionPlan { widths, epochs: spec.train_for(condition).epochs, finished, expected, stale })
     }
 
     /// The work at width `wi`: None when its runs' probes and its per-width file are current and no
     /// previous width waits for its views (`previous_waiting`). Every finished seed is observed at init
     /// and trained; snapshots only where the run's own probes are missing.
-    fn width_work(&self, sweep: &SweepDir, wi: usize, previous_waiting: bool) -> Option<WidthWork> {
+    fn width_work(&self, sweep: &SweepDir, wi: usize, previous_waiting: bool) -> crate::Result<Option<WidthWork>> {
         let keys = &self.finished[wi];
         let per_run_missing: Vec<RunKey> =
             keys.iter().filter(|k| !run_probes_current(&sweep.run_probes_path(k))).copied().collect();
         if per_run_missing.is_empty() && !self.stale[wi] && !previous_waiting {
-            return None;
+            return Ok(None);
         }
         let mut targets = Vec::new();
         for key in keys {
-            let epochs = finished_epochs(sweep, key);
+            let epochs = finished_epochs(sweep, key)?;
             targets.push(Target { seed: key.seed, phase: Phase::Init, epoch: 0, file: sweep.init_weights_path(key) });
             targets.push(Target { seed: key.seed, phase: Phase::Trained, epoch: epochs, file: sweep.model_path(key) });
             if per_run_missing.contains(key) {
@@ -221,7 +223,7 @@ impl ConditionPlan {
                 }));
             }
         }
-        Some(WidthWork { targets, per_run_missing })
+        Ok(Some(WidthWork { targets, per_run_missing }))
     }
 }
 
@@ -341,7 +343,7 @@ fn kw_rows(
         };
         for (seed, metrics) in kw_metrics(k, &seeded(i), &seeded(j), labels, data.classes) {
             let wide_key = RunKey { width: widths[j], seed, condition: *condition };
-            let epoch = finished_epochs(sweep, &wide_key);
+            let epoch = finished_epochs(sweep, &wide_key)?;
             for metric in metrics {
                 rows.push(probe_row(condition, widths[i], Some(seed), Phase::Trained, epoch, metric));
             }
@@ -358,11 +360,11 @@ fn write_cross(sweep: &SweepDir, condition: &Condition, p: &Pending) -> crate::R
     Ok(())
 }
 
-/// The epochs a finished run trained for (the condition's budget when its record cannot be read).
-fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> usize {
-    match sweep.phase(key) {
-        Ok(RunPhase::Finished(r)) => r.summary.epochs,
-        _ => sweep.spec.train_for(&key.condition).epochs,
+/// The epochs a finished run trained for (its record); an unreadable record is an error naming it.
+fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> crate::Result<usize> {
+    match sweep.phase(key)? {
+        RunPhase::Finished(r) => Ok(r.summary.epochs),
+        _ => Err(SweepError::file(sweep.run_dir(key), "the run is no longer finished (its record changed while probing)")),
     }
 }
 
