@@ -32,11 +32,8 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
         None if spec.model.weight_reuse => 1,
         None => packs.clamp(1, DEFAULT_MAX_TASKS),
     };
-    anyhow::ensure!(
-        !(spec.model.weight_reuse && tasks > 1),
-        "{}: model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so a job array cannot split the sweep: use --tasks 1 (the default for such a sweep)",
-        experiment.display()
-    );
+    ddlab_sweep::check_shardable(&spec, tasks, &format!("--tasks {tasks}"))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", experiment.display()))?;
     if let Some(0) = args.array_limit {
         anyhow::bail!("--array-limit must be at least 1");
     }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use ddlab_config::load_spec;
 use ddlab_store::{RunPhase, SweepDir};
 use ddlab_sweep::{
-    FitData, Mode, Shard, TrainOptions, available_memory, check_training_memory, fit_sweep, prepare_conditions, shard_from_slurm,
-    shard_runs, train_sweep, training_memory, write_noise_files,
+    FitData, Mode, Shard, TrainOptions, available_memory, check_shardable, check_training_memory, fit_sweep, prepare_conditions,
+    shard_from_slurm, shard_runs, train_sweep, training_memory, write_noise_files,
 };
 
 use crate::cli::SweepArgs;
@@ -24,11 +24,8 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
         None if args.finish => None,
         None => shard_from_slurm(|name| std::env::var(name).ok()).map_err(|e| anyhow::anyhow!("Slurm array task: {e}"))?,
     };
-    if let Some(shard) = shard.filter(|s| s.count > 1 && spec.model.weight_reuse) {
-        anyhow::bail!(
-            "{}: model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so the sweep cannot be split into shards (shard {shard}): train it in one process",
-            file.display()
-        );
+    if let Some(shard) = shard {
+        check_shardable(&spec, shard.count, &format!("shard {shard}")).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     }
     let chosen = backend::choose(args.device.backend)?;
     let prepared = prepare_conditions(&spec, &data_dir())?;

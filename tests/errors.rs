@@ -446,6 +446,15 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            id: "weight-reuse-slurm-tasks",
+            expect: "so the sweep cannot be split into shards (--tasks 2)",
+            setup: |d| {
+                let file = experiment(d, "exp.toml", &VALID.replace("[model]\n", "[model]\nweight_reuse = true\n"));
+                let runs = d.join("runs").display().to_string();
+                vec!["slurm".into(), file.display().to_string(), "--tasks".into(), "2".into(), "--runs-dir".into(), runs]
+            },
+        },
+        Case {
             id: "calibrate-unknown-scenario",
             expect: "--only: no scenario (zz)",
             setup: |_| vec!["calibrate".into(), "--only".into(), "f,zz".into(), "--draws".into(), "1".into()],

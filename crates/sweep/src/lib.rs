@@ -28,7 +28,7 @@ pub use outputs::{Analyzed, Reported, analyze, analyze_plot_report, plot, report
 pub use prepare::{prepare_conditions, write_noise_files};
 pub use probe_runs::{Probed, collect_probes, probe_one_model, probe_sweep};
 pub use progress::Mode;
-pub use shard::{Shard, assign_shards, shard_from_slurm, shard_runs};
+pub use shard::{Shard, assign_shards, check_shardable, shard_from_slurm, shard_runs};
 pub use train_runs::{TrainOptions, TrainOutcome, train_sweep};
 
 /// A stored model of `shape` (the store reads the bytes, the model crate decodes them); a damaged file

@@ -80,6 +80,18 @@ pub fn shard_from_slurm(env: impl Fn(&str) -> Option<String>) -> Result<Option<S
     Ok(Some(Shard { index: (id - min) / step + 1, count }))
 }
 
+/// Whether the sweep may be split into `parts` shards (array tasks): a weight-reuse sweep trains its
+/// widths below the threshold in a chain, each from the previous one's weights, so it may not. The one
+/// rule `ddlab sweep --shard` and `ddlab slurm --tasks` both check; `what` names the split in the message.
+pub fn check_shardable(spec: &Spec, parts: usize, what: &str) -> Result<(), String> {
+    if spec.model.weight_reuse && parts > 1 {
+        return Err(format!(
+            "model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so the sweep cannot be split into shards ({what}): train it in one process (`ddlab slurm --tasks 1`, the default for such a sweep)"
+        ));
+    }
+    Ok(())
+}
+
 /// The runs shard `shard` trains: whole packs of the CPU plan of every run of the spec, balanced by cost.
 pub fn shard_runs(spec: &Spec, shard: Shard) -> Vec<RunKey> {
     let runs = spec.runs();
