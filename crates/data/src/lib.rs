@@ -27,6 +27,6 @@ pub use dataset::{Dataset, MAX_CLASSES, Pools};
 pub use error::DataError;
 pub use idx::load_idx;
 pub use npy::load_npy;
-pub use prepare::{Prepared, Split, balanced_indices, flip_labels, load_pools, prepare, split};
+pub use prepare::{Prepared, Split, balanced_indices, flip_labels, load_pools, noisy_fit, prepare, split};
 pub use regression::{GaussianLinear, RegressionSet};
 pub use synthetic::{gaussian_mixture, teacher};

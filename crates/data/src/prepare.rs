@@ -178,6 +178,13 @@ pub fn prepare(split: &Split, condition: Condition, standardize: Standardize, da
     Ok(Prepared { train, clean_train_labels, flipped, test, classes: split.classes })
 }
 
+/// The share of the flipped training labels that a model predicts as given (the noisy label): how far it
+/// memorised the noise (runs.csv `noisy_fit`). `predicts_given(i)`: the model's prediction of training
+/// example i equals its (noisy) label. `None` without label noise.
+pub fn noisy_fit(flipped: &[usize], predicts_given: impl Fn(usize) -> bool) -> Option<f64> {
+    (!flipped.is_empty()).then(|| flipped.iter().filter(|&&i| predicts_given(i)).count() as f64 / flipped.len() as f64)
+}
+
 /// Replaces `count` labels, chosen uniformly without replacement, each by a uniformly drawn different
 /// class. Returns the flipped indices, ascending.
 pub fn flip_labels(labels: &mut [u32], count: usize, classes: usize, data_seed: u64) -> Vec<usize> {

@@ -82,3 +82,13 @@ fn synthetic_generators_are_seeded() {
     assert_eq!(g.len(), 90);
     assert_eq!(g.y.iter().filter(|&&y| y == 2).count(), 30);
 }
+
+#[test]
+fn noisy_fit_is_the_share_of_flipped_labels_predicted_as_given() {
+    // Flipped examples 1, 3 and 4; the model predicts the given (noisy) label at 1 and 4: 2 of 3.
+    let given = [false, true, true, false, true];
+    assert_eq!(ddlab_data::noisy_fit(&[1, 3, 4], |i| given[i]), Some(2.0 / 3.0));
+    // Example 2 is predicted as given but was not flipped: it does not count.
+    assert_eq!(ddlab_data::noisy_fit(&[3], |i| given[i]), Some(0.0));
+    assert_eq!(ddlab_data::noisy_fit(&[], |_| true), None, "no label noise: nothing to fit");
+}

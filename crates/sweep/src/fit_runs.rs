@@ -75,11 +75,8 @@ fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> crate::Result<Fitted> {
             )?;
             let train = score_classes(&fit.train_outputs, k, &p.train.y);
             let test = score_classes(&fit.test_outputs, k, &p.test.y);
-            // Share of the flipped labels the model predicts as given (the noisy label).
-            let noisy_fit = (!p.flipped.is_empty()).then(|| {
-                let hits = p.flipped.iter().filter(|&&i| argmax(&fit.train_outputs[i * k..(i + 1) * k]) == p.train.y[i] as usize);
-                hits.count() as f64 / p.flipped.len() as f64
-            });
+            let noisy_fit =
+                ddlab_data::noisy_fit(&p.flipped, |i| argmax(&fit.train_outputs[i * k..(i + 1) * k]) == p.train.y[i] as usize);
             let network = fit.network.map(|trained| {
                 let init = MlpWeights::init(trained.shape, m.init, key.seed);
                 (init, trained)

@@ -43,6 +43,13 @@ pub(crate) fn load_model(
     ddlab_model::Mlp::from_bytes(shape, bytes, device).map_err(|e| SweepError::file(path, e))
 }
 
+/// A pack's name in messages and the progress display: `w16 x3` (three runs of width 16), `w1-16 x12`.
+pub(crate) fn pack_label(keys: &[ddlab_config::RunKey]) -> String {
+    let lo = keys.iter().map(|k| k.width).min().unwrap_or(0);
+    let hi = keys.iter().map(|k| k.width).max().unwrap_or(0);
+    if lo == hi { format!("w{lo} x{}", keys.len()) } else { format!("w{lo}-{hi} x{}", keys.len()) }
+}
+
 /// Workers to run at once by default: one per core.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -103,7 +103,6 @@ pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackM
     let data = &prepared[condition];
     let shape = |width: usize| MlpShape { input: data.train.dim, width, depth: spec.model.depth, classes: data.classes };
     let widest = pack.iter().map(|k| k.width).max().unwrap_or(0);
-    let narrowest = pack.iter().map(|k| k.width).min().unwrap_or(0);
     let m = pack.len() as f64;
     let padded_params = m * params(shape(widest));
     let own_params: f64 = pack.iter().map(|k| params(shape(k.width))).sum();
@@ -115,11 +114,7 @@ pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackM
     let seeds_differ = pack.iter().any(|k| k.seed != pack[0].seed);
     let gathered = if seeds_differ && (batch as usize) < n { m * n as f64 * (data.train.dim + data.classes) as f64 } else { 0.0 };
     PackMemory {
-        label: if narrowest == widest {
-            format!("w{widest} x{}", pack.len())
-        } else {
-            format!("w{narrowest}-{widest} x{}", pack.len())
-        },
+        label: crate::pack_label(pack),
         device_params: padded_params * (2.0 + moments) * F32,
         activations: (4.0 * hidden * batch + gathered) * F32,
         host_states: 2.0 * own_params * (1.0 + moments) * F32,

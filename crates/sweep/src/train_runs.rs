@@ -484,7 +484,7 @@ fn run_work(
     if train {
         let condition = sweep.spec.conditions.iter().position(|c| *c == keys[0].condition).expect("run of this spec");
         let train = sweep.spec.train_for(&keys[0].condition);
-        let bar = progress.group(&group_label(&keys), states[0].epoch, train.epochs);
+        let bar = progress.group(&crate::pack_label(&keys), states[0].epoch, train.epochs);
         let mut observer = SweepObserver { sweep, device, keys: &keys, bar: &bar, stop };
         let hooks = Hooks { snapshot_every: sweep.spec.probe.every };
         let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -559,12 +559,6 @@ fn fail_group(sweep: &SweepDir, keys: &[RunKey], reason: &str, progress: &Progre
 }
 
 /// `w8-16 x6` style label of a group.
-fn group_label(keys: &[RunKey]) -> String {
-    let lo = keys.iter().map(|k| k.width).min().unwrap_or(0);
-    let hi = keys.iter().map(|k| k.width).max().unwrap_or(0);
-    if lo == hi { format!("w{lo} x{}", keys.len()) } else { format!("w{lo}-{hi} x{}", keys.len()) }
-}
-
 /// Writes a finished run: model.bpk, metrics.csv, run.json, then DONE.
 fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState) -> crate::Result<()> {
     let bytes = Mlp::from_weights(&state.weights, device).to_bytes()?;

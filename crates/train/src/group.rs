@@ -221,8 +221,7 @@ pub fn train_group(
     for (j, state) in runs.iter_mut().enumerate() {
         if state.status == RunStatus::Running {
             state.status = RunStatus::Done;
-            let fitted = data.flipped.iter().filter(|&&i| last_preds[j].get(i) == Some(&data.train.labels[i])).count();
-            state.noisy_fit = (!data.flipped.is_empty()).then(|| fitted as f64 / data.flipped.len() as f64);
+            state.noisy_fit = ddlab_data::noisy_fit(&data.flipped, |i| last_preds[j].get(i) == Some(&data.train.labels[i]));
         }
     }
     Ok((runs, GroupEnd::Finished))
