@@ -167,3 +167,22 @@ fn conditions_cross_data_draws() {
         assert!(e.contains(message), "{e}");
     }
 }
+
+/// A run key carries its condition's index: keys compare, order and hash by (index, width, seed), in the
+/// order of `Spec::runs`, and `run_key` rebuilds the same key.
+#[test]
+fn run_keys_are_ordered_and_hashed_by_condition_index_width_and_seed() {
+    let text = "seeds = [0, 1]\n[data]\ndataset = \"digits\"\n[conditions]\nn_train = [100, 200]\nlabel_noise = [0.0, 0.1]\n[model]\nwidths = [2, 4]\n";
+    let spec = parse_spec(text, "k").unwrap();
+    let runs = spec.runs();
+    assert_eq!(runs.len(), 4 * 2 * 2);
+    let mut sorted = runs.clone();
+    sorted.sort();
+    assert_eq!(sorted, runs, "Spec::runs is in key order");
+    assert_eq!(runs.iter().collect::<std::collections::HashSet<_>>().len(), runs.len());
+    for key in &runs {
+        assert_eq!(spec.conditions[key.index], key.condition);
+        assert_eq!(spec.run_key(key.index, key.width, key.seed), *key);
+    }
+    assert!(spec.run_key(0, 4, 1) < spec.run_key(1, 2, 0), "the condition orders first");
+}

@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for key in sweep.spec.runs() {
-        let data = &prepared[sweep.spec.conditions.iter().position(|c| *c == key.condition).unwrap()];
+        let data = &prepared[key.index];
         let indices = probe_set_indices(&data.test.y, sweep.spec.probe.probe_set, sweep.spec.data_seed);
         let subset = data.test.select(&indices);
         let x = Tensor::<2>::from_data(TensorData::new(subset.x.clone(), [indices.len(), subset.dim]), &device);

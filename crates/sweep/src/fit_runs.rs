@@ -54,8 +54,7 @@ fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> crate::Result<Fitted> {
     let m = &spec.model;
     match data {
         FitData::Classes(prepared) => {
-            let index = spec.conditions.iter().position(|c| *c == key.condition).expect("run of this spec");
-            let p = &prepared[index];
+            let p = &prepared[key.index];
             let k = p.classes;
             let mut targets = vec![0.0; p.train.len() * k];
             for (i, &label) in p.train.y.iter().enumerate() {

@@ -55,7 +55,7 @@ pub fn training_memory(
     device_budget: Option<DeviceBudget>,
 ) -> Vec<PackMemory> {
     let runs = spec.runs();
-    let planned = planned_runs(spec, &runs);
+    let planned = planned_runs(&runs);
     let fits = device_fits(spec, prepared, &runs, device_budget);
     let mut packs: Vec<PackMemory> = plan_groups(&planned, packing, &fits)
         .into_iter()
@@ -66,13 +66,8 @@ pub fn training_memory(
 }
 
 /// What the scheduler knows of each run: its condition's index and its width.
-pub fn planned_runs(spec: &Spec, runs: &[RunKey]) -> Vec<PendingRun> {
-    runs.iter()
-        .map(|key| PendingRun {
-            key: (spec.conditions.iter().position(|c| *c == key.condition).unwrap_or(0), 0),
-            width: key.width,
-        })
-        .collect()
+pub fn planned_runs(runs: &[RunKey]) -> Vec<PendingRun> {
+    runs.iter().map(|key| PendingRun { key: (key.index, 0), width: key.width }).collect()
 }
 
 /// The scheduler's memory question for a GPU plan: does a group of `runs` (indices) fit the device's
@@ -99,8 +94,7 @@ pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackM
         Optimizer::Sgd { .. } => 1.0,
         Optimizer::Adam { .. } => 2.0,
     };
-    let condition = spec.conditions.iter().position(|c| *c == pack[0].condition).unwrap_or(0);
-    let data = &prepared[condition];
+    let data = &prepared[pack[0].index];
     let shape = |width: usize| MlpShape { input: data.train.dim, width, depth: spec.model.depth, classes: data.classes };
     let widest = pack.iter().map(|k| k.width).max().unwrap_or(0);
     let m = pack.len() as f64;

@@ -94,8 +94,8 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
         return Ok(Probed { runs: 0, rows: 0, seconds: 0.0, not_applicable: Some(why) });
     }
     let mut probed = 0;
-    for (condition, data) in sweep.spec.conditions.iter().zip(prepared) {
-        let plan = ConditionPlan::new(sweep, condition)?;
+    for (index, (condition, data)) in sweep.spec.conditions.iter().zip(prepared).enumerate() {
+        let plan = ConditionPlan::new(sweep, index)?;
         let probe_set = probe_set(sweep, data, device);
         let mut pending: Option<Pending> = None;
         for wi in 0..plan.widths.len() {
@@ -167,14 +167,15 @@ struct WidthWork {
 
 impl ConditionPlan {
     /// A run whose record cannot be read is an error naming it, not a run left out.
-    fn new(sweep: &SweepDir, condition: &Condition) -> crate::Result<Self> {
+    fn new(sweep: &SweepDir, index: usize) -> crate::Result<Self> {
         let spec = &sweep.spec;
+        let condition = &spec.conditions[index];
         let widths = spec.model.widths.clone();
         let mut finished: Vec<Vec<RunKey>> = Vec::new();
         for &width in &widths {
             let mut done = Vec::new();
             for &seed in &spec.seeds {
-                let key = RunKey { condition: *condition, width, seed };
+                let key = spec.run_key(index, width, seed);
                 if matches!(sweep.phase(&key)?, RunPhase::Finished(r) if r.summary.status == RunOutcome::Done) {
                     done.push(key);
                 }
@@ -342,7 +343,7 @@ fn kw_rows(
             finished[w].iter().map(|key| key.seed).zip(outputs[&w].iter().map(Vec::as_slice)).collect()
         };
         for (seed, metrics) in kw_metrics(k, &seeded(i), &seeded(j), labels, data.classes) {
-            let wide_key = RunKey { width: widths[j], seed, condition: *condition };
+            let wide_key = *finished[j].iter().find(|k| k.seed == seed).expect("kW pairs wide seeds that finished");
             let epoch = finished_epochs(sweep, &wide_key)?;
             for metric in metrics {
                 rows.push(probe_row(condition, widths[i], Some(seed), Phase::Trained, epoch, metric));

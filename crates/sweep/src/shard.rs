@@ -102,7 +102,7 @@ pub fn shard_runs(spec: &Spec, shard: Shard) -> Vec<RunKey> {
 /// The shard (1-based) of every run of `spec.runs()`, in that order.
 pub fn assign_shards(spec: &Spec, count: usize) -> Vec<usize> {
     let runs = spec.runs();
-    let planned = planned_runs(spec, &runs);
+    let planned = planned_runs(&runs);
     let groups = plan_groups(&planned, Packing::default(), &|_| true);
     // Cost of a pack: its per-step cost times the examples of its condition (every run has the same epochs).
     let cost = |group: &[usize]| pack_cost(&planned, group) as f64 * runs[group[0]].condition.n_train as f64;

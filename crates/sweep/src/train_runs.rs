@@ -307,8 +307,7 @@ fn drop_runs_whose_source_failed(
 }
 
 fn shape_of(sweep: &SweepDir, prepared: &[Prepared], key: &RunKey) -> MlpShape {
-    let condition = sweep.spec.conditions.iter().position(|c| *c == key.condition).expect("run of this spec");
-    let data = &prepared[condition];
+    let data = &prepared[key.index];
     MlpShape { input: data.train.dim, width: key.width, depth: sweep.spec.model.depth, classes: data.classes }
 }
 
@@ -408,7 +407,7 @@ fn plan_work(
         fresh_pending.push(Pending { key, state: fresh_state(sweep, device, &key, shape)?, seen });
     }
     let keys: Vec<RunKey> = fresh_pending.iter().map(|p| p.key).collect();
-    let planned = crate::memory::planned_runs(spec, &keys);
+    let planned = crate::memory::planned_runs(&keys);
     let fits = crate::memory::device_fits(spec, prepared, &keys, device_memory);
     let mut slots: Vec<Option<Pending>> = fresh_pending.into_iter().map(Some).collect();
     let mut trained: Vec<Work> = work.into_iter().collect();
@@ -482,7 +481,7 @@ fn run_work(
     let pack: Vec<String> = keys.iter().map(RunKey::rel_dir).collect();
     let mut states: Vec<RunState> = runs.into_iter().map(|r| RunState { pack: pack.clone(), ..r.state }).collect();
     if train {
-        let condition = sweep.spec.conditions.iter().position(|c| *c == keys[0].condition).expect("run of this spec");
+        let condition = keys[0].index;
         let train = sweep.spec.train_for(&keys[0].condition);
         let bar = progress.group(&crate::pack_label(&keys), states[0].epoch, train.epochs);
         let mut observer = SweepObserver { sweep, device, keys: &keys, bar: &bar, stop };
