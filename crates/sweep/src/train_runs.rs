@@ -10,7 +10,8 @@ use ddlab_data::Prepared;
 use ddlab_model::{Mlp, MlpShape, MlpWeights};
 use ddlab_store::{RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir, write_atomic, write_csv_atomic};
 use ddlab_train::{
-    DeviceData, GroupEnd, Hooks, MetricsRow, Observer, Packing, RunState, RunStatus, moments_match, plan_groups, train_group,
+    DeviceData, GroupEnd, Hooks, MetricsRow, Observer, PackId, Packing, RunState, RunStatus, moments_match, plan_groups,
+    train_group,
 };
 
 use crate::progress::{GroupProgress, Mode, Progress};
@@ -348,7 +349,7 @@ fn plan_work(
     let warn = |w: String| progress.warn(&w);
     // Per pack: each run with its current and previous checkpoint.
     type Checkpointed = (RunKey, Option<RunState>, Option<RunState>);
-    let mut by_pack: std::collections::BTreeMap<Vec<String>, Vec<Checkpointed>> = Default::default();
+    let mut by_pack: std::collections::BTreeMap<PackId, Vec<Checkpointed>> = Default::default();
     let mut fresh = Vec::new();
     for key in candidates {
         let (current, previous) = sweep.read_checkpoints(key, RunState::from_bytes, warn);
@@ -367,7 +368,7 @@ fn plan_work(
     }
     let mut work = Vec::new();
     for (pack, mut members) in by_pack {
-        members.sort_by_key(|(key, _, _)| pack.iter().position(|p| *p == key.rel_dir()));
+        members.sort_by_key(|(key, _, _)| pack.position(key));
         if members.len() < pack.len() {
             warn(format!(
                 "{} of the {} runs packed with {} are finished or failed; the others resume in a smaller pack, which rounds differently",
@@ -478,7 +479,7 @@ fn run_work(
         Work::Finish(runs) => (runs, false),
     };
     let keys: Vec<RunKey> = runs.iter().map(|r| r.key).collect();
-    let pack: Vec<String> = keys.iter().map(RunKey::rel_dir).collect();
+    let pack = PackId::of(&keys);
     let mut states: Vec<RunState> = runs.into_iter().map(|r| RunState { pack: pack.clone(), ..r.state }).collect();
     if train {
         let condition = keys[0].index;

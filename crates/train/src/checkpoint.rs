@@ -40,9 +40,37 @@ pub struct RunState {
     pub status: RunStatus,
     /// Share of the flipped training labels the final model fits (set when the run is done).
     pub noisy_fit: Option<f64>,
-    /// The runs this one was packed with (names, in pack order), so that a resumed run is packed the
-    /// same way: packing changes floating-point rounding, which training amplifies.
-    pub pack: Vec<String>,
+    /// The runs this one was packed with, so that a resumed run is packed the same way: packing changes
+    /// floating-point rounding, which training amplifies.
+    pub pack: PackId,
+}
+
+/// A pack's identity across restarts: its runs' folder names (`RunKey::rel_dir`), in pack order. Stored
+/// in every checkpoint of the pack (a JSON list of names); empty for a run not yet packed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PackId(Vec<String>);
+
+impl PackId {
+    /// The pack of these runs, in this order.
+    pub fn of(keys: &[ddlab_config::RunKey]) -> Self {
+        PackId(keys.iter().map(ddlab_config::RunKey::rel_dir).collect())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many runs the pack had.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// A run's place in the pack (`None`: not one of its runs).
+    pub fn position(&self, key: &ddlab_config::RunKey) -> Option<usize> {
+        let name = key.rel_dir();
+        self.0.iter().position(|p| *p == name)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -57,7 +85,7 @@ struct Header {
     #[serde(flatten)]
     status: RunStatus,
     noisy_fit: Option<f64>,
-    pack: Vec<String>,
+    pack: PackId,
 }
 
 const MAGIC: &[u8; 8] = b"DDLABCK1";
@@ -75,7 +103,7 @@ impl RunState {
             seconds: 0.0,
             status: RunStatus::Running,
             noisy_fit: None,
-            pack: Vec::new(),
+            pack: PackId::default(),
         }
     }
 

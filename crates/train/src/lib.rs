@@ -27,7 +27,7 @@ mod metrics;
 mod optim;
 mod schedule;
 
-pub use checkpoint::{RunState, RunStatus};
+pub use checkpoint::{PackId, RunState, RunStatus};
 pub use closed_form::{ClosedFormFit, Scores, argmax, cutoff, fit_closed_form, least_squares, score_classes, score_values};
 pub use device_data::{DeviceData, DeviceSet, index_tensor};
 pub use error::TrainError;
