@@ -11,12 +11,12 @@ use std::process::Command as Process;
 use anyhow::Context;
 use ddlab_bench::{Measured, export_for_torch, measure, median, plain_matmul_gflops, range_text, sweep_flops, torch_available};
 use ddlab_config::{Spec, load_spec};
-use ddlab_store::{SweepDir, write_atomic};
+use ddlab_store::SweepDir;
 use ddlab_train::Packing;
 
 use crate::backend::DeviceClass;
 use crate::cli::{Backend, BenchArgs, BenchChildArgs, PlanKind};
-use ddlab_sweep::{Mode, TrainOptions, default_jobs, prepare_conditions, train_sweep};
+use ddlab_sweep::{Mode, SweepContext, TrainOptions, default_jobs, prepare_conditions, train_sweep};
 
 use crate::{backend, data_dir, default_experiment};
 
@@ -87,7 +87,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (packing, jobs, budget) = backend::plan(&chosen, &device_args, false);
     let tmp = tempfile::tempdir()?;
     let spec_path = tmp.path().join("experiment.toml");
-    write_atomic(&spec_path, toml::to_string(&spec)?.as_bytes())?;
+    std::fs::write(&spec_path, toml::to_string(&spec)?)?;
     let exe = std::env::current_exe()?;
     println!(
         "ddlab bench: {} ({} runs, {} of its epochs, {cores} cores) on {}",
@@ -249,7 +249,7 @@ fn run_probes(args: &BenchArgs, file: &Path, mut spec: Spec) -> anyhow::Result<(
     for width in widths {
         spec.model.widths = vec![width];
         let spec_path = tmp.path().join(format!("w{width}.toml"));
-        write_atomic(&spec_path, toml::to_string(&spec)?.as_bytes())?;
+        std::fs::write(&spec_path, toml::to_string(&spec)?)?;
         let runs_dir = tmp.path().join(format!("w{width}"));
         let config = Config { label: String::new(), backend: args.backend, separate: true, plan: None, jobs };
         let train = measure(child(&exe, &spec_path, &runs_dir, &config)).with_context(|| format!("training width {width}"))?;
@@ -282,7 +282,7 @@ pub fn child_main(args: BenchChildArgs) -> anyhow::Result<()> {
     let spec: Spec = toml::from_str(&text).with_context(|| format!("{}: unreadable spec", args.spec.display()))?;
     let prepared = prepare_conditions(&spec, &data_dir())?;
     let chosen = backend::choose(args.backend)?;
-    let sweep = SweepDir::create(&args.runs_dir, &spec)?;
+    let ctx = SweepContext::new(SweepDir::create(&args.runs_dir, &spec)?, prepared);
     let device_args = crate::cli::DeviceArgs { backend: args.backend, jobs: Some(args.jobs), device_memory_gib: None };
     let mut planned_on = chosen;
     if let Some(plan) = args.plan {
@@ -292,13 +292,13 @@ pub fn child_main(args: BenchChildArgs) -> anyhow::Result<()> {
     let device = planned_on.device;
     if args.probe {
         let key = spec.runs().into_iter().next().context("the spec has no run")?;
-        let metrics = ddlab_sweep::probe_one_model(&sweep, &prepared[0], &key, &device)?;
+        let metrics = ddlab_sweep::probe_one_model(&ctx, &key, &device)?;
         anyhow::ensure!(!metrics.is_empty(), "no probe metric computed");
         return Ok(());
     }
     let options = TrainOptions { jobs: args.jobs, packing, device_memory, retry_failed: false };
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let outcome = train_sweep(&sweep, &prepared, &device, &spec.runs(), options, Mode::Quiet, &stop)?;
+    let outcome = train_sweep(&ctx, &device, &spec.runs(), options, Mode::Quiet, &stop)?;
     anyhow::ensure!(outcome.failed == 0, "{} runs failed", outcome.failed);
     Ok(())
 }

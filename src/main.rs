@@ -67,11 +67,10 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// `ddlab probe`: the sweep's data again, then every run not probed yet.
 fn probe(args: &cli::FolderArgs) -> anyhow::Result<()> {
-    let sweep = ddlab_store::SweepDir::open(&args.sweep)?;
+    let ctx = ddlab_sweep::SweepContext::open(&args.sweep, &data_dir())?;
     let chosen = backend::choose(args.device.backend)?;
-    let prepared = ddlab_sweep::prepare_conditions(&sweep.spec, &data_dir())?;
     let jobs = args.device.jobs.unwrap_or_else(ddlab_sweep::default_jobs);
-    let probed = ddlab_sweep::probe_sweep(&sweep, &prepared, &chosen.device, jobs)?;
+    let probed = ddlab_sweep::probe_sweep(&ctx, &ctx.phases()?, &chosen.device, jobs)?;
     if !args.quiet {
         println!("{probed}");
     }

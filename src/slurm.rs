@@ -8,7 +8,7 @@ use std::process::Command as Process;
 
 use anyhow::Context;
 use ddlab_config::load_spec;
-use ddlab_store::{SlurmJobs, SlurmPlan, SweepDir, write_atomic};
+use ddlab_store::{SlurmJobs, SlurmPlan, SweepDir};
 use ddlab_sweep::prepare_conditions;
 
 use crate::cli::SlurmArgs;
@@ -78,7 +78,6 @@ pub fn run(args: SlurmArgs) -> anyhow::Result<()> {
     common.push(format!("#SBATCH --cpus-per-task={cpus}"));
     common.extend(args.sbatch_arg.iter().map(|a| format!("#SBATCH {a}")));
     let logs = sweep.slurm_logs_dir();
-    std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     let backend = crate::bench::backend_flag(args.backend);
     let sweep_command = |extra: &str| {
         format!(
@@ -135,8 +134,7 @@ cd {cwd}
         command = sweep_command(" --finish"),
     );
     let plan = SlurmPlan { tasks, experiment: experiment.clone() };
-    write_atomic(&sweep.slurm_array_script(), array.as_bytes())?;
-    write_atomic(&sweep.slurm_finish_script(), finish.as_bytes())?;
+    sweep.write_slurm_scripts(&array, &finish)?;
     sweep.write_slurm_plan(&plan)?;
     println!("sweep {} ({runs} runs in {tasks} shards)", sweep.root.display());
     println!("wrote {} and {}", sweep.slurm_array_script().display(), sweep.slurm_finish_script().display());

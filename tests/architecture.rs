@@ -118,6 +118,33 @@ fn the_driver_builds_no_path_of_the_sweep_folder() {
     assert!(found.is_empty(), "store names every path of the sweep folder (SweepDir methods):\n{}", found.join("\n"));
 }
 
+/// Store reads and writes every file of the sweep folder: the driver, the stages and the binary encode
+/// none of them (no CSV, no atomic write, no file created or written) but hand store typed rows, or
+/// another crate's bytes (a model's weights, a checkpoint's header), through its `SweepDir` methods.
+/// (The data crate reads the user's datasets and the bench crate its own scratch files: neither is in
+/// the sweep folder.)
+#[test]
+fn only_store_encodes_the_files_of_the_sweep_folder() {
+    let forbidden = ["write_atomic", "read_csv", "write_csv", "csv::", "std::fs::write", "File::create", "OpenOptions"];
+    let mut dirs: Vec<PathBuf> = ["sweep", "train", "probe", "model", "analysis", "report"]
+        .iter()
+        .map(|c| root().join("crates").join(c).join("src"))
+        .collect();
+    dirs.push(root().join("src"));
+    let mut found = Vec::new();
+    for dir in dirs {
+        // `ddlab bench` writes its scratch experiment file into a temporary folder of its own.
+        for file in sources(&dir).into_iter().filter(|f| !f.ends_with("src/bench.rs")) {
+            for (n, line) in code_lines(&file) {
+                if !line.trim_start().starts_with("//") && forbidden.iter().any(|f| line.contains(f)) {
+                    found.push(format!("{}:{n}: {}", file.display(), line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "store reads and writes the sweep folder's files (SweepDir methods), but:\n{}", found.join("\n"));
+}
+
 /// The files of the sweep folder as store names them: every literal `.join("...")` in crates/store that
 /// names a file (it has an extension, or is a run's marker file).
 fn sweep_folder_files() -> BTreeSet<String> {

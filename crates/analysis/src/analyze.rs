@@ -45,17 +45,38 @@ pub struct Analysis {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probes_not_applicable: Option<String>,
 }
-/// A run whose figures are not all finite diverged even if nobody said so.
-fn divergence(r: &RunFigures) -> Option<String> {
-    r.diverged.clone().or_else(|| {
-        [r.train_err, r.train_loss, r.test_err, r.test_loss]
-            .iter()
-            .any(|v| !v.is_finite())
-            .then(|| "non-finite final figures".to_string())
+/// A run the curves use: its four final figures, each present and finite.
+struct UsedRun {
+    width: usize,
+    seed: u64,
+    train_err: f64,
+    train_loss: f64,
+    test_err: f64,
+    test_loss: f64,
+}
+
+/// The run's figures, or why it is left out: it diverged, or a figure is missing or not finite (a run
+/// without all four diverged even if nobody said so).
+fn used_run(r: &RunFigures) -> Result<UsedRun, String> {
+    if let Some(reason) = &r.diverged {
+        return Err(reason.clone());
+    }
+    let figure = |v: Option<f64>| match v {
+        Some(v) if v.is_finite() => Ok(v),
+        Some(_) => Err("non-finite final figures".to_string()),
+        None => Err("missing final figures".to_string()),
+    };
+    Ok(UsedRun {
+        width: r.width,
+        seed: r.seed,
+        train_err: figure(r.train_err)?,
+        train_loss: figure(r.train_loss)?,
+        test_err: figure(r.test_err)?,
+        test_loss: figure(r.test_loss)?,
     })
 }
 
-fn run_curves(runs: &[&RunFigures], pick: fn(&RunFigures) -> f64) -> SeedCurves {
+fn run_curves(runs: &[UsedRun], pick: fn(&UsedRun) -> f64) -> SeedCurves {
     let mut c = SeedCurves::default();
     for r in runs {
         c.insert(r.width, Some(r.seed), pick(r));
@@ -246,9 +267,9 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     let mut diverged = Vec::new();
     let mut used = Vec::new();
     for r in &input.runs {
-        match divergence(r) {
-            Some(reason) => diverged.push(DivergedRun { width: r.width, seed: r.seed, reason }),
-            None => used.push(r),
+        match used_run(r) {
+            Err(reason) => diverged.push(DivergedRun { width: r.width, seed: r.seed, reason }),
+            Ok(run) => used.push(run),
         }
     }
     let diverged_keys: BTreeSet<(usize, u64)> = diverged.iter().map(|d| (d.width, d.seed)).collect();

@@ -562,8 +562,8 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                 let mut input = simulate_shifted(Scenario::H2Moves, seeds, noise_sd, shift, offset, rng);
                 let e = error_offset.sample(rng);
                 for r in &mut input.runs {
-                    r.test_err += e;
-                    r.test_loss += e;
+                    r.test_err = r.test_err.map(|v| v + e);
+                    r.test_loss = r.test_loss.map(|v| v + e);
                 }
                 input.setting = format!("setting {c}");
                 input.condition = format!("setting {c}-d{d}");
@@ -584,8 +584,8 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                 input.condition = format!("setting-d{d}");
                 input.draw = Some(d);
                 for r in &mut input.runs {
-                    r.test_err += shift;
-                    r.test_loss += shift;
+                    r.test_err = r.test_err.map(|v| v + shift);
+                    r.test_loss = r.test_loss.map(|v| v + shift);
                 }
                 for e in &mut input.epochs {
                     e.test_err += shift;
@@ -643,8 +643,8 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
                     }
                     let values = input.metrics.entry(verdict_metrics(LossSpace::Squared)[0].to_string()).or_default();
                     for r in &mut input.runs {
-                        r.test_err += shift;
-                        r.test_loss += shift;
+                        r.test_err = r.test_err.map(|v| v + shift);
+                        r.test_loss = r.test_loss.map(|v| v + shift);
                         let g = 0.1 * (r.width as f64).log2() + u + metric_noise.sample(rng);
                         values.push(MetricValue { width: r.width, seed: Some(r.seed), trained: false, value: Some(1.0) });
                         values.push(MetricValue { width: r.width, seed: Some(r.seed), trained: true, value: Some(1.0 + g) });
@@ -685,7 +685,7 @@ fn simulate_sweep(scenario: Scenario, seeds: usize, noise_sd: f64, rng: &mut Cha
             for &w in &CALIBRATION_WIDTHS {
                 let t = (w as f64).log2();
                 let bump = Scenario::Peak.mean_error(t, false) - Scenario::NoPeak.mean_error(t, false);
-                let errs: Vec<f64> = input.runs.iter().filter(|r| r.width == w).map(|r| r.test_err).collect();
+                let errs: Vec<f64> = input.runs.iter().filter(|r| r.width == w).filter_map(|r| r.test_err).collect();
                 let u: Vec<f64> = (0..seeds).map(|_| own.sample(rng)).collect();
                 // The k-ensemble of the members `m`: their mean error, less the even gain, plus their own
                 // error, less the share of the bump that k members remove in (k).
@@ -870,10 +870,10 @@ fn simulate_shifted(
             input.runs.push(RunFigures {
                 width: w,
                 seed: s,
-                train_err,
-                train_loss: train_err,
-                test_err,
-                test_loss: test_err,
+                train_err: Some(train_err),
+                train_loss: Some(train_err),
+                test_err: Some(test_err),
+                test_loss: Some(test_err),
                 diverged: None,
             });
         }

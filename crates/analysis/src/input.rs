@@ -18,16 +18,18 @@ pub fn verdict_metrics(loss: LossSpace) -> Vec<MetricId> {
     names.push(seed_variance_metric(loss));
     names
 }
-/// The final figures of one run.
+/// The final figures of one run, as runs.csv holds them: a figure that does not exist (a diverged
+/// run's) is `None`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunFigures {
     pub width: usize,
     pub seed: u64,
-    pub train_err: f64,
-    pub train_loss: f64,
-    pub test_err: f64,
-    pub test_loss: f64,
-    /// Why the run diverged (`None`: it did not). A diverged run is left out of every curve and test.
+    pub train_err: Option<f64>,
+    pub train_loss: Option<f64>,
+    pub test_err: Option<f64>,
+    pub test_loss: Option<f64>,
+    /// Why the run diverged (`None`: it did not). A diverged run, or one without all four figures, is
+    /// left out of every curve and test.
     pub diverged: Option<String>,
 }
 

@@ -52,5 +52,6 @@ pub use past_peak::PastPeak;
 pub use peak::{Peak, PeakTest};
 pub use replicate::{DrawEffect, DrawOutcomes, ReplicatedSetting, VarianceSplit};
 pub use theory::{
-    KNOWN_ANSWER, MIN_DISTANCE, TheoryAgreement, TheoryPoint, linear_expected_risk, tested_distance, theory_agreement,
+    KNOWN_ANSWER, MIN_DISTANCE, TheoryAgreement, TheoryPoint, known_answer, linear_expected_risk, tested_distance,
+    theory_agreement,
 };

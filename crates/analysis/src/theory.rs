@@ -2,6 +2,8 @@
 //! data (Hastie, Montanari, Rosset & Tibshirani 2019; Belkin, Hsu & Xu 2019), and a test of a measured
 //! risk curve against it (docs/SCIENCE.md, Known answers).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::outcome::{Outcome, Verdict};
@@ -24,6 +26,20 @@ pub fn linear_expected_risk(dim: usize, signal: f64, noise_variance: f64, n: usi
         Some(s2 + r2 * (1.0 - n / p_f) + s2 * n / (p_f - n - 1.0))
     } else {
         None
+    }
+}
+
+/// The closed-form expected risk at every width of `spec`'s condition of `n_train` examples, where the
+/// sweep's model has one: the minimum-norm linear model on gaussian_linear. Empty otherwise; with a
+/// ridge penalty the minimum-norm formula does not apply, so there is no known answer either.
+pub fn known_answer(spec: &ddlab_config::Spec, n_train: usize) -> BTreeMap<usize, Option<f64>> {
+    match (&spec.data.dataset, spec.model.kind) {
+        (ddlab_config::DatasetSource::GaussianLinear { dim, signal, noise_variance, .. }, ddlab_config::ModelKind::Linear)
+            if spec.model.ridge == 0.0 =>
+        {
+            spec.model.widths.iter().map(|&p| (p, linear_expected_risk(*dim, *signal, *noise_variance, n_train, p))).collect()
+        }
+        _ => BTreeMap::new(),
     }
 }
 

@@ -37,10 +37,10 @@ fn condition(
             input.runs.push(RunFigures {
                 width: w,
                 seed: s,
-                train_err,
-                train_loss: train_err,
-                test_err: e,
-                test_loss: e,
+                train_err: Some(train_err),
+                train_loss: Some(train_err),
+                test_err: Some(e),
+                test_loss: Some(e),
                 diverged: None,
             });
             let values = input.metrics.entry(METRIC.into()).or_default();
@@ -144,7 +144,7 @@ fn h3_needs_two_conditions_and_enough_pairings() {
 fn with_ensembles(ens: impl Fn(usize, usize, f64) -> f64) -> ConditionInput {
     let mut input = condition("e", 3, |w, s| jitter(w as u64, s, 0.01), |w, _| w as f64);
     let mean_err = |w: usize| {
-        let v: Vec<f64> = input.runs.iter().filter(|r| r.width == w).map(|r| r.test_err).collect();
+        let v: Vec<f64> = input.runs.iter().filter(|r| r.width == w).filter_map(|r| r.test_err).collect();
         v.iter().sum::<f64>() / v.len() as f64
     };
     let rows: Vec<(String, MetricValue)> = (1..=3)

@@ -29,10 +29,10 @@ fn condition(seeds: u64, onset_octave: f64, other: impl Fn(usize, u64) -> f64) -
             input.runs.push(RunFigures {
                 width: w,
                 seed: s,
-                train_err,
-                train_loss: train_err,
-                test_err,
-                test_loss: 2.0 * test_err,
+                train_err: Some(train_err),
+                train_loss: Some(train_err),
+                test_err: Some(test_err),
+                test_loss: Some(2.0 * test_err),
                 diverged: None,
             });
             let growth = ((w as f64).log2() - onset_octave).max(0.0);
@@ -152,7 +152,7 @@ fn no_change_contradicts_h1_and_too_much_noise_is_inconclusive() {
 fn a_monotone_curve_buried_in_noise_is_inconclusive_not_contradicted() {
     let mut input = condition(3, 4.0, |w, s| jitter(w, s, 1.0));
     for r in &mut input.runs {
-        r.test_err = 1.0 / (r.width as f64 + 1.0) + jitter(r.width, r.seed, 0.2);
+        r.test_err = Some(1.0 / (r.width as f64 + 1.0) + jitter(r.width, r.seed, 0.2));
     }
     let analysis = analyze(&[input], &options());
     let v = verdict(&analysis.conditions[0], prediction::DOUBLE_DESCENT);
@@ -164,7 +164,7 @@ fn a_monotone_curve_buried_in_noise_is_inconclusive_not_contradicted() {
 fn a_past_peak_relation_lost_in_error_noise_is_inconclusive() {
     let mut input = condition(5, 4.0, |w, s| jitter(w, s + 11, 0.05));
     for r in &mut input.runs {
-        r.test_err = error_at(r.width) + jitter(r.width, r.seed + 2, 0.2);
+        r.test_err = Some(error_at(r.width) + jitter(r.width, r.seed + 2, 0.2));
     }
     let analysis = analyze(&[input], &options());
     let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
@@ -194,7 +194,7 @@ fn past_peak_relation_is_width_adjusted() {
     // Now the seed-to-seed error follows the seed's growth: error falls by 0.5 per unit of growth.
     let mut input = condition(5, 4.0, |w, s| jitter(w, s + 11, 0.05));
     for r in &mut input.runs {
-        r.test_err = error_at(r.width) - 0.5 * jitter(r.width, r.seed + 11, 0.05) + jitter(r.width, r.seed, 0.002);
+        r.test_err = Some(error_at(r.width) - 0.5 * jitter(r.width, r.seed + 11, 0.05) + jitter(r.width, r.seed, 0.002));
     }
     let analysis = analyze(&[input], &options());
     let m = analysis.conditions[0].metrics.iter().find(|m| m.metric == "diversity/effective_rank").unwrap();
@@ -207,7 +207,7 @@ fn past_peak_relation_is_width_adjusted() {
 fn no_peak_means_no_double_descent() {
     let mut input = condition(5, 4.0, |w, s| jitter(w, s, 1.0));
     for r in &mut input.runs {
-        r.test_err = 1.0 / (r.width as f64 + 1.0) + jitter(r.width, r.seed, 0.001);
+        r.test_err = Some(1.0 / (r.width as f64 + 1.0) + jitter(r.width, r.seed, 0.001));
     }
     let analysis = analyze(&[input], &options());
     let c = &analysis.conditions[0];
@@ -236,25 +236,30 @@ fn diverged_runs_and_undefined_values_are_left_out_and_counted() {
     let mut input = condition(5, 4.0, |w, s| jitter(w, s, 1.0));
     for r in input.runs.iter_mut().filter(|r| r.width == 64 && r.seed == 2) {
         r.diverged = Some("loss became NaN at epoch 12".into());
-        r.test_err = 50.0; // must not enter the curve
+        r.test_err = Some(50.0); // must not enter the curve
     }
     for r in input.runs.iter_mut().filter(|r| r.width == 128 && r.seed == 0) {
-        r.test_loss = f64::NAN; // not flagged, but not finite either
+        r.test_loss = Some(f64::NAN); // not flagged, but not finite either
+    }
+    for r in input.runs.iter_mut().filter(|r| r.width == 128 && r.seed == 1) {
+        r.train_loss = None; // not flagged, but missing
     }
     for v in input.metrics.get_mut(METRIC).unwrap().iter_mut().filter(|v| v.width == 2 && !v.trained) {
         v.value = None;
     }
     let analysis = analyze(&[input], &options());
     let c = &analysis.conditions[0];
-    assert_eq!(c.diverged.len(), 2);
+    assert_eq!(c.diverged.len(), 3);
     assert_eq!((c.diverged[0].width, c.diverged[0].seed), (64, 2));
-    assert!(c.conclusion.contains("2 run(s) diverged"), "{}", c.conclusion);
-    assert_eq!(c.runs_used, WIDTHS.len() * 5 - 2);
+    assert_eq!(c.diverged[1].reason, "non-finite final figures");
+    assert_eq!(c.diverged[2].reason, "missing final figures");
+    assert!(c.conclusion.contains("3 run(s) diverged"), "{}", c.conclusion);
+    assert_eq!(c.runs_used, WIDTHS.len() * 5 - 3);
     assert_eq!(c.curves.test_err.iter().find(|p| p.width == 64).unwrap().n, 4);
     assert!(c.curves.test_err.iter().all(|p| p.mean < 1.0));
     let m = c.metrics.iter().find(|m| m.metric == METRIC).unwrap();
     assert_eq!(m.values.undefined, 5);
-    assert_eq!(m.values.from_diverged_runs, 4);
+    assert_eq!(m.values.from_diverged_runs, 6);
     assert_eq!(m.values.unpaired, 5, "width 2 trained values have no init control");
     assert_eq!(m.growth.iter().find(|p| p.width == 2), None);
 }
@@ -281,8 +286,9 @@ fn shifted_conditions(offset: impl Fn(usize) -> f64) -> Vec<ConditionInput> {
             let mut c = condition(5, 4.0 + k as f64 + offset(k), |w, s| jitter(w, s, 1.0));
             c.condition = format!("c{k}");
             for r in &mut c.runs {
-                r.test_err =
-                    error_at((r.width / shift).max(1)) + jitter(r.width, r.seed, 0.01) + if r.width < shift { 0.3 } else { 0.0 };
+                r.test_err = Some(
+                    error_at((r.width / shift).max(1)) + jitter(r.width, r.seed, 0.01) + if r.width < shift { 0.3 } else { 0.0 },
+                );
             }
             c
         })
@@ -402,7 +408,7 @@ fn settings_with_data_draws_are_the_units_of_h2_and_h3() {
                 let mut draw = c.clone();
                 (draw.setting, draw.draw, draw.condition) = (c.condition.clone(), Some(d), format!("{}-d{d}", c.condition));
                 for r in &mut draw.runs {
-                    r.test_err += 0.002 * d as f64;
+                    r.test_err = r.test_err.map(|e| e + 0.002 * d as f64);
                 }
                 draw
             })
@@ -446,10 +452,10 @@ fn h3_at_a_fixed_distance_from_the_threshold_removes_the_threshold_confound() {
             let mut c = condition(5, 4.0, move |w, s| 0.5 * relative(w) + jitter(w, s + 17, 0.01));
             c.condition = format!("c{k}");
             for r in &mut c.runs {
-                r.train_err = (-0.1 * relative(r.width)).max(0.0);
+                r.train_err = Some((-0.1 * relative(r.width)).max(0.0));
                 // Exactly a function of the distance (the test's jitter is not independent across its
                 // seed offsets, so none is added here).
-                r.test_err = 0.3 - 0.02 * relative(r.width);
+                r.test_err = Some(0.3 - 0.02 * relative(r.width));
             }
             c
         })
@@ -481,7 +487,7 @@ fn a_setting_over_data_draws_is_counted_once_with_the_draw_as_the_unit() {
             c.setting = "s".into();
             c.draw = Some(d);
             for r in &mut c.runs {
-                r.test_err += 0.01 * d as f64;
+                r.test_err = r.test_err.map(|e| e + 0.01 * d as f64);
             }
             c
         })

@@ -3,7 +3,7 @@
 //! number of distinct local linear maps (effective rank of the Jacobian Gram). For depth > 1 the
 //! patterns are those of all hidden layers together.
 
-use crate::rows::Metric;
+use crate::metric::Metric;
 use crate::spectrum::{effective_rank, psd_eigenvalues};
 use crate::view::ModelView;
 use ddlab_config::metrics::LINEAR_MAPS;

@@ -15,8 +15,8 @@ use rand_chacha::ChaCha8Rng;
 
 use rayon::prelude::*;
 
+use crate::metric::Metric;
 use crate::partition::argmax;
-use crate::rows::Metric;
 use crate::view::ModelView;
 
 /// The competence level that defines q*.

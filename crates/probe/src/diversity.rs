@@ -2,7 +2,7 @@
 //! <u_i, u_j> = (A^T A)_ij (V^T V)_ij, its effective rank and participation ratio; dead units; groups of
 //! near-duplicate units. The Gram itself is summarised in [`crate::unit_gram`] without being held.
 
-use crate::rows::Metric;
+use crate::metric::Metric;
 use crate::unit_gram::{UnitSpectrum, duplicate_groups_of};
 use crate::view::ModelView;
 use ddlab_config::metrics::{EFFECTIVE_RANK, PARTICIPATION_RATIO};

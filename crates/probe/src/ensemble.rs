@@ -20,8 +20,8 @@ use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
 
+use crate::metric::Metric;
 use crate::partition::{argmax, ce_loss, kl, log_softmax, sq_loss};
-use crate::rows::Metric;
 use crate::view::CrossView;
 
 /// At most this many k-subsets of seeds per k: all of them when there are no more, else this many

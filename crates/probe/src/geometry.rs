@@ -3,7 +3,7 @@
 //! HSIC estimator of Song et al. 2012) between representations of the same inputs (docs/SCIENCE.md,
 //! Probes, P6).
 
-use crate::rows::Metric;
+use crate::metric::Metric;
 use crate::spectrum::participation_ratio_of;
 use crate::view::{CrossView, ModelView};
 use ddlab_config::metrics::{ACTIVATION_PR, CKA_SEEDS};

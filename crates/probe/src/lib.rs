@@ -34,9 +34,9 @@ mod competence;
 mod diversity;
 mod ensemble;
 mod geometry;
+mod metric;
 mod partition;
 mod probe_set;
-mod rows;
 mod spectrum;
 mod unit_gram;
 mod view;
@@ -51,9 +51,9 @@ pub use ensemble::{
     seed_ensemble_without, seed_subsets,
 };
 pub use geometry::{CKA_MIN_INPUTS, activation_pr, cka, cka_between_seeds, cka_from_grams};
+pub use metric::{Metric, Value};
 pub use partition::{PartitionFigures, full_figures, partition_ensemble, partition_figures, random_partition};
 pub use probe_set::probe_set_indices;
-pub use rows::{Metric, Phase, ProbeRow, Value};
 pub use spectrum::{effective_rank, participation_ratio, participation_ratio_of, psd_eigenvalues};
 pub use unit_gram::{NON_FINITE_GRAM, ProbeLimits, SpectrumMethod, UnitGram, UnitSpectrum, duplicate_groups_of};
 pub use view::{CrossView, ModelView};

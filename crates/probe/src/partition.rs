@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::rows::Metric;
+use crate::metric::Metric;
 use crate::view::ModelView;
 
 /// Squared loss of an output row against a one-hot label.

@@ -23,10 +23,10 @@ fn sweep(
             input.runs.push(RunFigures {
                 width: w,
                 seed: s,
-                train_err: e,
-                train_loss: e,
-                test_err: e,
-                test_loss: e,
+                train_err: Some(e),
+                train_loss: Some(e),
+                test_err: Some(e),
+                test_loss: Some(e),
                 diverged: None,
             });
             for (trained, v) in [(false, Some(0.0)), (true, value(w, s))] {
@@ -49,7 +49,7 @@ fn cases() -> Vec<(&'static str, Analysis)> {
     let wobble = |w: usize, s: u64| 0.1 + 0.01 * ((w as u64 * 7 + s * 3) % 5) as f64;
     let grid = [1, 2, 4, 8, 16, 32, 64];
     let mut diverged = sweep(&grid, 3, |w, _| Some(w as f64), wobble);
-    diverged.runs[4].test_err = f64::NAN;
+    diverged.runs[4].test_err = None;
     diverged.runs[5].diverged = Some("loss exploded".into());
     let mut empty_metric = sweep(&grid, 3, |w, _| Some(w as f64), wobble);
     empty_metric.metrics.insert("circuits/linear_maps".into(), Vec::new());
@@ -192,7 +192,7 @@ fn a_loss_spanning_decades_is_drawn_on_a_log_scale() {
         let mut input = sweep(&grid, 3, |w, _| Some(w as f64), |w, s| 0.1 + 0.01 * s as f64 + if w == 8 { 0.3 } else { 0.0 });
         for run in &mut input.runs {
             if run.width == 8 {
-                run.test_loss = peak;
+                run.test_loss = Some(peak);
             }
         }
         let figures = draw_figures(&analyze(&[input], &opts)).unwrap();

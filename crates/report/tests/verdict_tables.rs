@@ -16,7 +16,15 @@ fn analysis() -> Analysis {
         for s in 0..3u64 {
             let e = 0.1 + 0.01 * s as f64 + if w == 8 { 0.2 } else { 0.0 };
             let diverged = (w == 32 && s == 1).then(|| "loss became NaN".to_string());
-            input.runs.push(RunFigures { width: w, seed: s, train_err: e, train_loss: e, test_err: e, test_loss: e, diverged });
+            input.runs.push(RunFigures {
+                width: w,
+                seed: s,
+                train_err: Some(e),
+                train_loss: Some(e),
+                test_err: Some(e),
+                test_loss: Some(e),
+                diverged,
+            });
             for trained in [false, true] {
                 let value = if trained { Some(w as f64) } else { None };
                 input.metrics.entry("competence/n_eff".into()).or_default().push(MetricValue {

@@ -27,13 +27,21 @@
 //! - Nothing here deletes a run folder.
 
 mod atomic;
+mod checkpoint;
 mod error;
+mod files;
+mod phases;
+mod records;
 mod runs;
 mod slurm;
 mod sweep;
 
-pub use atomic::{read_csv, write_atomic, write_csv_atomic};
+pub use atomic::write_atomic;
+pub use checkpoint::{frame_checkpoint, unframe_checkpoint};
 pub use error::StoreError;
+pub use files::{FigureFiles, runs_table};
+pub use phases::Phases;
+pub use records::{FigureIndex, MetricsRow, NoiseRow, Phase, ProbeRow};
 pub use runs::{RunOutcome, RunRecord, RunSummary};
 pub use slurm::{SlurmJobs, SlurmPlan};
 pub use sweep::{RunLock, RunPhase, SweepDir};

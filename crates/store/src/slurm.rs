@@ -42,6 +42,14 @@ impl SweepDir {
         self.slurm_dir().join("logs")
     }
 
+    /// Writes the array and finish job scripts, and makes the folder their logs go to.
+    pub fn write_slurm_scripts(&self, array: &str, finish: &str) -> Result<(), StoreError> {
+        let logs = self.slurm_logs_dir();
+        std::fs::create_dir_all(&logs).map_err(|e| StoreError::io(&logs, e))?;
+        write_atomic(&self.slurm_array_script(), array.as_bytes())?;
+        write_atomic(&self.slurm_finish_script(), finish.as_bytes())
+    }
+
     pub fn write_slurm_plan(&self, plan: &SlurmPlan) -> Result<(), StoreError> {
         self.write_toml("plan.toml", plan)
     }

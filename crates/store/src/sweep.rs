@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use ddlab_config::{RunKey, Spec, sweep_dir_name};
 
-use crate::atomic::{write_atomic, write_csv_atomic};
+use crate::atomic::write_atomic;
 use crate::error::StoreError;
-use crate::runs::{RunOutcome, RunRecord, RunSummary};
+use crate::phases::Phases;
+use crate::runs::{RunOutcome, RunRecord};
 
 /// Where a run stands on disk.
 #[derive(Clone, Debug, PartialEq)]
@@ -176,6 +177,12 @@ impl SweepDir {
         self.root.join("report.html")
     }
 
+    /// Where every run of the sweep stands now (every shard's, so that a shard sees the runs its own
+    /// depend on): one snapshot per decision; an unreadable run record is an error naming it.
+    pub fn phases(&self) -> Result<Phases, StoreError> {
+        self.spec.runs().into_iter().map(|key| Ok((key, self.phase(&key)?))).collect()
+    }
+
     /// Where the run stands.
     pub fn phase(&self, key: &RunKey) -> Result<RunPhase, StoreError> {
         let dir = self.run_dir(key);
@@ -300,23 +307,5 @@ impl SweepDir {
             }
         }
         Ok(retry)
-    }
-
-    /// The summaries of every finished run, in sweep order.
-    pub fn finished_runs(&self) -> Result<Vec<RunSummary>, StoreError> {
-        let mut out = Vec::new();
-        for key in self.spec.runs() {
-            if let RunPhase::Finished(record) = self.phase(&key)? {
-                out.push(record.summary);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Rewrites runs.csv from the finished runs' run.json files.
-    pub fn write_runs_csv(&self) -> Result<usize, StoreError> {
-        let rows = self.finished_runs()?;
-        write_csv_atomic(&self.runs_csv(), &rows)?;
-        Ok(rows.len())
     }
 }

@@ -24,9 +24,6 @@ pub enum SweepError {
     /// Training or a closed-form fit failed.
     #[error(transparent)]
     Train(#[from] ddlab_train::TrainError),
-    /// A value could not be encoded as JSON (not expected of plain data; kept rather than unwrapped).
-    #[error("encoding JSON: {0}")]
-    Json(#[from] serde_json::Error),
     /// Anything else, said in full.
     #[error("{0}")]
     Other(String),

@@ -3,8 +3,6 @@
 //! like a trained run (metrics.csv with one row at epoch 0, run.json, then DONE; random features also
 //! leave init.bpk and model.bpk, which the probes read like any MLP's).
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -12,11 +10,14 @@ use burn::tensor::Device;
 use ddlab_config::{DatasetSource, RunKey, Spec};
 use ddlab_data::{GaussianLinear, Prepared};
 use ddlab_model::{Mlp, MlpWeights};
-use ddlab_store::{RunOutcome, RunPhase, RunRecord, SweepDir, write_atomic, write_csv_atomic};
-use ddlab_train::{MetricsRow, Scores, argmax, fit_closed_form, score_classes, score_values};
+use ddlab_store::{MetricsRow, RunOutcome, RunPhase, RunRecord, SweepDir};
+use ddlab_train::{Scores, argmax, fit_closed_form, score_classes, score_values};
 
-use crate::progress::{Mode, Progress};
-use crate::train_runs::{TrainOptions, TrainOutcome, Triage, run_summary, triage};
+use crate::context::SweepContext;
+use crate::plan::Triage;
+use crate::pool::{Workers, for_each};
+use crate::progress::Mode;
+use crate::train_runs::{TrainOptions, TrainOutcome, run_summary, start};
 
 /// The data a closed-form sweep fits: each condition's prepared classes, or the generator of a
 /// regression dataset (each replicate draws its own training and test sets).
@@ -102,8 +103,8 @@ fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> crate::Result<Fitted> {
 /// Writes a fitted run: init.bpk and model.bpk (random features), metrics.csv, run.json, then DONE.
 fn write_fit(sweep: &SweepDir, device: &Device, key: &RunKey, fitted: &Fitted, outputs: usize) -> crate::Result<()> {
     if let Some((init, trained)) = &fitted.network {
-        write_atomic(&sweep.init_weights_path(key), &Mlp::from_weights(init, device).to_bytes()?)?;
-        write_atomic(&sweep.model_path(key), &Mlp::from_weights(trained, device).to_bytes()?)?;
+        sweep.write_weights(&sweep.init_weights_path(key), &Mlp::from_weights(init, device).to_bytes()?)?;
+        sweep.write_weights(&sweep.model_path(key), &Mlp::from_weights(trained, device).to_bytes()?)?;
     }
     let row = MetricsRow {
         epoch: 0,
@@ -113,12 +114,12 @@ fn write_fit(sweep: &SweepDir, device: &Device, key: &RunKey, fitted: &Fitted, o
         test_err: fitted.test.err,
         seconds: fitted.seconds,
     };
-    write_csv_atomic(&sweep.metrics_path(key), std::slice::from_ref(&row))?;
+    sweep.write_metrics(key, std::slice::from_ref(&row))?;
     // The linear model has no hidden layer; random features have one (frozen). Fitted parameters: the
     // readout's p x outputs (no bias).
     let depth = usize::from(sweep.spec.model.kind == ddlab_config::ModelKind::RandomFeatures);
     let summary =
-        run_summary(key, (depth, key.width * outputs), 0, Some(&row), fitted.noisy_fit, fitted.seconds, RunOutcome::Done, None);
+        run_summary(key, (depth, key.width * outputs), 0, Some(&row), fitted.noisy_fit, fitted.seconds, (RunOutcome::Done, None));
     sweep.finish_run(key, &RunRecord { summary })?;
     Ok(())
 }
@@ -126,7 +127,7 @@ fn write_fit(sweep: &SweepDir, device: &Device, key: &RunKey, fitted: &Fitted, o
 /// Fits every unfinished run of `runs` on `options.jobs` worker threads, widest first (with
 /// `options.retry_failed`, the failed ones too; packing does not apply).
 pub fn fit_sweep(
-    sweep: &SweepDir,
+    ctx: &SweepContext,
     data: &FitData,
     device: &Device,
     runs: &[RunKey],
@@ -134,13 +135,9 @@ pub fn fit_sweep(
     mode: Mode,
     stop: &AtomicBool,
 ) -> crate::Result<TrainOutcome> {
-    let Triage { mut todo, done, failed_earlier } = triage(sweep, runs, options.retry_failed, "fits")?;
-    let outcome = TrainOutcome { failed: failed_earlier.len(), ..Default::default() };
+    let sweep = &ctx.dir;
+    let (Triage { mut todo, done, failed }, _, progress) = start(ctx, runs, options.retry_failed, "fits", mode)?;
     todo.sort_by_key(|k| std::cmp::Reverse(k.width));
-    let progress = Progress::new(mode, runs.len(), done);
-    for line in &failed_earlier {
-        progress.line(line);
-    }
     if !todo.is_empty() {
         progress.line(&format!("{} runs to fit in closed form ({done} finished already)", todo.len()));
     }
@@ -148,65 +145,58 @@ pub fn fit_sweep(
         FitData::Classes(p) => p.first().map_or(1, |p| p.classes),
         FitData::Regression { .. } => 1,
     };
-    let queue = Mutex::new(todo.into_iter().collect::<VecDeque<_>>());
-    let totals = Mutex::new(outcome);
-    let worker = || {
-        while !stop.load(Ordering::Relaxed) {
-            let Some(key) = queue.lock().unwrap().pop_front() else { break };
-            let lock = match sweep.try_lock(&key) {
-                Ok(Some(lock)) => lock,
-                Ok(None) => {
-                    totals.lock().unwrap().busy += 1;
-                    continue;
-                }
-                Err(e) => {
-                    progress.line(&format!("error: {e}"));
-                    totals.lock().unwrap().failed += 1;
-                    continue;
-                }
-            };
-            // Another process may have finished it between the plan and the lock; a record that cannot
-            // be read is reported, not fitted over.
-            match sweep.phase(&key) {
-                Ok(RunPhase::Finished(_)) => continue,
-                Ok(_) => {}
-                Err(e) => {
-                    progress.line(&format!("error: {e}"));
-                    totals.lock().unwrap().failed += 1;
-                    continue;
-                }
+    let fit_one = |key: RunKey| -> TrainOutcome {
+        let mut result = TrainOutcome::default();
+        let lock = match sweep.try_lock(&key) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                result.busy += 1;
+                return result;
             }
-            let result = fit_run(&sweep.spec, data, &key)
-                .and_then(|fitted| write_fit(sweep, device, &key, &fitted, outputs).map(|()| fitted));
-            let mut t = totals.lock().unwrap();
-            match result {
-                Ok(fitted) => {
-                    t.trained += 1;
-                    progress.line(&format!(
-                        "{}: fitted, train_err {:.4}, test_err {:.4} ({:.1} s)",
-                        key.rel_dir(),
-                        fitted.train.err,
-                        fitted.test.err,
-                        fitted.seconds
-                    ));
-                }
-                Err(e) => {
-                    t.failed += 1;
-                    progress.line(&format!("{}: failed: {e:#}", key.rel_dir()));
-                    let _ = sweep.fail_run(&key, &format!("{e:#}"));
-                }
+            Err(e) => {
+                progress.line(&format!("error: {e}"));
+                result.failed += 1;
+                return result;
             }
-            progress.run_finished(1);
-            drop(lock);
+        };
+        // Another process may have finished it between the plan and the lock; a record that cannot
+        // be read is reported, not fitted over.
+        match sweep.phase(&key) {
+            Ok(RunPhase::Finished(_)) => return result,
+            Ok(_) => {}
+            Err(e) => {
+                progress.line(&format!("error: {e}"));
+                result.failed += 1;
+                return result;
+            }
         }
+        match fit_run(ctx.spec(), data, &key).and_then(|fitted| write_fit(sweep, device, &key, &fitted, outputs).map(|()| fitted))
+        {
+            Ok(fitted) => {
+                result.trained += 1;
+                progress.line(&format!(
+                    "{}: fitted, train_err {:.4}, test_err {:.4} ({:.1} s)",
+                    key.rel_dir(),
+                    fitted.train.err,
+                    fitted.test.err,
+                    fitted.seconds
+                ));
+            }
+            Err(e) => {
+                result.failed += 1;
+                progress.line(&format!("{}: failed: {e:#}", key.rel_dir()));
+                let _ = sweep.fail_run(&key, &format!("{e:#}"));
+            }
+        }
+        progress.run_finished(1);
+        drop(lock);
+        result
     };
-    std::thread::scope(|scope| {
-        for _ in 0..options.jobs.max(1) {
-            scope.spawn(worker);
-        }
-    });
+    let mut outcome = TrainOutcome { failed: failed.len(), ..Default::default() };
+    for result in for_each(todo, Workers { jobs: options.jobs, own_cores: false }, Some(stop), fit_one)?.iter().flatten() {
+        outcome.add(result);
+    }
     progress.finish();
-    let mut outcome = totals.into_inner().unwrap();
     outcome.interrupted |= stop.load(Ordering::Relaxed);
     Ok(outcome)
 }

@@ -1,8 +1,11 @@
 //! The driver: runs an experiment's stages over its sweep folder, resuming whatever is already there.
 //!
-//! - [`prepare_conditions`]: the dataset of every condition (split, subset, standardisation, noise).
-//! - [`train_sweep`]: plans the unfinished runs (resumed runs back into the pack they trained in, new ones
-//!   packed by the scheduler) and trains them on worker threads, each run under its lock.
+//! - [`run_sweep`]: `ddlab sweep` from start to end (`sequence.rs`), telling its caller each step's
+//!   outcome through [`SweepEvents`] and returning how it ended ([`SweepEnd`]).
+//! - [`prepare_conditions`]: the dataset of every condition (split, subset, standardisation, noise);
+//!   with the folder it makes the [`SweepContext`] every stage works from (shapes, run phases).
+//! - [`train_sweep`]: carries out the training plan (`plan.rs`, pure and tested alone: triage,
+//!   weight-reuse steps, resume alignment, packing) on the worker pool, each pack under its runs' locks.
 //! - [`fit_sweep`]: the closed-form (known-answer) models instead: each run fitted whole, under its lock.
 //! - [`shard_runs`]: the runs one task of a cluster job array trains (whole packs, balanced by cost).
 //! - [`probe_sweep`]: the probes of every finished run, trained and at initialisation.
@@ -11,16 +14,21 @@
 //!
 //! The caller picks the device and handles signals: this crate takes a `Device` and a stop flag.
 
+mod context;
 mod error;
 mod fit_runs;
 mod memory;
 mod outputs;
+pub mod plan;
+mod pool;
 mod prepare;
 mod probe_runs;
 mod progress;
+mod sequence;
 mod shard;
 mod train_runs;
 
+pub use context::{SweepContext, run_shape};
 pub use error::{Result, SweepError};
 pub use fit_runs::{FitData, fit_sweep};
 pub use memory::{DeviceBudget, PackMemory, available_memory, check_training_memory, peak_training_memory, training_memory};
@@ -28,6 +36,7 @@ pub use outputs::{Analyzed, Reported, analyze, analyze_plot_report, plot, report
 pub use prepare::{prepare_conditions, write_noise_files};
 pub use probe_runs::{Probed, collect_probes, probe_one_model, probe_sweep};
 pub use progress::Mode;
+pub use sequence::{SweepEnd, SweepEvents, SweepRequest, run_sweep};
 pub use shard::{Shard, assign_shards, check_shardable, shard_from_slurm, shard_runs};
 pub use train_runs::{TrainOptions, TrainOutcome, train_sweep};
 

@@ -12,7 +12,10 @@
 use ddlab_config::{Optimizer, RunKey, Spec};
 use ddlab_data::Prepared;
 use ddlab_model::MlpShape;
-use ddlab_train::{Packing, PendingRun, plan_groups};
+use ddlab_train::{Packing, plan_groups};
+
+use crate::context::run_shape;
+use crate::plan::scheduled;
 
 const F32: f64 = 4.0;
 
@@ -55,9 +58,9 @@ pub fn training_memory(
     device_budget: Option<DeviceBudget>,
 ) -> Vec<PackMemory> {
     let runs = spec.runs();
-    let planned = planned_runs(&runs);
-    let fits = device_fits(spec, prepared, &runs, device_budget);
-    let mut packs: Vec<PackMemory> = plan_groups(&planned, packing, &fits)
+    let fits = device_fits(spec, prepared, device_budget);
+    let fits = |group: &[usize]| fits(&group.iter().map(|&i| runs[i]).collect::<Vec<_>>());
+    let mut packs: Vec<PackMemory> = plan_groups(&scheduled(&runs), packing, &fits)
         .into_iter()
         .map(|group| pack_memory(spec, prepared, &group.iter().map(|&i| runs[i]).collect::<Vec<_>>()))
         .collect();
@@ -65,23 +68,17 @@ pub fn training_memory(
     packs
 }
 
-/// What the scheduler knows of each run: its condition's index and its width.
-pub fn planned_runs(runs: &[RunKey]) -> Vec<PendingRun> {
-    runs.iter().map(|key| PendingRun { key: (key.index, 0), width: key.width }).collect()
-}
-
-/// The scheduler's memory question for a GPU plan: does a group of `runs` (indices) fit the device's
-/// budget, in all and tensor by tensor? Always yes without a budget.
+/// The scheduler's memory question for a GPU plan: does a group of runs fit the device's budget, in all
+/// and tensor by tensor? Always yes without a budget.
 pub fn device_fits<'a>(
     spec: &'a Spec,
     prepared: &'a [Prepared],
-    runs: &'a [RunKey],
     budget: Option<DeviceBudget>,
-) -> impl Fn(&[usize]) -> bool + 'a {
-    move |group: &[usize]| match budget {
+) -> impl Fn(&[RunKey]) -> bool + 'a {
+    move |group: &[RunKey]| match budget {
         None => true,
         Some(budget) => {
-            let pack = pack_memory(spec, prepared, &group.iter().map(|&i| runs[i]).collect::<Vec<_>>());
+            let pack = pack_memory(spec, prepared, group);
             pack.device() <= budget.bytes && pack.largest_tensor <= budget.largest_buffer
         }
     }
@@ -95,7 +92,7 @@ pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackM
         Optimizer::Adam { .. } => 2.0,
     };
     let data = &prepared[pack[0].index];
-    let shape = |width: usize| MlpShape { input: data.train.dim, width, depth: spec.model.depth, classes: data.classes };
+    let shape = |width: usize| run_shape(spec, data, width);
     let widest = pack.iter().map(|k| k.width).max().unwrap_or(0);
     let m = pack.len() as f64;
     let padded_params = m * params(shape(widest));
@@ -210,7 +207,7 @@ mod tests {
         assert!(packs.len() > 1, "the budget splits the sweep");
         assert!(packs.iter().all(|p| p.device() <= budget.bytes), "{packs:?}");
         assert_eq!(training_memory(&spec, &prepared, Packing::Wide { overhead_units: 1 << 20 }, None).len(), 1);
-        let fits = device_fits(&spec, &prepared, &runs, Some(DeviceBudget { bytes: f64::INFINITY, largest_buffer: 100.0 }));
-        assert!(!fits(&[0]), "a tensor larger than the adapter's largest buffer does not fit");
+        let fits = device_fits(&spec, &prepared, Some(DeviceBudget { bytes: f64::INFINITY, largest_buffer: 100.0 }));
+        assert!(!fits(&runs[..1]), "a tensor larger than the adapter's largest buffer does not fit");
     }
 }

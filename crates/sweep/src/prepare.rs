@@ -4,10 +4,10 @@ use std::path::Path;
 
 use ddlab_config::{DatasetSource, MIN_PROBE_INPUTS, Spec};
 use ddlab_data::{Prepared, load_pools, prepare, split};
-use ddlab_store::{SweepDir, write_atomic, write_csv_atomic};
+use ddlab_store::NoiseRow;
 
 use crate::SweepError;
-use serde::Serialize;
+use crate::context::SweepContext;
 
 /// Loads the dataset (shipped ones from `data_dir`) and prepares every condition (split, subset,
 /// standardisation, noise). A regression dataset has no classes to prepare: empty (its sets are
@@ -58,28 +58,15 @@ pub fn prepare_conditions(spec: &Spec, data_dir: &Path) -> crate::Result<Vec<Pre
     Ok(prepared)
 }
 
-#[derive(Serialize)]
-struct NoiseRow {
-    index: usize,
-    original: u32,
-    noisy: u32,
-}
-
 /// data/<condition>/noise.csv: which training labels were flipped, from what to what.
-pub fn write_noise_files(sweep: &SweepDir, prepared: &[Prepared]) -> crate::Result<()> {
-    for (condition, data) in sweep.spec.conditions.iter().zip(prepared) {
+pub fn write_noise_files(ctx: &SweepContext) -> crate::Result<()> {
+    for (condition, data) in ctx.spec().conditions.iter().zip(&ctx.prepared) {
         let rows: Vec<NoiseRow> = data
             .flipped
             .iter()
             .map(|&i| NoiseRow { index: i, original: data.clean_train_labels[i], noisy: data.train.y[i] })
             .collect();
-        let path = sweep.noise_path(condition);
-        if rows.is_empty() {
-            // csv writes no header for zero rows; keep the file self-describing.
-            write_atomic(&path, b"index,original,noisy\n")?;
-        } else {
-            write_csv_atomic(&path, &rows)?;
-        }
+        ctx.dir.write_noise(condition, &rows)?;
     }
     Ok(())
 }

@@ -10,16 +10,18 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use ddlab_config::{Condition, RunKey};
+use ddlab_config::{Condition, RunKey, Spec};
 use ddlab_data::Prepared;
 use ddlab_model::MlpShape;
 
-use crate::{SweepError, load_model};
+use crate::context::{SweepContext, run_shape};
+use crate::load_model;
+use crate::pool::{Workers, for_each};
 use ddlab_probe::{
-    CrossView, Metric, ModelView, Phase, ProbeLimits, ProbeRow, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model,
-    probe_set_indices, seed_ensemble, seed_ensemble_without,
+    CrossView, Metric, ModelView, ProbeLimits, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model, probe_set_indices,
+    seed_ensemble, seed_ensemble_without,
 };
-use ddlab_store::{RunOutcome, RunPhase, SweepDir, read_csv, write_atomic, write_csv_atomic};
+use ddlab_store::{Phase, Phases, ProbeRow, SweepDir};
 use serde::{Deserialize, Serialize};
 
 /// A model to observe: which run, which phase, which weights file.
@@ -31,9 +33,9 @@ struct Target {
 }
 
 /// The probe set of a condition (chosen by [`probe_set_indices`]) on the device, and its labels.
-fn probe_set(sweep: &SweepDir, prepared: &Prepared, device: &Device) -> (Tensor<2>, Vec<u32>) {
+fn probe_set(spec: &Spec, prepared: &Prepared, device: &Device) -> (Tensor<2>, Vec<u32>) {
     let test = &prepared.test;
-    let indices = probe_set_indices(&test.y, sweep.spec.probe.probe_set, sweep.spec.data_seed);
+    let indices = probe_set_indices(&test.y, spec.probe.probe_set, spec.data_seed);
     let subset = test.select(&indices);
     (Tensor::from_data(TensorData::new(subset.x.clone(), [indices.len(), subset.dim]), device), subset.y)
 }
@@ -76,32 +78,25 @@ fn probe_row(condition: &Condition, width: usize, seed: Option<u64>, phase: Phas
     row
 }
 
-/// Whether a run's probes.csv exists in the current format. Files written before metrics could be
-/// undefined (no `undefined` column) may hold NaN and the old single-space names: probe again.
-fn run_probes_current(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| text.lines().next().is_some_and(|h| h.split(',').any(|c| c == "undefined")))
-}
-
-/// Probes what is not probed yet, on `jobs` threads, and writes the sweep's probes.csv. `prepared` is the
-/// data of every condition, as [`crate::prepare_conditions`] gives it. A run's own probes are computed
-/// once; the per-width files (seed ensemble, CKA between seeds and to the next width) whenever the set
-/// of finished seeds they depend on has changed.
-pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, jobs: usize) -> crate::Result<Probed> {
+/// Probes the runs finished in `phases` that are not probed yet, on `jobs` threads, and writes the
+/// sweep's probes.csv. A run's own probes are computed once; the per-width files (seed ensemble, CKA
+/// between seeds and to the next width) whenever the set of finished seeds they depend on has changed.
+pub fn probe_sweep(ctx: &SweepContext, phases: &Phases, device: &Device, jobs: usize) -> crate::Result<Probed> {
     let clock = Instant::now();
+    let sweep = &ctx.dir;
     if let Some(why) = sweep.spec.probes_not_applicable() {
         // Nothing to probe: an empty probes.csv says the stage ran, and the analysis carries the reason.
-        write_atomic(&sweep.probes_csv(), ProbeRow::HEADER.as_bytes())?;
+        sweep.write_probes(&sweep.probes_csv(), &[])?;
         return Ok(Probed { runs: 0, rows: 0, seconds: 0.0, not_applicable: Some(why) });
     }
     let mut probed = 0;
-    for (index, (condition, data)) in sweep.spec.conditions.iter().zip(prepared).enumerate() {
-        let plan = ConditionPlan::new(sweep, index)?;
-        let probe_set = probe_set(sweep, data, device);
+    for (index, (condition, data)) in sweep.spec.conditions.iter().zip(&ctx.prepared).enumerate() {
+        let plan = ConditionPlan::new(sweep, index, phases);
+        let probe_set = probe_set(&sweep.spec, data, device);
         let mut pending: Option<Pending> = None;
         for wi in 0..plan.widths.len() {
-            let Some(work) = plan.width_work(sweep, wi, pending.is_some())? else { continue };
-            let shape =
-                MlpShape { input: data.train.dim, width: plan.widths[wi], depth: sweep.spec.model.depth, classes: data.classes };
+            let Some(work) = plan.width_work(sweep, wi, pending.is_some()) else { continue };
+            let shape = run_shape(&sweep.spec, data, plan.widths[wi]);
             let observed = if work.targets.is_empty() {
                 Vec::new()
             } else {
@@ -131,12 +126,11 @@ pub fn probe_sweep(sweep: &SweepDir, prepared: &[Prepared], device: &Device, job
         // changed (the sidecar records them all).
         let all_seeds: Vec<Vec<u64>> = plan.finished.iter().map(|keys| seeds_of(keys)).collect();
         let kw_path = sweep.kw_probes_path(condition);
-        let recorded: Option<Vec<Vec<u64>>> =
-            std::fs::read(SweepDir::seeds_sidecar(&kw_path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let recorded: Option<Vec<Vec<u64>>> = sweep.read_seeds_record(&kw_path);
         if !kw_path.exists() || recorded.as_ref() != Some(&all_seeds) {
-            let rows = kw_rows(sweep, condition, data, &plan.finished, (&probe_set.0, &probe_set.1), device)?;
-            write_csv_atomic(&kw_path, &rows)?;
-            write_atomic(&SweepDir::seeds_sidecar(&kw_path), &serde_json::to_vec_pretty(&all_seeds)?)?;
+            let rows = kw_rows(sweep, condition, data, &plan, (&probe_set.0, &probe_set.1), device)?;
+            sweep.write_probes(&kw_path, &rows)?;
+            sweep.write_seeds_record(&kw_path, &all_seeds)?;
         }
     }
     let total = collect_probes(sweep)?;
@@ -155,6 +149,8 @@ struct ConditionPlan {
     epochs: usize,
     /// Per width, its runs that finished without diverging.
     finished: Vec<Vec<RunKey>>,
+    /// The epochs each of those runs trained for (its record).
+    trained_epochs: BTreeMap<RunKey, usize>,
     expected: Vec<CrossSeeds>,
     stale: Vec<bool>,
 }
@@ -166,18 +162,19 @@ struct WidthWork {
 }
 
 impl ConditionPlan {
-    /// A run whose record cannot be read is an error naming it, not a run left out.
-    fn new(sweep: &SweepDir, index: usize) -> crate::Result<Self> {
+    fn new(sweep: &SweepDir, index: usize, phases: &Phases) -> Self {
         let spec = &sweep.spec;
         let condition = &spec.conditions[index];
         let widths = spec.model.widths.clone();
         let mut finished: Vec<Vec<RunKey>> = Vec::new();
+        let mut trained_epochs = BTreeMap::new();
         for &width in &widths {
             let mut done = Vec::new();
             for &seed in &spec.seeds {
                 let key = spec.run_key(index, width, seed);
-                if matches!(sweep.phase(&key)?, RunPhase::Finished(r) if r.summary.status == RunOutcome::Done) {
+                if let Some(record) = phases.done(&key) {
                     done.push(key);
+                    trained_epochs.insert(key, record.summary.epochs);
                 }
             }
             finished.push(done);
@@ -192,27 +189,26 @@ impl ConditionPlan {
         let stale = (0..widths.len())
             .map(|i| {
                 let path = sweep.width_probes_path(condition, widths[i]);
-                let recorded: Option<CrossSeeds> =
-                    std::fs::read(SweepDir::seeds_sidecar(&path)).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+                let recorded: Option<CrossSeeds> = sweep.read_seeds_record(&path);
                 !path.exists() || recorded.as_ref() != Some(&expected[i])
             })
             .collect();
-        Ok(ConditionPlan { widths, epochs: spec.train_for(condition).epochs, finished, expected, stale })
+        ConditionPlan { widths, epochs: spec.train_for(condition).epochs, finished, trained_epochs, expected, stale }
     }
 
     /// The work at width `wi`: None when its runs' probes and its per-width file are current and no
     /// previous width waits for its views (`previous_waiting`). Every finished seed is observed at init
     /// and trained; snapshots only where the run's own probes are missing.
-    fn width_work(&self, sweep: &SweepDir, wi: usize, previous_waiting: bool) -> crate::Result<Option<WidthWork>> {
+    fn width_work(&self, sweep: &SweepDir, wi: usize, previous_waiting: bool) -> Option<WidthWork> {
         let keys = &self.finished[wi];
         let per_run_missing: Vec<RunKey> =
-            keys.iter().filter(|k| !run_probes_current(&sweep.run_probes_path(k))).copied().collect();
+            keys.iter().filter(|k| !sweep.probes_current(&sweep.run_probes_path(k))).copied().collect();
         if per_run_missing.is_empty() && !self.stale[wi] && !previous_waiting {
-            return Ok(None);
+            return None;
         }
         let mut targets = Vec::new();
         for key in keys {
-            let epochs = finished_epochs(sweep, key)?;
+            let epochs = self.trained_epochs[key];
             targets.push(Target { seed: key.seed, phase: Phase::Init, epoch: 0, file: sweep.init_weights_path(key) });
             targets.push(Target { seed: key.seed, phase: Phase::Trained, epoch: epochs, file: sweep.model_path(key) });
             if per_run_missing.contains(key) {
@@ -224,7 +220,7 @@ impl ConditionPlan {
                 }));
             }
         }
-        Ok(Some(WidthWork { targets, per_run_missing }))
+        Some(WidthWork { targets, per_run_missing })
     }
 }
 
@@ -239,7 +235,7 @@ fn write_run_probes(sweep: &SweepDir, width: usize, work: &WidthWork, observed: 
                 metrics.into_iter().map(|m| probe_row(&key.condition, width, Some(key.seed), target.phase, target.epoch, m)),
             );
         }
-        write_csv_atomic(&sweep.run_probes_path(key), &rows)?;
+        sweep.write_probes(&sweep.run_probes_path(key), &rows)?;
     }
     Ok(work.per_run_missing.len())
 }
@@ -316,18 +312,19 @@ fn kw_rows(
     sweep: &SweepDir,
     condition: &Condition,
     data: &Prepared,
-    finished: &[Vec<RunKey>],
+    plan: &ConditionPlan,
     (x, labels): (&Tensor<2>, &[u32]),
     device: &Device,
 ) -> crate::Result<Vec<ProbeRow>> {
     let spec = &sweep.spec;
+    let finished = &plan.finished;
     let widths = &spec.model.widths;
     let partners = kw_partners(widths, finished.iter().map(Vec::len).max().unwrap_or(0));
     let involved: std::collections::BTreeSet<usize> = partners.iter().flat_map(|&(_, i, j)| [i, j]).collect();
     // Only outputs are needed: a forward pass of each trained model on the probe set.
     let mut outputs: BTreeMap<usize, Vec<Vec<f32>>> = BTreeMap::new();
     for i in involved {
-        let shape = MlpShape { input: data.train.dim, width: widths[i], depth: spec.model.depth, classes: data.classes };
+        let shape = run_shape(spec, data, widths[i]);
         let models = finished[i]
             .iter()
             .map(|key| {
@@ -343,8 +340,8 @@ fn kw_rows(
             finished[w].iter().map(|key| key.seed).zip(outputs[&w].iter().map(Vec::as_slice)).collect()
         };
         for (seed, metrics) in kw_metrics(k, &seeded(i), &seeded(j), labels, data.classes) {
-            let wide_key = *finished[j].iter().find(|k| k.seed == seed).expect("kW pairs wide seeds that finished");
-            let epoch = finished_epochs(sweep, &wide_key)?;
+            let wide_key = finished[j].iter().find(|k| k.seed == seed).expect("kW pairs wide seeds that finished");
+            let epoch = plan.trained_epochs[wide_key];
             for metric in metrics {
                 rows.push(probe_row(condition, widths[i], Some(seed), Phase::Trained, epoch, metric));
             }
@@ -356,17 +353,9 @@ fn kw_rows(
 /// Writes a per-width file, then its seeds sidecar (last, so that a crash in between leaves it stale).
 fn write_cross(sweep: &SweepDir, condition: &Condition, p: &Pending) -> crate::Result<()> {
     let path = sweep.width_probes_path(condition, p.width);
-    write_csv_atomic(&path, &p.rows)?;
-    write_atomic(&SweepDir::seeds_sidecar(&path), &serde_json::to_vec_pretty(&p.seeds)?)?;
+    sweep.write_probes(&path, &p.rows)?;
+    sweep.write_seeds_record(&path, &p.seeds)?;
     Ok(())
-}
-
-/// The epochs a finished run trained for (its record); an unreadable record is an error naming it.
-fn finished_epochs(sweep: &SweepDir, key: &RunKey) -> crate::Result<usize> {
-    match sweep.phase(key)? {
-        RunPhase::Finished(r) => Ok(r.summary.epochs),
-        _ => Err(SweepError::file(sweep.run_dir(key), "the run is no longer finished (its record changed while probing)")),
-    }
 }
 
 /// Loads a model's weights file and observes it on the probe set `x` within the default limits; `seed`
@@ -400,40 +389,29 @@ fn probe_all(
     device: &Device,
     jobs: usize,
 ) -> crate::Result<Vec<Observed>> {
-    let targets = &work.targets;
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<crate::Result<Observed>>>> =
-        targets.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, targets.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(target) = targets.get(i) else { break };
-                    let observed = observe_model(sweep, shape, &target.file, x, target.seed, device).map(|view| {
-                        let own = work
-                            .per_run_missing
-                            .iter()
-                            .any(|k| k.seed == target.seed)
-                            .then(|| probe_model(&view, labels, &sweep.spec.probe, target.seed));
-                        Observed { cross: view.cross(), own }
-                    });
-                    *results[i].lock().unwrap() = Some(observed);
-                }
-            });
-        }
-    });
-    results.into_iter().map(|r| r.into_inner().unwrap().expect("every target observed")).collect()
+    let observe = |target: &Target| {
+        observe_model(sweep, shape, &target.file, x, target.seed, device).map(|view| {
+            let own = work
+                .per_run_missing
+                .iter()
+                .any(|k| k.seed == target.seed)
+                .then(|| probe_model(&view, labels, &sweep.spec.probe, target.seed));
+            Observed { cross: view.cross(), own }
+        })
+    };
+    for_each(work.targets.iter().collect(), Workers { jobs, own_cores: false }, None, observe)?
+        .into_iter()
+        .map(|observed| observed.expect("without a stop every target is observed"))
+        .collect()
 }
 
 /// Probes one finished run's trained model exactly as [`probe_sweep`] does (load, observe, every
 /// single-model probe) and returns its metrics, writing nothing: what `ddlab bench --probes` times.
-pub fn probe_one_model(sweep: &SweepDir, prepared: &Prepared, key: &RunKey, device: &Device) -> crate::Result<Vec<Metric>> {
-    let (x, labels) = probe_set(sweep, prepared, device);
-    let shape =
-        MlpShape { input: prepared.train.dim, width: key.width, depth: sweep.spec.model.depth, classes: prepared.classes };
-    let view = observe_model(sweep, shape, &sweep.model_path(key), &x, key.seed, device)?;
-    Ok(probe_model(&view, &labels, &sweep.spec.probe, key.seed))
+pub fn probe_one_model(ctx: &SweepContext, key: &RunKey, device: &Device) -> crate::Result<Vec<Metric>> {
+    let (sweep, spec) = (&ctx.dir, ctx.spec());
+    let (x, labels) = probe_set(spec, &ctx.prepared[key.index], device);
+    let view = observe_model(sweep, ctx.shape(key), &sweep.model_path(key), &x, key.seed, device)?;
+    Ok(probe_model(&view, &labels, &spec.probe, key.seed))
 }
 
 /// Concatenates every per-run and per-width probe file into the sweep's probes.csv.
@@ -442,14 +420,14 @@ pub fn collect_probes(sweep: &SweepDir) -> crate::Result<usize> {
     for key in sweep.spec.runs() {
         let path = sweep.run_probes_path(&key);
         if path.exists() {
-            rows.extend(read_csv::<ProbeRow>(&path)?);
+            rows.extend(sweep.read_probes(&path)?);
         }
     }
     for condition in &sweep.spec.conditions {
         let per_width = sweep.spec.model.widths.iter().map(|&width| sweep.width_probes_path(condition, width));
         for path in per_width.chain([sweep.kw_probes_path(condition)]) {
             if path.exists() {
-                rows.extend(read_csv::<ProbeRow>(&path)?);
+                rows.extend(sweep.read_probes(&path)?);
             }
         }
     }
@@ -458,55 +436,6 @@ pub fn collect_probes(sweep: &SweepDir) -> crate::Result<usize> {
         let value = row.result();
         row.set(&value);
     }
-    write_csv_atomic(&sweep.probes_csv(), &rows)?;
+    sweep.write_probes(&sweep.probes_csv(), &rows)?;
     Ok(rows.len())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ddlab-probe-runs-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    fn row(metric: Metric) -> ProbeRow {
-        let condition = Condition::new(60, 0.2);
-        probe_row(&condition, 4, Some(1), Phase::Init, 0, metric)
-    }
-
-    #[test]
-    fn undefined_metrics_are_empty_cells_with_their_reason() {
-        let dir = scratch("csv");
-        let path = dir.join("probes.csv");
-        let rows = vec![
-            row(Metric::new("competence", "chance_err", 0.5)),
-            row(Metric::undefined("competence", "n_eff", "full network not clearly better than chance")),
-            row(Metric::new("geometry", "cka_seeds", f64::NAN)),
-        ];
-        write_csv_atomic(&path, &rows).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.lines().next().unwrap().ends_with(",value,undefined"), "{text}");
-        assert!(text.contains(",competence,n_eff,,full network not clearly better than chance\n"), "{text}");
-        assert!(!text.to_lowercase().contains("nan,") && !text.contains("inf"), "{text}");
-        assert!(run_probes_current(&path));
-        let back: Vec<ProbeRow> = read_csv(&path).unwrap();
-        assert_eq!(back, rows);
-        assert_eq!(back[1].value, None);
-        assert!(back[2].result().is_err());
-        // A file written before the `undefined` column: readable, and probed again.
-        let old = dir.join("old.csv");
-        std::fs::write(
-            &old,
-            "condition,n_train,label_noise,width,seed,phase,epoch,probe,metric,value\n\
-             n60-noise0.2,60,0.2,4,1,init,0,competence,n_eff,NaN\n",
-        )
-        .unwrap();
-        let old_rows: Vec<ProbeRow> = read_csv(&old).unwrap();
-        assert!(old_rows[0].result().is_err(), "an old NaN reads as undefined");
-        assert!(!run_probes_current(&old));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 }

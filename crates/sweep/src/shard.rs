@@ -13,7 +13,7 @@ use std::str::FromStr;
 use ddlab_config::{RunKey, Spec};
 use ddlab_train::{Packing, pack_cost, plan_groups};
 
-use crate::memory::planned_runs;
+use crate::plan::scheduled;
 
 /// Shard `index` of `count` (1-based, like `--shard 2/3`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +102,7 @@ pub fn shard_runs(spec: &Spec, shard: Shard) -> Vec<RunKey> {
 /// The shard (1-based) of every run of `spec.runs()`, in that order.
 pub fn assign_shards(spec: &Spec, count: usize) -> Vec<usize> {
     let runs = spec.runs();
-    let planned = planned_runs(&runs);
+    let planned = scheduled(&runs);
     let groups = plan_groups(&planned, Packing::default(), &|_| true);
     // Cost of a pack: its per-step cost times the examples of its condition (every run has the same epochs).
     let cost = |group: &[usize]| pack_cost(&planned, group) as f64 * runs[group[0]].condition.n_train as f64;

@@ -3,8 +3,9 @@
 //! when it may not be split.
 
 use ddlab_config::{RunKey, Spec, parse_spec};
+use ddlab_sweep::plan::scheduled;
 use ddlab_sweep::{Shard, assign_shards, check_shardable, shard_runs};
-use ddlab_train::{Packing, PendingRun, plan_groups};
+use ddlab_train::{Packing, plan_groups};
 
 /// Two conditions, narrow and wide widths (the CPU plan packs the narrow ones), three seeds.
 fn spec(extra_model: &str) -> Spec {
@@ -17,8 +18,10 @@ fn spec(extra_model: &str) -> Spec {
 /// The CPU plan's packs of every run, as lists of keys.
 fn packs(spec: &Spec) -> Vec<Vec<RunKey>> {
     let runs = spec.runs();
-    let pending: Vec<PendingRun> = runs.iter().map(|k| PendingRun { key: (k.index, 0), width: k.width }).collect();
-    plan_groups(&pending, Packing::default(), &|_| true).into_iter().map(|g| g.iter().map(|&i| runs[i]).collect()).collect()
+    plan_groups(&scheduled(&runs), Packing::default(), &|_| true)
+        .into_iter()
+        .map(|g| g.iter().map(|&i| runs[i]).collect())
+        .collect()
 }
 
 #[test]

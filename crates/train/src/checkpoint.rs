@@ -1,14 +1,10 @@
-//! A run's resumable state on the host, and its checksummed byte form.
-//!
-//! Layout: `DDLABCK1`, a u64 header length, a JSON header (epoch, optimiser step, shape, metrics so far,
-//! status), the f32 values (weights, then each optimiser moment) little-endian, and a SHA-256 of all the
-//! bytes before it. A truncated or altered file fails the checksum and is refused.
+//! A run's resumable state on the host, and what its checkpoint holds: a JSON header (epoch, optimiser
+//! step, shape, metrics so far, status, pack) and the f32 values (weights, then each optimiser moment),
+//! in the checksummed frame the store defines ([`ddlab_store::frame_checkpoint`]).
 
 use ddlab_model::{Layer, MlpShape, MlpWeights};
+use ddlab_store::{MetricsRow, frame_checkpoint, unframe_checkpoint};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
-use crate::metrics::MetricsRow;
 
 /// Why a run stopped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,8 +84,6 @@ struct Header {
     pack: PackId,
 }
 
-const MAGIC: &[u8; 8] = b"DDLABCK1";
-
 impl RunState {
     /// A run at epoch 0 with its initial weights.
     pub fn fresh(seed: u64, weights: MlpWeights) -> Self {
@@ -121,18 +115,9 @@ impl RunState {
             pack: self.pack.clone(),
         };
         let header = serde_json::to_vec(&header).expect("header serialises");
-        let mut out = Vec::with_capacity(16 + header.len() + 4 * self.weights.shape.params() * (1 + self.moments.len()) + 32);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-        out.extend_from_slice(&header);
-        for weights in std::iter::once(&self.weights).chain(&self.moments) {
-            for v in weights.flat() {
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        let digest = Sha256::digest(&out);
-        out.extend_from_slice(&digest);
-        out
+        let arrays: Vec<Vec<f32>> = std::iter::once(&self.weights).chain(&self.moments).map(MlpWeights::flat).collect();
+        let count = arrays.iter().map(Vec::len).sum();
+        frame_checkpoint(&header, arrays.iter().flatten(), count)
     }
 
     /// Parses and verifies a checkpoint; any damage is an error, never a silently wrong state.
@@ -141,21 +126,8 @@ impl RunState {
     }
 
     fn parse(bytes: &[u8]) -> Result<Self, String> {
-        if bytes.len() < 8 + 8 + 32 || &bytes[..8] != MAGIC {
-            return Err("not a ddlab checkpoint (bad magic or too short)".into());
-        }
-        let (body, digest) = bytes.split_at(bytes.len() - 32);
-        if Sha256::digest(body).as_slice() != digest {
-            return Err("checksum mismatch (truncated or corrupted checkpoint)".into());
-        }
-        let header_len = u64::from_le_bytes(body[8..16].try_into().unwrap()) as usize;
-        let header: Header = body
-            .get(16..16 + header_len)
-            .ok_or("header length out of range")
-            .and_then(|h| serde_json::from_slice(h).map_err(|_| "unreadable header"))
-            .map_err(|e| e.to_string())?;
-        let values: Vec<f32> =
-            body[16 + header_len..].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let (header, values) = unframe_checkpoint(bytes)?;
+        let header: Header = serde_json::from_slice(header).map_err(|_| "unreadable header".to_string())?;
         let per_array = header.shape.params();
         if values.len() != per_array * (1 + header.moments) {
             return Err(format!("holds {} values, expected {}", values.len(), per_array * (1 + header.moments)));

@@ -13,8 +13,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{RunState, RunStatus};
 use crate::device_data::{DeviceData, DeviceSet, index_tensor};
-use crate::metrics::MetricsRow;
 use crate::optim::{OptimState, lr_at};
+use ddlab_store::MetricsRow;
 
 /// What the loop tells the outside world, and asks of it. The loop itself writes nothing.
 pub trait Observer {

@@ -23,7 +23,6 @@ mod closed_form;
 mod device_data;
 mod error;
 mod group;
-mod metrics;
 mod optim;
 mod schedule;
 
@@ -32,6 +31,5 @@ pub use closed_form::{ClosedFormFit, Scores, argmax, cutoff, fit_closed_form, le
 pub use device_data::{DeviceData, DeviceSet, index_tensor};
 pub use error::TrainError;
 pub use group::{GroupEnd, Hooks, Observer, batch_order, loss_gradient, moments_match, per_example_loss, train_group};
-pub use metrics::MetricsRow;
 pub use optim::{OptimState, lr_at};
 pub use schedule::{Packing, PendingRun, pack_cost, plan_groups};

@@ -1,9 +1,22 @@
-//! probes.csv rows, in long form, and the metric values the probes produce before they are placed.
-//!
-//! A metric is either a finite number or undefined with a reason: probes.csv never holds NaN or inf
-//! (docs/SCIENCE.md, Probes). An undefined metric is an empty `value` cell and its reason in `undefined`.
+//! The rows of the sweep folder's CSV files other than runs.csv: a run's evaluations (metrics.csv), probe
+//! values (probes.csv, per run, per width and across widths), the flipped labels (noise.csv), and the
+//! figures' index.
 
 use serde::{Deserialize, Serialize};
+
+/// One evaluation of one run: a row of its metrics.csv. Losses are the training loss (squared loss on
+/// one-hot targets or cross-entropy, mean over examples); errors are the share of misclassified
+/// examples. Train metrics use the training labels as given (noisy ones included); test labels are clean.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricsRow {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_err: f64,
+    pub test_loss: f64,
+    pub test_err: f64,
+    /// Wall-clock seconds of training up to this evaluation.
+    pub seconds: f64,
+}
 
 /// When a model was probed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -17,7 +30,10 @@ pub enum Phase {
     Snapshot,
 }
 
-/// One metric of one probe of one model (or, with `seed` empty, of the seed ensemble of one width).
+/// One metric of one probe of one model (or, with `seed` empty, of the seed ensemble of one width), in
+/// long form. A metric is either a finite number or undefined with a reason: probes.csv never holds NaN
+/// or inf (docs/SCIENCE.md, Probes); an undefined metric is an empty `value` and its reason in
+/// `undefined`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProbeRow {
     pub condition: String,
@@ -52,8 +68,8 @@ impl ProbeRow {
         }
     }
 
-    /// Sets value and reason from a metric value.
-    pub fn set(&mut self, value: &Value) {
+    /// Sets value and reason from a metric value (a number, or why there is none).
+    pub fn set(&mut self, value: &Result<f64, String>) {
         match value {
             Ok(v) => {
                 self.value = Some(*v);
@@ -67,50 +83,39 @@ impl ProbeRow {
     }
 }
 
-/// A metric value: a finite number, or why the metric is undefined for this model.
-pub type Value = Result<f64, String>;
-
-/// A metric before it is placed in a row: which probe, which metric, its value.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Metric {
-    pub probe: &'static str,
-    pub name: String,
-    pub value: Value,
+/// One flipped training label of a condition (data/<condition>/noise.csv).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoiseRow {
+    /// The example's index in the condition's training set.
+    pub index: usize,
+    pub original: u32,
+    pub noisy: u32,
 }
 
-impl Metric {
-    /// A metric from a computed number; a NaN or infinite number becomes undefined (a safety net: each
-    /// probe gives its own reason where it knows one).
-    pub fn new(probe: &'static str, name: impl Into<String>, value: f64) -> Self {
-        Metric::from_value(probe, name, Ok(value))
-    }
+impl NoiseRow {
+    pub const HEADER: &'static str = "index,original,noisy\n";
+}
 
-    /// A metric the verdict tests, by its shared identity ([`ddlab_config::metrics`]).
-    pub fn of(id: ddlab_config::metrics::MetricId, value: Value) -> Self {
-        Metric::from_value(id.probe(), id.name(), value)
-    }
-
-    /// A metric that is undefined for this model, with the reason.
-    pub fn undefined(probe: &'static str, name: impl Into<String>, reason: impl Into<String>) -> Self {
-        Metric::from_value(probe, name, Err(reason.into()))
-    }
-
-    /// A metric from a value; a non-finite number becomes undefined.
-    pub fn from_value(probe: &'static str, name: impl Into<String>, value: Value) -> Self {
-        let value = match value {
-            Ok(v) if !v.is_finite() => Err(format!("computation gave a non-finite number ({v})")),
-            other => other,
-        };
-        Metric { probe, name: name.into(), value }
-    }
+/// The figures' order and titles (figures/index.json), for the report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FigureIndex {
+    /// `(name, title)`: `figures/<name>.svg` and `.png`.
+    pub figures: Vec<(String, String)>,
 }
 
 #[cfg(test)]
-mod header_tests {
+mod tests {
     use super::*;
 
+    fn header_of<T: Serialize>(row: &T) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.serialize(row).unwrap();
+        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+        text.lines().next().unwrap().to_string() + "\n"
+    }
+
     #[test]
-    fn the_header_constant_is_what_csv_writes() {
+    fn the_header_constants_are_what_csv_writes() {
         let row = ProbeRow {
             condition: "c".into(),
             n_train: 1,
@@ -124,9 +129,7 @@ mod header_tests {
             value: None,
             undefined: String::new(),
         };
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.serialize(&row).unwrap();
-        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
-        assert_eq!(text.lines().next().unwrap().to_string() + "\n", ProbeRow::HEADER);
+        assert_eq!(header_of(&row), ProbeRow::HEADER);
+        assert_eq!(header_of(&NoiseRow { index: 0, original: 1, noisy: 2 }), NoiseRow::HEADER);
     }
 }
