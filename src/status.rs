@@ -34,7 +34,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             RunPhase::Started => ("missing", "interrupted; resumes from its checkpoint".into()),
             RunPhase::Missing => ("missing", "not started".into()),
         };
-        lines.push((state, format!("{:<8} {:<32} {detail}", state, key.rel_dir())));
+        lines.push((state, format!("{:<8} {:<32} {detail}", state, sweep.spec.run_name(&key))));
     }
     for state in STATES {
         let count = lines.iter().filter(|(s, _)| *s == state).count();

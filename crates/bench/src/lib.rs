@@ -80,8 +80,8 @@ pub fn sweep_flops(spec: &Spec, input: usize, classes: usize, n_test: usize) -> 
         let shape = MlpShape { input, width: run.width, depth: spec.model.depth, classes };
         let forward = shape.forward_flops_per_example() as f64;
         let backward = 2.0 * forward - 2.0 * (input * run.width) as f64;
-        let n = run.condition.n_train as f64;
-        let train = spec.train_for(&run.condition);
+        let n = spec.condition_of(&run).n_train as f64;
+        let train = spec.train_for(spec.condition_of(&run));
         let evals = train.epochs.div_ceil(train.eval_every) as f64;
         total += train.epochs as f64 * n * (forward + backward) + evals * forward * (n + n_test as f64);
     }

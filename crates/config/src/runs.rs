@@ -1,54 +1,18 @@
 //! Sweep expansion: conditions x widths x seeds, each a run with a stable folder name.
 
-use crate::spec::{Condition, Spec};
+use crate::spec::Spec;
 
-/// One model to train: a width and a seed in one condition. `index` is the condition's place in the
-/// spec's `conditions`, so that every stage finds the condition's data and settings without searching;
-/// keys (of one spec) compare, order and hash by (index, width, seed), the order of [`Spec::runs`].
-#[derive(Clone, Copy, Debug)]
+/// One model to train: a width and a seed in one condition, `index` being the condition's place in the
+/// spec's `conditions` (its settings: [`Spec::condition_of`]). Keys (of one spec) compare, order and hash
+/// by (index, width, seed), the order of [`Spec::runs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunKey {
-    pub condition: Condition,
     pub index: usize,
     pub width: usize,
     pub seed: u64,
 }
 
-impl PartialEq for RunKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.order() == other.order()
-    }
-}
-
-impl Eq for RunKey {}
-
-impl PartialOrd for RunKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for RunKey {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.order().cmp(&other.order())
-    }
-}
-
-impl std::hash::Hash for RunKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.order().hash(state);
-    }
-}
-
 impl RunKey {
-    fn order(&self) -> (usize, usize, u64) {
-        (self.index, self.width, self.seed)
-    }
-
-    /// Folder of the run inside `runs/`: `<condition>/w<width>-s<seed>`.
-    pub fn rel_dir(&self) -> String {
-        format!("{}/{}", self.condition.label(), self.name())
-    }
-
     /// `w<width>-s<seed>`.
     pub fn name(&self) -> String {
         format!("w{}-s{}", self.width, self.seed)
@@ -86,6 +50,17 @@ impl Spec {
 
     /// The run of condition `index` (its place in `conditions`) at `width` and `seed`.
     pub fn run_key(&self, index: usize, width: usize, seed: u64) -> RunKey {
-        RunKey { condition: self.conditions[index], index, width, seed }
+        RunKey { index, width, seed }
+    }
+
+    /// The condition a run belongs to.
+    pub fn condition_of(&self, key: &RunKey) -> &crate::Condition {
+        &self.conditions[key.index]
+    }
+
+    /// A run's name, and its folder inside `runs/`: `<condition>/w<width>-s<seed>`. It is the run's
+    /// identity across restarts (checkpoints record their pack by it).
+    pub fn run_name(&self, key: &RunKey) -> String {
+        format!("{}/{}", self.condition_of(key).label(), key.name())
     }
 }

@@ -181,7 +181,7 @@ fn run_keys_are_ordered_and_hashed_by_condition_index_width_and_seed() {
     assert_eq!(sorted, runs, "Spec::runs is in key order");
     assert_eq!(runs.iter().collect::<std::collections::HashSet<_>>().len(), runs.len());
     for key in &runs {
-        assert_eq!(spec.conditions[key.index], key.condition);
+        assert_eq!(spec.run_name(key), format!("{}/w{}-s{}", spec.conditions[key.index].label(), key.width, key.seed));
         assert_eq!(spec.run_key(key.index, key.width, key.seed), *key);
     }
     assert!(spec.run_key(0, 4, 1) < spec.run_key(1, 2, 0), "the condition orders first");

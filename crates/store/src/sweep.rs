@@ -65,7 +65,7 @@ impl SweepDir {
     }
 
     pub fn run_dir(&self, key: &RunKey) -> PathBuf {
-        self.root.join("runs").join(key.rel_dir())
+        self.root.join("runs").join(self.spec.run_name(key))
     }
 
     /// A run's weights at initialisation (`init.bpk`: the probes' null control).

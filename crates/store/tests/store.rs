@@ -52,7 +52,7 @@ fn done_is_what_makes_a_run_finished() {
     let key = sweep.spec.runs()[0];
     assert_eq!(sweep.phase(&key).unwrap(), RunPhase::Missing);
     let summary = RunSummary {
-        condition: key.condition.label(),
+        condition: sweep.spec.condition_of(&key).label(),
         n_train: 10,
         label_noise: 0.0,
         width: 2,
@@ -138,7 +138,7 @@ fn the_reports_runs_table_is_runs_csv_cell_for_cell() {
     let (_dir, sweep) = sweep();
     let key = sweep.spec.runs()[0];
     let summary = RunSummary {
-        condition: key.condition.label(),
+        condition: sweep.spec.condition_of(&key).label(),
         n_train: 10,
         label_noise: 0.0,
         width: 2,

@@ -17,7 +17,7 @@ use crate::context::SweepContext;
 use crate::plan::Triage;
 use crate::pool::{Workers, for_each};
 use crate::progress::Mode;
-use crate::train_runs::{TrainOptions, TrainOutcome, run_summary, start};
+use crate::train_runs::{Ending, TrainOptions, TrainOutcome, run_summary, start};
 
 /// The data a closed-form sweep fits: each condition's prepared classes, or the generator of a
 /// regression dataset (each replicate draws its own training and test sets).
@@ -84,8 +84,9 @@ fn fit_run(spec: &Spec, data: &FitData, key: &RunKey) -> crate::Result<Fitted> {
             Ok(Fitted { train, test, noisy_fit, network, seconds: start.elapsed().as_secs_f64() })
         }
         FitData::Regression { generator, n_test, generator_seed } => {
-            let data_seed = spec.data_seed_for(&key.condition);
-            let set = generator.train_set(key.condition.n_train, *generator_seed, data_seed, key.seed);
+            let condition = spec.condition_of(key);
+            let data_seed = spec.data_seed_for(condition);
+            let set = generator.train_set(condition.n_train, *generator_seed, data_seed, key.seed);
             let test = generator.test_set(*n_test, *generator_seed, data_seed, key.seed);
             let fit = fit_closed_form(m.kind, key.width, m.ridge, m.init, key.seed, &set.x, &set.y, 1, &test.x, set.dim)?;
             let network = fit.network.map(|trained| (MlpWeights::init(trained.shape, m.init, key.seed), trained));
@@ -118,8 +119,14 @@ fn write_fit(sweep: &SweepDir, device: &Device, key: &RunKey, fitted: &Fitted, o
     // The linear model has no hidden layer; random features have one (frozen). Fitted parameters: the
     // readout's p x outputs (no bias).
     let depth = usize::from(sweep.spec.model.kind == ddlab_config::ModelKind::RandomFeatures);
-    let summary =
-        run_summary(key, (depth, key.width * outputs), 0, Some(&row), fitted.noisy_fit, fitted.seconds, (RunOutcome::Done, None));
+    let summary = run_summary(
+        &sweep.spec,
+        key,
+        (depth, key.width * outputs),
+        Some(&row),
+        fitted.noisy_fit,
+        Ending { status: RunOutcome::Done, reason: None, epochs: 0, seconds: fitted.seconds },
+    );
     sweep.finish_run(key, &RunRecord { summary })?;
     Ok(())
 }
@@ -176,7 +183,7 @@ pub fn fit_sweep(
                 result.trained += 1;
                 progress.line(&format!(
                     "{}: fitted, train_err {:.4}, test_err {:.4} ({:.1} s)",
-                    key.rel_dir(),
+                    ctx.spec().run_name(&key),
                     fitted.train.err,
                     fitted.test.err,
                     fitted.seconds
@@ -184,7 +191,7 @@ pub fn fit_sweep(
             }
             Err(e) => {
                 result.failed += 1;
-                progress.line(&format!("{}: failed: {e:#}", key.rel_dir()));
+                progress.line(&format!("{}: failed: {e:#}", ctx.spec().run_name(&key)));
                 let _ = sweep.fail_run(&key, &format!("{e:#}"));
             }
         }

@@ -39,7 +39,7 @@ pub fn triage(runs: &[RunKey], phases: &Phases) -> Triage {
 /// threshold, params < n_train x classes (docs/SCIENCE.md, Models, data and training). None: a fresh
 /// initialisation.
 pub fn reuse_source(spec: &Spec, shape: MlpShape, key: &RunKey) -> Option<RunKey> {
-    if !spec.model.weight_reuse || shape.params() >= key.condition.n_train * shape.classes {
+    if !spec.model.weight_reuse || shape.params() >= spec.condition_of(key).n_train * shape.classes {
         return None;
     }
     let smaller = spec.model.widths.iter().copied().filter(|&w| w < key.width).max()?;
@@ -66,8 +66,8 @@ pub fn reuse_steps(
                 if !runs.contains(&source) && !matches!(phases.get(&source), RunPhase::Finished(_) | RunPhase::Failed(_)) {
                     return Err(crate::SweepError::Other(format!(
                         "{} starts from the trained weights of {} (model.weight_reuse), which this process does not train and which has not finished: train a weight-reuse sweep without --shard, or finish the other shards first",
-                        at.rel_dir(),
-                        source.rel_dir()
+                        spec.run_name(&at),
+                        spec.run_name(&source)
                     )));
                 }
                 break;
@@ -117,7 +117,7 @@ pub fn check_sources(spec: &Spec, shape: &dyn Fn(&RunKey) -> MlpShape, step: &[R
         };
         checked.failing.push((
             *key,
-            format!("starts from the trained weights of {} (model.weight_reuse), which {problem}", source.rel_dir()),
+            format!("starts from the trained weights of {} (model.weight_reuse), which {problem}", spec.run_name(&source)),
         ));
     }
     checked
@@ -200,13 +200,13 @@ pub fn plan_step(
         }
     }
     for (pack, mut members) in by_pack {
-        members.sort_by_key(|(key, _)| pack.position(key));
+        members.sort_by_key(|(key, _)| pack.position(spec, key));
         if members.len() < pack.len() {
             plan.warnings.push(format!(
                 "{} of the {} runs packed with {} are finished or failed; the others resume in a smaller pack, which rounds differently",
                 pack.len() - members.len(),
                 pack.len(),
-                members[0].0.rel_dir()
+                spec.run_name(&members[0].0)
             ));
         }
         let epoch = |c: &Checkpoints| c.current.as_ref().expect("a packed run has a checkpoint").epoch;

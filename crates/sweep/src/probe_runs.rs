@@ -232,7 +232,9 @@ fn write_run_probes(sweep: &SweepDir, width: usize, work: &WidthWork, observed: 
         for (target, seen) in work.targets.iter().zip(observed).filter(|(t, _)| t.seed == key.seed) {
             let metrics = seen.own.clone().expect("a run lacking its probes is probed");
             rows.extend(
-                metrics.into_iter().map(|m| probe_row(&key.condition, width, Some(key.seed), target.phase, target.epoch, m)),
+                metrics
+                    .into_iter()
+                    .map(|m| probe_row(sweep.spec.condition_of(key), width, Some(key.seed), target.phase, target.epoch, m)),
             );
         }
         sweep.write_probes(&sweep.run_probes_path(key), &rows)?;

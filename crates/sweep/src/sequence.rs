@@ -155,9 +155,9 @@ fn finish(ctx: &SweepContext, device: &Device, jobs: usize, events: &dyn SweepEv
         .iter()
         .filter_map(|(key, phase)| match phase {
             RunPhase::Finished(_) => None,
-            RunPhase::Failed(reason) => Some(format!("{} (failed: {reason})", key.rel_dir())),
-            RunPhase::Started => Some(format!("{} (interrupted; resumes from its checkpoint)", key.rel_dir())),
-            RunPhase::Missing => Some(format!("{} (never started)", key.rel_dir())),
+            RunPhase::Failed(reason) => Some(format!("{} (failed: {reason})", ctx.spec().run_name(key))),
+            RunPhase::Started => Some(format!("{} (interrupted; resumes from its checkpoint)", ctx.spec().run_name(key))),
+            RunPhase::Missing => Some(format!("{} (never started)", ctx.spec().run_name(key))),
         })
         .collect();
     events.finishing(finished, ctx.spec().runs().len(), &unfinished);

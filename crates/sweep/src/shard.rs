@@ -105,7 +105,7 @@ pub fn assign_shards(spec: &Spec, count: usize) -> Vec<usize> {
     let planned = scheduled(&runs);
     let groups = plan_groups(&planned, Packing::default(), &|_| true);
     // Cost of a pack: its per-step cost times the examples of its condition (every run has the same epochs).
-    let cost = |group: &[usize]| pack_cost(&planned, group) as f64 * runs[group[0]].condition.n_train as f64;
+    let cost = |group: &[usize]| pack_cost(&planned, group) as f64 * spec.condition_of(&runs[group[0]]).n_train as f64;
     let mut order: Vec<(f64, usize)> = groups.iter().enumerate().map(|(g, group)| (cost(group), g)).collect();
     order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut load = vec![0.0f64; count.max(1)];

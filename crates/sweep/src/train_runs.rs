@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Device;
-use ddlab_config::RunKey;
+use ddlab_config::{RunKey, Spec};
 use ddlab_model::{Mlp, MlpWeights};
 use ddlab_store::{MetricsRow, Phases, RunOutcome, RunPhase, RunRecord, RunSummary, SweepDir};
 use ddlab_train::{DeviceData, GroupEnd, Hooks, Observer, PackId, Packing, RunState, RunStatus, train_group};
@@ -70,40 +70,48 @@ pub(crate) fn start(
     let triage = triage(runs, &phases);
     let progress = Progress::new(mode, runs.len(), triage.done);
     for (key, reason) in &triage.failed {
-        progress.line(&format!("{}: failed earlier ({reason}); --retry-failed {verb} it again", key.rel_dir()));
+        progress.line(&format!("{}: failed earlier ({reason}); --retry-failed {verb} it again", ctx.spec().run_name(key)));
     }
     Ok((triage, phases, progress))
 }
 
-/// A run's runs.csv row. `figures` is its last evaluation (None: a run without figures, such as a
-/// diverged one, whose outputs are not numbers); a figure that is not finite is stored as missing.
+/// How a run ended: done or diverged (and why), after how many epochs and seconds.
+pub(crate) struct Ending {
+    pub status: RunOutcome,
+    pub reason: Option<String>,
+    pub epochs: usize,
+    pub seconds: f64,
+}
+
+/// A run's (of `spec`) runs.csv row. `figures` is its last evaluation (None: a run without figures, such
+/// as a diverged one, whose outputs are not numbers); a figure that is not finite is stored as missing.
 pub(crate) fn run_summary(
+    spec: &Spec,
     key: &RunKey,
     (depth, params): (usize, usize),
-    epochs: usize,
     figures: Option<&MetricsRow>,
     noisy_fit: Option<f64>,
-    seconds: f64,
-    ending: (RunOutcome, Option<String>),
+    ending: Ending,
 ) -> RunSummary {
     let figure = |pick: fn(&MetricsRow) -> f64| figures.map(pick).and_then(RunSummary::figure);
+    let condition = spec.condition_of(key);
     RunSummary {
-        condition: key.condition.label(),
-        n_train: key.condition.n_train,
-        label_noise: key.condition.label_noise,
+        condition: condition.label(),
+        n_train: condition.n_train,
+        label_noise: condition.label_noise,
         width: key.width,
         depth,
         seed: key.seed,
         params,
-        epochs,
+        epochs: ending.epochs,
         train_err: figure(|m| m.train_err),
         train_loss: figure(|m| m.train_loss),
         test_err: figure(|m| m.test_err),
         test_loss: figure(|m| m.test_loss),
         noisy_fit: noisy_fit.and_then(RunSummary::figure),
-        seconds,
-        status: ending.0,
-        reason: ending.1,
+        seconds: ending.seconds,
+        status: ending.status,
+        reason: ending.reason,
     }
 }
 
@@ -137,11 +145,12 @@ pub fn train_sweep(
         for (key, source) in &waiting {
             // Not failed: its source is still in training (another process holds it), so this run waits
             // for a later `ddlab sweep`.
-            progress.line(&format!("{}: waits for {} (model.weight_reuse), not finished yet", key.rel_dir(), source.rel_dir()));
+            let (key, source) = (spec.run_name(key), spec.run_name(source));
+            progress.line(&format!("{key}: waits for {source} (model.weight_reuse), not finished yet"));
             outcome.busy += 1;
         }
         for (key, reason) in &failing {
-            progress.line(&format!("{}: failed: {reason}", key.rel_dir()));
+            progress.line(&format!("{}: failed: {reason}", spec.run_name(key)));
             ctx.dir.fail_run(key, reason)?;
             outcome.failed += 1;
             progress.run_finished(1);
@@ -270,11 +279,12 @@ fn run_group(
     for key in &keys {
         sweep.remove_stale_temporaries(key);
     }
-    let pack = PackId::of(&keys);
+    let spec = ctx.spec();
+    let pack = PackId::of(spec, &keys);
     let mut states: Vec<RunState> =
         group.runs.into_iter().map(|(_, state, _)| RunState { pack: pack.clone(), ..state }).collect();
     if group.train {
-        let train = ctx.spec().train_for(&keys[0].condition);
+        let train = spec.train_for(spec.condition_of(&keys[0]));
         let bar = progress.group(&crate::pack_label(&keys), states[0].epoch, train.epochs);
         let mut observer = SweepObserver { sweep, device, keys: &keys, bar: &bar, stop };
         let hooks = Hooks { snapshot_every: ctx.spec().probe.every };
@@ -313,13 +323,13 @@ fn run_group(
                 match &state.status {
                     RunStatus::Diverged { reason } => {
                         result.failed += 1;
-                        progress.line(&format!("{}: diverged: {reason}", key.rel_dir()));
+                        progress.line(&format!("{}: diverged: {reason}", spec.run_name(key)));
                     }
                     _ => {
                         if let Some(last) = state.metrics.last() {
                             progress.line(&format!(
                                 "{}: done, train_err {:.3}, test_err {:.3}",
-                                key.rel_dir(),
+                                spec.run_name(key),
                                 last.train_err,
                                 last.test_err
                             ));
@@ -329,7 +339,7 @@ fn run_group(
             }
             Err(e) => {
                 result.failed += 1;
-                progress.line(&format!("{}: cannot write results: {e:#}", key.rel_dir()));
+                progress.line(&format!("{}: cannot write results: {e:#}", spec.run_name(key)));
                 let _ = sweep.fail_run(key, &format!("{e:#}"));
             }
         }
@@ -341,7 +351,7 @@ fn run_group(
 
 fn fail_group(sweep: &SweepDir, keys: &[RunKey], reason: &str, progress: &Progress, mut result: TrainOutcome) -> TrainOutcome {
     for key in keys {
-        progress.line(&format!("{}: failed: {reason}", key.rel_dir()));
+        progress.line(&format!("{}: failed: {reason}", sweep.spec.run_name(key)));
         let _ = sweep.fail_run(key, reason);
         result.failed += 1;
     }
@@ -357,12 +367,16 @@ fn finish_run(sweep: &SweepDir, device: &Device, key: &RunKey, state: &RunState)
     // A diverged run has no final figures: its outputs are not numbers, so neither its losses nor its
     // errors (an argmax of NaNs) exist. They are missing values, and its reason says why.
     let last = state.metrics.last();
-    let (ending, epochs, figures) = match &state.status {
-        RunStatus::Diverged { reason } => ((RunOutcome::Diverged, Some(reason.clone())), last.map_or(0, |l| l.epoch), None),
-        _ => ((RunOutcome::Done, None), state.epoch, last),
+    let seconds = state.seconds;
+    let (ending, figures) = match &state.status {
+        RunStatus::Diverged { reason } => {
+            let epochs = last.map_or(0, |l| l.epoch);
+            (Ending { status: RunOutcome::Diverged, reason: Some(reason.clone()), epochs, seconds }, None)
+        }
+        _ => (Ending { status: RunOutcome::Done, reason: None, epochs: state.epoch, seconds }, last),
     };
     let shape = state.weights.shape;
-    let summary = run_summary(key, (shape.depth, shape.params()), epochs, figures, state.noisy_fit, state.seconds, ending);
+    let summary = run_summary(&sweep.spec, key, (shape.depth, shape.params()), figures, state.noisy_fit, ending);
     sweep.finish_run(key, &RunRecord { summary })?;
     Ok(())
 }

@@ -29,9 +29,9 @@ fn key(spec: &Spec, width: usize, seed: u64) -> RunKey {
 
 fn finished(key: &RunKey, status: RunOutcome) -> RunPhase {
     let summary = RunSummary {
-        condition: key.condition.label(),
-        n_train: key.condition.n_train,
-        label_noise: key.condition.label_noise,
+        condition: "n100-noise0".into(),
+        n_train: 100,
+        label_noise: 0.0,
         width: key.width,
         depth: 1,
         seed: key.seed,
@@ -118,7 +118,7 @@ fn a_run_starts_only_from_a_source_that_finished_without_diverging() {
 fn resumed_runs_go_back_into_their_pack_at_a_common_epoch() {
     let spec = sweep_spec("");
     let keys = [key(&spec, 1, 0), key(&spec, 2, 0), key(&spec, 4, 0)];
-    let pack = PackId::of(&keys);
+    let pack = PackId::of(&spec, &keys);
     let mut checkpoints = BTreeMap::new();
     checkpoints.insert(keys[0], Checkpoints { current: Some(state(&spec, &keys[0], 20, &pack)), previous: None });
     // One round ahead of its pack: steps back to its previous checkpoint.
@@ -154,7 +154,7 @@ fn resumed_runs_go_back_into_their_pack_at_a_common_epoch() {
 fn a_pack_whose_checkpoints_say_done_is_finished_first_and_not_trained() {
     let spec = sweep_spec("");
     let done = [key(&spec, 1, 0), key(&spec, 1, 1)];
-    let pack = PackId::of(&done);
+    let pack = PackId::of(&spec, &done);
     let mut checkpoints = BTreeMap::new();
     for k in &done {
         let mut s = state(&spec, k, 40, &pack);
@@ -198,7 +198,7 @@ fn a_checkpoint_of_another_shape_is_refused_naming_its_run() {
     let spec = sweep_spec("");
     let k = key(&spec, 4, 0);
     let other = key(&spec, 8, 0);
-    let pack = PackId::of(&[k]);
+    let pack = PackId::of(&spec, &[k]);
     let wrong = RunState { pack, ..RunState::fresh(0, MlpWeights::init(shape(&other), spec.model.init, 0)) };
     let checkpoints = BTreeMap::from([(k, Checkpoints { current: Some(wrong), previous: None })]);
     let (at, why) = plan_step(&spec, &shape, checkpoints, &[k], &cpu()).unwrap_err();

@@ -41,16 +41,16 @@ pub struct RunState {
     pub pack: PackId,
 }
 
-/// A pack's identity across restarts: its runs' folder names (`RunKey::rel_dir`), in pack order. Stored
+/// A pack's identity across restarts: its runs' names (`Spec::run_name`), in pack order. Stored
 /// in every checkpoint of the pack (a JSON list of names); empty for a run not yet packed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PackId(Vec<String>);
 
 impl PackId {
-    /// The pack of these runs, in this order.
-    pub fn of(keys: &[ddlab_config::RunKey]) -> Self {
-        PackId(keys.iter().map(ddlab_config::RunKey::rel_dir).collect())
+    /// The pack of these runs (of `spec`), in this order.
+    pub fn of(spec: &ddlab_config::Spec, keys: &[ddlab_config::RunKey]) -> Self {
+        PackId(keys.iter().map(|key| spec.run_name(key)).collect())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -62,9 +62,9 @@ impl PackId {
         self.0.len()
     }
 
-    /// A run's place in the pack (`None`: not one of its runs).
-    pub fn position(&self, key: &ddlab_config::RunKey) -> Option<usize> {
-        let name = key.rel_dir();
+    /// A run's (of `spec`) place in the pack (`None`: not one of its runs).
+    pub fn position(&self, spec: &ddlab_config::Spec, key: &ddlab_config::RunKey) -> Option<usize> {
+        let name = spec.run_name(key);
         self.0.iter().position(|p| *p == name)
     }
 }

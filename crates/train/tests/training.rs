@@ -119,14 +119,16 @@ fn checkpoints_round_trip_and_damage_is_detected() {
     assert!(RunState::from_bytes(b"garbage").is_err());
     // The pack's identity round-trips and is stored as it always was: a JSON list of the runs' folders.
     let spec_text = "seeds = [0, 1]\n[data]\ndataset = \"digits\"\nn_train = 100\n[model]\nwidths = [2]\n";
-    let keys = ddlab_config::parse_spec(spec_text, "p").unwrap().runs();
-    let packed = RunState { pack: PackId::of(&keys), ..state.clone() };
+    let spec = ddlab_config::parse_spec(spec_text, "p").unwrap();
+    let keys = spec.runs();
+    let packed = RunState { pack: PackId::of(&spec, &keys), ..state.clone() };
     let bytes = packed.to_bytes();
     assert_eq!(RunState::from_bytes(&bytes).unwrap().pack, packed.pack);
     let header =
         String::from_utf8_lossy(&bytes[16..16 + u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize]).to_string();
-    assert!(header.contains(&format!("\"pack\":[\"{}\",\"{}\"]", keys[0].rel_dir(), keys[1].rel_dir())), "{header}");
-    assert_eq!((packed.pack.position(&keys[1]), packed.pack.len()), (Some(1), 2));
+    assert!(header.contains(&format!("\"pack\":[\"{}\",\"{}\"]", spec.run_name(&keys[0]), spec.run_name(&keys[1]))), "{header}");
+    assert_eq!(spec.run_name(&keys[1]), "n100-noise0/w2-s1");
+    assert_eq!((packed.pack.position(&spec, &keys[1]), packed.pack.len()), (Some(1), 2));
 }
 
 /// Stopping after epoch 4 and resuming from the checkpoint gives exactly the uninterrupted run.
