@@ -10,6 +10,7 @@ use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::analyze;
+use crate::decision::{DecisionCell, DecisionInput, DecisionReplicate, Favoured, decide};
 use crate::input::{
     ConditionInput, EpochFigures, LossSpace, MetricValue, RunFigures, SnapshotValue, seed_variance_metric, verdict_metrics,
 };
@@ -883,7 +884,7 @@ fn simulate_shifted(
 
 /// Every scenario's letter, in the table's order (what `CalibrationOptions::only` accepts).
 pub fn scenario_letters() -> Vec<&'static str> {
-    Scenario::ALL.iter().map(|s| s.letter()).collect()
+    Scenario::ALL.iter().map(|s| s.letter()).chain(DecisionScenario::ALL.iter().map(|s| s.letter())).collect()
 }
 
 /// Runs the real analysis on `draws` simulated sweeps of every scenario and seed count.
@@ -957,6 +958,11 @@ pub fn calibrate(opts: &CalibrationOptions) -> Vec<CalibrationRow> {
                 coverage,
                 pass,
             });
+        }
+    }
+    for (di, scenario) in DecisionScenario::ALL.iter().enumerate() {
+        if opts.only.is_empty() || opts.only.iter().any(|l| scenario.letter() == l.trim()) {
+            rows.push(calibrate_decision(*scenario, opts.draws, opts.seed ^ (((100 + di) as u64) << 32), opts.noise_sd));
         }
     }
     rows
@@ -1041,18 +1047,20 @@ pub const FALSE_ALARM_SLACK: f64 = 0.02;
 
 /// The calibration table as Markdown.
 pub fn calibration_table_markdown(rows: &[CalibrationRow]) -> String {
+    // A rate a row does not measure (the decision rows run no sweep analysis) is NaN: shown as "-".
+    let shown = |rate: f64| if rate.is_nan() { "-".to_string() } else { format!("{rate:.3}") };
     let mut out = String::from(
         "| scenario | seeds | draws | detected | onset | coincides | supported | contradicted | coverage | prediction counted | target | pass |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {} | {} | {} | {} |\n",
             r.scenario,
             r.seeds,
             r.draws,
-            r.detected,
-            r.onset,
-            r.coincides,
+            shown(r.detected),
+            shown(r.onset),
+            shown(r.coincides),
             r.supported,
             r.contradicted,
             r.coverage.as_ref().map_or("-".to_string(), |c| format!("{:.3} of {}", c.covered, c.intervals)),
@@ -1081,5 +1089,179 @@ impl fmt::Display for Target {
             Target::PowerAtLeast(b) => write!(f, "power >= {:.0}%, false contradictions <= 5%", b * 100.0),
             Target::FalseContradictionAtMost(b) => write!(f, "false contradictions <= {:.0}%", b * 100.0),
         }
+    }
+}
+
+/// The decision rule's scenarios (docs/SCIENCE.md, "Deciding between the accounts"): simulated studies of
+/// DECISION_SETTINGS settings x DRAWS draws, each draw every intervention of DECISION_SCALES x 11 widths
+/// from the threshold to 32 times it, DRAW_SEEDS seeds per cell.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum DecisionScenario {
+    /// Variance decay true; counted: internal ensemble favoured (a false alarm).
+    VarianceTrueInternal,
+    /// Variance decay true; counted: variance decay favoured (power).
+    VarianceTrueVariance,
+    /// Internal ensemble true; counted: variance decay favoured (a false alarm).
+    InternalTrueVariance,
+    /// Internal ensemble true; counted: internal ensemble favoured (power).
+    InternalTrueInternal,
+    /// Variance decay true but curved (excess ~ V^0.6) and the internal measures' growth tied to the
+    /// intervention's variance; counted: internal ensemble favoured (a false alarm).
+    CurvedVarianceInternal,
+}
+
+pub const DECISION_SETTINGS: usize = 6;
+/// The interventions' seed-variance scales at a fixed width (standard, and two that lower it).
+pub const DECISION_SCALES: [f64; 6] = [1.0, 0.7, 0.5, 0.35, 0.25, 0.125];
+/// Excess per unit of seed variance (variance decay true) and per unit of the first measure's growth
+/// (internal ensemble true): a second descent of about 0.05 test error from the threshold to 32x.
+pub const DECISION_VARIANCE_EFFECT: f64 = 0.05;
+pub const DECISION_INTERNAL_EFFECT: f64 = -0.1;
+
+impl DecisionScenario {
+    const ALL: [DecisionScenario; 5] = [
+        DecisionScenario::VarianceTrueInternal,
+        DecisionScenario::VarianceTrueVariance,
+        DecisionScenario::InternalTrueVariance,
+        DecisionScenario::InternalTrueInternal,
+        DecisionScenario::CurvedVarianceInternal,
+    ];
+
+    fn letter(self) -> &'static str {
+        match self {
+            DecisionScenario::VarianceTrueInternal => "ag",
+            DecisionScenario::VarianceTrueVariance => "ag'",
+            DecisionScenario::InternalTrueVariance => "ah",
+            DecisionScenario::InternalTrueInternal => "ah'",
+            DecisionScenario::CurvedVarianceInternal => "ai",
+        }
+    }
+
+    fn name(self) -> String {
+        let what = match self {
+            DecisionScenario::VarianceTrueInternal | DecisionScenario::VarianceTrueVariance => "decision: variance decay true",
+            DecisionScenario::InternalTrueVariance | DecisionScenario::InternalTrueInternal => "decision: internal ensemble true",
+            DecisionScenario::CurvedVarianceInternal => "decision: curved variance decay, confounded measures",
+        };
+        format!("({}) {what}", self.letter())
+    }
+
+    /// What is counted, and the opposite decision (a false one on the power rows).
+    fn counted(self) -> (Favoured, Favoured, Target) {
+        use DecisionScenario::*;
+        match self {
+            VarianceTrueInternal | CurvedVarianceInternal => {
+                (Favoured::InternalEnsemble, Favoured::VarianceDecay, Target::FalseAlarmAtMost(0.05))
+            }
+            VarianceTrueVariance => (Favoured::VarianceDecay, Favoured::InternalEnsemble, Target::PowerAtLeast(0.8)),
+            InternalTrueVariance => (Favoured::VarianceDecay, Favoured::InternalEnsemble, Target::FalseAlarmAtMost(0.05)),
+            InternalTrueInternal => (Favoured::InternalEnsemble, Favoured::VarianceDecay, Target::PowerAtLeast(0.8)),
+        }
+    }
+
+    fn truth(self) -> String {
+        let common = format!(
+            "{DECISION_SETTINGS} settings x {DRAWS} draws x {} interventions (seed-variance scales {DECISION_SCALES:?} at a fixed width, x (1 + N(0, 0.1)) per setting) x 11 widths, t = 0, 0.5, ..., 5 octaves past the threshold; true seed variance V = scale 2^(-0.85 t), measured x (1 + N(0, 0.05)); 3 internal measures, true growth r 0.1 t + shift (r = 1 + N(0, 0.5) and shift N(0, 0.3) per setting, intervention and measure), measured + N(0, {METRIC_NOISE} / sqrt({DRAW_SEEDS})); each cell's mean test error over {DRAW_SEEDS} seeds: the true error + N(0, seeds' error noise / sqrt({DRAW_SEEDS}))",
+            DECISION_SCALES.len()
+        );
+        let excess = match self {
+            DecisionScenario::VarianceTrueInternal | DecisionScenario::VarianceTrueVariance => {
+                format!("error {DECISION_VARIANCE_EFFECT} V")
+            }
+            DecisionScenario::InternalTrueVariance | DecisionScenario::InternalTrueInternal => {
+                format!("error {DECISION_INTERNAL_EFFECT} x the first measure (x (1 + N(0, 0.2)) per setting)")
+            }
+            DecisionScenario::CurvedVarianceInternal => format!(
+                "error {DECISION_VARIANCE_EFFECT} V^0.6, and every measure's growth rate r scaled by 1 + 0.3 log2(scale) (the interventions that lower the variance also slow the measures' growth)"
+            ),
+        };
+        format!("{common}; {excess}")
+    }
+}
+
+/// One simulated study of `scenario`.
+fn simulate_decision(scenario: DecisionScenario, noise_sd: f64, rng: &mut ChaCha8Rng) -> DecisionInput {
+    let normal = |rng: &mut ChaCha8Rng, sd: f64| Normal::new(0.0, sd).expect("a valid sd").sample(rng);
+    let measures = 3;
+    let internal_true = matches!(scenario, DecisionScenario::InternalTrueVariance | DecisionScenario::InternalTrueInternal);
+    let curved = scenario == DecisionScenario::CurvedVarianceInternal;
+    let mean_noise = noise_sd / (DRAW_SEEDS as f64).sqrt();
+    let metric_noise = METRIC_NOISE / (DRAW_SEEDS as f64).sqrt();
+    let mut replicates = Vec::new();
+    for g in 0..DECISION_SETTINGS {
+        let factor = 1.0 + normal(rng, 0.1);
+        let effect = DECISION_INTERNAL_EFFECT * (1.0 + normal(rng, 0.2));
+        let growth: Vec<Vec<(f64, f64)>> = DECISION_SCALES
+            .iter()
+            .map(|scale| {
+                let tied = if curved { 1.0 + 0.3 * scale.log2() } else { 1.0 };
+                (0..measures).map(|_| (tied * (1.0 + normal(rng, 0.5)), normal(rng, 0.3))).collect()
+            })
+            .collect();
+        for _ in 0..DRAWS {
+            let mut cells = Vec::new();
+            for (i, scale) in DECISION_SCALES.iter().enumerate() {
+                let ts: Vec<f64> = (0..=10).map(|h| f64::from(h) / 2.0).collect();
+                // True values, which the error follows, and the measured ones the rule sees.
+                let v: Vec<f64> = ts.iter().map(|t| factor * scale * 2f64.powf(-0.85 * t)).collect();
+                let m: Vec<Vec<f64>> =
+                    ts.iter().map(|t| growth[i].iter().map(|(r, shift)| r * 0.1 * t + shift).collect()).collect();
+                let error = |k: usize| -> f64 {
+                    if internal_true {
+                        effect * m[k][0]
+                    } else if curved {
+                        DECISION_VARIANCE_EFFECT * v[k].powf(0.6)
+                    } else {
+                        DECISION_VARIANCE_EFFECT * v[k]
+                    }
+                };
+                for (k, t) in ts.iter().enumerate() {
+                    cells.push(DecisionCell {
+                        intervention: format!("{scale}"),
+                        width: 1 << (2.0 * t) as usize,
+                        test_error: error(k) + normal(rng, mean_noise),
+                        seed_variance: v[k] * (1.0 + normal(rng, 0.05)),
+                        internal: m[k].iter().map(|x| x + normal(rng, metric_noise)).collect(),
+                    });
+                }
+            }
+            replicates.push(DecisionReplicate { setting: format!("setting {g}"), cells });
+        }
+    }
+    DecisionInput { measures: (1..=measures).map(|j| format!("measure {j}")).collect(), replicates }
+}
+
+/// A decision scenario's row: the rate of the counted decision and of the opposite one.
+fn calibrate_decision(scenario: DecisionScenario, draws: usize, seed: u64, noise_sd: f64) -> CalibrationRow {
+    let (counted, opposite, target) = scenario.counted();
+    let decisions = in_parallel(draws, |d| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (d as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        decide(&simulate_decision(scenario, noise_sd, &mut rng), 0.05).favoured
+    });
+    let rate = |f: Favoured| share(&decisions.iter().map(|d| *d == f).collect::<Vec<_>>());
+    let (supported, contradicted) = (rate(counted), rate(opposite));
+    let pass = match target {
+        Target::FalseAlarmAtMost(b) => supported <= b + FALSE_ALARM_SLACK,
+        Target::PowerAtLeast(b) => supported >= b && contradicted <= 0.05 + FALSE_ALARM_SLACK,
+        Target::FalseContradictionAtMost(b) => contradicted <= b + FALSE_ALARM_SLACK,
+    };
+    let prediction = match counted {
+        Favoured::InternalEnsemble => "decision: internal ensemble favoured (the opposite: contradicted column)",
+        _ => "decision: variance decay favoured (the opposite: contradicted column)",
+    };
+    CalibrationRow {
+        scenario: scenario.name(),
+        truth: scenario.truth(),
+        seeds: DRAW_SEEDS,
+        draws,
+        detected: f64::NAN,
+        onset: f64::NAN,
+        coincides: f64::NAN,
+        supported,
+        contradicted,
+        prediction: prediction.into(),
+        target,
+        coverage: None,
+        pass,
     }
 }

@@ -10,6 +10,7 @@ mod averaging;
 mod calibrate;
 mod condition;
 mod curve;
+mod decision;
 mod ensemble;
 mod epochs;
 mod h1;
@@ -36,6 +37,7 @@ pub use calibrate::{
 };
 pub use condition::{ConditionAnalysis, Curves, DivergedRun, MetricVerdict, ValueCounts};
 pub use curve::{CurvePoint, ReplicateValue};
+pub use decision::{Coefficient, DECISION_SESOI, Decision, DecisionCell, DecisionInput, DecisionReplicate, Favoured, decide};
 pub use ensemble::{
     EnsembleCurve, Estimate, ExplicitEnsembles, KW_EQUIVALENCE_MARGIN, KwComparison, PermutationSlope, RelativeWidth,
     WidthAdjusted, WidthPoint, permutation_slope_test,

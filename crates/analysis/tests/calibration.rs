@@ -10,7 +10,11 @@ use ddlab_analysis::*;
 #[test]
 fn false_alarms_stay_at_most_seven_percent_and_power_at_least_eighty() {
     let rows = calibrate(&CalibrationOptions { draws: 300, ..Default::default() });
-    assert_eq!(rows.len(), 63, "24 scenarios at 3 and 5 seeds, (x) at 5, the 14 over-draws scenarios once (3 draws x 4 seeds)");
+    assert_eq!(
+        rows.len(),
+        68,
+        "24 scenarios at 3 and 5 seeds, (x) at 5, the 14 over-draws scenarios once (3 draws x 4 seeds), the 5 decision rows once"
+    );
     let table = calibration_table_markdown(&rows);
     for r in &rows {
         match r.target {

@@ -1,0 +1,369 @@
+//! Deciding between the two accounts of the second descent, internal ensemble or variance decay, from
+//! interventions that move the seed variance at a fixed width (docs/SCIENCE.md, Statistics, "Deciding
+//! between the accounts"): per replicate, the excess regressed on the seed variance and the internal
+//! measures; over replicates (settings, or one setting's draws), a t interval per coefficient; the rule.
+
+use std::collections::BTreeMap;
+
+use faer::Mat;
+use serde::{Deserialize, Serialize};
+
+use crate::sesoi::power;
+use crate::stats::{MeanOver, holm, mean};
+
+/// Smallest effect of interest: test error per sd of a predictor (as the past-peak relation and H3).
+pub const DECISION_SESOI: f64 = 0.005;
+/// A design whose smallest singular value is below this share of its largest is collinear.
+const COLLINEAR: f64 = 1e-6;
+
+/// One (intervention, width) cell of a replicate, at or past the threshold: means over its seeds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionCell {
+    pub intervention: String,
+    pub width: usize,
+    pub test_error: f64,
+    /// The seed variance (`seed_ensemble/variance_*`).
+    pub seed_variance: f64,
+    /// Each internal measure's mean growth, in [`DecisionInput::measures`]' order.
+    pub internal: Vec<f64>,
+}
+
+/// One replicate: a data draw of a setting.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionReplicate {
+    pub setting: String,
+    pub cells: Vec<DecisionCell>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DecisionInput {
+    /// The internal measures' names.
+    pub measures: Vec<String>,
+    pub replicates: Vec<DecisionReplicate>,
+}
+
+/// Which account the evidence favours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Favoured {
+    InternalEnsemble,
+    VarianceDecay,
+    Inconclusive,
+    NotTestable,
+}
+
+/// One coefficient over the units: change of excess per sd of its predictor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Coefficient {
+    pub predictor: String,
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+    /// One-sided p of the predicted sign (seed variance: positive; internal measures: negative).
+    pub p: f64,
+    /// Holm-adjusted over the internal measures (the seed variance's own p for it).
+    pub p_adjusted: f64,
+    /// Power at the SESOI in the predicted direction.
+    pub power: f64,
+    /// Both one-sided (1 - alpha) bounds lie inside (-SESOI, SESOI): the coefficient is shown smaller than
+    /// any effect that matters (two one-sided tests).
+    pub bounded: bool,
+}
+
+/// The decision and the numbers behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub favoured: Favoured,
+    pub reason: String,
+    pub seed_variance: Option<Coefficient>,
+    pub internal: Vec<Coefficient>,
+    /// "settings" or "draws", and how many.
+    pub unit: String,
+    pub units: usize,
+    /// Replicates left out, with why.
+    pub left_out: Vec<String>,
+}
+
+/// A cell below its intervention's widest width, as the fits see it: the part of each quantity still to
+/// come (the cell's value minus its intervention's at the widest width of the replicate).
+struct Remaining {
+    width: usize,
+    excess: f64,
+    variance: f64,
+    internal: Vec<f64>,
+}
+
+fn remaining(cells: &[DecisionCell]) -> Result<Vec<Remaining>, String> {
+    let mut widest: BTreeMap<&str, &DecisionCell> = BTreeMap::new();
+    for c in cells {
+        let entry = widest.entry(&c.intervention).or_insert(c);
+        if c.width > entry.width {
+            *entry = c;
+        }
+    }
+    let finite =
+        |c: &DecisionCell| c.test_error.is_finite() && c.seed_variance.is_finite() && c.internal.iter().all(|v| v.is_finite());
+    if !cells.iter().all(finite) {
+        return Err("a cell's figure is missing or not finite".into());
+    }
+    Ok(cells
+        .iter()
+        .filter(|c| c.width < widest[c.intervention.as_str()].width)
+        .map(|c| {
+            let w = widest[c.intervention.as_str()];
+            Remaining {
+                width: c.width,
+                excess: c.test_error - w.test_error,
+                variance: c.seed_variance - w.seed_variance,
+                internal: c.internal.iter().zip(&w.internal).map(|(a, b)| a - b).collect(),
+            }
+        })
+        .collect())
+}
+
+/// Least squares of `y` on `columns` with an intercept per width (so that only cells of the same width
+/// are compared), each column scaled by its sd within widths; the columns' coefficients, per sd.
+fn within_width_fit(widths: &[usize], y: &[f64], columns: &[Vec<f64>]) -> Result<Vec<f64>, String> {
+    let mut levels: Vec<usize> = widths.to_vec();
+    levels.sort_unstable();
+    levels.dedup();
+    let needed = levels.len() + columns.len() + 2;
+    if y.len() < needed {
+        return Err(format!("{} cells below the widest width, fewer than the {needed} the fit needs", y.len()));
+    }
+    let mut design = Mat::<f64>::zeros(y.len(), levels.len() + columns.len());
+    for (i, w) in widths.iter().enumerate() {
+        design[(i, levels.binary_search(w).expect("a listed width"))] = 1.0;
+    }
+    for (j, x) in columns.iter().enumerate() {
+        // Its sd within widths: of the deviations from each width's mean.
+        let centred: Vec<f64> = x
+            .iter()
+            .zip(widths)
+            .map(|(v, w)| {
+                let same: Vec<f64> = x.iter().zip(widths).filter(|(_, u)| *u == w).map(|(v, _)| *v).collect();
+                v - mean(&same)
+            })
+            .collect();
+        let spread = (centred.iter().map(|d| d * d).sum::<f64>() / (centred.len() as f64 - 1.0)).sqrt();
+        if !(spread > 0.0 && spread.is_finite()) {
+            return Err(format!("predictor {} does not vary within widths", j + 1));
+        }
+        for (i, v) in x.iter().enumerate() {
+            design[(i, levels.len() + j)] = v / spread;
+        }
+    }
+    let target = Mat::<f64>::from_fn(y.len(), 1, |i, _| y[i]);
+    let svd = design.thin_svd().map_err(|e| format!("the fit did not converge ({e:?})"))?;
+    let s = svd.S().column_vector();
+    let largest = (0..s.nrows()).map(|i| s[i]).fold(0.0, f64::max);
+    let smallest = (0..s.nrows()).map(|i| s[i]).fold(f64::INFINITY, f64::min);
+    // NaN singular values fail this too.
+    if smallest.partial_cmp(&(COLLINEAR * largest)) != Some(std::cmp::Ordering::Greater) {
+        return Err("the predictors are collinear".into());
+    }
+    let mut projected = svd.U().transpose() * &target;
+    for i in 0..s.nrows() {
+        projected[(i, 0)] /= s[i];
+    }
+    let b = svd.V() * &projected;
+    Ok((0..columns.len()).map(|j| b[(levels.len() + j, 0)]).collect())
+}
+
+/// `sign(x) sqrt(|x|)`: with x, a curved function of the remaining variance.
+fn signed_sqrt(x: f64) -> f64 {
+    x.signum() * x.abs().sqrt()
+}
+
+/// One replicate's coefficients, per within-width sd: the remaining seed variance's (the excess on it
+/// alone), then each internal measure's with the remaining variance held in the fit as a curved function
+/// (its value and signed square root). `Err` says why the replicate cannot be fitted.
+pub fn replicate_coefficients(cells: &[DecisionCell], measures: usize) -> Result<Vec<f64>, String> {
+    let rows = remaining(cells)?;
+    let widths: Vec<usize> = rows.iter().map(|r| r.width).collect();
+    let y: Vec<f64> = rows.iter().map(|r| r.excess).collect();
+    let variance: Vec<f64> = rows.iter().map(|r| r.variance).collect();
+    let alone = within_width_fit(&widths, &y, std::slice::from_ref(&variance))?;
+    let mut columns = vec![variance.clone(), variance.iter().map(|v| signed_sqrt(*v)).collect()];
+    columns.extend((0..measures).map(|j| rows.iter().map(|r| r.internal[j]).collect::<Vec<f64>>()));
+    let held = within_width_fit(&widths, &y, &columns)?;
+    Ok(std::iter::once(alone[0]).chain(held[2..].iter().copied()).collect())
+}
+
+/// The decision over `input`'s replicates at level `alpha`.
+pub fn decide(input: &DecisionInput, alpha: f64) -> Decision {
+    let p = input.measures.len();
+    let mut left_out = Vec::new();
+    let mut by_setting: BTreeMap<&str, Vec<Vec<f64>>> = BTreeMap::new();
+    for (r, replicate) in input.replicates.iter().enumerate() {
+        match replicate_coefficients(&replicate.cells, p) {
+            Ok(b) => by_setting.entry(&replicate.setting).or_default().push(b),
+            Err(why) => left_out.push(format!("replicate {} ({}): {why}", r + 1, replicate.setting)),
+        }
+    }
+    // The draws of one setting share it: its unit is their mean. One setting: its draws are the units.
+    let (unit, units): (&str, Vec<Vec<f64>>) = if by_setting.len() == 1 {
+        ("draws", by_setting.into_values().next().unwrap_or_default())
+    } else {
+        let means =
+            by_setting.values().map(|bs| (0..=p).map(|j| mean(&bs.iter().map(|b| b[j]).collect::<Vec<_>>())).collect()).collect();
+        ("settings", means)
+    };
+    let mut decision = Decision {
+        favoured: Favoured::NotTestable,
+        reason: String::new(),
+        seed_variance: None,
+        internal: Vec::new(),
+        unit: unit.to_string(),
+        units: units.len(),
+        left_out,
+    };
+    if units.len() < 3 || p == 0 {
+        decision.reason = format!("{} {unit} with a fit and {p} internal measure(s): at least 3 and 1 are needed", units.len());
+        return decision;
+    }
+    // Predicted sign: +1 for the seed variance, -1 for the internal measures.
+    let over = |j: usize, sign: f64| MeanOver::of(&units.iter().map(|b| sign * b[j]).collect::<Vec<_>>());
+    let mut coefficients = Vec::new();
+    for j in 0..=p {
+        let sign = if j == 0 { 1.0 } else { -1.0 };
+        let (Some(signed), Some(raw)) = (over(j, sign), over(j, 1.0)) else {
+            decision.reason = "a coefficient is not finite in some unit".into();
+            return decision;
+        };
+        let (lo, hi) = raw.interval(0.95);
+        let name = if j == 0 { "seed variance".to_string() } else { input.measures[j - 1].clone() };
+        let pv = signed.p_positive();
+        let reach = raw.upper(alpha) - raw.mean;
+        coefficients.push(Coefficient {
+            predictor: name,
+            mean: raw.mean,
+            lo,
+            hi,
+            p: pv,
+            p_adjusted: pv,
+            power: power(DECISION_SESOI, raw.se, raw.df, alpha),
+            bounded: raw.mean - reach > -DECISION_SESOI && raw.mean + reach < DECISION_SESOI,
+        });
+    }
+    let variance = coefficients.remove(0);
+    let adjusted = holm(&coefficients.iter().map(|c| c.p).collect::<Vec<_>>());
+    for (c, a) in coefficients.iter_mut().zip(adjusted) {
+        c.p_adjusted = a;
+    }
+    let internal_shown = coefficients.iter().find(|c| c.p_adjusted < alpha && !c.bounded);
+    let (favoured, reason) = if let Some(c) = internal_shown {
+        (
+            Favoured::InternalEnsemble,
+            format!(
+                "at the same seed variance, more {} goes with less of the second descent still to come: {:.4} [{:.4}, {:.4}] per sd over {} {unit} (Holm p = {:.3})",
+                c.predictor,
+                c.mean,
+                c.lo,
+                c.hi,
+                units.len(),
+                c.p_adjusted
+            ),
+        )
+    } else if variance.p < alpha && coefficients.iter().all(|c| c.bounded) {
+        (
+            Favoured::VarianceDecay,
+            format!(
+                "the seed variance carries the excess, {:.4} [{:.4}, {:.4}] per sd (p = {:.3}), and every internal measure is bounded within +-{DECISION_SESOI} per sd over {} {unit}",
+                variance.mean,
+                variance.lo,
+                variance.hi,
+                variance.p,
+                units.len()
+            ),
+        )
+    } else {
+        let powers: Vec<String> = coefficients.iter().map(|c| format!("{} {:.2}", c.predictor, c.power)).collect();
+        (
+            Favoured::Inconclusive,
+            format!(
+                "no internal measure is shown to carry the excess and not every one is bounded within +-{DECISION_SESOI} per sd (seed variance {:.4} [{:.4}, {:.4}]); power at the SESOI: {}",
+                variance.mean,
+                variance.lo,
+                variance.hi,
+                powers.join(", ")
+            ),
+        )
+    };
+    decision.favoured = favoured;
+    decision.reason = reason;
+    decision.seed_variance = Some(variance);
+    decision.internal = coefficients;
+    decision
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A replicate of two interventions x `widths` widths whose remaining quantities are given by `f`.
+    fn replicate(setting: &str, widths: usize, f: impl Fn(usize, usize) -> (f64, f64, f64)) -> DecisionReplicate {
+        let cells = (0..2)
+            .flat_map(|i| (0..widths).map(move |w| (i, w)))
+            .map(|(i, w)| {
+                let (error, variance, measure) = f(i, w);
+                DecisionCell {
+                    intervention: format!("i{i}"),
+                    width: 1 << w,
+                    test_error: error,
+                    seed_variance: variance,
+                    internal: vec![measure],
+                }
+            })
+            .collect();
+        DecisionReplicate { setting: setting.into(), cells }
+    }
+
+    /// Within a width, the two interventions differ in the remaining variance by v and in the measure by m;
+    /// the excess differs by 0.02 v / sd + 0: the variance's coefficient per within-width sd is planted.
+    #[test]
+    fn a_replicates_coefficients_are_the_planted_ones_per_within_width_sd() {
+        let widest = 6;
+        // Variance 1 + w + i (0.5 + w) at width w: within a width the interventions differ by 0.5 + w.
+        let variance = |i: usize, w: usize| if w == widest - 1 { 0.0 } else { 1.0 + w as f64 + i as f64 * (0.5 + w as f64) };
+        let measure = |i: usize, w: usize| if w == widest - 1 { 0.0 } else { ((i * 3 + w * 5) % 7) as f64 };
+        let r = replicate("s", widest, |i, w| (0.3 + 0.02 * variance(i, w), variance(i, w), measure(i, w)));
+        let b = replicate_coefficients(&r.cells, 1).unwrap();
+        // Deviations from each width's mean: +-(0.5 + w)/2; their sd over the 10 cells below the widest.
+        let dev: Vec<f64> = (0..widest - 1).flat_map(|w| [-(0.5 + w as f64) / 2.0, (0.5 + w as f64) / 2.0]).collect();
+        let spread = (dev.iter().map(|d| d * d).sum::<f64>() / (dev.len() as f64 - 1.0)).sqrt();
+        assert!((b[0] - 0.02 * spread).abs() < 1e-10, "{b:?} against {}", 0.02 * spread);
+        assert!(b[1].abs() < 1e-10, "the measure adds nothing: {b:?}");
+        // Too few cells; a measure that does not vary within widths.
+        assert!(replicate_coefficients(&r.cells[..4], 1).unwrap_err().contains("fewer"));
+        let flat = replicate("s", widest, |i, w| (0.3 + 0.02 * variance(i, w), variance(i, w), w as f64));
+        assert!(replicate_coefficients(&flat.cells, 1).unwrap_err().contains("within widths"));
+    }
+
+    /// Settings whose units show what is planted: the rule reads them as given.
+    #[test]
+    fn the_rule_favours_what_the_units_show() {
+        let input = |effect: f64| DecisionInput {
+            measures: vec!["competence/n_eff".into()],
+            replicates: (0..4)
+                .flat_map(|s| (0..2).map(move |d| (s, d)))
+                .map(|(s, d)| {
+                    replicate(&format!("s{s}"), 7, move |i, w| {
+                        let last = w == 6;
+                        let variance = if last { 0.0 } else { (1.0 + i as f64) * (6 - w) as f64 / 6.0 };
+                        let measure = if last { 0.0 } else { ((i * 5 + w * 3 + s + d) % 7) as f64 / 7.0 };
+                        let wobble = 1e-4 * (((i * 7 + w * 3 + s * 5 + d) % 5) as f64 - 2.0);
+                        (0.02 * variance + effect * measure + wobble, variance, measure)
+                    })
+                })
+                .collect(),
+        };
+        let d = decide(&input(-0.05), 0.05);
+        assert_eq!((d.favoured, d.unit.as_str(), d.units), (Favoured::InternalEnsemble, "settings", 4), "{}", d.reason);
+        let d = decide(&input(0.0), 0.05);
+        assert_eq!(d.favoured, Favoured::VarianceDecay, "{}", d.reason);
+        let mut few = input(0.0);
+        few.replicates.truncate(2);
+        assert_eq!(decide(&few, 0.05).favoured, Favoured::NotTestable, "one setting, two draws");
+    }
+}
