@@ -67,8 +67,8 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// `ddlab probe`: the sweep's data again, then every run not probed yet.
 fn probe(args: &cli::FolderArgs) -> anyhow::Result<()> {
-    let ctx = ddlab_sweep::SweepContext::open(&args.sweep, &data_dir())?;
     let chosen = backend::choose(args.device.backend)?;
+    let ctx = ddlab_sweep::SweepContext::open(&args.sweep, &data_dir())?;
     let jobs = args.device.jobs.unwrap_or_else(ddlab_sweep::default_jobs);
     let probed = ddlab_sweep::probe_sweep(&ctx, &ctx.phases()?, &chosen.device, jobs)?;
     if !args.quiet {

@@ -1,5 +1,5 @@
-//! `ddlab sweep`: resolve the spec and the data, pick the device and its training plan, then hand the
-//! sequence to the driver (`ddlab_sweep::run_sweep`), print what it tells, and pick the exit code from
+//! `ddlab sweep`: resolve the spec, pick the device and its training plan, then hand the sequence to
+//! the driver (`ddlab_sweep::run_sweep`), print what it tells, and pick the exit code from
 //! how it ended. With a shard (`--shard I/N`, or inside a Slurm array task) it trains that shard's runs
 //! only; with `--finish` it trains nothing and does the rest (the finish job of a Slurm array).
 
@@ -9,15 +9,14 @@ use std::sync::atomic::AtomicBool;
 
 use ddlab_config::load_spec;
 use ddlab_sweep::{
-    Mode, Probed, Reported, Shard, SweepEnd, SweepEvents, SweepRequest, TrainOptions, TrainOutcome, prepare_conditions,
-    run_sweep, shard_from_slurm,
+    Mode, Probed, Reported, Shard, SweepEnd, SweepEvents, SweepRequest, TrainOptions, TrainOutcome, run_sweep, shard_from_slurm,
 };
 
 use crate::cli::SweepArgs;
 use crate::{backend, data_dir, default_experiment, signals};
 
 pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
-    // Parse and resolve: nothing touches the disk until the spec and the data are known to be good.
+    // Parse and resolve; the driver prepares the data before it touches the disk.
     let experiment = args.experiment.clone().unwrap_or_else(default_experiment);
     let spec = load_spec(&experiment)?;
     let shard: Option<Shard> = match args.shard {
@@ -26,12 +25,11 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
         None => shard_from_slurm(|name| std::env::var(name).ok()).map_err(|e| anyhow::anyhow!("Slurm array task: {e}"))?,
     };
     let chosen = backend::choose(args.device.backend)?;
-    let prepared = prepare_conditions(&spec, &data_dir())?;
     let (packing, jobs, device_memory) = backend::plan(&chosen, &args.device, args.no_pack);
     let request = SweepRequest {
         experiment,
         spec,
-        prepared,
+        data_dir: data_dir(),
         runs_dir: args.runs_dir.clone(),
         shard,
         finish_only: args.finish,

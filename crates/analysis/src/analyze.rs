@@ -61,11 +61,8 @@ fn used_run(r: &RunFigures) -> Result<UsedRun, String> {
     if let Some(reason) = &r.diverged {
         return Err(reason.clone());
     }
-    let figure = |v: Option<f64>| match v {
-        Some(v) if v.is_finite() => Ok(v),
-        Some(_) => Err("non-finite final figures".to_string()),
-        None => Err("missing final figures".to_string()),
-    };
+    // runs.csv stores a figure that is not finite as missing: one reason for both.
+    let figure = |v: Option<f64>| v.filter(|v| v.is_finite()).ok_or_else(|| "missing or non-finite final figures".to_string());
     Ok(UsedRun {
         width: r.width,
         seed: r.seed,

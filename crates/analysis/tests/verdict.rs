@@ -251,8 +251,8 @@ fn diverged_runs_and_undefined_values_are_left_out_and_counted() {
     let c = &analysis.conditions[0];
     assert_eq!(c.diverged.len(), 3);
     assert_eq!((c.diverged[0].width, c.diverged[0].seed), (64, 2));
-    assert_eq!(c.diverged[1].reason, "non-finite final figures");
-    assert_eq!(c.diverged[2].reason, "missing final figures");
+    assert_eq!(c.diverged[1].reason, "missing or non-finite final figures");
+    assert_eq!(c.diverged[2].reason, "missing or non-finite final figures");
     assert!(c.conclusion.contains("3 run(s) diverged"), "{}", c.conclusion);
     assert_eq!(c.runs_used, WIDTHS.len() * 5 - 3);
     assert_eq!(c.curves.test_err.iter().find(|p| p.width == 64).unwrap().n, 4);

@@ -180,7 +180,13 @@ impl SweepDir {
     /// Where every run of the sweep stands now (every shard's, so that a shard sees the runs its own
     /// depend on): one snapshot per decision; an unreadable run record is an error naming it.
     pub fn phases(&self) -> Result<Phases, StoreError> {
-        self.spec.runs().into_iter().map(|key| Ok((key, self.phase(&key)?))).collect()
+        self.phases_of(&self.spec.runs())
+    }
+
+    /// Where the runs `keys` stand now (a shard reads its own runs and the runs they start from, not
+    /// every shard's: a damaged record elsewhere is the other shard's to report).
+    pub fn phases_of(&self, keys: &[RunKey]) -> Result<Phases, StoreError> {
+        keys.iter().map(|key| Ok((*key, self.phase(key)?))).collect()
     }
 
     /// Where the run stands.

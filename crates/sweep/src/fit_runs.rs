@@ -143,7 +143,7 @@ pub fn fit_sweep(
     stop: &AtomicBool,
 ) -> crate::Result<TrainOutcome> {
     let sweep = &ctx.dir;
-    let (Triage { mut todo, done, failed }, _, progress) = start(ctx, runs, options.retry_failed, "fits", mode)?;
+    let (Triage { mut todo, done, failed }, _, progress) = start(ctx, runs, runs, options.retry_failed, "fits", mode)?;
     todo.sort_by_key(|k| std::cmp::Reverse(k.width));
     if !todo.is_empty() {
         progress.line(&format!("{} runs to fit in closed form ({done} finished already)", todo.len()));

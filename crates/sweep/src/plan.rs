@@ -83,44 +83,54 @@ pub fn reuse_steps(
     Ok(steps)
 }
 
-/// What the runs of one weight-reuse step can start from, by their sources' phases.
-#[derive(Debug, Default, PartialEq)]
-pub struct SourcesChecked {
-    /// Fresh runs, and runs whose source finished without diverging.
-    pub ready: Vec<RunKey>,
-    /// Runs whose source is not finished yet (another process trains it): left for a later sweep; with
-    /// the source.
-    pub waiting: Vec<(RunKey, RunKey)>,
-    /// Runs whose source ended without weights (failed or diverged): nothing to start from; with why.
-    pub failing: Vec<(RunKey, String)>,
+/// `runs` and every run their weight-reuse chains start from, in sweep order: the runs whose phases a
+/// process training `runs` needs.
+pub fn with_sources(spec: &Spec, shape: &dyn Fn(&RunKey) -> MlpShape, runs: &[RunKey]) -> Vec<RunKey> {
+    let mut needed = std::collections::BTreeSet::new();
+    for key in runs {
+        let mut at = *key;
+        needed.insert(at);
+        while let Some(source) = reuse_source(spec, shape(&at), &at) {
+            needed.insert(source);
+            at = source;
+        }
+    }
+    needed.into_iter().collect()
 }
 
-/// Sorts one step's runs by what their weight-reuse sources left (`phases` read after the step before).
-pub fn check_sources(spec: &Spec, shape: &dyn Fn(&RunKey) -> MlpShape, step: &[RunKey], phases: &Phases) -> SourcesChecked {
-    let mut checked = SourcesChecked::default();
-    for key in step {
-        let Some(source) = reuse_source(spec, shape(key), key) else {
-            checked.ready.push(*key);
-            continue;
-        };
-        let problem = match phases.get(&source) {
-            RunPhase::Finished(record) if record.summary.status == RunOutcome::Done => {
-                checked.ready.push(*key);
-                continue;
-            }
-            RunPhase::Finished(record) => format!("diverged ({})", record.summary.reason.clone().unwrap_or_default()),
-            RunPhase::Failed(reason) => format!("failed ({reason})"),
-            RunPhase::Started | RunPhase::Missing => {
-                checked.waiting.push((*key, source));
-                continue;
-            }
-        };
-        checked.failing.push((
-            *key,
-            format!("starts from the trained weights of {} (model.weight_reuse), which {problem}", spec.run_name(&source)),
-        ));
-    }
-    checked
+/// What a run of a weight-reuse step can start from, by its source's phase.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceState {
+    /// A fresh run, or one whose source finished without diverging.
+    Ready,
+    /// Its source (given) is not finished yet (another process trains it): left for a later sweep.
+    Waits(RunKey),
+    /// Its source ended without weights (failed or diverged): nothing to start from; why.
+    Fails(String),
+}
+
+/// Each run of one step with what its weight-reuse source left (`phases` read after the step before),
+/// in the step's order.
+pub fn check_sources(
+    spec: &Spec,
+    shape: &dyn Fn(&RunKey) -> MlpShape,
+    step: &[RunKey],
+    phases: &Phases,
+) -> Vec<(RunKey, SourceState)> {
+    step.iter()
+        .map(|key| {
+            let Some(source) = reuse_source(spec, shape(key), key) else { return (*key, SourceState::Ready) };
+            let problem = match phases.get(&source) {
+                RunPhase::Finished(record) if record.summary.status == RunOutcome::Done => return (*key, SourceState::Ready),
+                RunPhase::Finished(record) => format!("diverged ({})", record.summary.reason.clone().unwrap_or_default()),
+                RunPhase::Failed(reason) => format!("failed ({reason})"),
+                RunPhase::Started | RunPhase::Missing => return (*key, SourceState::Waits(source)),
+            };
+            let why =
+                format!("starts from the trained weights of {} (model.weight_reuse), which {problem}", spec.run_name(&source));
+            (*key, SourceState::Fails(why))
+        })
+        .collect()
 }
 
 /// A run's newest checkpoint and the one before it, as read (a damaged one is absent).

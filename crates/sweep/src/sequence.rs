@@ -1,5 +1,5 @@
 //! `ddlab sweep` from start to end: check what can be checked before touching the disk (the shard
-//! rule, the training memory), create the folder, train (a shard's runs, or all of them; or nothing, for
+//! rule, then the data, prepared, and the training memory), create the folder, train (a shard's runs, or all of them; or nothing, for
 //! the finish job), write runs.csv, then probe, analyse, plot and report. Each step's outcome goes to the
 //! caller's [`SweepEvents`] (the binary prints them) and the way the sweep ended is returned (the binary
 //! picks the exit status from it).
@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Device;
 use ddlab_config::Spec;
-use ddlab_data::Prepared;
 use ddlab_store::{Phases, RunPhase, SweepDir};
 
 use crate::context::SweepContext;
@@ -20,8 +19,8 @@ pub struct SweepRequest {
     /// The experiment file, for messages.
     pub experiment: PathBuf,
     pub spec: Spec,
-    /// Every condition's data ([`crate::prepare_conditions`]).
-    pub prepared: Vec<Prepared>,
+    /// Where the shipped datasets are.
+    pub data_dir: PathBuf,
     /// Where sweep folders live.
     pub runs_dir: PathBuf,
     /// Train this shard's runs only (`--shard`, or a Slurm array task); the finish job does the rest.
@@ -85,11 +84,13 @@ impl SweepEnd {
 
 /// Runs the sweep `request` describes on `device`; `stop` is set by a signal.
 pub fn run_sweep(request: SweepRequest, device: &Device, events: &dyn SweepEvents, stop: &AtomicBool) -> crate::Result<SweepEnd> {
-    let SweepRequest { experiment, spec, prepared, runs_dir, shard, finish_only, probe, options, check_memory, mode } = request;
+    let SweepRequest { experiment, spec, data_dir, runs_dir, shard, finish_only, probe, options, check_memory, mode } = request;
     let in_file = |e: String| SweepError::Other(format!("{}: {e}", experiment.display()));
     if let Some(shard) = shard {
         crate::check_shardable(&spec, shard.count, &format!("shard {shard}")).map_err(in_file)?;
     }
+    // Nothing touches the disk until the spec and the data are known to be good.
+    let prepared = crate::prepare_conditions(&spec, &data_dir)?;
     // The memory estimate is of training packs; a closed-form fit holds its feature matrix and its SVD.
     let closed_form = spec.model.kind.is_closed_form();
     if check_memory && !finish_only && !closed_form {

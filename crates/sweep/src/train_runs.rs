@@ -14,7 +14,7 @@ use ddlab_train::{DeviceData, GroupEnd, Hooks, Observer, PackId, Packing, RunSta
 use crate::SweepError;
 use crate::context::SweepContext;
 use crate::plan::{
-    Checkpoints, Pack, Packer, SourcesChecked, Triage, check_sources, plan_step, reuse_source, reuse_steps, triage,
+    Checkpoints, Pack, Packer, SourceState, Triage, check_sources, plan_step, reuse_source, reuse_steps, triage, with_sources,
 };
 use crate::pool::{Workers, for_each};
 use crate::progress::{GroupProgress, Mode, Progress};
@@ -54,9 +54,11 @@ impl TrainOutcome {
 /// With `retry_failed`, makes the failed and diverged runs of `runs` trainable again; then reads where
 /// every run stands and sorts `runs` by it, printing the runs that stay failed. `verb` names what
 /// `--retry-failed` would do again ("trains", "fits").
+/// `needed`: the runs whose phases are read (`runs`, and for training the runs they start from).
 pub(crate) fn start(
     ctx: &SweepContext,
     runs: &[RunKey],
+    needed: &[RunKey],
     retry_failed: bool,
     verb: &str,
     mode: Mode,
@@ -66,7 +68,7 @@ pub(crate) fn start(
             ctx.dir.reset_failed(key)?;
         }
     }
-    let phases = ctx.phases()?;
+    let phases = ctx.dir.phases_of(needed)?;
     let triage = triage(runs, &phases);
     let progress = Progress::new(mode, runs.len(), triage.done);
     for (key, reason) in &triage.failed {
@@ -125,10 +127,12 @@ pub fn train_sweep(
     stop: &AtomicBool,
 ) -> crate::Result<TrainOutcome> {
     let spec = ctx.spec();
-    let (Triage { todo, mut done, failed }, mut phases, progress) = start(ctx, runs, options.retry_failed, "trains", mode)?;
+    let shape = |key: &RunKey| ctx.shape(key);
+    let needed = with_sources(spec, &shape, runs);
+    let (Triage { todo, mut done, failed }, mut phases, progress) =
+        start(ctx, runs, &needed, options.retry_failed, "trains", mode)?;
     let mut outcome = TrainOutcome { failed: failed.len(), ..Default::default() };
     let device_data: Vec<DeviceData> = ctx.prepared.iter().map(|p| DeviceData::new(p, device)).collect();
-    let shape = |key: &RunKey| ctx.shape(key);
     let fits = crate::memory::device_fits(spec, &ctx.prepared, options.device_memory);
     let packer = Packer { packing: options.packing, fits: &fits };
     let steps = reuse_steps(spec, &shape, &todo, runs, &phases)?;
@@ -139,21 +143,26 @@ pub fn train_sweep(
         }
         if index > 0 {
             // This step's sources trained in the step before.
-            phases = ctx.phases()?;
+            phases = ctx.dir.phases_of(&needed)?;
         }
-        let SourcesChecked { ready, waiting, failing } = check_sources(spec, &shape, &step, &phases);
-        for (key, source) in &waiting {
-            // Not failed: its source is still in training (another process holds it), so this run waits
-            // for a later `ddlab sweep`.
-            let (key, source) = (spec.run_name(key), spec.run_name(source));
-            progress.line(&format!("{key}: waits for {source} (model.weight_reuse), not finished yet"));
-            outcome.busy += 1;
-        }
-        for (key, reason) in &failing {
-            progress.line(&format!("{}: failed: {reason}", spec.run_name(key)));
-            ctx.dir.fail_run(key, reason)?;
-            outcome.failed += 1;
-            progress.run_finished(1);
+        let mut ready = Vec::new();
+        for (key, state) in check_sources(spec, &shape, &step, &phases) {
+            match state {
+                SourceState::Ready => ready.push(key),
+                SourceState::Waits(source) => {
+                    // Not failed: its source is still in training (another process holds it), so this run
+                    // waits for a later `ddlab sweep`.
+                    let (key, source) = (spec.run_name(&key), spec.run_name(&source));
+                    progress.line(&format!("{key}: waits for {source} (model.weight_reuse), not finished yet"));
+                    outcome.busy += 1;
+                }
+                SourceState::Fails(reason) => {
+                    progress.line(&format!("{}: failed: {reason}", spec.run_name(&key)));
+                    ctx.dir.fail_run(&key, &reason)?;
+                    outcome.failed += 1;
+                    progress.run_finished(1);
+                }
+            }
         }
         let plan = plan_step(spec, &shape, read_checkpoints(&ctx.dir, &ready, &progress), &ready, &packer)
             .map_err(|(key, why)| SweepError::file(ctx.dir.run_dir(&key), why))?;

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use ddlab_config::{RunKey, Spec, parse_spec};
 use ddlab_model::{MlpShape, MlpWeights};
 use ddlab_store::{Phases, RunOutcome, RunPhase, RunRecord, RunSummary};
-use ddlab_sweep::plan::{Checkpoints, Packer, SourcesChecked, check_sources, plan_step, reuse_steps, scheduled, triage};
+use ddlab_sweep::plan::{
+    Checkpoints, Packer, SourceState, check_sources, plan_step, reuse_steps, scheduled, triage, with_sources,
+};
 use ddlab_train::{PackId, Packing, RunState, RunStatus, plan_groups};
 
 /// Digits (64 inputs, 10 classes), n = 100: with weight reuse, widths up to 13 (75 W + 10 < 1000
@@ -106,12 +108,17 @@ fn a_run_starts_only_from_a_source_that_finished_without_diverging() {
         [(w1, finished(&w1, RunOutcome::Done)), (w2, finished(&w2, RunOutcome::Diverged)), (w4, RunPhase::Started)]
             .into_iter()
             .collect();
-    let SourcesChecked { ready, waiting, failing } = check_sources(&spec, &shape, &[w2, w4, w8, w16], &phases);
-    assert_eq!(ready, vec![w2, w16], "w2's source finished; w16 is fresh");
-    assert_eq!(failing.len(), 1);
-    assert_eq!(failing[0].0, w4);
-    assert!(failing[0].1.contains("w2-s0 (model.weight_reuse), which diverged (loss is NaN)"), "{}", failing[0].1);
-    assert_eq!(waiting, vec![(w8, w4)], "w8 waits for w4, still in training");
+    let checked = check_sources(&spec, &shape, &[w2, w4, w8, w16], &phases);
+    let keys: Vec<RunKey> = checked.iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, vec![w2, w4, w8, w16], "in the step's order");
+    assert_eq!(checked[0].1, SourceState::Ready, "w2's source finished");
+    assert_eq!(checked[3].1, SourceState::Ready, "w16 is fresh");
+    let SourceState::Fails(why) = &checked[1].1 else { panic!("{:?}", checked[1]) };
+    assert!(why.contains("w2-s0 (model.weight_reuse), which diverged (loss is NaN)"), "{why}");
+    assert_eq!(checked[2].1, SourceState::Waits(w4), "w8 waits for w4, still in training");
+    // What a process training w8 reads: w8 and its chain down to width 1.
+    assert_eq!(with_sources(&spec, &shape, &[w8]), vec![w1, w2, w4, w8]);
+    assert_eq!(with_sources(&spec, &shape, &[w16]), vec![w16], "fresh: itself only");
 }
 
 #[test]
