@@ -179,6 +179,9 @@ fn signed_sqrt(x: f64) -> f64 {
 /// alone), then each internal measure's with the remaining variance held in the fit as a curved function
 /// (its value and signed square root). `Err` says why the replicate cannot be fitted.
 pub fn replicate_coefficients(cells: &[DecisionCell], measures: usize) -> Result<Vec<f64>, String> {
+    if let Some(c) = cells.iter().find(|c| c.internal.len() != measures) {
+        return Err(format!("a cell has {} internal measures, not {measures}", c.internal.len()));
+    }
     let rows = remaining(cells)?;
     let widths: Vec<usize> = rows.iter().map(|r| r.width).collect();
     let y: Vec<f64> = rows.iter().map(|r| r.excess).collect();
@@ -338,6 +341,7 @@ mod tests {
         assert!(replicate_coefficients(&r.cells[..4], 1).unwrap_err().contains("fewer"));
         let flat = replicate("s", widest, |i, w| (0.3 + 0.02 * variance(i, w), variance(i, w), w as f64));
         assert!(replicate_coefficients(&flat.cells, 1).unwrap_err().contains("within widths"));
+        assert!(replicate_coefficients(&r.cells, 2).unwrap_err().contains("not 2"), "a cell without every measure");
     }
 
     /// Settings whose units show what is planted: the rule reads them as given.
