@@ -10,6 +10,29 @@ fn sweep() -> (tempfile::TempDir, SweepDir) {
     (dir, sweep)
 }
 
+/// The summary of the sweep's one run, diverged at epoch 1.
+fn diverged_summary(sweep: &SweepDir) -> RunSummary {
+    let key = sweep.spec.runs()[0];
+    RunSummary {
+        condition: sweep.spec.condition_of(&key).label(),
+        n_train: 10,
+        label_noise: 0.0,
+        width: 2,
+        depth: 1,
+        seed: 0,
+        params: 1,
+        epochs: 1,
+        train_err: Some(0.5),
+        train_loss: None,
+        test_err: Some(0.5),
+        test_loss: None,
+        noisy_fit: None,
+        seconds: 0.1,
+        status: RunOutcome::Diverged,
+        reason: Some("train loss is NaN at epoch 3".into()),
+    }
+}
+
 #[test]
 fn atomic_writes_replace_whole_files_and_leave_no_temporaries() {
     let dir = tempfile::tempdir().unwrap();
@@ -51,24 +74,7 @@ fn done_is_what_makes_a_run_finished() {
     let (_dir, sweep) = sweep();
     let key = sweep.spec.runs()[0];
     assert_eq!(sweep.phase(&key).unwrap(), RunPhase::Missing);
-    let summary = RunSummary {
-        condition: sweep.spec.condition_of(&key).label(),
-        n_train: 10,
-        label_noise: 0.0,
-        width: 2,
-        depth: 1,
-        seed: 0,
-        params: 1,
-        epochs: 1,
-        train_err: Some(0.5),
-        train_loss: None,
-        test_err: Some(0.5),
-        test_loss: None,
-        noisy_fit: None,
-        seconds: 0.1,
-        status: RunOutcome::Diverged,
-        reason: Some("train loss is NaN at epoch 3".into()),
-    };
+    let summary = diverged_summary(&sweep);
     sweep.write_checkpoint(&key, b"x").unwrap();
     sweep.finish_run(&key, &RunRecord { summary: summary.clone() }).unwrap();
     assert!(matches!(sweep.phase(&key).unwrap(), RunPhase::Finished(_)));
@@ -138,22 +144,15 @@ fn the_reports_runs_table_is_runs_csv_cell_for_cell() {
     let (_dir, sweep) = sweep();
     let key = sweep.spec.runs()[0];
     let summary = RunSummary {
-        condition: sweep.spec.condition_of(&key).label(),
-        n_train: 10,
-        label_noise: 0.0,
-        width: 2,
-        depth: 1,
-        seed: 0,
         params: 160,
         epochs: 4,
         train_err: Some(0.1),
         train_loss: Some(1.0 / 3.0),
         test_err: Some(0.25),
-        test_loss: None,
-        noisy_fit: None,
         seconds: 0.5,
         status: RunOutcome::Done,
         reason: None,
+        ..diverged_summary(&sweep)
     };
     sweep.finish_run(&key, &RunRecord { summary: summary.clone() }).unwrap();
     sweep.write_runs_csv(&sweep.phases().unwrap()).unwrap();
