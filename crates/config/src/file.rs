@@ -57,6 +57,8 @@ pub(crate) struct ModelTable {
     pub widths: Option<Spanned<WidthsValue>>,
     pub init: Option<Spanned<Init>>,
     pub weight_reuse: Option<Spanned<bool>>,
+    pub output_scale: Option<Spanned<f64>>,
+    pub centred: Option<Spanned<bool>>,
 }
 
 /// `widths = [1, 2, 4]` or `widths = { from = 1, to = 1024, count = 19 }` (geometric, rounded).
@@ -108,6 +110,8 @@ pub(crate) struct ConditionsTable {
     pub label_noise: Option<Spanned<Vec<f64>>>,
     pub epochs: Option<Spanned<Vec<i64>>>,
     pub data_seed: Option<Spanned<Vec<i64>>>,
+    pub output_scale: Option<Spanned<Vec<f64>>>,
+    pub centred: Option<Spanned<Vec<bool>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

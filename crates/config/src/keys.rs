@@ -104,6 +104,16 @@ pub const KEYS: &[KeyDoc] = &[
         "`mlp`: below the interpolation threshold (params < n_train x classes) start each width from the trained weights of the next smaller width (same seed), new weights N(0, 0.01), new biases 0 (Belkin et al. 2019). Widths then train in order.",
     ),
     k(
+        "model.output_scale",
+        "1.0",
+        "`mlp`: alpha, an intervention: the network g is trained as alpha g (alpha (g - g_0) with `centred`) on the loss / alpha^2, Adam's learning rate divided by alpha; larger alpha, lazier training (docs/SCIENCE.md, interventions). Finite and > 0; files keep g.",
+    ),
+    k(
+        "model.centred",
+        "false",
+        "`mlp`: an intervention: train the network minus its initial function, g(theta) - g(theta_0), which is exactly 0 at initialisation and carries no initial-function variance.",
+    ),
+    k(
         "train.loss",
         "\"mse\"",
         "`mse` (squared loss on one-hot targets, summed over classes, mean over examples) or `ce` (cross-entropy).",
@@ -139,6 +149,16 @@ pub const KEYS: &[KeyDoc] = &[
         "conditions.data_seed",
         "([data_seed])",
         "Data draws crossed with the other conditions: each draw has its own split, training subset and label flips (and, for regression data, its own sets), so the analysis can treat the draw as a replicate (condition label `...-d<seed>`).",
+    ),
+    k(
+        "conditions.output_scale",
+        "([model.output_scale])",
+        "Output scales alpha crossed with the other conditions (label `...-a<alpha>`).",
+    ),
+    k(
+        "conditions.centred",
+        "([model.centred])",
+        "`[false, true]`: plain and centred networks crossed with the other conditions (label `...-centred`).",
     ),
     k("probe.probe_set", "1000", "Probe inputs: a seeded subset of at most this many test inputs."),
     k("probe.draws", "3", "R: random partitions per M (P1) and random unit subsets per q (P2)."),

@@ -113,6 +113,7 @@ impl Resolver<'_> {
         if data.dataset.is_regression() {
             self.regression_checks(&file, &data, &model)?;
         }
+        self.intervention_checks(&file, &model)?;
         Ok(Spec {
             name,
             seeds,
@@ -159,6 +160,39 @@ impl Resolver<'_> {
             Some((key, span)) => Err(self.bad(span, key, why)),
             None => Ok(()),
         }
+    }
+
+    /// An intervention changes how a trained network's initial function enters: the closed-form models
+    /// have none to scale or centre, and weight reuse starts a network from another's trained weights.
+    fn intervention_checks(&self, file: &ExperimentFile, model: &ModelSpec) -> Result<(), SpecError> {
+        let c = file.conditions.as_ref();
+        let keys = [
+            ("model.output_scale", file.model.output_scale.as_ref().map(|v| v.span())),
+            ("model.centred", file.model.centred.as_ref().map(|v| v.span())),
+            ("conditions.output_scale", c.and_then(|c| c.output_scale.as_ref()).map(|v| v.span())),
+            ("conditions.centred", c.and_then(|c| c.centred.as_ref()).map(|v| v.span())),
+        ];
+        let Some((key, span)) = keys.into_iter().find_map(|(key, span)| span.map(|s| (key, s))) else {
+            return Ok(());
+        };
+        if model.kind.is_closed_form() {
+            return Err(self.bad(
+                span,
+                key,
+                format!(
+                    "does not apply to model.kind = \"{}\" (fitted in closed form: no initial function to scale or centre)",
+                    model.kind.name()
+                ),
+            ));
+        }
+        if model.weight_reuse {
+            return Err(self.bad(
+                span,
+                key,
+                "does not combine with model.weight_reuse (a network grown from another's trained weights has no initial function of its own)",
+            ));
+        }
+        Ok(())
     }
 
     /// Regression targets: a closed-form model, no label noise, and no probes (they are defined by classes).
@@ -464,22 +498,81 @@ impl Resolver<'_> {
             }
             None => vec![None],
         };
+        let (scales, centring) = self.interventions(file)?;
         let mut out = Vec::new();
         for &n_train in &n_list {
             for &label_noise in &p_list {
                 for &epochs in &e_list {
-                    for &data_seed in &d_list {
-                        let cond = Condition { n_train, label_noise, epochs, data_seed };
-                        if out.contains(&cond) {
-                            let span = c.and_then(|c| c.n_train.as_ref().or(c.epochs.as_ref())).map(|s| s.span()).unwrap_or(0..0);
-                            return Err(self.bad(span, "conditions", format!("condition {} appears twice", cond.label())));
+                    for &centred in &centring {
+                        for &output_scale in &scales {
+                            for &data_seed in &d_list {
+                                let cond = Condition { n_train, label_noise, epochs, data_seed, output_scale, centred };
+                                if out.contains(&cond) {
+                                    let span = c
+                                        .and_then(|c| c.n_train.as_ref().or(c.epochs.as_ref()))
+                                        .map(|s| s.span())
+                                        .unwrap_or(0..0);
+                                    return Err(self.bad(span, "conditions", format!("condition {} appears twice", cond.label())));
+                                }
+                                out.push(cond);
+                            }
                         }
-                        out.push(cond);
                     }
                 }
             }
         }
         Ok(out)
+    }
+
+    /// The output scales and centrings crossed with the other conditions (docs/SCIENCE.md, Models, data and
+    /// training: interventions): `conditions.*` lists, or the one `model.*` value, or the plain network.
+    fn interventions(&self, file: &ExperimentFile) -> Result<(Vec<f64>, Vec<bool>), SpecError> {
+        let (m, c) = (&file.model, file.conditions.as_ref());
+        let scale_ok = |a: f64| a.is_finite() && a > 0.0;
+        let scales = match (c.and_then(|c| c.output_scale.as_ref()), &m.output_scale) {
+            (Some(list), Some(_)) => {
+                return Err(self.bad_spanned(
+                    list,
+                    "conditions.output_scale",
+                    "and model.output_scale are both set: keep one (conditions.output_scale lists every scale)",
+                ));
+            }
+            (Some(list), None) => {
+                let values = list.get_ref();
+                if values.is_empty() {
+                    return Err(self.bad_spanned(list, "conditions.output_scale", "is empty"));
+                }
+                if let Some(a) = values.iter().find(|a| !scale_ok(**a)) {
+                    return Err(self.bad_spanned(list, "conditions.output_scale", format!("must be finite and > 0, got {a}")));
+                }
+                if let Some(a) = values.iter().enumerate().find(|(i, a)| values[..*i].contains(a)).map(|(_, a)| a) {
+                    return Err(self.bad_spanned(list, "conditions.output_scale", format!("lists scale {a} twice")));
+                }
+                values.clone()
+            }
+            (None, value) => vec![self.real(value, "model.output_scale", documented("model.output_scale"), scale_ok, "finite and > 0")?],
+        };
+        let centring = match (c.and_then(|c| c.centred.as_ref()), &m.centred) {
+            (Some(list), Some(_)) => {
+                return Err(self.bad_spanned(
+                    list,
+                    "conditions.centred",
+                    "and model.centred are both set: keep one (conditions.centred lists both choices)",
+                ));
+            }
+            (Some(list), None) => {
+                let values = list.get_ref();
+                if values.is_empty() {
+                    return Err(self.bad_spanned(list, "conditions.centred", "is empty"));
+                }
+                if values.len() == 2 && values[0] == values[1] {
+                    return Err(self.bad_spanned(list, "conditions.centred", format!("lists {} twice", values[0])));
+                }
+                values.clone()
+            }
+            (None, value) => vec![value.as_ref().map_or_else(|| documented("model.centred"), |v| *v.get_ref())],
+        };
+        Ok((scales, centring))
     }
 
     fn model(&self, file: &ExperimentFile) -> Result<ModelSpec, SpecError> {
@@ -643,6 +736,7 @@ impl Resolver<'_> {
                 documented("train.checkpoint_every"),
                 0,
             )?,
+            intervention: Intervention::default(),
         })
     }
 

@@ -27,6 +27,7 @@ impl Spec {
         if let Some(epochs) = condition.epochs {
             train.epochs = epochs;
         }
+        train.intervention = condition.intervention();
         train
     }
 

@@ -189,6 +189,10 @@ pub struct TrainSpec {
     pub eval_every: usize,
     /// Checkpoint every this many epochs (0: only on a signal and at the end). Not part of the hash.
     pub checkpoint_every: usize,
+    /// The condition's intervention ([`Spec::train_for`] sets it); plain in spec.toml's `train`, where it
+    /// is left out.
+    #[serde(default, skip_serializing_if = "Intervention::is_plain")]
+    pub intervention: Intervention,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,12 +234,70 @@ pub struct Condition {
     /// draws keep their hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_seed: Option<u64>,
+    /// alpha: the trained function is alpha times the network (`conditions.output_scale`,
+    /// `model.output_scale`). 1 is left out of spec.toml, so sweeps without it keep their hash.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub output_scale: f64,
+    /// The trained function is the network minus its initial function (`conditions.centred`,
+    /// `model.centred`). Left out of spec.toml when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub centred: bool,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+
+/// How a network g is turned into the function that is trained and measured (docs/SCIENCE.md, Models,
+/// data and training: interventions): f = alpha (g(theta) - g(theta_0)) when centred, else alpha g(theta),
+/// trained on l(f) / alpha^2.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intervention {
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub output_scale: f64,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub centred: bool,
+}
+
+impl Default for Intervention {
+    fn default() -> Self {
+        Intervention { output_scale: 1.0, centred: false }
+    }
+}
+
+impl Intervention {
+    /// The plain network: nothing is computed differently.
+    pub fn is_plain(&self) -> bool {
+        *self == Intervention::default()
+    }
+
+    /// The label suffix: `-centred` and `-a<alpha>` where they differ from the plain network.
+    pub fn suffix(&self) -> String {
+        let mut out = String::new();
+        if self.centred {
+            out.push_str("-centred");
+        }
+        if self.output_scale != 1.0 {
+            out.push_str(&format!("-a{}", self.output_scale));
+        }
+        out
+    }
 }
 
 impl Condition {
     /// A condition that trains for `train.epochs` on the spec's data draw.
     pub fn new(n_train: usize, label_noise: f64) -> Self {
-        Condition { n_train, label_noise, epochs: None, data_seed: None }
+        Condition { n_train, label_noise, epochs: None, data_seed: None, output_scale: 1.0, centred: false }
+    }
+
+    /// How this condition's networks become the functions that are trained and measured.
+    pub fn intervention(&self) -> Intervention {
+        Intervention { output_scale: self.output_scale, centred: self.centred }
     }
 
     /// The condition's folder name, e.g. `n1200-noise0.2` (`n1200-noise0.2-e500` with its own budget,
@@ -247,10 +309,8 @@ impl Condition {
     /// The label without the data draw: conditions that differ only in their draw are replicates of one
     /// setting.
     pub fn setting(&self) -> String {
-        match self.epochs {
-            None => format!("n{}-noise{}", self.n_train, self.label_noise),
-            Some(e) => format!("n{}-noise{}-e{e}", self.n_train, self.label_noise),
-        }
+        let budget = self.epochs.map_or(String::new(), |e| format!("-e{e}"));
+        format!("n{}-noise{}{budget}{}", self.n_train, self.label_noise, self.intervention().suffix())
     }
 
     /// Exact number of flipped training labels: round(p * n).

@@ -45,7 +45,7 @@ fn conditions_cross_epoch_budgets() {
     let text = "[data]\ndataset = \"digits\"\n[conditions]\nn_train = [100, 200]\nepochs = [50, 400]\n[train]\neval_every = 10\n";
     let spec = parse_spec(text, "e").unwrap();
     assert_eq!(spec.conditions.len(), 4);
-    assert_eq!(spec.conditions[1], Condition { n_train: 100, label_noise: 0.0, epochs: Some(400), data_seed: None });
+    assert_eq!(spec.conditions[1], Condition { epochs: Some(400), ..Condition::new(100, 0.0) });
     assert_eq!(spec.conditions[1].label(), "n100-noise0-e400");
     assert_eq!(spec.train_for(&spec.conditions[0]).epochs, 50);
     assert_eq!(spec.train_for(&spec.conditions[1]).epochs, 400);

@@ -132,6 +132,19 @@ impl MlpWeights {
         self.flat().iter().zip(other.flat()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
     }
 
+    /// The same network with its readout (weights and bias) multiplied by `alpha`: alpha g, the
+    /// function of an output scale (docs/SCIENCE.md, Models, data and training: interventions). With
+    /// alpha = 1 the weights are returned unchanged, bit for bit.
+    pub fn with_output_scale(&self, alpha: f64) -> MlpWeights {
+        let mut scaled = self.clone();
+        if alpha != 1.0 {
+            let last = scaled.layers.last_mut().expect("an MLP has a readout");
+            let a = alpha as f32;
+            last.w.iter_mut().chain(last.b.iter_mut()).for_each(|v| *v *= a);
+        }
+        scaled
+    }
+
     /// The last hidden layer's readout as `(V, c)` with V `classes x width` row-major, as docs/SCIENCE.md, Probes writes
     /// it (f = V a + c).
     pub fn readout(&self) -> (Vec<f32>, Vec<f32>) {

@@ -60,7 +60,7 @@ pub fn subnetwork_error(view: &ModelView, labels: &[u32], keep: &[usize]) -> f64
                 *o += a * v as f64;
             }
         }
-        for (o, &c) in row.iter_mut().zip(&view.readout_bias) {
+        for (o, &c) in row.iter_mut().zip(view.offset_row(x)) {
             *o = *o * scale + c as f64;
         }
         wrong += (argmax(&row) != label as usize) as usize;

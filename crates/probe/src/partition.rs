@@ -38,9 +38,10 @@ pub(crate) fn member_outputs(view: &ModelView, group: &[usize], m: usize, scale:
                 *o += a * v as f64;
             }
         }
+        let offset = view.offset_row(x);
         for member in out.iter_mut() {
-            for (c, o) in member[x].iter_mut().enumerate() {
-                *o = *o * scale + view.readout_bias[c] as f64;
+            for (o, &c) in member[x].iter_mut().zip(offset) {
+                *o = *o * scale + c as f64;
             }
         }
     }

@@ -25,7 +25,9 @@ pub struct ModelView {
     /// The readout transposed, V^T, `width x classes` (Burn's own layout; f = V a + c), so that a unit's
     /// readout column is contiguous.
     pub readout_t: Vec<f32>,
-    pub readout_bias: Vec<f32>,
+    /// c(x), the part of f no unit carries, `n x classes`: the readout bias c on every input, minus the
+    /// initial function g(x; theta_0) for a centred network (docs/SCIENCE.md, interventions).
+    pub offset: Vec<f32>,
     /// ||a_i||^2 over the probe set: the diagonal of A^T A (0 exactly for a dead unit).
     pub hidden_sq_norms: Vec<f64>,
     /// The unit Gram (A^T A) o (V^T V), summarised (P3).
@@ -61,6 +63,28 @@ impl ModelView {
         Self::observe_with(weights, x, &ProbeLimits::default(), 0)
     }
 
+    /// Observes the function f = g(theta) - g(theta_0) of a centred network (`initial`: theta_0), or the
+    /// network itself without one: the units and the patterns are the network's, the initial function
+    /// is subtracted from the output and enters the offset (docs/SCIENCE.md, interventions). An output
+    /// scale is already in the weights ([`MlpWeights::with_output_scale`]).
+    pub fn observe_function(
+        weights: &MlpWeights,
+        initial: Option<&MlpWeights>,
+        x: &Tensor<2>,
+        limits: &ProbeLimits,
+        seed: u64,
+    ) -> Self {
+        let mut view = Self::observe_with(weights, x, limits, seed);
+        if let Some(initial) = initial {
+            let g0 = host_f32(Mlp::from_weights(initial, &x.device()).forward(x.clone()));
+            for ((f, c), g0) in view.output.iter_mut().zip(view.offset.iter_mut()).zip(g0) {
+                *f -= g0;
+                *c -= g0;
+            }
+        }
+        view
+    }
+
     /// Runs the model on `x` and computes every shared product within `limits`; `seed` drives the
     /// Lanczos estimate where one is needed.
     pub fn observe_with(weights: &MlpWeights, x: &Tensor<2>, limits: &ProbeLimits, seed: u64) -> Self {
@@ -93,7 +117,7 @@ impl ModelView {
             patterns: patterns.concat(),
             output: host_f32(output),
             readout_t: readout.w.clone(),
-            readout_bias: readout.b.clone(),
+            offset: readout.b.repeat(n),
             hidden_sq_norms,
             unit_gram,
             jacobian_gram,
@@ -110,6 +134,11 @@ impl ModelView {
     /// V[k, i].
     pub fn v(&self, k: usize, i: usize) -> f32 {
         self.readout_t[i * self.classes + k]
+    }
+
+    /// c(x) for input x, `classes` values.
+    pub fn offset_row(&self, x: usize) -> &[f32] {
+        &self.offset[x * self.classes..(x + 1) * self.classes]
     }
 
     /// What the cross-model probes keep of this model.

@@ -52,6 +52,54 @@ pub(crate) fn load_model(
     ddlab_model::Mlp::from_bytes(shape, bytes, device).map_err(|e| SweepError::file(path, e))
 }
 
+/// A run's weights file (its network g, trained or initial) as host weights.
+pub(crate) fn load_weights(
+    ctx: &SweepContext,
+    key: &ddlab_config::RunKey,
+    path: &std::path::Path,
+    device: &burn::tensor::Device,
+) -> Result<ddlab_model::MlpWeights> {
+    let shape = ctx.shape(key);
+    Ok(load_model(&ctx.dir, shape, path, device)?.to_weights(shape))
+}
+
+/// What a run's weights file computes under its condition's intervention (docs/SCIENCE.md, Models, data
+/// and training: interventions): the network with its readout scaled by alpha and, when centred, the
+/// run's initial network (init.bpk) scaled alike, whose output the function subtracts.
+pub(crate) struct RunFunction {
+    pub network: ddlab_model::MlpWeights,
+    pub initial: Option<ddlab_model::MlpWeights>,
+}
+
+impl RunFunction {
+    pub(crate) fn load(
+        ctx: &SweepContext,
+        key: &ddlab_config::RunKey,
+        path: &std::path::Path,
+        device: &burn::tensor::Device,
+    ) -> Result<Self> {
+        let intervention = ctx.spec().condition_of(key).intervention();
+        let alpha = intervention.output_scale;
+        let network = load_weights(ctx, key, path, device)?.with_output_scale(alpha);
+        let initial = match intervention.centred {
+            false => None,
+            true => Some(load_weights(ctx, key, &ctx.dir.init_weights_path(key), device)?.with_output_scale(alpha)),
+        };
+        Ok(RunFunction { network, initial })
+    }
+
+    /// f(x) on `x`, `[n, classes]`, row-major.
+    pub(crate) fn outputs(&self, x: &burn::tensor::Tensor<2>) -> Vec<f32> {
+        let device = x.device();
+        let g = ddlab_model::Mlp::from_weights(&self.network, &device).forward(x.clone());
+        let f = match &self.initial {
+            Some(initial) => g - ddlab_model::Mlp::from_weights(initial, &device).forward(x.clone()),
+            None => g,
+        };
+        ddlab_model::host_f32(f)
+    }
+}
+
 /// A pack's name in messages and the progress display: `w16 x3` (three runs of width 16), `w1-16 x12`.
 pub(crate) fn pack_label(keys: &[ddlab_config::RunKey]) -> String {
     let lo = keys.iter().map(|k| k.width).min().unwrap_or(0);

@@ -12,10 +12,9 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor, TensorData};
 use ddlab_config::{Condition, RunKey, Spec};
 use ddlab_data::Prepared;
-use ddlab_model::MlpShape;
 
-use crate::context::{SweepContext, run_shape};
-use crate::load_model;
+use crate::context::SweepContext;
+use crate::RunFunction;
 use crate::pool::{Workers, for_each};
 use ddlab_probe::{
     CrossView, Metric, ModelView, ProbeLimits, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model, probe_set_indices,
@@ -26,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 /// A model to observe: which run, which phase, which weights file.
 struct Target {
-    seed: u64,
+    key: RunKey,
     phase: Phase,
     epoch: usize,
     file: PathBuf,
@@ -96,11 +95,10 @@ pub fn probe_sweep(ctx: &SweepContext, phases: &Phases, device: &Device, jobs: u
         let mut pending: Option<Pending> = None;
         for wi in 0..plan.widths.len() {
             let Some(work) = plan.width_work(sweep, wi, pending.is_some()) else { continue };
-            let shape = run_shape(&sweep.spec, data, plan.widths[wi]);
             let observed = if work.targets.is_empty() {
                 Vec::new()
             } else {
-                probe_all(sweep, &work, shape, (&probe_set.0, &probe_set.1), device, jobs)?
+                probe_all(ctx, &work, (&probe_set.0, &probe_set.1), device, jobs)?
             };
             probed += write_run_probes(sweep, plan.widths[wi], &work, &observed)?;
             let by_phase: BTreeMap<(u64, Phase), CrossView> = work
@@ -108,7 +106,7 @@ pub fn probe_sweep(ctx: &SweepContext, phases: &Phases, device: &Device, jobs: u
                 .into_iter()
                 .zip(observed)
                 .filter(|(t, _)| t.phase != Phase::Snapshot)
-                .map(|(t, o)| ((t.seed, t.phase), o.cross))
+                .map(|(t, o)| ((t.key.seed, t.phase), o.cross))
                 .collect();
             // The previous width's file, waiting for CKA to this width.
             if let Some(p) = pending.take() {
@@ -128,7 +126,7 @@ pub fn probe_sweep(ctx: &SweepContext, phases: &Phases, device: &Device, jobs: u
         let kw_path = sweep.kw_probes_path(condition);
         let recorded: Option<Vec<Vec<u64>>> = sweep.read_seeds_record(&kw_path);
         if !kw_path.exists() || recorded.as_ref() != Some(&all_seeds) {
-            let rows = kw_rows(sweep, condition, data, &plan, (&probe_set.0, &probe_set.1), device)?;
+            let rows = kw_rows(ctx, condition, data, &plan, (&probe_set.0, &probe_set.1), device)?;
             sweep.write_probes(&kw_path, &rows)?;
             sweep.write_seeds_record(&kw_path, &all_seeds)?;
         }
@@ -209,11 +207,11 @@ impl ConditionPlan {
         let mut targets = Vec::new();
         for key in keys {
             let epochs = self.trained_epochs[key];
-            targets.push(Target { seed: key.seed, phase: Phase::Init, epoch: 0, file: sweep.init_weights_path(key) });
-            targets.push(Target { seed: key.seed, phase: Phase::Trained, epoch: epochs, file: sweep.model_path(key) });
+            targets.push(Target { key: *key, phase: Phase::Init, epoch: 0, file: sweep.init_weights_path(key) });
+            targets.push(Target { key: *key, phase: Phase::Trained, epoch: epochs, file: sweep.model_path(key) });
             if per_run_missing.contains(key) {
                 targets.extend(sweep.snapshots(key).into_iter().map(|(epoch, file)| Target {
-                    seed: key.seed,
+                    key: *key,
                     phase: Phase::Snapshot,
                     epoch,
                     file,
@@ -229,7 +227,7 @@ impl ConditionPlan {
 fn write_run_probes(sweep: &SweepDir, width: usize, work: &WidthWork, observed: &[Observed]) -> crate::Result<usize> {
     for key in &work.per_run_missing {
         let mut rows = Vec::new();
-        for (target, seen) in work.targets.iter().zip(observed).filter(|(t, _)| t.seed == key.seed) {
+        for (target, seen) in work.targets.iter().zip(observed).filter(|(t, _)| t.key == *key) {
             let metrics = seen.own.clone().expect("a run lacking its probes is probed");
             rows.extend(
                 metrics
@@ -311,28 +309,24 @@ impl std::fmt::Display for Probed {
 /// s on, cyclically): `seed_ensemble/kw_err_diff_k{k}` and `seed_ensemble/kw_disagreement_k{k}` at width W,
 /// seed s.
 fn kw_rows(
-    sweep: &SweepDir,
+    ctx: &SweepContext,
     condition: &Condition,
     data: &Prepared,
     plan: &ConditionPlan,
     (x, labels): (&Tensor<2>, &[u32]),
     device: &Device,
 ) -> crate::Result<Vec<ProbeRow>> {
-    let spec = &sweep.spec;
+    let spec = ctx.spec();
     let finished = &plan.finished;
     let widths = &spec.model.widths;
     let partners = kw_partners(widths, finished.iter().map(Vec::len).max().unwrap_or(0));
     let involved: std::collections::BTreeSet<usize> = partners.iter().flat_map(|&(_, i, j)| [i, j]).collect();
-    // Only outputs are needed: a forward pass of each trained model on the probe set.
+    // Only outputs are needed: each trained model's function on the probe set.
     let mut outputs: BTreeMap<usize, Vec<Vec<f32>>> = BTreeMap::new();
     for i in involved {
-        let shape = run_shape(spec, data, widths[i]);
         let models = finished[i]
             .iter()
-            .map(|key| {
-                let mlp = load_model(sweep, shape, &sweep.model_path(key), device)?;
-                Ok(ddlab_model::host_f32(mlp.forward(x.clone())))
-            })
+            .map(|key| Ok(RunFunction::load(ctx, key, &ctx.dir.model_path(key), device)?.outputs(x)))
             .collect::<crate::Result<Vec<_>>>()?;
         outputs.insert(i, models);
     }
@@ -360,18 +354,12 @@ fn write_cross(sweep: &SweepDir, condition: &Condition, p: &Pending) -> crate::R
     Ok(())
 }
 
-/// Loads a model's weights file and observes it on the probe set `x` within the default limits; `seed`
-/// (the run's) drives the Lanczos estimate where one is needed.
-fn observe_model(
-    sweep: &SweepDir,
-    shape: MlpShape,
-    file: &Path,
-    x: &Tensor<2>,
-    seed: u64,
-    device: &Device,
-) -> crate::Result<ModelView> {
-    let mlp = load_model(sweep, shape, file, device)?;
-    Ok(ModelView::observe_with(&mlp.to_weights(shape), x, &ProbeLimits::default(), seed))
+/// Loads a run's weights file and observes the function it computes under the run's intervention on the
+/// probe set `x`, within the default limits; the run's seed drives the Lanczos estimate where one is
+/// needed.
+fn observe_model(ctx: &SweepContext, key: &RunKey, file: &Path, x: &Tensor<2>, device: &Device) -> crate::Result<ModelView> {
+    let function = RunFunction::load(ctx, key, file, device)?;
+    Ok(ModelView::observe_function(&function.network, function.initial.as_ref(), x, &ProbeLimits::default(), key.seed))
 }
 
 /// One target after probing: what the cross-model probes keep, and its own probes when its run lacked them.
@@ -384,20 +372,18 @@ struct Observed {
 /// lack them, on `jobs` threads, one model per thread at a time: each thread drops its model's full
 /// view before it takes the next, so the memory held grows with `jobs`, not with the targets.
 fn probe_all(
-    sweep: &SweepDir,
+    ctx: &SweepContext,
     work: &WidthWork,
-    shape: MlpShape,
     (x, labels): (&Tensor<2>, &[u32]),
     device: &Device,
     jobs: usize,
 ) -> crate::Result<Vec<Observed>> {
     let observe = |target: &Target| {
-        observe_model(sweep, shape, &target.file, x, target.seed, device).map(|view| {
+        observe_model(ctx, &target.key, &target.file, x, device).map(|view| {
             let own = work
                 .per_run_missing
-                .iter()
-                .any(|k| k.seed == target.seed)
-                .then(|| probe_model(&view, labels, &sweep.spec.probe, target.seed));
+                .contains(&target.key)
+                .then(|| probe_model(&view, labels, &ctx.spec().probe, target.key.seed));
             Observed { cross: view.cross(), own }
         })
     };
@@ -412,7 +398,7 @@ fn probe_all(
 pub fn probe_one_model(ctx: &SweepContext, key: &RunKey, device: &Device) -> crate::Result<Vec<Metric>> {
     let (sweep, spec) = (&ctx.dir, ctx.spec());
     let (x, labels) = probe_set(spec, &ctx.prepared[key.index], device);
-    let view = observe_model(sweep, ctx.shape(key), &sweep.model_path(key), &x, key.seed, device)?;
+    let view = observe_model(ctx, key, &sweep.model_path(key), &x, device)?;
     Ok(probe_model(&view, &labels, &spec.probe, key.seed))
 }
 

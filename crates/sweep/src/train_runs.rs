@@ -297,8 +297,17 @@ fn run_group(
         let bar = progress.group(&crate::pack_label(&keys), states[0].epoch, train.epochs);
         let mut observer = SweepObserver { sweep, device, keys: &keys, bar: &bar, stop };
         let hooks = Hooks { snapshot_every: ctx.spec().probe.every };
+        // A centred network subtracts its initial function: each run's init.bpk, read back whether the run
+        // starts or resumes, so that both compute it from the same values.
+        let initial = match train.intervention.centred {
+            false => Vec::new(),
+            true => match keys.iter().map(|key| crate::load_weights(ctx, key, &sweep.init_weights_path(key), device)).collect() {
+                Ok(initial) => initial,
+                Err(e) => return fail_group(sweep, &keys, &format!("{e:#}"), progress, result),
+            },
+        };
         let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            train_group(&train, hooks, &device_data[keys[0].index], states, &mut observer)
+            train_group(&train, hooks, &device_data[keys[0].index], states, &initial, &mut observer)
         }));
         drop(bar);
         states = match trained {

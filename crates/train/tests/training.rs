@@ -39,7 +39,7 @@ fn data(n: usize) -> Prepared {
 }
 
 fn spec(loss: Loss, optimizer: Optimizer, epochs: usize, batch_size: Option<usize>) -> TrainSpec {
-    TrainSpec { loss, optimizer, lr: 0.01, lr_decay: None, epochs, batch_size, eval_every: epochs, checkpoint_every: 0 }
+    TrainSpec { loss, optimizer, lr: 0.01, lr_decay: None, epochs, batch_size, eval_every: epochs, checkpoint_every: 0, intervention: Default::default() }
 }
 
 fn fresh(width: usize, depth: usize, seed: u64) -> RunState {
@@ -48,7 +48,7 @@ fn fresh(width: usize, depth: usize, seed: u64) -> RunState {
 }
 
 fn train(spec: &TrainSpec, data: &DeviceData, runs: Vec<RunState>) -> Vec<RunState> {
-    train_group(spec, Hooks::default(), data, runs, &mut Quiet::new()).unwrap().0
+    train_group(spec, Hooks::default(), data, runs, &[], &mut Quiet::new()).unwrap().0
 }
 
 const SGD: Optimizer = Optimizer::Sgd { momentum: 0.9 };
@@ -106,7 +106,7 @@ fn checkpoints_round_trip_and_damage_is_detected() {
     let mut spec = spec(Loss::Mse, ADAM, 6, Some(16));
     spec.checkpoint_every = 3;
     let mut observer = Quiet::new();
-    train_group(&spec, Hooks::default(), &data, vec![fresh(4, 2, 1)], &mut observer).unwrap();
+    train_group(&spec, Hooks::default(), &data, vec![fresh(4, 2, 1)], &[], &mut observer).unwrap();
     let (_, state) = &observer.checkpoints[0];
     assert_eq!(state.epoch, 3);
     assert_eq!(state.moments.len(), 2);
@@ -143,7 +143,7 @@ fn resumed_run_equals_uninterrupted_run() {
         let mut observer = Quiet::new();
         observer.stop_after = Some(4);
         let (partial, end) =
-            train_group(&spec, Hooks::default(), &data, vec![fresh(6, 1, 2), fresh(3, 1, 5)], &mut observer).unwrap();
+            train_group(&spec, Hooks::default(), &data, vec![fresh(6, 1, 2), fresh(3, 1, 5)], &[], &mut observer).unwrap();
         assert_eq!(end, GroupEnd::Interrupted);
         assert!(partial.iter().all(|p| p.epoch == 4));
         let saved: Vec<RunState> =
