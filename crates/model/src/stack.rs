@@ -19,7 +19,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::weights::{Layer, MlpShape, MlpWeights};
 
-/// The input of a packed forward pass.
+/// The input of a packed forward pass (cloning shares the tensors).
+#[derive(Clone)]
 pub enum StackInput {
     /// One batch shared by every model (full batch, or models that share a batch order): `[n, d]`.
     Shared(Tensor<2>),

@@ -79,31 +79,34 @@ pub fn loss_gradient(out: Tensor<3>, target: Tensor<3>, loss: Loss) -> Tensor<3>
 /// How a pack's network outputs g become the functions it trains (docs/SCIENCE.md, Models, data and
 /// training: interventions): f = alpha (g - g_0) when centred, else alpha g, on the loss / alpha^2.
 /// The plain network computes nothing extra.
+///
+/// g_0 is computed again on every batch, by the same forward pass on the same input as g, rather than
+/// once and gathered: then f is exactly 0 at initialisation in every packing. Otherwise f would be
+/// rounding noise there, and Adam, whose first step has the size of the learning rate whatever the
+/// gradient's, turns noise in a gradient that is exactly 0 (a class's readout weight from a unit active
+/// on no example of that class) into a step. The price is one more forward pass per step.
 struct Function {
     scale: f64,
-    /// g_0, the initial networks' outputs on the training and test sets (`[M, classes, n]`), when centred.
-    initial: Option<(Tensor<3>, Tensor<3>)>,
+    /// The initial networks, when centred.
+    initial: Option<StackParams>,
 }
 
 impl Function {
-    fn new(intervention: Intervention, layout: &StackLayout, initial: &[MlpWeights], data: &DeviceData) -> Result<Self, String> {
+    fn new(intervention: Intervention, layout: &StackLayout, initial: &[MlpWeights], device: &Device) -> Result<Self, String> {
         let initial = match intervention.centred {
             false => None,
             true if initial.len() != layout.models() => {
                 return Err(format!("a centred pack of {} runs needs each run's initial weights, got {}", layout.models(), initial.len()));
             }
-            true => {
-                let params = layout.pack(initial, &data.device);
-                Some((network_outputs(layout, &params, &data.train), network_outputs(layout, &params, &data.test)))
-            }
+            true => Some(layout.pack(initial, device)),
         };
         Ok(Function { scale: intervention.output_scale, initial })
     }
 
-    /// f from g, given g_0 on the same examples when centred.
-    fn of(&self, g: Tensor<3>, g0: Option<Tensor<3>>) -> Tensor<3> {
-        let f = match g0 {
-            Some(g0) => g - g0,
+    /// f from the networks' outputs g on `input`.
+    fn of(&self, layout: &StackLayout, g: Tensor<3>, input: StackInput) -> Tensor<3> {
+        let f = match &self.initial {
+            Some(initial) => g - layout.forward(initial, input),
             None => g,
         };
         if self.scale == 1.0 { f } else { f.mul_scalar(self.scale) }
@@ -124,35 +127,13 @@ impl Function {
     }
 }
 
-/// Examples per forward pass when a whole set is evaluated: wide stacks in chunks, so that they fit.
-fn evaluation_chunk(layout: &StackLayout, n: usize) -> usize {
-    ((1 << 22) / (layout.models() * layout.padded_width).max(1)).clamp(256, n.max(256))
-}
-
-/// The networks' outputs g on a whole set, `[M, classes, n]`, in evaluation's chunks.
-fn network_outputs(layout: &StackLayout, params: &StackParams, set: &DeviceSet) -> Tensor<3> {
-    let (n, chunk) = (set.len(), evaluation_chunk(layout, set.len()));
-    let parts: Vec<Tensor<3>> = (0..n)
-        .step_by(chunk)
-        .map(|start| layout.forward(params, StackInput::Shared(set.x.clone().narrow(0, start, chunk.min(n - start)))))
-        .collect();
-    Tensor::cat(parts, 2)
-}
-
 /// Loss and error of every model's function on a whole set, in chunks so that wide stacks fit in memory.
-/// `g0` is the initial networks' outputs on the set when centred. Returns per model `(mean loss, error,
-/// predictions)`.
-fn evaluate(
-    layout: &StackLayout,
-    params: &StackParams,
-    set: &DeviceSet,
-    loss: Loss,
-    function: &Function,
-    g0: Option<&Tensor<3>>,
-) -> Vec<(f64, f64, Vec<u32>)> {
+/// Returns per model `(mean loss, error, predictions)`.
+fn evaluate(layout: &StackLayout, params: &StackParams, set: &DeviceSet, loss: Loss, function: &Function) -> Vec<(f64, f64, Vec<u32>)> {
     let m = layout.models();
     let n = set.len();
-    let chunk = evaluation_chunk(layout, n);
+    let chunk = (1 << 22) / (m * layout.padded_width).max(1);
+    let chunk = chunk.clamp(256, n.max(256));
     let mut loss_sums = vec![0f64; m];
     let mut preds: Vec<Vec<u32>> = vec![Vec::with_capacity(n); m];
     let mut start = 0;
@@ -160,8 +141,8 @@ fn evaluate(
         let len = chunk.min(n - start);
         let x = set.x.clone().narrow(0, start, len);
         let target = set.onehot.clone().narrow(1, start, len).unsqueeze_dim(0);
-        let g = layout.forward(params, StackInput::Shared(x));
-        let out = function.of(g, g0.map(|g0| g0.clone().narrow(2, start, len)));
+        let g = layout.forward(params, StackInput::Shared(x.clone()));
+        let out = function.of(layout, g, StackInput::Shared(x));
         let sums = ddlab_model::host_f32(per_example_loss(out.clone(), target, loss).sum_dim(2));
         for (j, s) in sums.iter().enumerate() {
             loss_sums[j] += *s as f64;
@@ -215,8 +196,7 @@ pub fn train_group(
         })
         .collect();
     let mut optim = OptimState { kind: spec.optimizer, moments, step: runs[0].optim_step };
-    let function = Function::new(spec.intervention, &layout, initial, data).map_err(crate::TrainError::Fit)?;
-    let train_g0 = function.initial.as_ref().map(|(train, _)| train);
+    let function = Function::new(spec.intervention, &layout, initial, device).map_err(crate::TrainError::Fit)?;
     let n = data.train.len();
     let shared_order = runs.iter().all(|r| r.seed == runs[0].seed);
     let clock = Instant::now();
@@ -236,10 +216,10 @@ pub fn train_group(
 
     for epoch in start_epoch + 1..=spec.epochs {
         let lr = function.learning_rate(lr_at(spec.lr, spec.lr_decay, epoch), spec.optimizer);
-        for (input, target, g0) in batches(spec.batch_size, n, &runs, shared_order, epoch, data, train_g0) {
+        for (input, target) in batches(spec.batch_size, n, &runs, shared_order, epoch, data) {
             // Forward, loss gradient, backward, step.
-            let (g, tape) = layout.forward_train(&params, input);
-            let grad_f = loss_gradient(function.of(g, g0), target, spec.loss);
+            let (g, tape) = layout.forward_train(&params, input.clone());
+            let grad_f = loss_gradient(function.of(&layout, g, input), target, spec.loss);
             let grads = layout.backward(&params, tape, function.network_gradient(grad_f));
             optim.update(&mut params, grads, lr);
         }
@@ -248,9 +228,8 @@ pub fn train_group(
         let last = epoch == spec.epochs;
         let elapsed = clock.elapsed().as_secs_f64();
         if epoch % spec.eval_every == 0 || last {
-            let test_g0 = function.initial.as_ref().map(|(_, test)| test);
-            let train = evaluate(&layout, &params, &data.train, spec.loss, &function, train_g0);
-            let test = evaluate(&layout, &params, &data.test, spec.loss, &function, test_g0);
+            let train = evaluate(&layout, &params, &data.train, spec.loss, &function);
+            let test = evaluate(&layout, &params, &data.test, spec.loss, &function);
             for (j, run) in runs.iter_mut().enumerate() {
                 if run.status != RunStatus::Running {
                     continue;
@@ -325,8 +304,7 @@ fn zeros_like(weights: &MlpWeights) -> MlpWeights {
     zero
 }
 
-/// The epoch's batches as (input, target, g_0) triples; g_0 (`[M, classes, batch]`, the initial networks'
-/// outputs on the batch) only when `train_g0` (`[M, classes, n]`) is given.
+/// The epoch's batches as (input, target) pairs.
 fn batches(
     batch_size: Option<usize>,
     n: usize,
@@ -334,11 +312,10 @@ fn batches(
     shared_order: bool,
     epoch: usize,
     data: &DeviceData,
-    train_g0: Option<&Tensor<3>>,
-) -> Vec<(StackInput, Tensor<3>, Option<Tensor<3>>)> {
+) -> Vec<(StackInput, Tensor<3>)> {
     let device = &data.device;
     let Some(size) = batch_size.filter(|&b| b < n) else {
-        return vec![(StackInput::Shared(data.train.x.clone()), data.train.onehot.clone().unsqueeze_dim(0), train_g0.cloned())];
+        return vec![(StackInput::Shared(data.train.x.clone()), data.train.onehot.clone().unsqueeze_dim(0))];
     };
     if shared_order {
         let order = batch_order(n, runs[0].seed, epoch);
@@ -348,16 +325,13 @@ fn batches(
                 let idx = index_tensor(chunk, device);
                 (
                     StackInput::Shared(data.train.x.clone().select(0, idx.clone())),
-                    data.train.onehot.clone().select(1, idx.clone()).unsqueeze_dim(0),
-                    train_g0.map(|g0| g0.clone().select(2, idx)),
+                    data.train.onehot.clone().select(1, idx).unsqueeze_dim(0),
                 )
             })
             .collect();
     }
     let orders: Vec<Vec<usize>> = runs.iter().map(|r| batch_order(n, r.seed, epoch)).collect();
     let m = runs.len();
-    // g_0 with the models side by side, `[classes, M n]`: model j's example i is column j n + i.
-    let g0_side_by_side = train_g0.map(|g0| g0.clone().swap_dims(0, 1).reshape([data.classes, m * n]));
     (0..n.div_ceil(size))
         .map(|b| {
             let range = b * size..((b + 1) * size).min(n);
@@ -366,12 +340,7 @@ fn batches(
             let idx = index_tensor(&joined, device);
             let x = data.train.x.clone().select(0, idx.clone()).reshape([m, len, data.dim]);
             let t = data.train.onehot.clone().select(1, idx).reshape([data.classes, m, len]).swap_dims(0, 1);
-            let g0 = g0_side_by_side.as_ref().map(|g0| {
-                let per_model: Vec<usize> =
-                    orders.iter().enumerate().flat_map(|(j, o)| o[range.clone()].iter().map(move |&i| j * n + i)).collect();
-                g0.clone().select(1, index_tensor(&per_model, device)).reshape([data.classes, m, len]).swap_dims(0, 1)
-            });
-            (StackInput::PerModel(x), t, g0)
+            (StackInput::PerModel(x), t)
         })
         .collect()
 }
