@@ -359,6 +359,43 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            id: "output-scale-zero",
+            expect: "model.output_scale must be finite and > 0, got 0",
+            setup: |d| sweep_args(d, &VALID.replace("[model]\n", "[model]\noutput_scale = 0.0\n")),
+        },
+        Case {
+            id: "output-scale-nan",
+            expect: "model.output_scale must be finite and > 0, got NaN",
+            setup: |d| sweep_args(d, &VALID.replace("[model]\n", "[model]\noutput_scale = nan\n")),
+        },
+        Case {
+            id: "output-scale-negative",
+            expect: "conditions.output_scale must be finite and > 0, got -2",
+            setup: |d| sweep_args(d, &with("[conditions]\noutput_scale = [1.0, -2.0]\n")),
+        },
+        Case {
+            id: "intervention-closed-form",
+            expect: "model.centred does not apply to model.kind = \"linear\" (fitted in closed form: no initial function to scale or centre)",
+            setup: |d| {
+                sweep_args(
+                    d,
+                    &VALID
+                        .replace("[model]\n", "[model]\nkind = \"linear\"\ncentred = true\n")
+                        .replace("[train]\nepochs = 3\n", ""),
+                )
+            },
+        },
+        Case {
+            id: "intervention-weight-reuse",
+            expect: "conditions.centred does not combine with model.weight_reuse",
+            setup: |d| {
+                sweep_args(
+                    d,
+                    &with("[conditions]\ncentred = [false, true]\n").replace("[model]\n", "[model]\nweight_reuse = true\n"),
+                )
+            },
+        },
+        Case {
             id: "weight-reuse-shard",
             expect: "model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so the sweep cannot be split into shards (shard 1/2)",
             setup: |d| {

@@ -512,7 +512,11 @@ impl Resolver<'_> {
                                         .and_then(|c| c.n_train.as_ref().or(c.epochs.as_ref()))
                                         .map(|s| s.span())
                                         .unwrap_or(0..0);
-                                    return Err(self.bad(span, "conditions", format!("condition {} appears twice", cond.label())));
+                                    return Err(self.bad(
+                                        span,
+                                        "conditions",
+                                        format!("condition {} appears twice", cond.label()),
+                                    ));
                                 }
                                 out.push(cond);
                             }
@@ -550,7 +554,9 @@ impl Resolver<'_> {
                 }
                 values.clone()
             }
-            (None, value) => vec![self.real(value, "model.output_scale", documented("model.output_scale"), scale_ok, "finite and > 0")?],
+            (None, value) => {
+                vec![self.real(value, "model.output_scale", documented("model.output_scale"), scale_ok, "finite and > 0")?]
+            }
         };
         let centring = match (c.and_then(|c| c.centred.as_ref()), &m.centred) {
             (Some(list), Some(_)) => {

@@ -186,3 +186,67 @@ fn run_keys_are_ordered_and_hashed_by_condition_index_width_and_seed() {
     }
     assert!(spec.run_key(0, 4, 1) < spec.run_key(1, 2, 0), "the condition orders first");
 }
+
+/// Interventions cross the other conditions, name their condition, reach the training spec, and leave a
+/// spec that does not use them (or spells out their defaults) with its hash.
+#[test]
+fn interventions_cross_the_conditions_and_keep_the_plain_hash() {
+    let text = "[data]\ndataset = \"digits\"\nn_train = 100\n[conditions]\ncentred = [false, true]\noutput_scale = [1.0, 4.0]\ndata_seed = [0, 1]\n";
+    let spec = parse_spec(text, "i").unwrap();
+    let labels: Vec<String> = spec.conditions.iter().map(|c| c.label()).collect();
+    assert_eq!(
+        labels,
+        [
+            "n100-noise0-d0",
+            "n100-noise0-d1",
+            "n100-noise0-a4-d0",
+            "n100-noise0-a4-d1",
+            "n100-noise0-centred-d0",
+            "n100-noise0-centred-d1",
+            "n100-noise0-centred-a4-d0",
+            "n100-noise0-centred-a4-d1"
+        ]
+    );
+    assert_eq!(spec.conditions[6].setting(), "n100-noise0-centred-a4");
+    let train = spec.train_for(&spec.conditions[6]);
+    assert_eq!(train.intervention, Intervention { output_scale: 4.0, centred: true });
+    assert!(spec.train.intervention.is_plain());
+    let round_trip: Spec = toml::from_str(&toml::to_string(&spec).unwrap()).unwrap();
+    assert_eq!(round_trip, spec);
+
+    let plain = parse_spec(MINIMAL, "m").unwrap();
+    let spelled = parse_spec(&format!("{MINIMAL}[model]\noutput_scale = 1.0\ncentred = false\n"), "m").unwrap();
+    assert_eq!(spec_hash(&plain), spec_hash(&spelled));
+    assert!(!toml::to_string(&plain).unwrap().contains("output_scale"));
+    let model_keys = parse_spec(&format!("{MINIMAL}[model]\noutput_scale = 0.5\ncentred = true\n"), "m").unwrap();
+    assert_eq!(model_keys.conditions[0].label(), "n100-noise0-centred-a0.5");
+    assert_ne!(spec_hash(&plain), spec_hash(&model_keys));
+}
+
+#[test]
+fn bad_interventions_name_their_key() {
+    for (extra, expect) in [
+        ("[model]\noutput_scale = 0.0\n", "model.output_scale must be finite and > 0, got 0"),
+        ("[model]\noutput_scale = -1.0\n", "model.output_scale must be finite and > 0, got -1"),
+        ("[model]\noutput_scale = inf\n", "model.output_scale must be finite and > 0, got inf"),
+        ("[conditions]\noutput_scale = []\n", "conditions.output_scale is empty"),
+        ("[conditions]\noutput_scale = [2.0, 2.0]\n", "conditions.output_scale lists scale 2 twice"),
+        ("[conditions]\ncentred = [true, true]\n", "conditions.centred lists true twice"),
+        ("[conditions]\ncentred = []\n", "conditions.centred is empty"),
+        ("[model]\ncentred = true\n[conditions]\ncentred = [false, true]\n", "conditions.centred and model.centred are both set"),
+        (
+            "[model]\noutput_scale = 2.0\n[conditions]\noutput_scale = [1.0]\n",
+            "conditions.output_scale and model.output_scale are both set",
+        ),
+        ("[model]\ncentred = \"yes\"\n", "centred"),
+        (
+            "[model]\nkind = \"random_features\"\noutput_scale = 2.0\n",
+            "model.output_scale does not apply to model.kind = \"random_features\"",
+        ),
+        ("[model]\nweight_reuse = true\noutput_scale = 2.0\n", "model.output_scale does not combine with model.weight_reuse"),
+    ] {
+        let message = error(&format!("{MINIMAL}{extra}"));
+        assert!(message.contains(expect), "{extra:?}: {message}");
+        assert!(message.contains("line "), "{extra:?} names no line: {message}");
+    }
+}

@@ -13,8 +13,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ddlab_config::{Condition, RunKey, Spec};
 use ddlab_data::Prepared;
 
-use crate::context::SweepContext;
 use crate::RunFunction;
+use crate::context::SweepContext;
 use crate::pool::{Workers, for_each};
 use ddlab_probe::{
     CrossView, Metric, ModelView, ProbeLimits, cka, cka_between_seeds, kw_metrics, kw_partners, probe_model, probe_set_indices,

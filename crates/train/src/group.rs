@@ -96,7 +96,11 @@ impl Function {
         let initial = match intervention.centred {
             false => None,
             true if initial.len() != layout.models() => {
-                return Err(format!("a centred pack of {} runs needs each run's initial weights, got {}", layout.models(), initial.len()));
+                return Err(format!(
+                    "a centred pack of {} runs needs each run's initial weights, got {}",
+                    layout.models(),
+                    initial.len()
+                ));
             }
             true => Some(layout.pack(initial, device)),
         };
@@ -129,7 +133,13 @@ impl Function {
 
 /// Loss and error of every model's function on a whole set, in chunks so that wide stacks fit in memory.
 /// Returns per model `(mean loss, error, predictions)`.
-fn evaluate(layout: &StackLayout, params: &StackParams, set: &DeviceSet, loss: Loss, function: &Function) -> Vec<(f64, f64, Vec<u32>)> {
+fn evaluate(
+    layout: &StackLayout,
+    params: &StackParams,
+    set: &DeviceSet,
+    loss: Loss,
+    function: &Function,
+) -> Vec<(f64, f64, Vec<u32>)> {
     let m = layout.models();
     let n = set.len();
     let chunk = (1 << 22) / (m * layout.padded_width).max(1);

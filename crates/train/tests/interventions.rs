@@ -137,4 +137,3 @@ fn a_centred_pack_needs_its_initial_weights() {
     let err = train_group(&spec, Hooks::default(), &data, vec![RunState::fresh(0, initial(3, 0))], &[], &mut Quiet).unwrap_err();
     assert!(err.to_string().contains("initial weights"), "{err}");
 }
-

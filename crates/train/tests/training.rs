@@ -39,7 +39,17 @@ fn data(n: usize) -> Prepared {
 }
 
 fn spec(loss: Loss, optimizer: Optimizer, epochs: usize, batch_size: Option<usize>) -> TrainSpec {
-    TrainSpec { loss, optimizer, lr: 0.01, lr_decay: None, epochs, batch_size, eval_every: epochs, checkpoint_every: 0, intervention: Default::default() }
+    TrainSpec {
+        loss,
+        optimizer,
+        lr: 0.01,
+        lr_decay: None,
+        epochs,
+        batch_size,
+        eval_every: epochs,
+        checkpoint_every: 0,
+        intervention: Default::default(),
+    }
 }
 
 fn fresh(width: usize, depth: usize, seed: u64) -> RunState {

@@ -1,0 +1,92 @@
+//! Interventions end to end (docs/SCIENCE.md, Models, data and training: interventions): conditions
+//! crossing output scales and centring train, and every reader of a model's function (the probes)
+//! computes the function training measured: the probes' full-network figures equal runs.csv's test
+//! figures on the same inputs, and a centred network at initialisation is exactly 0.
+
+mod util;
+
+use std::collections::BTreeMap;
+
+use util::*;
+
+const INTERVENED: &str = r#"
+name = "iv"
+seeds = [0, 1]
+[data]
+dataset = "teacher"
+pool = 300
+dim = 6
+classes = 3
+n_train = 60
+n_test = 60
+[model]
+widths = [4, 16]
+[train]
+loss = "mse"
+lr = 0.01
+epochs = 30
+eval_every = 10
+[conditions]
+centred = [false, true]
+output_scale = [1.0, 4.0]
+[probe]
+probe_set = 60
+draws = 2
+"#;
+
+fn rows(path: &std::path::Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    reader.records().map(|r| header.iter().cloned().zip(r.unwrap().iter().map(str::to_string)).collect()).collect()
+}
+
+#[test]
+fn the_probes_measure_the_function_training_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "iv.toml", INTERVENED);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let sweep = sweep_folder(&dir.path().join("runs"));
+    let runs = rows(&sweep.join("runs.csv"));
+    let conditions: std::collections::BTreeSet<&str> = runs.iter().map(|r| r["condition"].as_str()).collect();
+    assert_eq!(
+        conditions.into_iter().collect::<Vec<_>>(),
+        ["n60-noise0", "n60-noise0-a4", "n60-noise0-centred", "n60-noise0-centred-a4"]
+    );
+    let test_figures: BTreeMap<(String, String, String), (f64, f64)> = runs
+        .iter()
+        .map(|r| {
+            let key = (r["condition"].clone(), r["width"].clone(), r["seed"].clone());
+            (key, (r["test_err"].parse().unwrap(), r["test_loss"].parse().unwrap()))
+        })
+        .collect();
+    let probes = rows(&sweep.join("probes.csv"));
+    let mut compared = 0;
+    for row in probes.iter().filter(|r| r["probe"] == "partition" && !r["seed"].is_empty()) {
+        let key = (row["condition"].clone(), row["width"].clone(), row["seed"].clone());
+        let value: f64 = row["value"].parse().unwrap();
+        match (row["phase"].as_str(), row["metric"].as_str()) {
+            // The probe set is the whole test set: the same inputs as runs.csv's test figures.
+            ("trained", "full_err") => {
+                assert_eq!(value, test_figures[&key].0, "{key:?}");
+                compared += 1;
+            }
+            ("trained", "full_loss_sq") => {
+                assert!(
+                    (value - test_figures[&key].1).abs() <= 1e-5 * value.max(1.0),
+                    "{key:?}: {value} vs {:?}",
+                    test_figures[&key]
+                );
+                compared += 1;
+            }
+            // A centred network is exactly 0 at initialisation: ||0 - e_y||^2 = 1 on every input.
+            ("init", "full_loss_sq") if key.0.contains("centred") => {
+                assert_eq!(value, 1.0, "{key:?}");
+                compared += 1;
+            }
+            ("init", "full_loss_sq") => assert_ne!(value, 1.0, "{key:?}"),
+            _ => {}
+        }
+    }
+    assert_eq!(compared, 16 * 2 + 8, "every run's trained figures and every centred run's initial loss");
+}
