@@ -1,8 +1,9 @@
 //! # ddlab-probe
 //!
 //! Measures the ensemble of sub-functions inside a trained MLP (docs/SCIENCE.md, Probes). Notation (last
-//! hidden layer): a(x) in R^H, readout V (K x H), bias c, f(x) = V a(x) + c, unit contribution
-//! u_i(x) = V[:, i] a_i(x). For depth > 1 every probe uses the last hidden layer, except P4, whose
+//! hidden layer): a(x) in R^H, readout V (K x H), offset c(x), f(x) = V a(x) + c(x), unit contribution
+//! u_i(x) = V[:, i] a_i(x). The offset is the readout bias, minus the initial function for a centred
+//! network ([`ModelView::observe_function`]). For depth > 1 every probe uses the last hidden layer, except P4, whose
 //! activation patterns span all hidden layers and whose Jacobians are the full input-output ones.
 //!
 //! ## Probes

@@ -1,5 +1,5 @@
 //! P1, the partition ensemble (exact; docs/SCIENCE.md, Probes): the H units split into M groups; member m
-//! is f_m(x) = M * sum_{i in G_m} u_i(x) + c, so f is exactly the mean of its members. Two exact
+//! is f_m(x) = M * sum_{i in G_m} u_i(x) + c(x), so f is exactly the mean of its members. Two exact
 //! decompositions of the mean member loss, both always reported, each named by its space:
 //! squared loss (Krogh & Vedelsby 1995): mean_m ||f_m - y||^2 = ||f - y||^2 + mean_m ||f_m - f||^2;
 //! log loss (Heskes 1998): q = softmax(f) is the normalised geometric mean of p_m = softmax(f_m), and
