@@ -3,7 +3,7 @@
 //!
 //! The estimate counts what training keeps alive for one pack (M models padded to the widest, as the
 //! scheduler packs them), in f32: on the device the parameters, their gradients and the optimiser's
-//! moments, and the activations of one batch (pre-activation, activation, ReLU mask and gradient of
+//! moments (and, for a centred network, its initial weights), and the activations of one batch (pre-activation, activation, ReLU mask and gradient of
 //! every hidden layer, and the epoch's gathered mini-batches when the pack's runs draw their own); on the
 //! host the run states (weights and moments) and their checkpoint bytes.
 //! Workers train packs side by side, so the sweep needs the sum of its `jobs` largest packs. It is a
@@ -92,6 +92,9 @@ pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackM
         Optimizer::Adam { .. } => 2.0,
     };
     let data = &prepared[pack[0].index];
+    // A centred pack keeps its initial networks on the device and their host weights (docs/SCIENCE.md,
+    // interventions).
+    let initial = if spec.condition_of(&pack[0]).centred { 1.0 } else { 0.0 };
     let shape = |width: usize| run_shape(spec, data, width);
     let widest = pack.iter().map(|k| k.width).max().unwrap_or(0);
     let m = pack.len() as f64;
@@ -106,9 +109,9 @@ pub fn pack_memory(spec: &Spec, prepared: &[Prepared], pack: &[RunKey]) -> PackM
     let gathered = if seeds_differ && (batch as usize) < n { m * n as f64 * (data.train.dim + data.classes) as f64 } else { 0.0 };
     PackMemory {
         label: crate::pack_label(pack),
-        device_params: padded_params * (2.0 + moments) * F32,
+        device_params: padded_params * (2.0 + moments + initial) * F32,
         activations: (4.0 * hidden * batch + gathered) * F32,
-        host_states: 2.0 * own_params * (1.0 + moments) * F32,
+        host_states: (2.0 * (1.0 + moments) + initial) * own_params * F32,
         largest_tensor: shape(widest)
             .layer_dims()
             .iter()
@@ -195,6 +198,13 @@ mod tests {
         // The largest tensor: one gathered batch (2 x 20 x 10) against the first layer (2 x 10 x 8).
         assert_eq!(memory.largest_tensor, 2.0 * 20.0 * 10.0 * F32);
         assert_eq!(memory.label, "w4-8 x2");
+        // Centred, the same pack also holds its initial networks: one more copy of the padded parameters
+        // on the device, one more of its own on the host.
+        let centred = ddlab_config::parse_spec(&format!("{SWEEP}[conditions]\ncentred = [true]\n"), "m").unwrap();
+        let centred_memory = pack_memory(&centred, &prepared, &[centred.runs()[0], centred.runs()[3]]);
+        assert_eq!(centred_memory.device_params, padded_params * 3.0 * F32);
+        let own_params = (10.0 + 1.0) * 4.0 + (4.0 + 1.0) * 3.0 + (10.0 + 1.0) * 8.0 + (8.0 + 1.0) * 3.0;
+        assert_eq!(centred_memory.host_states - memory.host_states, own_params * F32);
     }
 
     #[test]
