@@ -396,6 +396,16 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            id: "parameterisation-unknown",
+            expect: "conditions.parameterisation unknown parameterisation `mup`: expected standard, ntk or mean_field",
+            setup: |d| sweep_args(d, &with("[conditions]\nparameterisation = [\"standard\", \"mup\"]\n")),
+        },
+        Case {
+            id: "parameterisation-no-base-width",
+            expect: "model.parameterisation `mean_field` needs model.base_width",
+            setup: |d| sweep_args(d, &VALID.replace("[model]\n", "[model]\nparameterisation = \"mean_field\"\n")),
+        },
+        Case {
             id: "weight-reuse-shard",
             expect: "model.weight_reuse trains the widths below the threshold one after another, each from the previous one's weights, so the sweep cannot be split into shards (shard 1/2)",
             setup: |d| {

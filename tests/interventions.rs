@@ -1,7 +1,9 @@
 //! Interventions end to end (docs/SCIENCE.md, Models, data and training: interventions): conditions
 //! crossing output scales and centring train, and every reader of a model's function (the probes)
 //! computes the function training measured: the probes' full-network figures equal runs.csv's test
-//! figures on the same inputs, and a centred network at initialisation is exactly 0.
+//! figures on the same inputs, and a centred network at initialisation is exactly 0. Parameterisations
+//! (docs/SCIENCE.md, parameterisations) write effective weights, which the probes read as any run's, and
+//! at the base width train as the standard network.
 
 mod util;
 
@@ -89,4 +91,65 @@ fn the_probes_measure_the_function_training_measured() {
         }
     }
     assert_eq!(compared, 16 * 2 + 8, "every run's trained figures and every centred run's initial loss");
+}
+
+const PARAMETERISED: &str = r#"
+name = "pz"
+seeds = [0, 1]
+[data]
+dataset = "teacher"
+pool = 300
+dim = 6
+classes = 3
+n_train = 60
+n_test = 60
+[model]
+widths = [4, 16]
+base_width = 4
+[train]
+loss = "mse"
+optimizer = "sgd"
+lr = 0.05
+epochs = 20
+eval_every = 10
+[conditions]
+parameterisation = ["standard", "ntk", "mean_field"]
+[probe]
+probe_set = 60
+draws = 2
+"#;
+
+#[test]
+fn parameterised_runs_are_probed_as_trained_and_equal_standard_at_the_base_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment(dir.path(), "pz.toml", PARAMETERISED);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let sweep = sweep_folder(&dir.path().join("runs"));
+    let runs = rows(&sweep.join("runs.csv"));
+    let figures: BTreeMap<(String, String, String), (String, String)> = runs
+        .iter()
+        .map(|r| {
+            ((r["condition"].clone(), r["width"].clone(), r["seed"].clone()), (r["test_loss"].clone(), r["train_loss"].clone()))
+        })
+        .collect();
+    let conditions: std::collections::BTreeSet<&str> = figures.keys().map(|k| k.0.as_str()).collect();
+    assert_eq!(conditions.into_iter().collect::<Vec<_>>(), ["n60-noise0", "n60-noise0-mf", "n60-noise0-ntk"]);
+    for seed in ["0", "1"] {
+        let at = |c: &str, w: &str| figures[&(c.to_string(), w.to_string(), seed.to_string())].clone();
+        for c in ["n60-noise0-ntk", "n60-noise0-mf"] {
+            assert_eq!(at(c, "4"), at("n60-noise0", "4"), "{c} at the base width");
+            assert_ne!(at(c, "16"), at("n60-noise0", "16"), "{c} away from it");
+        }
+    }
+    let probes = rows(&sweep.join("probes.csv"));
+    let mut compared = 0;
+    for row in probes.iter().filter(|r| r["probe"] == "partition" && r["phase"] == "trained" && r["metric"] == "full_loss_sq") {
+        let key = (row["condition"].clone(), row["width"].clone(), row["seed"].clone());
+        let value: f64 = row["value"].parse().unwrap();
+        let trained: f64 = figures[&key].0.parse().unwrap();
+        assert!((value - trained).abs() <= 1e-5 * value.max(1.0), "{key:?}: {value} vs {trained}");
+        compared += 1;
+    }
+    assert_eq!(compared, 12, "every run's trained loss");
 }

@@ -59,6 +59,8 @@ pub(crate) struct ModelTable {
     pub weight_reuse: Option<Spanned<bool>>,
     pub output_scale: Option<Spanned<f64>>,
     pub centred: Option<Spanned<bool>>,
+    pub parameterisation: Option<Spanned<String>>,
+    pub base_width: Option<Spanned<i64>>,
 }
 
 /// `widths = [1, 2, 4]` or `widths = { from = 1, to = 1024, count = 19 }` (geometric, rounded).
@@ -112,6 +114,7 @@ pub(crate) struct ConditionsTable {
     pub data_seed: Option<Spanned<Vec<i64>>>,
     pub output_scale: Option<Spanned<Vec<f64>>>,
     pub centred: Option<Spanned<Vec<bool>>>,
+    pub parameterisation: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

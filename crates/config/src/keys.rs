@@ -114,6 +114,16 @@ pub const KEYS: &[KeyDoc] = &[
         "`mlp`: an intervention: train the network minus its initial function, g(theta) - g(theta_0), which is exactly 0 at initialisation and carries no initial-function variance.",
     ),
     k(
+        "model.parameterisation",
+        "\"standard\"",
+        "`mlp`: `standard`, `ntk` or `mean_field` (muP): how initial weights and per-layer learning rates scale with the width relative to `base_width` (docs/SCIENCE.md, parameterisations). Files hold the effective weights.",
+    ),
+    k(
+        "model.base_width",
+        "(none)",
+        "W0, needed by `ntk` and `mean_field`: the width at which they are the standard network; `train.lr` is the rate tuned there.",
+    ),
+    k(
         "train.loss",
         "\"mse\"",
         "`mse` (squared loss on one-hot targets, summed over classes, mean over examples) or `ce` (cross-entropy).",
@@ -159,6 +169,11 @@ pub const KEYS: &[KeyDoc] = &[
         "conditions.centred",
         "([model.centred])",
         "`[false, true]`: plain and centred networks crossed with the other conditions (label `...-centred`).",
+    ),
+    k(
+        "conditions.parameterisation",
+        "([model.parameterisation])",
+        "e.g. `[\"standard\", \"ntk\", \"mean_field\"]`: parameterisations crossed with the other conditions (label `...-ntk`, `...-mf`).",
     ),
     k("probe.probe_set", "1000", "Probe inputs: a seeded subset of at most this many test inputs."),
     k("probe.draws", "3", "R: random partitions per M (P1) and random unit subsets per q (P2)."),

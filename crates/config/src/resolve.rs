@@ -11,6 +11,13 @@ use crate::file::{BatchValue, DataTable, ExperimentFile, WidthsValue};
 use crate::keys::documented;
 use crate::spec::*;
 
+/// The intervention values a sweep crosses with its other conditions.
+struct InterventionAxes {
+    scales: Vec<f64>,
+    centring: Vec<bool>,
+    parameterisations: Vec<Parameterisation>,
+}
+
 /// Reads and resolves an experiment file. Errors name the file, the line and the key.
 pub fn load_spec(path: &Path) -> Result<Spec, SpecError> {
     let text = std::fs::read_to_string(path).map_err(|e| SpecError::io(path, e))?;
@@ -113,7 +120,7 @@ impl Resolver<'_> {
         if data.dataset.is_regression() {
             self.regression_checks(&file, &data, &model)?;
         }
-        self.intervention_checks(&file, &model)?;
+        self.intervention_checks(&file, &model, &conditions)?;
         Ok(Spec {
             name,
             seeds,
@@ -164,13 +171,18 @@ impl Resolver<'_> {
 
     /// An intervention changes how a trained network's initial function enters: the closed-form models
     /// have none to scale or centre, and weight reuse starts a network from another's trained weights.
-    fn intervention_checks(&self, file: &ExperimentFile, model: &ModelSpec) -> Result<(), SpecError> {
+    /// A parameterisation other than standard needs `model.base_width`, which nothing else uses.
+    fn intervention_checks(&self, file: &ExperimentFile, model: &ModelSpec, conditions: &[Condition]) -> Result<(), SpecError> {
         let c = file.conditions.as_ref();
+        let m = &file.model;
         let keys = [
-            ("model.output_scale", file.model.output_scale.as_ref().map(|v| v.span())),
-            ("model.centred", file.model.centred.as_ref().map(|v| v.span())),
+            ("model.output_scale", m.output_scale.as_ref().map(|v| v.span())),
+            ("model.centred", m.centred.as_ref().map(|v| v.span())),
+            ("model.parameterisation", m.parameterisation.as_ref().map(|v| v.span())),
+            ("model.base_width", m.base_width.as_ref().map(|v| v.span())),
             ("conditions.output_scale", c.and_then(|c| c.output_scale.as_ref()).map(|v| v.span())),
             ("conditions.centred", c.and_then(|c| c.centred.as_ref()).map(|v| v.span())),
+            ("conditions.parameterisation", c.and_then(|c| c.parameterisation.as_ref()).map(|v| v.span())),
         ];
         let Some((key, span)) = keys.into_iter().find_map(|(key, span)| span.map(|s| (key, s))) else {
             return Ok(());
@@ -192,7 +204,30 @@ impl Resolver<'_> {
                 "does not combine with model.weight_reuse (a network grown from another's trained weights has no initial function of its own)",
             ));
         }
-        Ok(())
+        let scaled = conditions.iter().find(|c| !c.parameterisation.is_standard());
+        match (scaled, &m.base_width) {
+            (Some(scaled), None) => {
+                let (key, span) = match (c.and_then(|c| c.parameterisation.as_ref()), &m.parameterisation) {
+                    (Some(list), _) => ("conditions.parameterisation", list.span()),
+                    (None, Some(value)) => ("model.parameterisation", value.span()),
+                    (None, None) => unreachable!("a parameterisation other than standard was set somewhere"),
+                };
+                Err(self.bad(
+                    span,
+                    key,
+                    format!(
+                        "`{}` needs model.base_width, the width W0 at which it is the standard network (train.lr is the rate tuned there)",
+                        scaled.parameterisation.name()
+                    ),
+                ))
+            }
+            (None, Some(width)) => Err(self.bad_spanned(
+                width,
+                "model.base_width",
+                "is used only by the ntk and mean_field parameterisations, and every condition is standard",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Regression targets: a closed-form model, no label noise, and no probes (they are defined by classes).
@@ -498,27 +533,37 @@ impl Resolver<'_> {
             }
             None => vec![None],
         };
-        let (scales, centring) = self.interventions(file)?;
+        let InterventionAxes { scales, centring, parameterisations } = self.interventions(file)?;
         let mut out = Vec::new();
         for &n_train in &n_list {
             for &label_noise in &p_list {
                 for &epochs in &e_list {
                     for &centred in &centring {
                         for &output_scale in &scales {
-                            for &data_seed in &d_list {
-                                let cond = Condition { n_train, label_noise, epochs, data_seed, output_scale, centred };
-                                if out.contains(&cond) {
-                                    let span = c
-                                        .and_then(|c| c.n_train.as_ref().or(c.epochs.as_ref()))
-                                        .map(|s| s.span())
-                                        .unwrap_or(0..0);
-                                    return Err(self.bad(
-                                        span,
-                                        "conditions",
-                                        format!("condition {} appears twice", cond.label()),
-                                    ));
+                            for &parameterisation in &parameterisations {
+                                for &data_seed in &d_list {
+                                    let cond = Condition {
+                                        n_train,
+                                        label_noise,
+                                        epochs,
+                                        data_seed,
+                                        output_scale,
+                                        centred,
+                                        parameterisation,
+                                    };
+                                    if out.contains(&cond) {
+                                        let span = c
+                                            .and_then(|c| c.n_train.as_ref().or(c.epochs.as_ref()))
+                                            .map(|s| s.span())
+                                            .unwrap_or(0..0);
+                                        return Err(self.bad(
+                                            span,
+                                            "conditions",
+                                            format!("condition {} appears twice", cond.label()),
+                                        ));
+                                    }
+                                    out.push(cond);
                                 }
-                                out.push(cond);
                             }
                         }
                     }
@@ -528,9 +573,10 @@ impl Resolver<'_> {
         Ok(out)
     }
 
-    /// The output scales and centrings crossed with the other conditions (docs/SCIENCE.md, Models, data and
-    /// training: interventions): `conditions.*` lists, or the one `model.*` value, or the plain network.
-    fn interventions(&self, file: &ExperimentFile) -> Result<(Vec<f64>, Vec<bool>), SpecError> {
+    /// The output scales, centrings and parameterisations crossed with the other conditions
+    /// (docs/SCIENCE.md, Models, data and training: interventions, parameterisations): `conditions.*`
+    /// lists, or the one `model.*` value, or the plain network.
+    fn interventions(&self, file: &ExperimentFile) -> Result<InterventionAxes, SpecError> {
         let (m, c) = (&file.model, file.conditions.as_ref());
         let scale_ok = |a: f64| a.is_finite() && a > 0.0;
         let scales = match (c.and_then(|c| c.output_scale.as_ref()), &m.output_scale) {
@@ -578,7 +624,50 @@ impl Resolver<'_> {
             }
             (None, value) => vec![value.as_ref().map_or_else(|| documented("model.centred"), |v| *v.get_ref())],
         };
-        Ok((scales, centring))
+        let named = |name: &Spanned<String>, key: &str| -> Result<Parameterisation, SpecError> {
+            Parameterisation::from_name(name.get_ref()).ok_or_else(|| {
+                self.bad_spanned(
+                    name,
+                    key,
+                    format!("unknown parameterisation `{}`: expected standard, ntk or mean_field", name.get_ref()),
+                )
+            })
+        };
+        let parameterisations = match (c.and_then(|c| c.parameterisation.as_ref()), &m.parameterisation) {
+            (Some(list), Some(_)) => {
+                return Err(self.bad_spanned(
+                    list,
+                    "conditions.parameterisation",
+                    "and model.parameterisation are both set: keep one (conditions.parameterisation lists every choice)",
+                ));
+            }
+            (Some(list), None) => {
+                if list.get_ref().is_empty() {
+                    return Err(self.bad_spanned(list, "conditions.parameterisation", "is empty"));
+                }
+                let mut values = Vec::new();
+                for name in list.get_ref() {
+                    let p = Parameterisation::from_name(name).ok_or_else(|| {
+                        self.bad_spanned(
+                            list,
+                            "conditions.parameterisation",
+                            format!("unknown parameterisation `{name}`: expected standard, ntk or mean_field"),
+                        )
+                    })?;
+                    if values.contains(&p) {
+                        return Err(self.bad_spanned(list, "conditions.parameterisation", format!("lists {name} twice")));
+                    }
+                    values.push(p);
+                }
+                values
+            }
+            (None, Some(name)) => vec![named(name, "model.parameterisation")?],
+            (None, None) => vec![
+                Parameterisation::from_name(&documented::<String>("model.parameterisation"))
+                    .expect("the documented default is a parameterisation"),
+            ],
+        };
+        Ok(InterventionAxes { scales, centring, parameterisations })
     }
 
     fn model(&self, file: &ExperimentFile) -> Result<ModelSpec, SpecError> {
@@ -669,7 +758,14 @@ impl Resolver<'_> {
             Some(r) => *r.get_ref(),
             None => documented("model.weight_reuse"),
         };
-        Ok(ModelSpec { kind, depth, widths, init, ridge, weight_reuse })
+        let base_width = match &m.base_width {
+            Some(w) if *w.get_ref() < 1 => {
+                return Err(self.bad_spanned(w, "model.base_width", format!("must be >= 1, got {}", w.get_ref())));
+            }
+            Some(w) => Some(*w.get_ref() as usize),
+            None => None,
+        };
+        Ok(ModelSpec { kind, depth, widths, init, ridge, weight_reuse, base_width })
     }
 
     fn train(&self, file: &ExperimentFile) -> Result<TrainSpec, SpecError> {

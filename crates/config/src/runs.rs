@@ -21,13 +21,17 @@ impl RunKey {
 
 impl Spec {
     /// The training settings of a condition's runs: `train`, with the condition's own epoch budget when
-    /// the experiment crosses budgets (`conditions.epochs`).
+    /// the experiment crosses budgets (`conditions.epochs`) and its intervention (with the base width
+    /// when its parameterisation needs one).
     pub fn train_for(&self, condition: &crate::Condition) -> crate::TrainSpec {
         let mut train = self.train.clone();
         if let Some(epochs) = condition.epochs {
             train.epochs = epochs;
         }
         train.intervention = condition.intervention();
+        if !condition.parameterisation.is_standard() {
+            train.intervention.base_width = self.model.base_width;
+        }
         train
     }
 

@@ -119,6 +119,10 @@ pub struct ModelSpec {
     /// did (docs/SCIENCE.md, Models, data and training: weight reuse). Left out of spec.toml when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub weight_reuse: bool,
+    /// W0, the width at which every parameterisation is the standard network (`model.base_width`), set
+    /// when a condition's parameterisation is not standard. Left out of spec.toml when None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_width: Option<usize>,
 }
 
 fn is_false(x: &bool) -> bool {
@@ -242,6 +246,57 @@ pub struct Condition {
     /// `model.centred`). Left out of spec.toml when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub centred: bool,
+    /// How initial weights and learning rates scale with the width (`conditions.parameterisation`,
+    /// `model.parameterisation`). Left out of spec.toml when standard.
+    #[serde(default, skip_serializing_if = "Parameterisation::is_standard")]
+    pub parameterisation: Parameterisation,
+}
+
+/// How a network's initial weights and per-layer learning rates scale with its width, relative to a base
+/// width W0 at which all are the standard network (docs/SCIENCE.md, Models, data and training:
+/// parameterisations). Weights are always the effective ones, the forward pass's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Parameterisation {
+    /// Every factor 1: ddlab's training as it was before parameterisations.
+    #[default]
+    Standard,
+    /// Neural tangent: a multiplier sqrt(W0 / W) on every weight whose fan-in is the width.
+    Ntk,
+    /// Mean field, extended to depth as muP: the readout starts sqrt(W0 / W) smaller, and every unit
+    /// learns at a rate that does not depend on the width.
+    MeanField,
+}
+
+impl Parameterisation {
+    pub const ALL: [Parameterisation; 3] = [Parameterisation::Standard, Parameterisation::Ntk, Parameterisation::MeanField];
+
+    pub fn is_standard(&self) -> bool {
+        *self == Parameterisation::Standard
+    }
+
+    /// The name in experiment files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Parameterisation::Standard => "standard",
+            Parameterisation::Ntk => "ntk",
+            Parameterisation::MeanField => "mean_field",
+        }
+    }
+
+    /// The parameterisation called `name` in an experiment file.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Parameterisation::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The label suffix: none, `-ntk` or `-mf`.
+    pub fn suffix(&self) -> &'static str {
+        match self {
+            Parameterisation::Standard => "",
+            Parameterisation::Ntk => "-ntk",
+            Parameterisation::MeanField => "-mf",
+        }
+    }
 }
 
 fn one() -> f64 {
@@ -262,11 +317,16 @@ pub struct Intervention {
     pub output_scale: f64,
     #[serde(default, skip_serializing_if = "is_false")]
     pub centred: bool,
+    #[serde(default, skip_serializing_if = "Parameterisation::is_standard")]
+    pub parameterisation: Parameterisation,
+    /// W0 of a parameterisation other than standard ([`crate::Spec::train_for`] sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_width: Option<usize>,
 }
 
 impl Default for Intervention {
     fn default() -> Self {
-        Intervention { output_scale: 1.0, centred: false }
+        Intervention { output_scale: 1.0, centred: false, parameterisation: Parameterisation::Standard, base_width: None }
     }
 }
 
@@ -276,7 +336,8 @@ impl Intervention {
         *self == Intervention::default()
     }
 
-    /// The label suffix: `-centred` and `-a<alpha>` where they differ from the plain network.
+    /// The label suffix: `-centred`, `-a<alpha>` and `-ntk` or `-mf` where they differ from the plain
+    /// network.
     pub fn suffix(&self) -> String {
         let mut out = String::new();
         if self.centred {
@@ -285,6 +346,7 @@ impl Intervention {
         if self.output_scale != 1.0 {
             out.push_str(&format!("-a{}", self.output_scale));
         }
+        out.push_str(self.parameterisation.suffix());
         out
     }
 }
@@ -292,12 +354,26 @@ impl Intervention {
 impl Condition {
     /// A condition that trains for `train.epochs` on the spec's data draw.
     pub fn new(n_train: usize, label_noise: f64) -> Self {
-        Condition { n_train, label_noise, epochs: None, data_seed: None, output_scale: 1.0, centred: false }
+        Condition {
+            n_train,
+            label_noise,
+            epochs: None,
+            data_seed: None,
+            output_scale: 1.0,
+            centred: false,
+            parameterisation: Parameterisation::Standard,
+        }
     }
 
-    /// How this condition's networks become the functions that are trained and measured.
+    /// How this condition's networks become the functions that are trained and measured (without the
+    /// base width, a model setting: [`crate::Spec::train_for`] adds it).
     pub fn intervention(&self) -> Intervention {
-        Intervention { output_scale: self.output_scale, centred: self.centred }
+        Intervention {
+            output_scale: self.output_scale,
+            centred: self.centred,
+            parameterisation: self.parameterisation,
+            base_width: None,
+        }
     }
 
     /// The condition's folder name, e.g. `n1200-noise0.2` (`n1200-noise0.2-e500` with its own budget,

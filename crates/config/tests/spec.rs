@@ -209,7 +209,7 @@ fn interventions_cross_the_conditions_and_keep_the_plain_hash() {
     );
     assert_eq!(spec.conditions[6].setting(), "n100-noise0-centred-a4");
     let train = spec.train_for(&spec.conditions[6]);
-    assert_eq!(train.intervention, Intervention { output_scale: 4.0, centred: true });
+    assert_eq!(train.intervention, Intervention { output_scale: 4.0, centred: true, ..Intervention::default() });
     assert!(spec.train.intervention.is_plain());
     let round_trip: Spec = toml::from_str(&toml::to_string(&spec).unwrap()).unwrap();
     assert_eq!(round_trip, spec);
@@ -221,6 +221,35 @@ fn interventions_cross_the_conditions_and_keep_the_plain_hash() {
     let model_keys = parse_spec(&format!("{MINIMAL}[model]\noutput_scale = 0.5\ncentred = true\n"), "m").unwrap();
     assert_eq!(model_keys.conditions[0].label(), "n100-noise0-centred-a0.5");
     assert_ne!(spec_hash(&plain), spec_hash(&model_keys));
+}
+
+/// Parameterisations cross the other conditions after the output scale, carry the base width into the
+/// training spec, and spelling out `standard` keeps the plain hash.
+#[test]
+fn parameterisations_cross_the_conditions_with_their_base_width() {
+    let text = "[data]\ndataset = \"digits\"\nn_train = 100\n[model]\nbase_width = 16\n[conditions]\nparameterisation = [\"standard\", \"ntk\", \"mean_field\"]\noutput_scale = [1.0, 2.0]\n";
+    let spec = parse_spec(text, "p").unwrap();
+    let labels: Vec<String> = spec.conditions.iter().map(|c| c.label()).collect();
+    assert_eq!(
+        labels,
+        ["n100-noise0", "n100-noise0-ntk", "n100-noise0-mf", "n100-noise0-a2", "n100-noise0-a2-ntk", "n100-noise0-a2-mf"]
+    );
+    let train = spec.train_for(&spec.conditions[4]);
+    assert_eq!(
+        train.intervention,
+        Intervention { output_scale: 2.0, centred: false, parameterisation: Parameterisation::Ntk, base_width: Some(16) }
+    );
+    assert_eq!(spec.train_for(&spec.conditions[3]).intervention.base_width, None, "standard needs no base width");
+    let round_trip: Spec = toml::from_str(&toml::to_string(&spec).unwrap()).unwrap();
+    assert_eq!(round_trip, spec);
+    let plain = parse_spec(MINIMAL, "m").unwrap();
+    let spelled = parse_spec(&format!("{MINIMAL}[model]\nparameterisation = \"standard\"\n"), "m").unwrap();
+    assert_eq!(spec_hash(&plain), spec_hash(&spelled));
+    let mf = parse_spec(&format!("{MINIMAL}[model]\nparameterisation = \"mean_field\"\nbase_width = 8\n"), "m").unwrap();
+    assert_eq!(mf.conditions[0].label(), "n100-noise0-mf");
+    assert_eq!(mf.model.base_width, Some(8));
+    let other_base = parse_spec(&format!("{MINIMAL}[model]\nparameterisation = \"mean_field\"\nbase_width = 4\n"), "m").unwrap();
+    assert_ne!(spec_hash(&mf), spec_hash(&other_base), "the base width is part of the experiment");
 }
 
 #[test]
@@ -244,6 +273,38 @@ fn bad_interventions_name_their_key() {
             "model.output_scale does not apply to model.kind = \"random_features\"",
         ),
         ("[model]\nweight_reuse = true\noutput_scale = 2.0\n", "model.output_scale does not combine with model.weight_reuse"),
+        (
+            "[model]\nparameterisation = \"mup\"\n",
+            "model.parameterisation unknown parameterisation `mup`: expected standard, ntk or mean_field",
+        ),
+        (
+            "[conditions]\nparameterisation = [\"standard\", \"NTK\"]\n",
+            "conditions.parameterisation unknown parameterisation `NTK`",
+        ),
+        ("[conditions]\nparameterisation = []\n", "conditions.parameterisation is empty"),
+        (
+            "[model]\nbase_width = 8\n[conditions]\nparameterisation = [\"ntk\", \"ntk\"]\n",
+            "conditions.parameterisation lists ntk twice",
+        ),
+        ("[model]\nparameterisation = \"ntk\"\n", "model.parameterisation `ntk` needs model.base_width"),
+        (
+            "[conditions]\nparameterisation = [\"standard\", \"mean_field\"]\n",
+            "conditions.parameterisation `mean_field` needs model.base_width",
+        ),
+        ("[model]\nbase_width = 8\n", "model.base_width is used only by the ntk and mean_field parameterisations"),
+        ("[model]\nparameterisation = \"ntk\"\nbase_width = 0\n", "model.base_width must be >= 1, got 0"),
+        (
+            "[model]\nparameterisation = \"ntk\"\nbase_width = 8\nweight_reuse = true\n",
+            "model.parameterisation does not combine with model.weight_reuse",
+        ),
+        (
+            "[model]\nkind = \"linear\"\nparameterisation = \"ntk\"\nbase_width = 8\n",
+            "model.parameterisation does not apply to model.kind = \"linear\"",
+        ),
+        (
+            "[model]\nparameterisation = \"ntk\"\nbase_width = 8\n[conditions]\nparameterisation = [\"ntk\"]\n",
+            "conditions.parameterisation and model.parameterisation are both set",
+        ),
     ] {
         let message = error(&format!("{MINIMAL}{extra}"));
         assert!(message.contains(expect), "{extra:?}: {message}");

@@ -6,14 +6,19 @@
 //!   initialisers, so they are reproducible and identical whether a model trains alone or packed.
 //! - [`Mlp`]: one model as a Burn module (`init.bpk`, `model.bpk`, probe forward passes).
 //! - [`StackLayout`]: M models packed along a leading axis for training (docs/SCIENCE.md, Models, data and training: packing).
+//!
+//! [`init_factors`] and [`rate_factors`] are the parameterisations' table (docs/SCIENCE.md, Models, data
+//! and training: parameterisations), in effective weights.
 
 mod error;
 mod mlp;
+mod parameterisation;
 mod stack;
 mod weights;
 
 pub use error::ModelError;
 pub use mlp::{Mlp, MlpConfig};
+pub use parameterisation::{LayerFactors, init_factors, rate_factors};
 pub use stack::{StackInput, StackLayer, StackLayout, StackParams, Tape};
 pub use weights::{Layer, MlpShape, MlpWeights};
 

@@ -222,13 +222,20 @@ fn starting_states(ctx: &SweepContext, device: &Device, pack: Pack) -> crate::Re
     Ok(Group { runs, train: !pack.finished })
 }
 
-/// A run from its initial weights, writing init.bpk (the probes' null control) the first time. Under
-/// `model.weight_reuse` a run below the threshold starts from its source's trained weights, grown.
+/// A run from its initial weights (scaled by its condition's parameterisation), writing init.bpk (the
+/// probes' null control) the first time. Under `model.weight_reuse` a run below the threshold starts
+/// from its source's trained weights, grown.
 fn fresh_state(ctx: &SweepContext, device: &Device, key: &RunKey) -> crate::Result<RunState> {
     let (spec, sweep) = (ctx.spec(), &ctx.dir);
     let shape = ctx.shape(key);
     let init = match reuse_source(spec, shape, key) {
-        None => MlpWeights::init(shape, spec.model.init, key.seed),
+        None => MlpWeights::init_parameterised(
+            shape,
+            spec.model.init,
+            spec.condition_of(key).parameterisation,
+            spec.model.base_width,
+            key.seed,
+        ),
         Some(source) => {
             let source_shape = ctx.shape(&source);
             let trained = crate::load_model(sweep, source_shape, &sweep.model_path(&source), device)?;

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor};
-use ddlab_config::{Intervention, Loss, Optimizer, TrainSpec};
-use ddlab_model::{MlpWeights, StackInput, StackLayout, StackParams};
+use ddlab_config::{Intervention, Loss, Optimizer, Parameterisation, TrainSpec};
+use ddlab_model::{LayerFactors, MlpWeights, StackInput, StackLayer, StackLayout, StackParams, rate_factors};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -85,14 +85,30 @@ pub fn loss_gradient(out: Tensor<3>, target: Tensor<3>, loss: Loss) -> Tensor<3>
 /// rounding noise there, and Adam, whose first step has the size of the learning rate whatever the
 /// gradient's, turns noise in a gradient that is exactly 0 (a class's readout weight from a unit active
 /// on no example of that class) into a step. The price is one more forward pass per step.
+///
+/// A parameterisation other than standard gives each model's layers their own learning-rate factors
+/// (`rates`, tensors `[M, 1, 1]`); its initial weights were drawn scaled already (the runs' states).
 struct Function {
     scale: f64,
     /// The initial networks, when centred.
     initial: Option<StackParams>,
+    /// Per-model, per-tensor learning-rate factors, when the parameterisation is not standard.
+    rates: Option<StackParams>,
 }
 
 impl Function {
-    fn new(intervention: Intervention, layout: &StackLayout, initial: &[MlpWeights], device: &Device) -> Result<Self, String> {
+    fn new(
+        intervention: Intervention,
+        optimizer: Optimizer,
+        layout: &StackLayout,
+        initial: &[MlpWeights],
+        device: &Device,
+    ) -> Result<Self, String> {
+        let rates = match (intervention.parameterisation, intervention.base_width) {
+            (p, _) if p.is_standard() => None,
+            (p, None) => return Err(format!("parameterisation {} needs a base width", p.name())),
+            (p, Some(base)) => Some(rate_tensors(p, optimizer, layout, base, device)),
+        };
         let initial = match intervention.centred {
             false => None,
             true if initial.len() != layout.models() => {
@@ -104,7 +120,7 @@ impl Function {
             }
             true => Some(layout.pack(initial, device)),
         };
-        Ok(Function { scale: intervention.output_scale, initial })
+        Ok(Function { scale: intervention.output_scale, initial, rates })
     }
 
     /// f from the networks' outputs g on `input`.
@@ -129,6 +145,28 @@ impl Function {
             _ => lr,
         }
     }
+}
+
+/// A parameterisation's learning-rate factors for every model of a pack, in the form of its parameters:
+/// per layer, weights and biases each a `[M, 1, 1]` tensor (the models may differ in width).
+fn rate_tensors(
+    parameterisation: Parameterisation,
+    optimizer: Optimizer,
+    layout: &StackLayout,
+    base_width: usize,
+    device: &Device,
+) -> StackParams {
+    let per_model: Vec<Vec<LayerFactors>> =
+        layout.shapes.iter().map(|shape| rate_factors(parameterisation, optimizer, *shape, base_width)).collect();
+    let m = layout.models();
+    let column = |values: Vec<f32>| Tensor::<1>::from_floats(values.as_slice(), device).reshape([m, 1, 1]);
+    let layers = (0..per_model[0].len())
+        .map(|l| StackLayer {
+            w: column(per_model.iter().map(|f| f[l].weights as f32).collect()),
+            b: column(per_model.iter().map(|f| f[l].biases as f32).collect()),
+        })
+        .collect();
+    StackParams { layers }
 }
 
 /// Loss and error of every model's function on a whole set, in chunks so that wide stacks fit in memory.
@@ -206,7 +244,7 @@ pub fn train_group(
         })
         .collect();
     let mut optim = OptimState { kind: spec.optimizer, moments, step: runs[0].optim_step };
-    let function = Function::new(spec.intervention, &layout, initial, device).map_err(crate::TrainError::Fit)?;
+    let function = Function::new(spec.intervention, spec.optimizer, &layout, initial, device).map_err(crate::TrainError::Fit)?;
     let n = data.train.len();
     let shared_order = runs.iter().all(|r| r.seed == runs[0].seed);
     let clock = Instant::now();
@@ -231,7 +269,7 @@ pub fn train_group(
             let (g, tape) = layout.forward_train(&params, input.clone());
             let grad_f = loss_gradient(function.of(&layout, g, input), target, spec.loss);
             let grads = layout.backward(&params, tape, function.network_gradient(grad_f));
-            optim.update(&mut params, grads, lr);
+            optim.update(&mut params, grads, lr, function.rates.as_ref());
         }
 
         // Hooks: evaluation, checkpoint, snapshot, stop.

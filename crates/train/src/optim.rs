@@ -5,6 +5,7 @@
 //! keyed by parameter id with no per-model view. The update rules are PyTorch's (SGD: dampening 0,
 //! no Nesterov; Adam: bias-corrected moments, eps outside the square root).
 
+use burn::tensor::Tensor;
 use ddlab_config::Optimizer;
 use ddlab_model::StackParams;
 
@@ -26,14 +27,21 @@ impl OptimState {
         }
     }
 
-    /// Applies one update to `params` in place.
-    pub fn update(&mut self, params: &mut StackParams, grads: StackParams, lr: f64) {
+    /// Applies one update to `params` in place. `rates`, when given, multiplies each tensor's step model
+    /// by model (tensors `[M, 1, 1]` in the form of the parameters: a parameterisation's per-layer
+    /// factors); without it every step is the plain one.
+    pub fn update(&mut self, params: &mut StackParams, grads: StackParams, lr: f64, rates: Option<&StackParams>) {
         self.step += 1;
+        let mut rates = rates.map(|r| r.tensors());
+        let mut scaled = |step: Tensor<3>, lr: f64| match rates.as_mut() {
+            Some(rates) => step.mul_scalar(lr) * rates.next().expect("a rate per parameter tensor").clone(),
+            None => step.mul_scalar(lr),
+        };
         match self.kind {
             Optimizer::Sgd { momentum } => {
                 for ((p, g), v) in params.tensors_mut().zip(grads.into_tensors()).zip(self.moments[0].tensors_mut()) {
                     let velocity = if momentum > 0.0 { v.clone().mul_scalar(momentum) + g } else { g };
-                    *p = p.clone() - velocity.clone().mul_scalar(lr);
+                    *p = p.clone() - scaled(velocity.clone(), lr);
                     *v = velocity;
                 }
             }
@@ -48,7 +56,7 @@ impl OptimState {
                     *m = m.clone().mul_scalar(beta1) + g.clone().mul_scalar(1.0 - beta1);
                     *v = v.clone().mul_scalar(beta2) + (g.clone() * g).mul_scalar(1.0 - beta2);
                     let denom = v.clone().div_scalar(bias2).sqrt().add_scalar(eps);
-                    *p = p.clone() - (m.clone() / denom).mul_scalar(lr / bias1);
+                    *p = p.clone() - scaled(m.clone() / denom, lr / bias1);
                 }
             }
         }

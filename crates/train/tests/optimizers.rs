@@ -53,11 +53,11 @@ fn loss_gradients_are_the_textbook_ones() {
 fn sgd_momentum_two_steps_by_hand() {
     let mut params = layer(&[1.0, -2.0], 3.0);
     let mut state = OptimState { kind: Optimizer::Sgd { momentum: 0.9 }, moments: vec![layer(&[0.0, 0.0], 0.0)], step: 0 };
-    state.update(&mut params, layer(&[0.5, 1.0], 1.0), 0.1);
+    state.update(&mut params, layer(&[0.5, 1.0], 1.0), 0.1, None);
     // v = (0.5, 1.0); p = (1 - 0.05, -2 - 0.1); the bias: v = 1, b = 3 - 0.1
     close(&weight(&params), &[0.95, -2.1]);
     close(&values(params.layers[0].b.clone()), &[2.9]);
-    state.update(&mut params, layer(&[-1.0, 2.0], 0.0), 0.1);
+    state.update(&mut params, layer(&[-1.0, 2.0], 0.0), 0.1, None);
     // v = 0.9 (0.5, 1.0) + (-1, 2) = (-0.55, 2.9); p = (0.95 + 0.055, -2.1 - 0.29); bias: v = 0.9, b = 2.9 - 0.09
     close(&weight(&params), &[1.005, -2.39]);
     close(&values(params.layers[0].b.clone()), &[2.81]);
@@ -73,7 +73,7 @@ fn adam_two_steps_by_hand() {
     let grads = [[0.5f64, -4.0], [1.0, 2.0]];
     let (mut p, mut m, mut v) = ([1.0f64, -2.0], [0.0f64; 2], [0.0f64; 2]);
     for (t, g) in grads.iter().enumerate() {
-        state.update(&mut params, layer(&[g[0] as f32, g[1] as f32], 0.0), lr);
+        state.update(&mut params, layer(&[g[0] as f32, g[1] as f32], 0.0), lr, None);
         let t = (t + 1) as i32;
         for i in 0..2 {
             m[i] = b1 * m[i] + (1.0 - b1) * g[i];
