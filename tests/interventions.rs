@@ -153,3 +153,42 @@ fn parameterised_runs_are_probed_as_trained_and_equal_standard_at_the_base_width
     }
     assert_eq!(compared, 12, "every run's trained loss");
 }
+
+/// A sweep crossing interventions with data draws decides between the accounts: analysis.json holds the
+/// decision over the draws, and analysis.md says which account first, in its answer.
+#[test]
+fn a_sweep_with_interventions_and_draws_reports_the_decision_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = INTERVENED.replace("output_scale = [1.0, 4.0]\n", "output_scale = [1.0, 4.0]\ndata_seed = [1, 2, 3]\n");
+    let file = experiment(dir.path(), "dec.toml", &text);
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", "runs", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let sweep = sweep_folder(&dir.path().join("runs"));
+    let analysis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sweep.join("analysis.json")).unwrap()).unwrap();
+    let decision = &analysis["decision"];
+    assert!(decision.is_object(), "no decision in analysis.json");
+    assert_eq!(decision["unit"], "draws");
+    let favoured = decision["favoured"].as_str().unwrap();
+    assert!(["internal_ensemble", "variance_decay", "inconclusive", "not_testable"].contains(&favoured));
+    let md = std::fs::read_to_string(sweep.join("analysis.md")).unwrap();
+    let answer = md.split("## Answer\n\n").nth(1).unwrap();
+    assert!(answer.starts_with("**Which account**"), "{}", &answer[..200.min(answer.len())]);
+    assert!(md.contains("## Deciding between the accounts"));
+    // Without interventions there is no decision.
+    let plain = sweep_folder_of(
+        dir.path(),
+        "plain.toml",
+        &INTERVENED.replace("centred = [false, true]\noutput_scale = [1.0, 4.0]\n", ""),
+    );
+    let analysis = std::fs::read_to_string(plain.join("analysis.json")).unwrap();
+    assert!(!analysis.contains("\"decision\""));
+}
+
+fn sweep_folder_of(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let file = experiment(dir, name, text);
+    let runs = dir.join(name.replace(".toml", "-runs"));
+    let out = run(&["sweep", file.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap(), "--quiet"], dir);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    sweep_folder(&runs)
+}

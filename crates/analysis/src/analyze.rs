@@ -44,6 +44,10 @@ pub struct Analysis {
     /// Why no probe ran on this sweep (a linear model, regression targets); `None` when they apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probes_not_applicable: Option<String>,
+    /// The decision between the accounts, when the sweep crosses interventions (docs/SCIENCE.md,
+    /// Statistics, "Deciding between the accounts").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::decision::Decision>,
 }
 /// A run the curves use: its four final figures, each present and finite.
 struct UsedRun {
@@ -140,6 +144,8 @@ struct MetricWork {
 struct Behind {
     test_err: SeedCurves,
     growths: BTreeMap<String, SeedCurves>,
+    /// The seed ensemble's variance per width (the decision between the accounts reads it).
+    seed_variance: Option<SeedCurves>,
 }
 
 /// The whole analysis of a sweep.
@@ -246,6 +252,7 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
         tally.not_testable,
         per.join("; ")
     );
+    let decision = decision_over(conditions, &analysed, &behind, opts);
     Analysis {
         options: opts.clone(),
         conditions: analysed,
@@ -257,7 +264,39 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
         overall,
         replicated,
         probes_not_applicable: None,
+        decision,
     }
+}
+
+/// The decision between the accounts over the conditions that carry an intervention.
+fn decision_over(
+    conditions: &[ConditionInput],
+    analysed: &[ConditionAnalysis],
+    behind: &[Behind],
+    opts: &Options,
+) -> Option<crate::decision::Decision> {
+    let curves: Vec<crate::decision::InterventionCurves> = conditions
+        .iter()
+        .zip(analysed)
+        .zip(behind)
+        .filter(|((input, _), _)| !input.base_setting.is_empty())
+        .map(|((input, c), b)| crate::decision::InterventionCurves {
+            base_setting: &input.base_setting,
+            draw: input.draw,
+            intervention: &input.intervention,
+            w_interp: c.w_interp,
+            test_err: &b.test_err,
+            seed_variance: b.seed_variance.as_ref(),
+            growths: &b.growths,
+        })
+        .collect();
+    let loss = conditions.first().map(|c| c.loss).unwrap_or_default();
+    let measures = crate::input::decision_measures(loss);
+    let names: Vec<&str> = measures.iter().map(MetricId::as_str).collect();
+    let (input, left_out) = crate::decision::decision_input(&curves, &names)?;
+    let mut decision = crate::decision::decide(&input, opts.alpha);
+    decision.left_out.splice(0..0, left_out);
+    Some(decision)
 }
 
 fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalysis, Behind) {
@@ -407,7 +446,8 @@ fn analyze_condition(input: &ConditionInput, opts: &Options) -> (ConditionAnalys
     if let Some(t) = &theory {
         verdicts.insert(0, t.verdict.clone());
     }
-    let behind = Behind { test_err, growths };
+    let seed_variance = trained.get(variance_name.as_str()).cloned();
+    let behind = Behind { test_err, growths, seed_variance };
     let mut c = ConditionAnalysis {
         condition: input.condition.clone(),
         n_train: input.n_train,

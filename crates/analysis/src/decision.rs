@@ -3,11 +3,12 @@
 //! between the accounts"): per replicate, the excess regressed on the seed variance and the internal
 //! measures; over replicates (settings, or one setting's draws), a t interval per coefficient; the rule.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use faer::Mat;
 use serde::{Deserialize, Serialize};
 
+use crate::curve::SeedCurves;
 use crate::sesoi::power;
 use crate::stats::{MeanOver, holm, mean};
 
@@ -193,6 +194,83 @@ pub fn replicate_coefficients(cells: &[DecisionCell], measures: usize) -> Result
     Ok(std::iter::once(alone[0]).chain(held[2..].iter().copied()).collect())
 }
 
+/// What the decision reads of one condition: an intervention of one replicate (docs/SCIENCE.md,
+/// Statistics, "Deciding between the accounts": cells).
+pub struct InterventionCurves<'a> {
+    /// The condition's setting without its intervention, and its data draw: conditions sharing both are
+    /// the interventions of one replicate.
+    pub base_setting: &'a str,
+    pub draw: Option<u64>,
+    /// The intervention's name (`plain` for none).
+    pub intervention: &'a str,
+    pub w_interp: Option<usize>,
+    /// Per seed.
+    pub test_err: &'a SeedCurves,
+    /// One value per width (the seed ensemble's).
+    pub seed_variance: Option<&'a SeedCurves>,
+    /// Growth per seed, keyed by `probe/metric`.
+    pub growths: &'a BTreeMap<String, SeedCurves>,
+}
+
+/// The decision's replicates from a sweep's conditions: those sharing a setting and draw and differing
+/// in their intervention, each with its (intervention, width) cells at and past the replicate's
+/// threshold (the widest of its interventions' thresholds, so that every intervention interpolates
+/// there) at the widths where every intervention has every figure. `None` when no replicate has two
+/// interventions (a sweep without interventions); replicates that cannot give cells are left out with
+/// the reason (the second value).
+pub fn decision_input(conditions: &[InterventionCurves], measures: &[&str]) -> Option<(DecisionInput, Vec<String>)> {
+    let mut groups: BTreeMap<(&str, Option<u64>), Vec<&InterventionCurves>> = BTreeMap::new();
+    for c in conditions {
+        groups.entry((c.base_setting, c.draw)).or_default().push(c);
+    }
+    groups.retain(|_, members| members.len() >= 2);
+    if groups.is_empty() {
+        return None;
+    }
+    let mut input = DecisionInput { measures: measures.iter().map(|m| m.to_string()).collect(), replicates: Vec::new() };
+    let mut left_out = Vec::new();
+    for ((setting, draw), members) in groups {
+        let name = draw.map_or(setting.to_string(), |d| format!("{setting} draw {d}"));
+        let Some(threshold) =
+            members.iter().map(|m| m.w_interp).collect::<Option<Vec<usize>>>().and_then(|t| t.into_iter().max())
+        else {
+            let never: Vec<&str> = members.iter().filter(|m| m.w_interp.is_none()).map(|m| m.intervention).collect();
+            left_out.push(format!("{name}: no interpolation threshold under {}", never.join(", ")));
+            continue;
+        };
+        // One cell's figures, when every one is there.
+        let cell = |m: &InterventionCurves, width: usize| -> Option<DecisionCell> {
+            let mean_at = |curves: &SeedCurves| {
+                curves.0.get(&width).filter(|v| !v.is_empty()).map(|v| {
+                    let values: Vec<f64> = v.values().copied().collect();
+                    mean(&values)
+                })
+            };
+            Some(DecisionCell {
+                intervention: m.intervention.to_string(),
+                width,
+                test_error: mean_at(m.test_err)?,
+                seed_variance: mean_at(m.seed_variance?)?,
+                internal: measures.iter().map(|name| m.growths.get(*name).and_then(mean_at)).collect::<Option<Vec<f64>>>()?,
+            })
+        };
+        let widths: BTreeSet<usize> = members.iter().flat_map(|m| m.test_err.widths()).filter(|w| *w >= threshold).collect();
+        let mut cells = Vec::new();
+        for width in widths {
+            if let Some(row) = members.iter().map(|m| cell(m, width)).collect::<Option<Vec<_>>>() {
+                cells.extend(row);
+            }
+        }
+        if cells.is_empty() {
+            left_out
+                .push(format!("{name}: no width at or past the threshold {threshold} where every intervention has every figure"));
+            continue;
+        }
+        input.replicates.push(DecisionReplicate { setting: setting.to_string(), cells });
+    }
+    Some((input, left_out))
+}
+
 /// The decision over `input`'s replicates at level `alpha`.
 pub fn decide(input: &DecisionInput, alpha: f64) -> Decision {
     let p = input.measures.len();
@@ -205,7 +283,8 @@ pub fn decide(input: &DecisionInput, alpha: f64) -> Decision {
         }
     }
     // The draws of one setting share it: its unit is their mean. One setting: its draws are the units.
-    let (unit, units): (&str, Vec<Vec<f64>>) = if by_setting.len() == 1 {
+    let settings: BTreeSet<&str> = input.replicates.iter().map(|r| r.setting.as_str()).collect();
+    let (unit, units): (&str, Vec<Vec<f64>>) = if settings.len() <= 1 {
         ("draws", by_setting.into_values().next().unwrap_or_default())
     } else {
         let means =
@@ -342,6 +421,75 @@ mod tests {
         let flat = replicate("s", widest, |i, w| (0.3 + 0.02 * variance(i, w), variance(i, w), w as f64));
         assert!(replicate_coefficients(&flat.cells, 1).unwrap_err().contains("within widths"));
         assert!(replicate_coefficients(&r.cells, 2).unwrap_err().contains("not 2"), "a cell without every measure");
+    }
+
+    fn curves(values: &[(usize, &[f64])]) -> SeedCurves {
+        let mut c = SeedCurves::default();
+        for (w, seeds) in values {
+            for (s, v) in seeds.iter().enumerate() {
+                c.insert(*w, Some(s as u64), *v);
+            }
+        }
+        c
+    }
+
+    /// Conditions sharing a base setting and a draw are one replicate; its cells are every
+    /// intervention's seed means at the widths at and past the widest threshold where all have every
+    /// figure; a replicate of one intervention is not a replicate of the decision, and one whose
+    /// intervention never interpolates is left out with the reason.
+    #[test]
+    fn a_sweeps_conditions_become_the_decisions_replicates_and_cells() {
+        let err = curves(&[(2, &[0.5, 0.7]), (4, &[0.3, 0.5]), (8, &[0.2, 0.4]), (16, &[0.1, 0.3])]);
+        let mut variance = SeedCurves::default();
+        for (w, v) in [(2, 0.9), (4, 0.4), (8, 0.2), (16, 0.1)] {
+            variance.insert(w, None, v);
+        }
+        let mut growths = BTreeMap::new();
+        growths.insert("m".to_string(), curves(&[(4, &[1.0, 3.0]), (8, &[2.0, 6.0]), (16, &[3.0, 5.0])]));
+        let with =
+            |base: &'static str, draw: Option<u64>, intervention: &'static str, w_interp: Option<usize>| InterventionCurves {
+                base_setting: base,
+                draw,
+                intervention,
+                w_interp,
+                test_err: &err,
+                seed_variance: Some(&variance),
+                growths: &growths,
+            };
+        assert!(decision_input(&[with("a", Some(0), "plain", Some(2)), with("a", Some(1), "plain", Some(2))], &["m"]).is_none());
+        let conditions = [
+            with("a", Some(0), "plain", Some(2)),
+            with("a", Some(0), "centred", Some(8)),
+            with("a", Some(1), "plain", Some(2)),
+            with("a", Some(1), "centred", None),
+            with("b", Some(0), "plain", Some(4)),
+        ];
+        let (input, left_out) = decision_input(&conditions, &["m"]).unwrap();
+        assert_eq!(left_out, ["a draw 1: no interpolation threshold under centred"]);
+        assert_eq!(input.replicates.len(), 1);
+        let cells = &input.replicates[0].cells;
+        // Threshold 8 (the centred one's): widths 8 and 16, both interventions.
+        let seen: Vec<(&str, usize)> = cells.iter().map(|c| (c.intervention.as_str(), c.width)).collect();
+        assert_eq!(seen, [("plain", 8), ("centred", 8), ("plain", 16), ("centred", 16)]);
+        assert_eq!(
+            cells[0],
+            DecisionCell {
+                intervention: "plain".into(),
+                width: 8,
+                test_error: 0.30000000000000004,
+                seed_variance: 0.2,
+                internal: vec![4.0]
+            }
+        );
+        // A measure missing at a width drops that width; missing everywhere, the replicate.
+        let mut partial = BTreeMap::new();
+        partial.insert("m".to_string(), curves(&[(16, &[3.0, 5.0])]));
+        let thin = InterventionCurves { growths: &partial, ..with("a", Some(0), "centred", Some(8)) };
+        let (input, _) = decision_input(&[with("a", Some(0), "plain", Some(2)), thin], &["m"]).unwrap();
+        assert_eq!(input.replicates[0].cells.iter().map(|c| c.width).collect::<Vec<_>>(), [16, 16]);
+        let none = InterventionCurves { growths: &partial, ..with("a", Some(0), "centred", Some(32)) };
+        let (input, left_out) = decision_input(&[with("a", Some(0), "plain", Some(2)), none], &["m"]).unwrap();
+        assert!(input.replicates.is_empty() && left_out[0].contains("no width at or past the threshold 32"), "{left_out:?}");
     }
 
     /// Settings whose units show what is planted: the rule reads them as given.

@@ -93,6 +93,25 @@ pub struct ConditionInput {
     /// ([`crate::ReplicatedSetting`]). Empty / None: not part of a replicated setting.
     pub setting: String,
     pub draw: Option<u64>,
+    /// The setting without its intervention (docs/SCIENCE.md, Models, data and training: interventions)
+    /// and the intervention's name (`plain` for none): conditions sharing a base setting and a draw and
+    /// differing in intervention are one replicate of the decision between the accounts. Empty: no
+    /// intervention is known (the condition is not part of the decision).
+    pub base_setting: String,
+    pub intervention: String,
+}
+
+/// The internal measures of the decision between the accounts (docs/SCIENCE.md, Statistics, "Deciding
+/// between the accounts": one per probe family measured inside one network), in the loss's space.
+pub fn decision_measures(loss: LossSpace) -> Vec<MetricId> {
+    vec![
+        N_EFF,
+        EFFECTIVE_RANK,
+        match loss {
+            LossSpace::Squared => AMBIGUITY_SQ_M2,
+            LossSpace::CrossEntropy => AMBIGUITY_KL_M2,
+        },
+    ]
 }
 /// The seed-variance metric of a loss: the seeds' disagreement in the space of the training loss (P5).
 pub fn seed_variance_metric(loss: LossSpace) -> MetricId {

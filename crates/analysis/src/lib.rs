@@ -37,7 +37,10 @@ pub use calibrate::{
 };
 pub use condition::{ConditionAnalysis, Curves, DivergedRun, MetricVerdict, ValueCounts};
 pub use curve::{CurvePoint, ReplicateValue};
-pub use decision::{Coefficient, DECISION_SESOI, Decision, DecisionCell, DecisionInput, DecisionReplicate, Favoured, decide};
+pub use decision::{
+    Coefficient, DECISION_SESOI, Decision, DecisionCell, DecisionInput, DecisionReplicate, Favoured, InterventionCurves, decide,
+    decision_input,
+};
 pub use ensemble::{
     EnsembleCurve, Estimate, ExplicitEnsembles, KW_EQUIVALENCE_MARGIN, KwComparison, PermutationSlope, RelativeWidth,
     WidthAdjusted, WidthPoint, permutation_slope_test,

@@ -336,6 +336,14 @@ impl Intervention {
         *self == Intervention::default()
     }
 
+    /// Its name in reports: the label suffix without its first dash, `plain` for the plain network.
+    pub fn name(&self) -> String {
+        match self.suffix() {
+            s if s.is_empty() => "plain".to_string(),
+            s => s[1..].to_string(),
+        }
+    }
+
     /// The label suffix: `-centred`, `-a<alpha>` and `-ntk` or `-mf` where they differ from the plain
     /// network.
     pub fn suffix(&self) -> String {
@@ -385,8 +393,14 @@ impl Condition {
     /// The label without the data draw: conditions that differ only in their draw are replicates of one
     /// setting.
     pub fn setting(&self) -> String {
+        format!("{}{}", self.base_setting(), self.intervention().suffix())
+    }
+
+    /// The setting without its intervention: conditions that differ only in their intervention are the
+    /// interventions of one replicate of the decision between the accounts.
+    pub fn base_setting(&self) -> String {
         let budget = self.epochs.map_or(String::new(), |e| format!("-e{e}"));
-        format!("n{}-noise{}{budget}{}", self.n_train, self.label_noise, self.intervention().suffix())
+        format!("n{}-noise{}{budget}", self.n_train, self.label_noise)
     }
 
     /// Exact number of flipped training labels: round(p * n).

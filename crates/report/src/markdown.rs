@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use ddlab_analysis::{
-    Analysis, ConditionAnalysis, CurvePoint, EpochWise, ExplicitEnsembles, MetricVerdict, TheoryAgreement, Verdict,
-    tested_distance,
+    Analysis, Coefficient, ConditionAnalysis, CurvePoint, DECISION_SESOI, Decision, EpochWise, ExplicitEnsembles, Favoured,
+    MetricVerdict, TheoryAgreement, Verdict, tested_distance,
 };
 
 /// A number in a table: 3 significant digits, plain for moderate magnitudes. The report's script
@@ -332,7 +332,11 @@ fn answer_markdown(analysis: &Analysis) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut out = format!("## Answer\n\n{}\n\n", tally_line(analysis));
+    let mut out = String::from("## Answer\n\n");
+    if let Some(d) = &analysis.decision {
+        out.push_str(&format!("**Which account** (interventions at a fixed width, section below): {}\n\n", decision_line(d)));
+    }
+    out.push_str(&format!("{}\n\n", tally_line(analysis)));
     for r in &analysis.replicated {
         out.push_str(&format!("**Over data draws.** {}\n\n", crate::summary::draws_paragraph(r)));
     }
@@ -343,6 +347,49 @@ fn answer_markdown(analysis: &Analysis) -> String {
     let across = across_findings(analysis);
     if analysis.conditions.len() > 1 && !across.is_empty() {
         out.push_str(&format!("**Across conditions.** {}\n\n", words(&across)));
+    }
+    out
+}
+
+/// The decision's outcome in words, with its reason.
+fn decision_line(d: &Decision) -> String {
+    let outcome = match d.favoured {
+        Favoured::InternalEnsemble => "**the internal ensemble** (the hypothesis) is favoured",
+        Favoured::VarianceDecay => "**variance decay** (the rival account) is favoured",
+        Favoured::Inconclusive => "**inconclusive**",
+        Favoured::NotTestable => "**not testable**",
+    };
+    format!("{outcome}: {}.", d.reason)
+}
+
+/// The decision between the accounts: the rule's coefficients over the units.
+fn decision_markdown(d: &Decision) -> String {
+    let mut out = format!(
+        "## Deciding between the accounts\n\nConditions that differ only in their intervention (output scale, centring, parameterisation) are the interventions of one replicate (a setting's data draw). Per replicate, at and past its threshold and within widths, the second descent still to come is regressed on the seed variance still to decay and on each internal measure's growth still to come (with the variance held); over {} {} (t intervals), the rule of docs/SCIENCE.md, Statistics, \"Deciding between the accounts\" (smallest effect {DECISION_SESOI} test error per within-width sd). {}\n\n",
+        d.units,
+        d.unit,
+        decision_line(d)
+    );
+    let rows: Vec<&Coefficient> = d.seed_variance.iter().chain(&d.internal).collect();
+    if !rows.is_empty() {
+        out.push_str("| predictor | per sd [95%] | one-sided p | Holm p | power at the SESOI | bounded within the SESOI |\n| --- | --- | --- | --- | --- | --- |\n");
+        for c in rows {
+            out.push_str(&format!(
+                "| {} | {} [{}, {}] | {} | {} | {:.2} | {} |\n",
+                cell(&c.predictor),
+                num(c.mean),
+                num(c.lo),
+                num(c.hi),
+                num(c.p),
+                num(c.p_adjusted),
+                c.power,
+                if c.bounded { "yes" } else { "no" }
+            ));
+        }
+        out.push('\n');
+    }
+    if !d.left_out.is_empty() {
+        out.push_str(&format!("Left out: {}.\n\n", d.left_out.join("; ")));
     }
     out
 }
@@ -383,6 +430,9 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
             ));
         }
         out.push('\n');
+    }
+    if let Some(d) = &analysis.decision {
+        out.push_str(&decision_markdown(d));
     }
     out.push_str(&draws_markdown(analysis));
     for c in &analysis.conditions {

@@ -60,6 +60,8 @@ fn analyze_phases(sweep: &SweepDir, phases: &Phases) -> crate::Result<Analyzed> 
             regression: spec.data.dataset.is_regression(),
             setting: condition.setting(),
             draw: condition.data_seed,
+            base_setting: condition.base_setting(),
+            intervention: condition.intervention().name(),
             ..Default::default()
         })
         .collect();
