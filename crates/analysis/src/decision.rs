@@ -18,7 +18,7 @@ pub const DECISION_SESOI: f64 = 0.005;
 const COLLINEAR: f64 = 1e-6;
 
 /// One (intervention, width) cell of a replicate, at or past the threshold: means over its seeds.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecisionCell {
     pub intervention: String,
     pub width: usize,
@@ -30,7 +30,7 @@ pub struct DecisionCell {
 }
 
 /// One replicate: a data draw of a setting.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecisionReplicate {
     pub setting: String,
     pub cells: Vec<DecisionCell>,
@@ -83,6 +83,12 @@ pub struct Decision {
     pub units: usize,
     /// Replicates left out, with why.
     pub left_out: Vec<String>,
+    /// The internal measures' names and the replicates' cells the decision read (a study pools them
+    /// over sweeps).
+    #[serde(default)]
+    pub measures: Vec<String>,
+    #[serde(default)]
+    pub replicates: Vec<DecisionReplicate>,
 }
 
 /// A cell below its intervention's widest width, as the fits see it: the part of each quantity still to
@@ -299,6 +305,8 @@ pub fn decide(input: &DecisionInput, alpha: f64) -> Decision {
         unit: unit.to_string(),
         units: units.len(),
         left_out,
+        measures: input.measures.clone(),
+        replicates: input.replicates.clone(),
     };
     if units.len() < 3 || p == 0 {
         decision.reason = format!("{} {unit} with a fit and {p} internal measure(s): at least 3 and 1 are needed", units.len());
