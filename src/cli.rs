@@ -28,6 +28,10 @@ pub enum Command {
     Report(FolderArgs),
     /// List a sweep's runs by state: done, running, failed, missing; per shard for a Slurm sweep.
     Status(StatusArgs),
+    /// Run several experiment files as one study: each its own sweep (resumable, shardable, as `ddlab
+    /// sweep`), then the study folder `runs/study-<name>-<hash>`: study.json, study.md (the decision
+    /// between the accounts over every sweep, each effect's forest and random-effects pool), forest plots.
+    Study(StudyArgs),
     /// Write a sweep's Slurm job array (`slurm/array.sbatch`, one shard per task) and its finish job
     /// (`slurm/finish.sbatch`: probes, analysis, figures, report) into the sweep folder; `--submit` submits both.
     Slurm(SlurmArgs),
@@ -83,6 +87,21 @@ pub enum PlanKind {
 pub struct SweepArgs {
     /// Experiment file (TOML). Default: experiments/default.toml.
     pub experiment: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: SweepOptions,
+}
+
+#[derive(Args, Debug)]
+pub struct StudyArgs {
+    /// Study file (TOML): `name` and `experiments`, the experiment files (relative to the study file).
+    pub study: PathBuf,
+    #[command(flatten)]
+    pub options: SweepOptions,
+}
+
+/// How a sweep runs: shared by `ddlab sweep` and by each sweep of `ddlab study`.
+#[derive(Args, Debug)]
+pub struct SweepOptions {
     /// Folder that holds sweep folders.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,

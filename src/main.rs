@@ -7,6 +7,7 @@ mod cli;
 mod signals;
 mod slurm;
 mod status;
+mod study;
 mod sweep;
 
 use std::path::PathBuf;
@@ -48,6 +49,7 @@ fn try_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let stop = signals::install()?;
     match cli.command {
         Command::Sweep(args) => sweep::run(args, &stop),
+        Command::Study(args) => study::run(args, &stop),
         Command::Probe(args) => probe(&args).map(|_| ExitCode::SUCCESS),
         Command::Analyze(args) => sweep::analyze_stage(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),
         Command::Plot(args) => sweep::plot_stage(&args.sweep, args.quiet).map(|_| ExitCode::SUCCESS),

@@ -7,18 +7,33 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
-use ddlab_config::load_spec;
+use ddlab_config::{Spec, load_spec};
 use ddlab_sweep::{
     Mode, Probed, Reported, Shard, SweepEnd, SweepEvents, SweepRequest, TrainOptions, TrainOutcome, run_sweep, shard_from_slurm,
 };
 
-use crate::cli::SweepArgs;
+use crate::cli::{SweepArgs, SweepOptions};
 use crate::{backend, data_dir, default_experiment, signals};
 
 pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     // Parse and resolve; the driver prepares the data before it touches the disk.
     let experiment = args.experiment.clone().unwrap_or_else(default_experiment);
     let spec = load_spec(&experiment)?;
+    let end = sweep_one(&args.options, experiment, spec, stop)?;
+    Ok(exit_code(&end))
+}
+
+/// The exit code of a sweep that ended so: 2 when runs are left, or the interrupted code (after
+/// requeueing a Slurm task that asked for it).
+pub fn exit_code(end: &SweepEnd) -> ExitCode {
+    if matches!(end, SweepEnd::Interrupted) {
+        return ExitCode::from(signals::INTERRUPTED);
+    }
+    if end.incomplete() { ExitCode::from(2) } else { ExitCode::SUCCESS }
+}
+
+/// Runs one experiment's sweep as `options` say and prints how it ended.
+pub fn sweep_one(args: &SweepOptions, experiment: std::path::PathBuf, spec: Spec, stop: &AtomicBool) -> anyhow::Result<SweepEnd> {
     let shard: Option<Shard> = match args.shard {
         Some(shard) => Some(shard),
         None if args.finish => None,
@@ -50,7 +65,6 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
             if signals::requeue_requested() {
                 signals::requeue_this_task();
             }
-            return Ok(ExitCode::from(signals::INTERRUPTED));
         }
         SweepEnd::EmptyShard(shard) => println!("shard {shard}: no runs to train (the sweep has fewer packs than shards)"),
         // The finish step writes runs.csv, probes and reports once every shard is done.
@@ -65,7 +79,7 @@ pub fn run(args: SweepArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
         ),
         SweepEnd::Trained(_) | SweepEnd::Reported { .. } => {}
     }
-    Ok(if end.incomplete() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(end)
 }
 
 /// Prints what the sweep tells, as `--quiet` allows: the report's path always.

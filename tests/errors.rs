@@ -87,6 +87,28 @@ struct Case {
     setup: fn(&Path) -> Vec<String>,
 }
 
+/// `ddlab study` on a study file listing `experiments` (each written as a valid experiment unless it
+/// is `nope.toml`), trained without probes.
+fn study_args(dir: &Path, experiments: &[&str]) -> Vec<String> {
+    for name in experiments.iter().filter(|n| **n != "nope.toml") {
+        experiment(dir, name.trim_start_matches("./"), &with(""));
+    }
+    study_file_args(dir, experiments)
+}
+
+/// `ddlab study` on a study file listing `experiments` as they are in `dir`, trained without probes.
+fn study_file_args(dir: &Path, experiments: &[&str]) -> Vec<String> {
+    let list: Vec<String> = experiments.iter().map(|e| format!("\"{e}\"")).collect();
+    let study = experiment(dir, "study.toml", &format!("name = \"s\"\nexperiments = [{}]\n", list.join(", ")));
+    vec![
+        "study".into(),
+        study.display().to_string(),
+        "--runs-dir".into(),
+        dir.join("runs").display().to_string(),
+        "--no-probe".into(),
+    ]
+}
+
 fn sweep_args(dir: &Path, text: &str) -> Vec<String> {
     let file = experiment(dir, "exp.toml", text);
     vec![
@@ -404,6 +426,44 @@ fn cases() -> Vec<Case> {
             id: "parameterisation-no-base-width",
             expect: "model.parameterisation `mean_field` needs model.base_width",
             setup: |d| sweep_args(d, &VALID.replace("[model]\n", "[model]\nparameterisation = \"mean_field\"\n")),
+        },
+        Case {
+            id: "study-missing-experiment",
+            expect: "experiments names `nope.toml`, which cannot be read",
+            setup: |d| study_args(d, &["a.toml", "nope.toml"]),
+        },
+        Case {
+            id: "study-duplicate-experiment",
+            expect: "experiments names `./a.toml` twice (as `a.toml` before)",
+            setup: |d| study_args(d, &["a.toml", "./a.toml"]),
+        },
+        Case {
+            id: "study-same-sweep",
+            expect: "experiments `a.toml` and `b.toml` resolve to the same sweep",
+            setup: |d| {
+                // Two files, one experiment: the same name and settings make the same sweep.
+                for file in ["a.toml", "b.toml"] {
+                    experiment(d, file, &format!("name = \"a\"\n{}", with("")));
+                }
+                study_file_args(d, &["a.toml", "b.toml"])
+            },
+        },
+        Case {
+            id: "study-shared-sweep",
+            expect: "which study study-first-",
+            setup: |d| {
+                // A first study claims a.toml's sweep; a second one names the same experiment.
+                let args = study_args(d, &["a.toml"]);
+                let first = experiment(d, "first.toml", "name = \"first\"\nexperiments = [\"a.toml\"]\n");
+                let out = ddlab()
+                    .args(["study", first.to_str().unwrap(), "--runs-dir"])
+                    .arg(d.join("runs"))
+                    .arg("--no-probe")
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "the first study: {}", stderr(&out));
+                args
+            },
         },
         Case {
             id: "weight-reuse-shard",

@@ -295,7 +295,7 @@ fn decision_over(
     let names: Vec<&str> = measures.iter().map(MetricId::as_str).collect();
     let (input, left_out) = crate::decision::decision_input(&curves, &names)?;
     let mut decision = crate::decision::decide(&input, opts.alpha);
-    decision.left_out.splice(0..0, left_out);
+    decision.without_cells = left_out;
     Some(decision)
 }
 

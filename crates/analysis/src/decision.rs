@@ -81,8 +81,12 @@ pub struct Decision {
     /// "settings" or "draws", and how many.
     pub unit: String,
     pub units: usize,
-    /// Replicates left out, with why.
+    /// Replicates left out of the fits, with why.
     pub left_out: Vec<String>,
+    /// A sweep's replicates that gave no cells (an intervention that never interpolates, no width with
+    /// every figure), with why: they never reach the fits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without_cells: Vec<String>,
     /// The internal measures' names and the replicates' cells the decision read (a study pools them
     /// over sweeps).
     #[serde(default)]
@@ -305,6 +309,7 @@ pub fn decide(input: &DecisionInput, alpha: f64) -> Decision {
         unit: unit.to_string(),
         units: units.len(),
         left_out,
+        without_cells: Vec::new(),
         measures: input.measures.clone(),
         replicates: input.replicates.clone(),
     };

@@ -57,7 +57,9 @@ pub use outcome::{Options, Outcome, PredictionTally, Tally, Verdict, prediction}
 pub use past_peak::PastPeak;
 pub use peak::{Peak, PeakTest};
 pub use replicate::{DrawEffect, DrawOutcomes, ReplicatedSetting, VarianceSplit};
-pub use study::{Pooled, SettingEstimate, StudyAnalysis, StudyEffect, StudySweep, random_effects, setting_estimate, study_analysis};
+pub use study::{
+    Pooled, SettingEstimate, StudyAnalysis, StudyEffect, StudySweep, random_effects, setting_estimate, study_analysis,
+};
 pub use theory::{
     KNOWN_ANSWER, MIN_DISTANCE, TheoryAgreement, TheoryPoint, known_answer, linear_expected_risk, tested_distance,
     theory_agreement,

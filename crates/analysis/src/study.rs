@@ -90,7 +90,7 @@ pub fn setting_estimate(setting: &str, values: &[f64]) -> SettingEstimate {
 /// is not finite and positive.
 pub fn random_effects(estimates: &[(f64, f64)]) -> Option<Pooled> {
     let k = estimates.len();
-    if k < 2 || estimates.iter().any(|(y, v)| !y.is_finite() || !(v.is_finite() && *v > 0.0)) {
+    if k < 2 || estimates.iter().any(|(y, v)| !(y.is_finite() && v.is_finite() && *v > 0.0)) {
         return None;
     }
     let w: Vec<f64> = estimates.iter().map(|(_, v)| 1.0 / v).collect();
@@ -111,7 +111,9 @@ pub fn random_effects(estimates: &[(f64, f64)]) -> Option<Pooled> {
 
 /// An effect over settings from each setting's draw values.
 fn study_effect(name: &str, per_setting: &[(String, Vec<f64>)]) -> StudyEffect {
-    let settings: Vec<SettingEstimate> = per_setting.iter().map(|(s, values)| setting_estimate(s, values)).collect();
+    // A setting where the effect is defined in no draw has no estimate.
+    let settings: Vec<SettingEstimate> =
+        per_setting.iter().filter(|(_, values)| !values.is_empty()).map(|(s, values)| setting_estimate(s, values)).collect();
     let usable: Vec<(f64, f64)> = settings.iter().filter_map(|e| e.variance.map(|v| (e.mean, v))).collect();
     let pooled = random_effects(&usable);
     let why_not_pooled = pooled.is_none().then(|| {
@@ -163,7 +165,7 @@ pub fn study_analysis(sweeps: &[(String, String, Analysis)], alpha: f64) -> Stud
             left_out.push(format!("{name}: its internal measures {:?} differ from the study's {:?}", d.measures, input.measures));
             continue;
         }
-        left_out.extend(d.left_out.iter().map(|why| format!("{name}: {why}")));
+        left_out.extend(d.without_cells.iter().map(|why| format!("{name}: {why}")));
         input.replicates.extend(
             d.replicates.iter().map(|r| DecisionReplicate { setting: format!("{name}/{}", r.setting), cells: r.cells.clone() }),
         );
@@ -172,13 +174,14 @@ pub fn study_analysis(sweeps: &[(String, String, Analysis)], alpha: f64) -> Stud
         (None, Vec::new())
     } else {
         let mut decision = decide(&input, alpha);
-        // The sweeps' own reasons, then the study's (replicates that cannot be fitted, named by sweep).
-        let own = std::mem::take(&mut decision.left_out);
-        decision.left_out = left_out.into_iter().chain(own).collect();
+        decision.without_cells = left_out;
         (Some(decision), decision_forest(&input))
     };
     StudyAnalysis {
-        sweeps: sweeps.iter().map(|(name, experiment, _)| StudySweep { name: name.clone(), experiment: experiment.clone() }).collect(),
+        sweeps: sweeps
+            .iter()
+            .map(|(name, experiment, _)| StudySweep { name: name.clone(), experiment: experiment.clone() })
+            .collect(),
         effects,
         unreplicated,
         decision,
@@ -197,7 +200,8 @@ fn decision_forest(input: &DecisionInput) -> Vec<StudyEffect> {
     }
     (0..=p)
         .map(|j| {
-            let name = if j == 0 { "decision: seed variance".to_string() } else { format!("decision: {}", input.measures[j - 1]) };
+            let name =
+                if j == 0 { "decision: seed variance".to_string() } else { format!("decision: {}", input.measures[j - 1]) };
             let rows: Vec<(String, Vec<f64>)> =
                 per_unit.iter().map(|(unit, bs)| (unit.to_string(), bs.iter().map(|b| b[j]).collect())).collect();
             study_effect(&name, &rows)

@@ -28,6 +28,7 @@ mod resolve;
 mod runs;
 mod spec;
 pub mod streams;
+mod study;
 
 pub use error::SpecError;
 pub use hash::{canonical_form, spec_hash, sweep_dir_name};
@@ -35,3 +36,4 @@ pub use keys::{KEYS, KeyDoc, keys_markdown};
 pub use resolve::{geometric_widths, load_spec, parse_spec};
 pub use runs::RunKey;
 pub use spec::*;
+pub use study::{StudyExperiment, StudySpec, load_study};

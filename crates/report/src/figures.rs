@@ -3,7 +3,7 @@
 use std::error::Error;
 use std::sync::Once;
 
-use ddlab_analysis::{Analysis, ConditionAnalysis, CurvePoint, MetricVerdict};
+use ddlab_analysis::{Analysis, ConditionAnalysis, CurvePoint, MetricVerdict, StudyEffect};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -752,6 +752,80 @@ where
         if let Some(s) = h.slope.filter(|s| s.is_finite()) {
             chart.draw_series(LineSeries::new(vec![(xr.start, s * xr.start), (xr.end, s * xr.end)], BLACK.stroke_width(1)))?;
         }
+    }
+    Ok(())
+}
+
+/// A study's forest plot of one effect: each setting's estimate with its 95% interval over its draws,
+/// and the random-effects pool (a diamond spanning its interval) at the bottom.
+pub fn draw_forest(name: &str, effect: &StudyEffect) -> Result<Figure, ReportError> {
+    register_font();
+    let rows = effect.settings.len() + 1;
+    let height = (140 + 34 * rows).min(4000) as u32;
+    Ok(render!(
+        name.to_string(),
+        format!("{}: per setting (mean and 95% interval over its draws) and pooled (random effects)", effect.name),
+        (1100, height),
+        |area| forest_figure(&area, effect)
+    ))
+}
+
+fn forest_figure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, effect: &StudyEffect) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let n = effect.settings.len();
+    let pooled = effect.pooled.as_ref();
+    let values = effect
+        .settings
+        .iter()
+        .flat_map(|s| [Some(s.mean), s.lo, s.hi])
+        .chain(pooled.iter().flat_map(|p| [Some(p.lo), Some(p.hi)]))
+        .flatten()
+        .chain(std::iter::once(0.0));
+    let x = range_of(values);
+    // Row i (0 at the top) sits at y = n - i; the pool at y = 0.
+    let y = -0.8..n as f64 + 0.8;
+    let names: Vec<String> = effect.settings.iter().map(|s| s.setting.clone()).collect();
+    let label = move |v: &f64| {
+        let row = v.round();
+        if (v - row).abs() > 1e-6 || row < 0.0 || row > n as f64 {
+            return String::new();
+        }
+        match n - row as usize {
+            i if i < n => names[i].clone(),
+            _ => "pooled".to_string(),
+        }
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(&effect.name, ("sans-serif", FONT_TITLE))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(420)
+        .build_cartesian_2d(x.clone(), y.clone())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n + 3)
+        .y_label_formatter(&label)
+        .x_desc("effect")
+        .label_style(("sans-serif", FONT_TICK))
+        .axis_desc_style(("sans-serif", FONT_LABEL))
+        .draw()?;
+    chart.draw_series(DashedLineSeries::new(vec![(0.0, y.start), (0.0, y.end)], 4, 4, BLACK.stroke_width(1)))?;
+    for (i, s) in effect.settings.iter().enumerate() {
+        let row = (n - i) as f64;
+        if let (Some(lo), Some(hi)) = (s.lo, s.hi) {
+            chart.draw_series(std::iter::once(PathElement::new(vec![(lo, row), (hi, row)], color(0).stroke_width(2))))?;
+        }
+        if s.mean.is_finite() {
+            chart.draw_series(std::iter::once(Circle::new((s.mean, row), 5, color(0).filled())))?;
+        }
+    }
+    if let Some(p) = pooled {
+        let diamond = vec![(p.lo, 0.0), (p.mean, 0.3), (p.hi, 0.0), (p.mean, -0.3)];
+        chart.draw_series(std::iter::once(Polygon::new(diamond, color(1).filled())))?;
     }
     Ok(())
 }

@@ -11,6 +11,6 @@ mod html;
 mod markdown;
 mod summary;
 
-pub use figures::{Figure, ReportError, draw_figures};
+pub use figures::{Figure, ReportError, draw_figures, draw_forest};
 pub use html::{ReportFigure, ReportInputs, report_html};
-pub use markdown::{num, verdict_markdown};
+pub use markdown::{forest_name, num, study_markdown, verdict_markdown};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use ddlab_analysis::{
     Analysis, Coefficient, ConditionAnalysis, CurvePoint, DECISION_SESOI, Decision, EpochWise, ExplicitEnsembles, Favoured,
-    MetricVerdict, TheoryAgreement, Verdict, tested_distance,
+    MetricVerdict, Pooled, StudyAnalysis, StudyEffect, TheoryAgreement, Verdict, tested_distance,
 };
 
 /// A number in a table: 3 significant digits, plain for moderate magnitudes. The report's script
@@ -388,8 +388,11 @@ fn decision_markdown(d: &Decision) -> String {
         }
         out.push('\n');
     }
+    if !d.without_cells.is_empty() {
+        out.push_str(&format!("Replicates without cells: {}.\n\n", d.without_cells.join("; ")));
+    }
     if !d.left_out.is_empty() {
-        out.push_str(&format!("Left out: {}.\n\n", d.left_out.join("; ")));
+        out.push_str(&format!("Left out of the fits: {}.\n\n", d.left_out.join("; ")));
     }
     out
 }
@@ -480,5 +483,85 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
     out.push_str(VERDICT_HEADER);
     out.push_str(&verdict_row(&analysis.width_adjusted_verdict));
     out.push('\n');
+    out
+}
+
+/// A study's pool in words: `mean [lo, hi] over K settings, I^2 = x%`.
+fn pooled_words(p: &Pooled) -> String {
+    format!(
+        "{} [{}, {}] over {} settings, I^2 = {:.0}% (tau^2 = {})",
+        num(p.mean),
+        num(p.lo),
+        num(p.hi),
+        p.settings,
+        100.0 * p.i2,
+        num(p.tau2)
+    )
+}
+
+/// One effect's forest as a table: each setting, then the pool.
+fn forest_table(e: &StudyEffect, figure: &str) -> String {
+    let mut out = format!(
+        "### {}\n\n![{}](figures/{figure}.svg)\n\n| setting | draws | mean [95%] |\n| --- | --- | --- |\n",
+        e.name, e.name
+    );
+    for s in &e.settings {
+        out.push_str(&format!("| {} | {} | {} |\n", cell(&s.setting), s.draws, interval(Some(s.mean), s.lo, s.hi)));
+    }
+    match (&e.pooled, &e.why_not_pooled) {
+        (Some(p), _) => out.push_str(&format!("| **pooled (random effects)** | | {} |\n\n", pooled_words(p))),
+        (None, why) => out.push_str(&format!("\nNot pooled: {}.\n\n", why.as_deref().unwrap_or("too few settings"))),
+    }
+    out
+}
+
+/// The figure name of a study effect.
+pub fn forest_name(effect: &str) -> String {
+    let slug: String = effect.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    format!("forest-{}", slug.trim_matches('-'))
+}
+
+/// study.md: the study's answer first (the decision between the accounts over every sweep, then each
+/// effect's pool), the sweeps with links to their reports, then each forest.
+pub fn study_markdown(study: &StudyAnalysis, folder: &str) -> String {
+    let mut out = format!("# Study: {folder}\n\n");
+    out.push_str("Hypothesis: the second descent of the test error coincides with the growth of the network's internal ensemble of sub-functions. Rival: it is the seed variance decaying with width. A study pools several sweeps (docs/SCIENCE.md, Statistics, \"Studies: several sweeps as one\"): each setting (a sweep's setting replicated over data draws) is a unit; its estimate is the mean over its draws, and the settings are pooled with a random-effects model (DerSimonian-Laird tau^2, Hartung-Knapp 95% interval, I^2 the share of the spread that is heterogeneity).\n\n## Answer\n\n");
+    match &study.decision {
+        Some(d) => out.push_str(&format!("**Which account** (over {} {}): {}\n\n", d.units, d.unit, decision_line(d))),
+        None => out.push_str("**Which account**: no sweep of this study crosses interventions, so the decision between the accounts is not made.\n\n"),
+    }
+    let pooled: Vec<String> =
+        study.effects.iter().filter_map(|e| e.pooled.as_ref().map(|p| format!("{}: {}", e.name, pooled_words(p)))).collect();
+    if !pooled.is_empty() {
+        out.push_str(&format!("**Pooled effects.** {}.\n\n", pooled.join("; ")));
+    }
+    out.push_str("## Sweeps\n\n| sweep | experiment | report | verdict |\n| --- | --- | --- | --- |\n");
+    for s in &study.sweeps {
+        out.push_str(&format!(
+            "| {} | {} | [report.html](../{}/report.html) | [analysis.md](../{}/analysis.md) |\n",
+            s.name, s.experiment, s.name, s.name
+        ));
+    }
+    out.push('\n');
+    if !study.unreplicated.is_empty() {
+        out.push_str(&format!(
+            "Conditions without data draws (no replicate-level interval; left out of the pools): {}.\n\n",
+            study.unreplicated.join(", ")
+        ));
+    }
+    if let Some(d) = &study.decision {
+        out.push_str(&decision_markdown(d).replacen(
+            "## Deciding between the accounts",
+            "## Deciding between the accounts over the study",
+            1,
+        ));
+        for e in &study.decision_forest {
+            out.push_str(&forest_table(e, &forest_name(&e.name)));
+        }
+    }
+    out.push_str("## Effects per setting\n\n");
+    for e in &study.effects {
+        out.push_str(&forest_table(e, &forest_name(&e.name)));
+    }
     out
 }
