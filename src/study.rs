@@ -15,7 +15,7 @@ use crate::sweep::{exit_code, sweep_one};
 pub fn run(args: StudyArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     let study = load_study(&args.study)?;
     let runs_dir = &args.options.runs_dir;
-    let folder = claim_sweeps(runs_dir, &study)?;
+    let folder = claim_sweeps(runs_dir, &study)?.root;
     let quiet = args.options.quiet;
     if !quiet {
         println!("study {} ({} experiments)", folder.display(), study.experiments.len());
@@ -42,8 +42,8 @@ pub fn run(args: StudyArgs, stop: &AtomicBool) -> anyhow::Result<ExitCode> {
     }
     let written = write_study(runs_dir, &study)?;
     if !quiet {
-        println!("study figures: {} ({} forest plots, SVG and PNG)", written.folder.join("figures").display(), written.figures);
+        println!("study figures: {} ({} forest plots, SVG and PNG)", written.dir.figures_dir().display(), written.figures);
     }
-    println!("study: {}", written.markdown.display());
+    println!("study: {}", written.dir.markdown().display());
     Ok(if incomplete { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

@@ -153,7 +153,7 @@ pub fn runs_table(rows: &[RunSummary]) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 /// Writes `value` as pretty JSON, whole, by rename.
-fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| StoreError::new(path, format!("cannot encode ({e})")))?;
     write_atomic(path, &bytes)
 }

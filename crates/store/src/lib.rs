@@ -19,6 +19,8 @@
 //!   runs.csv, probes.csv, analysis.json, analysis.md, figures/, report.html
 //!   slurm/                            only for `ddlab slurm`: array.sbatch, finish.sbatch,
 //!                                     plan.toml (shard count), jobs.toml (job IDs), logs/
+//! <runs-dir>/study-<name>-<hash>/     a study (`ddlab study`): study.toml (its sweeps), study.json,
+//!                                     study.md, figures/ (forest plots), slurm/ (`ddlab slurm STUDY`)
 //! ```
 //!
 //! ## Invariants
@@ -34,6 +36,7 @@ mod phases;
 mod records;
 mod runs;
 mod slurm;
+mod study;
 mod sweep;
 
 pub use atomic::write_atomic;
@@ -44,4 +47,5 @@ pub use phases::Phases;
 pub use records::{FigureIndex, MetricsRow, NoiseRow, Phase, ProbeRow};
 pub use runs::{RunOutcome, RunRecord, RunSummary};
 pub use slurm::{SlurmJobs, SlurmPlan};
+pub use study::{StudyClaim, StudyDir};
 pub use sweep::{RunLock, RunPhase, SweepDir};
