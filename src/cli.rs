@@ -34,6 +34,7 @@ pub enum Command {
     Study(StudyArgs),
     /// Write a sweep's Slurm job array (`slurm/array.sbatch`, one shard per task) and its finish job
     /// (`slurm/finish.sbatch`: probes, analysis, figures, report) into the sweep folder; `--submit` submits both.
+    /// Given a study file: the jobs of each of its sweeps, and the study job after them.
     Slurm(SlurmArgs),
     /// Time the default sweep's training: one model at a time vs the scheduler, flex vs ndarray,
     /// throughput against a plain matmul, cores busy, peak memory, and PyTorch when installed.
@@ -148,7 +149,8 @@ pub struct StatusArgs {
 
 #[derive(Args, Debug)]
 pub struct SlurmArgs {
-    /// Experiment file (TOML).
+    /// Experiment file (TOML), or a study file: then every sweep of the study gets its jobs, and the
+    /// study folder a job that writes the study after them.
     pub experiment: PathBuf,
     /// Folder that holds sweep folders (on a file system every node sees).
     #[arg(long, default_value = "runs")]

@@ -270,3 +270,86 @@ fn slurm_writes_the_array_and_finish_scripts() {
     let status = run(&["status", sweep.to_str().unwrap()], dir.path());
     assert!(stdout(&status).contains("shard 4/4"), "{}", stdout(&status));
 }
+
+/// `ddlab slurm STUDY` writes every sweep's array and finish scripts and the study job, which finishes
+/// the study after them; with `--submit` and no sbatch it writes nothing.
+#[test]
+fn slurm_writes_a_studys_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    experiment(dir.path(), "a.toml", &SMALL.replace("name = \"shards\"", "name = \"sa\""));
+    experiment(dir.path(), "b.toml", &SMALL.replace("name = \"shards\"", "name = \"sb\""));
+    let study = experiment(dir.path(), "study.toml", "name = \"pair\"\nexperiments = [\"a.toml\", \"b.toml\"]\n");
+    let study = study.to_str().unwrap();
+
+    let empty_path = tempfile::tempdir().unwrap();
+    let refused = ddlab()
+        .args(["slurm", study, "--runs-dir", "nothing", "--submit"])
+        .env("PATH", empty_path.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("`sbatch` is not on PATH"), "{}", stderr(&refused));
+    assert!(!dir.path().join("nothing").exists(), "a refused submission wrote files");
+
+    let out = run(&["slurm", study, "--runs-dir", "r", "--tasks", "2", "--time", "00:30:00"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs = dir.path().join("r");
+    let mut folders: Vec<_> = std::fs::read_dir(&runs).unwrap().flatten().map(|e| e.path()).collect();
+    folders.sort();
+    let names: Vec<String> = folders.iter().map(|f| f.file_name().unwrap().to_string_lossy().to_string()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    for sweep in folders.iter().filter(|f| !f.file_name().unwrap().to_string_lossy().starts_with("study-")) {
+        let array = std::fs::read_to_string(sweep.join("slurm/array.sbatch")).unwrap();
+        assert!(array.contains("#SBATCH --array=0-1") && array.contains("#SBATCH --time=00:30:00"), "{array}");
+        assert!(std::fs::read_to_string(sweep.join("slurm/finish.sbatch")).unwrap().contains("--finish"));
+    }
+    let study_dir = folders.iter().find(|f| f.file_name().unwrap().to_string_lossy().starts_with("study-pair-")).unwrap();
+    assert!(study_dir.join("study.toml").is_file(), "the study's sweeps are claimed");
+    let job = std::fs::read_to_string(study_dir.join("slurm/study.sbatch")).unwrap();
+    assert!(job.contains(" study ") && job.contains("study.toml") && job.contains("--finish"), "{job}");
+    assert!(job.contains("#SBATCH --time=00:30:00"), "{job}");
+}
+
+#[test]
+#[ignore = "needs a running Slurm: scripts/slurm-local.sh start (CI runs it with DDLAB_REQUIRE_SLURM=1)"]
+fn a_study_on_slurm_writes_the_study_after_every_sweep() {
+    if !slurm_is_up() {
+        let required = std::env::var_os("DDLAB_REQUIRE_SLURM").is_some();
+        panic!("no Slurm answers sinfo{}", if required { " although DDLAB_REQUIRE_SLURM is set" } else { "" });
+    }
+    let start = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    experiment(dir.path(), "a.toml", &SMALL.replace("name = \"shards\"", "name = \"sa\""));
+    experiment(dir.path(), "b.toml", &SMALL.replace("name = \"shards\"", "name = \"sb\""));
+    let study = experiment(dir.path(), "study.toml", "name = \"pair\"\nexperiments = [\"a.toml\", \"b.toml\"]\n");
+    let out = run(
+        &["slurm", study.to_str().unwrap(), "--runs-dir", "r", "--submit", "--tasks", "2", "--cpus-per-task", "1"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = text.lines().find(|l| l.starts_with("follow: squeue -j ")).unwrap_or_else(|| panic!("{text}"));
+    let ids = line.trim_start_matches("follow: squeue -j ").to_string();
+    assert_eq!(ids.split(',').count(), 5, "two arrays, two finish jobs, one study job: {ids}");
+    // The study job waits for both finish jobs (asked at once, while the arrays still train).
+    let jobs: Vec<&str> = ids.split(',').collect();
+    let dependency = squeue(jobs[4], "%E");
+    for finish in [jobs[1], jobs[3]] {
+        assert!(dependency.contains(&format!("afterany:{finish}")), "the study job waits on {dependency}, not on {finish}");
+    }
+    while !squeue(&ids, "%i").trim().is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(600), "jobs still queued: {}", squeue(&ids, "%i %T %R"));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let runs = dir.path().join("r");
+    let study_dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("study-pair-"))
+        .unwrap();
+    let log = std::fs::read_to_string(study_dir.join("slurm/logs/study.log")).unwrap_or_default();
+    assert!(study_dir.join("study.md").is_file() && study_dir.join("study.json").is_file(), "no study written: {log}");
+    eprintln!("slurm study end-to-end: {:.0} s", start.elapsed().as_secs_f64());
+}

@@ -135,3 +135,33 @@ fn a_study_without_probes_trains_and_says_the_study_waits() {
     assert!(folders[0].join("study.toml").is_file());
     assert!(!folders[0].join("study.json").exists(), "a study of unanalysed sweeps was written");
 }
+
+/// Every shipped experiment and study file loads: a typo in one fails here, not an hour into a sweep.
+#[test]
+fn every_shipped_experiment_and_study_file_loads() {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                found.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments"), &mut files);
+    let mut studies = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let is_study = text.parse::<toml::Table>().unwrap().contains_key("experiments");
+        if is_study {
+            let study = ddlab_config::load_study(file).unwrap_or_else(|e| panic!("{e}"));
+            assert!(study.experiments.len() >= 2, "{}", file.display());
+            studies += 1;
+        } else {
+            ddlab_config::load_spec(file).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    assert!(studies >= 1, "no shipped study under experiments/");
+}

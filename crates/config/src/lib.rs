@@ -36,4 +36,4 @@ pub use keys::{KEYS, KeyDoc, keys_markdown};
 pub use resolve::{geometric_widths, load_spec, parse_spec};
 pub use runs::RunKey;
 pub use spec::*;
-pub use study::{StudyExperiment, StudySpec, load_study};
+pub use study::{StudyExperiment, StudySpec, is_study_file, load_study};

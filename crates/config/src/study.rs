@@ -115,3 +115,12 @@ pub fn load_study(path: &Path) -> Result<StudySpec, SpecError> {
     }
     Ok(StudySpec { name, file: path.to_path_buf(), experiments })
 }
+
+/// Whether `path` reads as a study file (a top-level `experiments` list and no `[data]`), so that a
+/// command taking either an experiment or a study can tell them apart. Unreadable or malformed files
+/// are not studies: loading them as experiments gives the error that names the line.
+pub fn is_study_file(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let Ok(table) = text.parse::<toml::Table>() else { return false };
+    table.get("experiments").is_some_and(|e| e.is_array()) && !table.contains_key("data")
+}
