@@ -120,6 +120,13 @@ fn a_study_runs_its_sweeps_and_writes_the_answer_with_links_and_forests() {
     assert!(stderr(&out).contains("two studies may not share a sweep"), "{}", stderr(&out));
     assert!(stderr(&out).contains("other.toml"), "the error names the study file: {}", stderr(&out));
     assert_eq!(study_folders(&runs), folders, "the refused study left a folder");
+
+    // The study file edited (an experiment dropped) is the same study: it keeps its sweeps (nothing
+    // retrains) and gets a folder of its own.
+    experiment(dir.path(), "study.toml", "name = \"three\"\nexperiments = [\"a.toml\", \"b.toml\"]\n");
+    let edited = run(&["study", study.to_str().unwrap(), "--runs-dir", "runs", "--quiet"], dir.path());
+    assert!(edited.status.success(), "{}\n{}", stdout(&edited), stderr(&edited));
+    assert_eq!(study_folders(&runs).len(), 2);
 }
 
 #[test]

@@ -16,25 +16,31 @@ pub fn study_dir(runs_dir: &Path, study: &StudySpec) -> StudyDir {
     StudyDir::at(runs_dir, &study.folder_name())
 }
 
-/// Claims the study's sweeps in `runs_dir`: refuses a sweep that another study's folder already lists
-/// (two studies may not share a sweep), then writes the claim. Touches nothing else, so a refused study
+/// Claims the study's sweeps in `runs_dir`: refuses a sweep that another study file's folder already
+/// lists (two studies may not share a sweep), then writes the claim. Touches nothing else, so a refused study
 /// leaves no file behind.
 pub fn claim_sweeps(runs_dir: &Path, study: &StudySpec) -> crate::Result<StudyDir> {
     let dir = study_dir(runs_dir, study);
     let ours: Vec<String> = study.experiments.iter().map(|e| e.sweep_name()).collect();
-    for (file, claim) in dir.other_claims(runs_dir)? {
+    // The study file, as claims record it: an edited study file (an experiment added or dropped) gets
+    // another folder, and may take over its own earlier folder's sweeps.
+    let file = study.file.canonicalize().unwrap_or_else(|_| study.file.clone()).display().to_string();
+    for (other, claim) in dir.other_claims(runs_dir)? {
+        if claim.file == file {
+            continue;
+        }
         if let Some((i, sweep)) = ours.iter().enumerate().find(|(_, s)| claim.sweeps.contains(s)) {
             return Err(SweepError::Other(format!(
                 "{}: experiments: `{}` trains sweep {sweep}, which study {} ({}) already uses: two studies may not share a sweep (give this experiment another name, or study it in {})",
                 study.file.display(),
                 study.experiments[i].listed,
                 claim.study,
-                file.display(),
+                other.display(),
                 claim.study
             )));
         }
     }
-    dir.write_claim(&StudyClaim { study: study.folder_name(), file: study.file.display().to_string(), sweeps: ours })?;
+    dir.write_claim(&StudyClaim { study: study.folder_name(), file, sweeps: ours })?;
     Ok(dir)
 }
 
