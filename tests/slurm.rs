@@ -30,6 +30,10 @@ checkpoint_every = 25
 probe_set = 100
 "#;
 
+/// The real-Slurm tests share one small cluster (2 CPUs in CI): run one at a time, so that neither's
+/// timing (a task caught mid-training and requeued) depends on the other's jobs.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn slurm_is_up() -> bool {
     Command::new("sinfo").args(["-h", "-o", "%T"]).output().is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
 }
@@ -42,6 +46,7 @@ fn squeue(ids: &str, format: &str) -> String {
 #[test]
 #[ignore = "needs a running Slurm: scripts/slurm-local.sh start (CI runs it with DDLAB_REQUIRE_SLURM=1)"]
 fn a_slurm_array_with_a_requeued_task_finishes_the_sweep_one_machine_would() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     if !slurm_is_up() {
         let required = std::env::var_os("DDLAB_REQUIRE_SLURM").is_some();
         panic!(
@@ -314,6 +319,7 @@ fn slurm_writes_a_studys_jobs() {
 #[test]
 #[ignore = "needs a running Slurm: scripts/slurm-local.sh start (CI runs it with DDLAB_REQUIRE_SLURM=1)"]
 fn a_study_on_slurm_writes_the_study_after_every_sweep() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     if !slurm_is_up() {
         let required = std::env::var_os("DDLAB_REQUIRE_SLURM").is_some();
         panic!("no Slurm answers sinfo{}", if required { " although DDLAB_REQUIRE_SLURM is set" } else { "" });
