@@ -39,7 +39,7 @@ pub use probe_runs::{Probed, collect_probes, probe_one_model, probe_sweep};
 pub use progress::Mode;
 pub use sequence::{SweepEnd, SweepEvents, SweepRequest, run_sweep};
 pub use shard::{Shard, assign_shards, check_shardable, shard_from_slurm, shard_runs};
-pub use study::{StudyWritten, claim_sweeps, study_dir, write_study};
+pub use study::{StudyWritten, claim_sweeps, write_study};
 pub use train_runs::{TrainOptions, TrainOutcome, train_sweep};
 
 /// A stored model of `shape` (the store reads the bytes, the model crate decodes them); a damaged file

@@ -12,7 +12,7 @@ use ddlab_store::{FigureFiles, StudyClaim, StudyDir, SweepDir};
 use crate::SweepError;
 
 /// The study's folder under `runs_dir`.
-pub fn study_dir(runs_dir: &Path, study: &StudySpec) -> StudyDir {
+fn study_dir(runs_dir: &Path, study: &StudySpec) -> StudyDir {
     StudyDir::at(runs_dir, &study.folder_name())
 }
 
