@@ -84,6 +84,29 @@ fn a_study_runs_its_sweeps_and_writes_the_answer_with_links_and_forests() {
     let sweeps_in_decision: std::collections::BTreeSet<String> =
         replicates.iter().map(|r| r["setting"].as_str().unwrap().split('/').next().unwrap().to_string()).collect();
     assert_eq!(sweeps_in_decision.len(), 3, "{sweeps_in_decision:?}");
+    // The effects' units are the same settings: a sweep's four interventions share their draws, so they
+    // are one setting, not four (docs/SCIENCE.md, "Studies: several sweeps as one").
+    let kw = "H5 one net of width kW minus k nets of width W";
+    let effect = json["effects"].as_array().unwrap().iter().find(|e| e["name"] == kw).expect("H5's kW effect");
+    let units: Vec<&str> = effect["settings"].as_array().unwrap().iter().map(|s| s["setting"].as_str().unwrap()).collect();
+    assert_eq!(units.len(), 3, "one unit per sweep: {units:?}");
+    for (unit, n) in units.iter().zip(["n80-noise0", "n100-noise0", "n120-noise0"]) {
+        assert!(unit.ends_with(&format!("/{n}")), "{units:?}");
+    }
+    // With every draw complete, a setting's mean is the mean of its interventions' means.
+    let interventions = effect["interventions"].as_array().expect("each intervention beside its setting");
+    assert_eq!(interventions.len(), 12, "{interventions:?}");
+    for unit in effect["settings"].as_array().unwrap() {
+        let name = unit["setting"].as_str().unwrap();
+        let own: Vec<f64> = interventions
+            .iter()
+            .filter(|i| i["setting"].as_str().unwrap().starts_with(name))
+            .map(|i| i["mean"].as_f64().unwrap())
+            .collect();
+        assert_eq!(own.len(), 4, "{name}");
+        let mean = own.iter().sum::<f64>() / 4.0;
+        assert!((unit["mean"].as_f64().unwrap() - mean).abs() < 1e-12, "{name}: {unit} vs {mean}");
+    }
 
     let md = std::fs::read_to_string(folder.join("study.md")).unwrap();
     let answer = md.split("## Answer\n\n").nth(1).expect("study.md has an answer");

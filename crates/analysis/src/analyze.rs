@@ -157,8 +157,14 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
         analysed.push(c);
         behind.push(b);
     }
-    let settings: Vec<(String, Option<u64>)> =
-        conditions.iter().map(|c| (if c.setting.is_empty() { c.condition.clone() } else { c.setting.clone() }, c.draw)).collect();
+    let settings: Vec<(String, String, Option<u64>)> = conditions
+        .iter()
+        .map(|c| {
+            let setting = if c.setting.is_empty() { c.condition.clone() } else { c.setting.clone() };
+            let base = if c.base_setting.is_empty() { setting.clone() } else { c.base_setting.clone() };
+            (setting, base, c.draw)
+        })
+        .collect();
     let test_errors: Vec<Vec<(usize, f64)>> = analysed
         .iter()
         .map(|c| c.curves.test_err.iter().flat_map(|p| p.values.iter().map(|v| (p.width, v.value))).collect())
@@ -166,7 +172,7 @@ pub fn analyze(conditions: &[ConditionInput], opts: &Options) -> Analysis {
     let replicated = crate::replicate::replicated(&analysed, &settings, &test_errors, opts.alpha);
     // H2 and H3 compare conditions that differ in their setting; the data draws of one setting are its
     // replicates, not conditions, so a sweep of one setting has nothing to compare.
-    let one_setting = settings.iter().all(|s| s.1.is_some()) && settings.iter().map(|s| &s.0).collect::<BTreeSet<_>>().len() < 2;
+    let one_setting = settings.iter().all(|s| s.2.is_some()) && settings.iter().map(|s| &s.0).collect::<BTreeSet<_>>().len() < 2;
     // H2's and H3's unit is the setting: the data draws of one setting share its threshold and whatever
     // else the setting fixes, so they are one unit, not several conditions. A condition without a data
     // draw is a unit of its own, whatever its label.

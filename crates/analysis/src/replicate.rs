@@ -48,6 +48,11 @@ pub struct DrawOutcomes {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReplicatedSetting {
     pub setting: String,
+    /// The setting without its intervention (docs/SCIENCE.md, "Studies: several sweeps as one"): the
+    /// settings sharing it share their data draws. Empty: no intervention is known (analysis.json of an
+    /// earlier version); the setting is its own base.
+    #[serde(default)]
+    pub base_setting: String,
     /// (data seed, condition label) of every draw.
     pub draws: Vec<(u64, String)>,
     pub variance: Vec<VarianceSplit>,
@@ -98,17 +103,17 @@ fn effect(name: &str, values: Vec<(u64, f64)>) -> DrawEffect {
     }
 }
 
-/// Groups the analysed conditions by setting (`inputs`: (setting, data draw) per condition, in the same
-/// order) and summarises every setting with at least two draws. `runs`: per condition, the test error of
+/// Groups the analysed conditions by setting (`inputs`: (setting, base setting, data draw) per
+/// condition, in the same order) and summarises every setting with at least two draws. `runs`: per condition, the test error of
 /// every run as (width, value).
 pub(crate) fn replicated(
     analysed: &[ConditionAnalysis],
-    inputs: &[(String, Option<u64>)],
+    inputs: &[(String, String, Option<u64>)],
     runs: &[Vec<(usize, f64)>],
     alpha: f64,
 ) -> Vec<ReplicatedSetting> {
     let mut groups: BTreeMap<&str, Vec<(u64, usize)>> = BTreeMap::new();
-    for (i, (setting, draw)) in inputs.iter().enumerate() {
+    for (i, (setting, _, draw)) in inputs.iter().enumerate() {
         if let Some(d) = draw {
             groups.entry(setting.as_str()).or_default().push((*d, i));
         }
@@ -171,6 +176,7 @@ pub(crate) fn replicated(
                 verdicts,
                 metric_verdicts,
                 setting: setting.to_string(),
+                base_setting: inputs[members[0].1].1.clone(),
                 draws: members.iter().map(|(d, i)| (*d, analysed[*i].condition.clone())).collect(),
                 variance,
                 effects,

@@ -1,7 +1,8 @@
 //! Several sweeps as one study (docs/SCIENCE.md, Statistics, "Studies: several sweeps as one"): per
-//! effect, each setting's estimate over its data draws and their random-effects pool (DerSimonian-Laird
-//! between-setting variance, Hartung-Knapp interval, I^2); and the decision between the accounts over
-//! every sweep's replicates, the settings as units.
+//! effect, each setting's estimate over its data draws (a setting being a sweep's base setting, its
+//! interventions averaged within each draw, since they share the draw) and their random-effects pool
+//! (DerSimonian-Laird between-setting variance, Hartung-Knapp interval, I^2); and the decision between
+//! the accounts over every sweep's replicates, the same settings as units.
 
 use std::collections::BTreeMap;
 
@@ -43,7 +44,17 @@ pub struct Pooled {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StudyEffect {
     pub name: String,
+    /// Per setting (`<sweep>/<base setting>`), the estimate over its draws of the draw's mean over the
+    /// setting's interventions: the units of the pool.
     pub settings: Vec<SettingEstimate>,
+    /// Per setting, its draws in which one of its interventions leaves the effect undefined (the draw's
+    /// value is the mean over the others).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete_draws: Vec<(String, usize)>,
+    /// Per intervention of a setting with several (`<sweep>/<setting>`), its own estimate over the draws:
+    /// descriptive, not pooled (it shares its draws with the setting's other interventions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interventions: Vec<SettingEstimate>,
     /// None: fewer than 2 settings with a variance (`why_not_pooled` says).
     pub pooled: Option<Pooled>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +120,21 @@ pub fn random_effects(estimates: &[(f64, f64)]) -> Option<Pooled> {
     Some(Pooled { settings: k, mean: pooled, lo: pooled - half, hi: pooled + half, tau2, q, i2 })
 }
 
+/// A setting's values per draw from its interventions' `(draw, value)` lists: per draw the mean over the
+/// interventions that define the effect in it; and how many draws lack one of the interventions that
+/// define it in some draw (their mean is over fewer interventions).
+pub fn setting_draw_means(interventions: &[&[(u64, f64)]]) -> (Vec<f64>, usize) {
+    let defining = interventions.iter().filter(|values| values.iter().any(|(_, v)| v.is_finite())).count();
+    let mut draws: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    for values in interventions {
+        for (d, v) in values.iter().filter(|(_, v)| v.is_finite()) {
+            draws.entry(*d).or_default().push(*v);
+        }
+    }
+    let incomplete = draws.values().filter(|vs| vs.len() < defining).count();
+    (draws.values().map(|vs| mean(vs)).collect(), incomplete)
+}
+
 /// An effect over settings from each setting's draw values.
 fn study_effect(name: &str, per_setting: &[(String, Vec<f64>)]) -> StudyEffect {
     // A setting where the effect is defined in no draw has no estimate.
@@ -123,24 +149,28 @@ fn study_effect(name: &str, per_setting: &[(String, Vec<f64>)]) -> StudyEffect {
             settings.len()
         )
     });
-    StudyEffect { name: name.into(), settings, pooled, why_not_pooled }
+    StudyEffect { name: name.into(), settings, pooled, why_not_pooled, incomplete_draws: Vec::new(), interventions: Vec::new() }
 }
 
 /// The study's analysis from each sweep's (folder name, experiment, analysis).
 pub fn study_analysis(sweeps: &[(String, String, Analysis)], alpha: f64) -> StudyAnalysis {
-    // Effects: name -> (setting, draw values), in the order first seen.
+    // Effects: name -> setting -> intervention -> (draw, value), in the order first seen.
     let mut order: Vec<String> = Vec::new();
-    let mut by_effect: BTreeMap<String, Vec<(String, Vec<f64>)>> = BTreeMap::new();
+    let mut by_effect: BTreeMap<String, BTreeMap<String, Vec<(String, Vec<(u64, f64)>)>>> = BTreeMap::new();
     let mut unreplicated = Vec::new();
     for (name, _, analysis) in sweeps {
         for r in &analysis.replicated {
-            let setting = format!("{name}/{}", r.setting);
+            let base = if r.base_setting.is_empty() { &r.setting } else { &r.base_setting };
             for e in &r.effects {
                 if !by_effect.contains_key(&e.name) {
                     order.push(e.name.clone());
                 }
-                let values: Vec<f64> = e.values.iter().map(|(_, v)| *v).filter(|v| v.is_finite()).collect();
-                by_effect.entry(e.name.clone()).or_default().push((setting.clone(), values));
+                by_effect
+                    .entry(e.name.clone())
+                    .or_default()
+                    .entry(format!("{name}/{base}"))
+                    .or_default()
+                    .push((format!("{name}/{}", r.setting), e.values.clone()));
             }
         }
         let replicated: Vec<&str> = analysis.replicated.iter().flat_map(|r| r.draws.iter().map(|(_, c)| c.as_str())).collect();
@@ -152,7 +182,31 @@ pub fn study_analysis(sweeps: &[(String, String, Analysis)], alpha: f64) -> Stud
                 .map(|c| format!("{name}/{}", c.condition)),
         );
     }
-    let effects = order.iter().map(|e| study_effect(e, &by_effect[e])).collect();
+    let effects = order
+        .iter()
+        .map(|e| {
+            let mut rows = Vec::new();
+            let mut incomplete_draws = Vec::new();
+            let mut interventions = Vec::new();
+            for (setting, members) in &by_effect[e] {
+                let lists: Vec<&[(u64, f64)]> = members.iter().map(|(_, values)| &values[..]).collect();
+                let (values, incomplete) = setting_draw_means(&lists);
+                if incomplete > 0 {
+                    incomplete_draws.push((setting.clone(), incomplete));
+                }
+                rows.push((setting.clone(), values));
+                if members.len() > 1 {
+                    interventions.extend(members.iter().filter(|(_, v)| v.iter().any(|(_, v)| v.is_finite())).map(
+                        |(label, values)| {
+                            let finite: Vec<f64> = values.iter().map(|(_, v)| *v).filter(|v| v.is_finite()).collect();
+                            setting_estimate(label, &finite)
+                        },
+                    ));
+                }
+            }
+            StudyEffect { incomplete_draws, interventions, ..study_effect(e, &rows) }
+        })
+        .collect();
 
     // The decision: every sweep's replicates, each setting named by its sweep.
     let mut input = DecisionInput::default();
@@ -248,5 +302,63 @@ mod tests {
         assert!((e.hi.unwrap() - (2.0 + 4.302652729911275 * (1.0f64 / 3.0).sqrt())).abs() < 1e-9);
         let one = setting_estimate("s", &[1.0]);
         assert_eq!((one.variance, one.lo), (None, None));
+    }
+
+    /// Two interventions of one setting over three draws, A = (1, 2, 3) and B = (3, 2, 7): the draws'
+    /// means are (2, 2, 5), so the setting's estimate is 3 with v = s^2 / 3 = 3 / 3 = 1 (six independent
+    /// values would give v = 4.4 / 6). A fourth draw that only A defines is that draw's value alone and
+    /// counts as incomplete; an intervention that defines the effect in no draw does not count.
+    #[test]
+    fn a_settings_interventions_are_averaged_within_each_draw() {
+        let a = [(1, 1.0), (2, 2.0), (3, 3.0)];
+        let b = [(1, 3.0), (2, 2.0), (3, 7.0)];
+        let never = [(1, f64::NAN)];
+        let (values, incomplete) = setting_draw_means(&[&a, &b, &never]);
+        assert_eq!((values.clone(), incomplete), (vec![2.0, 2.0, 5.0], 0));
+        let e = setting_estimate("s", &values);
+        assert_eq!(e.mean, 3.0);
+        assert!((e.variance.unwrap() - 1.0).abs() < 1e-12, "{e:?}");
+        let a4 = [(1, 1.0), (2, 2.0), (3, 3.0), (4, 9.0)];
+        assert_eq!(setting_draw_means(&[&a4, &b, &never]), (vec![2.0, 2.0, 5.0, 9.0], 1));
+    }
+
+    fn replicated(setting: &str, base: &str, values: &[(u64, f64)]) -> crate::ReplicatedSetting {
+        crate::ReplicatedSetting {
+            setting: setting.into(),
+            base_setting: base.into(),
+            draws: values.iter().map(|(d, _)| (*d, format!("{setting}-d{d}"))).collect(),
+            variance: Vec::new(),
+            effects: vec![crate::DrawEffect { name: "peak".into(), values: values.to_vec(), mean: None, lo: None, hi: None }],
+            outcomes: Vec::new(),
+            verdicts: Vec::new(),
+            metric_verdicts: Vec::new(),
+        }
+    }
+
+    /// A study's units are its sweeps' base settings: two sweeps, each of two interventions over three
+    /// draws, pool as 2 settings whose estimates are the draws' means over the interventions (sweep x:
+    /// A = (1, 2, 3), B = (3, 2, 7) -> 3 with v = 1; sweep y: the same values plus 1 -> 4 with v = 1), so
+    /// the pool has K = 2, mean 3.5, tau^2 = 0 (Q = 0.5 < 1) and the Hartung-Knapp half-width
+    /// t(1) sqrt(0.25 / 1 / 2) ... = 12.706205 * 0.5 = 6.353102; each intervention is reported beside.
+    #[test]
+    fn a_studys_settings_are_its_sweeps_base_settings() {
+        let sweep = |shift: f64| {
+            let mut analysis = crate::analyze(&[], &crate::Options::default());
+            let plus = |v: &[(u64, f64)]| v.iter().map(|(d, x)| (*d, x + shift)).collect::<Vec<_>>();
+            analysis.replicated = vec![
+                replicated("n300-noise0.2", "n300-noise0.2", &plus(&[(1, 1.0), (2, 2.0), (3, 3.0)])),
+                replicated("n300-noise0.2-centred", "n300-noise0.2", &plus(&[(1, 3.0), (2, 2.0), (3, 7.0)])),
+            ];
+            analysis
+        };
+        let study = study_analysis(&[("x".into(), "x.toml".into(), sweep(0.0)), ("y".into(), "y.toml".into(), sweep(1.0))], 0.05);
+        let e = &study.effects[0];
+        let names: Vec<&str> = e.settings.iter().map(|s| s.setting.as_str()).collect();
+        assert_eq!(names, ["x/n300-noise0.2", "y/n300-noise0.2"]);
+        assert_eq!((e.settings[0].mean, e.settings[1].mean), (3.0, 4.0));
+        assert_eq!(e.interventions.len(), 4, "{:?}", e.interventions);
+        let p = e.pooled.as_ref().unwrap();
+        assert_eq!((p.settings, p.tau2), (2, 0.0));
+        assert!((p.mean - 3.5).abs() < 1e-12 && (p.hi - 3.5 - 6.353102368087358).abs() < 1e-6, "{p:?}");
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use ddlab_analysis::{
     Analysis, Coefficient, ConditionAnalysis, CurvePoint, DECISION_SESOI, Decision, EpochWise, ExplicitEnsembles, Favoured,
-    MetricVerdict, Pooled, StudyAnalysis, StudyEffect, TheoryAgreement, Verdict, tested_distance,
+    MetricVerdict, Pooled, SettingEstimate, StudyAnalysis, StudyEffect, TheoryAgreement, Verdict, tested_distance,
 };
 
 /// A number in a table: 3 significant digits, plain for moderate magnitudes. The report's script
@@ -500,17 +500,36 @@ fn pooled_words(p: &Pooled) -> String {
 }
 
 /// One effect's forest as a table: each setting, then the pool.
+/// A table row of one estimate over draws: name, draws, mean [95%].
+fn estimate_row(s: &SettingEstimate) -> String {
+    format!("| {} | {} | {} |\n", cell(&s.setting), s.draws, interval(Some(s.mean), s.lo, s.hi))
+}
+
 fn forest_table(e: &StudyEffect, figure: &str) -> String {
     let mut out = format!(
         "### {}\n\n![{}](figures/{figure}.svg)\n\n| setting | draws | mean [95%] |\n| --- | --- | --- |\n",
         e.name, e.name
     );
     for s in &e.settings {
-        out.push_str(&format!("| {} | {} | {} |\n", cell(&s.setting), s.draws, interval(Some(s.mean), s.lo, s.hi)));
+        out.push_str(&estimate_row(s));
     }
     match (&e.pooled, &e.why_not_pooled) {
         (Some(p), _) => out.push_str(&format!("| **pooled (random effects)** | | {} |\n\n", pooled_words(p))),
         (None, why) => out.push_str(&format!("\nNot pooled: {}.\n\n", why.as_deref().unwrap_or("too few settings"))),
+    }
+    if !e.incomplete_draws.is_empty() {
+        let left: Vec<String> = e.incomplete_draws.iter().map(|(s, n)| format!("{s} ({n})")).collect();
+        out.push_str(&format!(
+            "Draws in which one of the setting's interventions leaves the effect undefined (the draw's value is the mean over the others): {}.\n\n",
+            left.join(", ")
+        ));
+    }
+    if !e.interventions.is_empty() {
+        out.push_str("Each intervention on its own (it shares its draws with its setting's other interventions: descriptive, not pooled):\n\n| intervention | draws | mean [95%] |\n| --- | --- | --- |\n");
+        for s in &e.interventions {
+            out.push_str(&estimate_row(s));
+        }
+        out.push('\n');
     }
     out
 }
@@ -525,7 +544,7 @@ pub fn forest_name(effect: &str) -> String {
 /// effect's pool), the sweeps with links to their reports, then each forest.
 pub fn study_markdown(study: &StudyAnalysis, folder: &str) -> String {
     let mut out = format!("# Study: {folder}\n\n");
-    out.push_str("Hypothesis: the second descent of the test error coincides with the growth of the network's internal ensemble of sub-functions. Rival: it is the seed variance decaying with width. A study pools several sweeps (docs/SCIENCE.md, Statistics, \"Studies: several sweeps as one\"): each setting (a sweep's setting replicated over data draws) is a unit; its estimate is the mean over its draws, and the settings are pooled with a random-effects model (DerSimonian-Laird tau^2, Hartung-Knapp 95% interval, I^2 the share of the spread that is heterogeneity).\n\n## Answer\n\n");
+    out.push_str("Hypothesis: the second descent of the test error coincides with the growth of the network's internal ensemble of sub-functions. Rival: it is the seed variance decaying with width. A study pools several sweeps (docs/SCIENCE.md, Statistics, \"Studies: several sweeps as one\"): each setting (a sweep's setting without its intervention, replicated over data draws) is a unit; its value in a draw is the mean over its interventions, which share the draw, its estimate the mean over its draws, and the settings are pooled with a random-effects model (DerSimonian-Laird tau^2, Hartung-Knapp 95% interval, I^2 the share of the spread that is heterogeneity).\n\n## Answer\n\n");
     match &study.decision {
         Some(d) => out.push_str(&format!("**Which account** (over {} {}): {}\n\n", d.units, d.unit, decision_line(d))),
         None => out.push_str("**Which account**: no sweep of this study crosses interventions, so the decision between the accounts is not made.\n\n"),
