@@ -1,14 +1,25 @@
 #!/usr/bin/env python3
-"""PyTorch reference for `ddlab bench`: trains the same sweep model by model.
+"""PyTorch reference for `ddlab bench`: trains the same sweep as ddlab, in one of three strategies.
 
 Same data (ddlab writes the prepared training and test sets as raw float32 files), widths, seeds,
-epochs, batch size, loss, optimiser and evaluation schedule as ddlab. Its fastest setting on a small
-CPU machine: one thread per process (measured: with 2 threads tiny models ran up to 10x slower) and
-one process per core, splitting the runs, largest first. With `"device": "cuda"` (`ddlab bench
---torch-device cuda`) it trains model after model on the GPU in one process, the data on the GPU, as a
-user would write it; the clock stops after the last kernel has finished.
+epochs, batch size, loss, optimiser and evaluation schedule as ddlab. Strategies:
 
-Usage: bench_torch.py CONFIG.json   (written by `ddlab bench`; prints the wall time in seconds)
+- `separate`: model by model, as a user would write it (nn.Sequential, torch.optim).
+- `packed`: the seeds of one width (and condition) as one batched model: weights `[S, out, in]`,
+  batched matmuls (`torch.matmul` broadcasting / `baddbmm`), the loss the sum of the models' mean
+  losses, so each model's gradient is its own, and torch.optim on the stacked tensors (Adam and SGD
+  are element-wise, so this is the models' own optimisers). Each seed's initial weights are those
+  `separate` draws.
+- `compiled`: `packed` with the training step under `torch.compile` (its compile time is paid inside
+  the clock, as a user pays it).
+
+On a small CPU machine the fastest setting is one thread per process (measured: with 2 threads tiny
+models ran up to 10x slower) and one process per core, splitting the jobs, largest first. With
+`"device": "cuda"` (`ddlab bench --torch-device cuda`) it trains job after job on the GPU in one process,
+the data on the GPU; the clock stops after the last kernel has finished.
+
+Usage: bench_torch.py CONFIG.json [separate|packed|compiled]   (CONFIG written by `ddlab bench`; prints
+the wall time in seconds; the default strategy is separate)
 """
 
 import json
@@ -80,6 +91,87 @@ def train_one(args):
     return width
 
 
+def initial_layers(cfg, width, seed, d, k):
+    """The layers `separate` builds for this seed (nn.Linear's default initialisation)."""
+    import torch
+
+    torch.manual_seed(seed)
+    layers, fan_in = [], d
+    for _ in range(cfg["depth"]):
+        layers.append(torch.nn.Linear(fan_in, width))
+        fan_in = width
+    layers.append(torch.nn.Linear(fan_in, k))
+    return layers
+
+
+def train_packed(args):
+    """Every seed of one (condition, width) as one batched model."""
+    import torch
+
+    torch.set_num_threads(1)
+    cfg, c, width, compiled = args
+    dev = torch.device(cfg.get("device", "cpu"))
+    cond = cfg["conditions"][c]
+    n, d, k = cond["n_train"], cond["dim"], cond["classes"]
+    x = load(cond["x_train"], n, d).to(dev)
+    y = load(cond["y_train"], n, 0).long().to(dev)
+    n_test = len(load(cond["y_test"], -1, 0))
+    xt = load(cond["x_test"], n_test, d).to(dev)
+    yt = load(cond["y_test"], n_test, 0).long().to(dev)
+    seeds = cfg["seeds"]
+    per_seed = [initial_layers(cfg, width, s, d, k) for s in seeds]
+    weights, biases = [], []
+    for layer in range(cfg["depth"] + 1):
+        w = torch.stack([m[layer].weight.detach() for m in per_seed]).to(dev).requires_grad_()
+        b = torch.stack([m[layer].bias.detach() for m in per_seed]).unsqueeze(1).to(dev).requires_grad_()
+        weights.append(w)
+        biases.append(b)
+    params = weights + biases
+    if cfg["optimizer"] == "adam":
+        opt = torch.optim.Adam(params, lr=cfg["lr"])
+    else:
+        opt = torch.optim.SGD(params, lr=cfg["lr"], momentum=cfg["momentum"])
+    onehot = torch.nn.functional.one_hot(y, k).float()
+
+    def forward(h):
+        # h: [n, d] shared by the models, or [S, n, d].
+        for w, b in zip(weights[:-1], biases[:-1]):
+            h = torch.relu(torch.matmul(h, w.transpose(1, 2)) + b)
+        return torch.matmul(h, weights[-1].transpose(1, 2)) + biases[-1]
+
+    def step(xb, yb, ob):
+        out = forward(xb)  # [S, b, k]
+        if cfg["loss"] == "ce":
+            loss = torch.nn.functional.cross_entropy(out.reshape(-1, k), yb.reshape(-1), reduction="sum") / out.shape[1]
+        else:
+            loss = ((out - ob) ** 2).sum(dim=2).mean(dim=1).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    if compiled:
+        step = torch.compile(step)
+    batch = cfg["batch_size"] or n
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    epochs = cond.get("epochs", cfg["epochs"])
+    full = batch >= n
+    for epoch in range(1, epochs + 1):
+        if full:
+            step(x, y.expand(len(seeds), n), onehot.expand(len(seeds), n, k))
+        else:
+            orders = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)
+            for start in range(0, n, batch):
+                idx = orders[:, start : start + batch]
+                step(x[idx], y[idx], onehot[idx])
+        if epoch % cfg["eval_every"] == 0 or epoch == epochs:
+            with torch.no_grad():
+                (forward(x).argmax(2) != y).float().mean(dim=1).tolist()
+                (forward(xt).argmax(2) != yt).float().mean(dim=1).tolist()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return width
+
+
 def warm_up(device="cpu"):
     import torch
 
@@ -97,14 +189,22 @@ def ready(_):
 def main():
     with open(sys.argv[1]) as f:
         cfg = json.load(f)
-    runs = [(cfg, c, w, s) for c in range(len(cfg["conditions"])) for w in cfg["widths"] for s in cfg["seeds"]]
+    strategy = sys.argv[2] if len(sys.argv) > 2 else "separate"
+    if strategy == "separate":
+        work = train_one
+        runs = [(cfg, c, w, s) for c in range(len(cfg["conditions"])) for w in cfg["widths"] for s in cfg["seeds"]]
+    elif strategy in ("packed", "compiled"):
+        work = train_packed
+        runs = [(cfg, c, w, strategy == "compiled") for c in range(len(cfg["conditions"])) for w in cfg["widths"]]
+    else:
+        sys.exit(f"unknown strategy {strategy!r}: separate, packed or compiled")
     runs.sort(key=lambda r: -r[2])
     device = cfg.get("device", "cpu")
     with mp.get_context("spawn").Pool(cfg["processes"], initializer=warm_up, initargs=(device,)) as pool:
         # Time the training only: the workers have imported torch before the clock starts.
         pool.map(ready, range(cfg["processes"]))
         start = time.perf_counter()
-        for _ in pool.imap_unordered(train_one, runs):
+        for _ in pool.imap_unordered(work, runs):
             pass
         print(f"{time.perf_counter() - start:.3f}")
 

@@ -272,9 +272,13 @@ pub struct BenchArgs {
     /// On a GPU, also time the CPU plan on the same device (what the device-specific plan gains).
     #[arg(long)]
     pub compare_plans: bool,
-    /// Device of the PyTorch reference: cpu (one process per core) or cuda (one process, model by model).
+    /// Device of the PyTorch reference: cpu (one process per core) or cuda (one process).
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
     pub torch_device: String,
+    /// The PyTorch reference's strategies (scripts/bench_torch.py): model by model, the seeds of a width
+    /// packed in one batched model, and that under torch.compile. ddlab is compared with the fastest.
+    #[arg(long, value_delimiter = ',', default_value = "separate,packed,compiled", value_parser = ["separate", "packed", "compiled"])]
+    pub torch_strategies: Vec<String>,
     /// Time the probes instead: for each width of the experiment, one model (its first seed) trained
     /// and then probed, each in a process of its own; prints seconds and peak memory of both per model.
     #[arg(long)]

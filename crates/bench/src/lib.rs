@@ -164,12 +164,18 @@ pub fn export_for_torch(
     Ok(config_path)
 }
 
-/// One run of the PyTorch reference `script` on `config_path`: its wall time as the script measures it.
-pub fn torch_run(script: &Path, config_path: &Path) -> Result<f64, BenchError> {
+/// One run of the PyTorch reference `script` on `config_path` with `strategy` (separate, packed or
+/// compiled): its wall time as the script measures it.
+pub fn torch_run(script: &Path, config_path: &Path, strategy: &str) -> Result<f64, BenchError> {
     if !script.is_file() {
         return Err(BenchError::NoScript(script.into()));
     }
-    let out = Command::new("python3").arg(script).arg(config_path).output().map_err(|e| BenchError::Torch(e.to_string()))?;
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(config_path)
+        .arg(strategy)
+        .output()
+        .map_err(|e| BenchError::Torch(e.to_string()))?;
     if !out.status.success() {
         return Err(BenchError::Torch(String::from_utf8_lossy(&out.stderr).into_owned()));
     }

@@ -11,6 +11,7 @@
 //! and training: parameterisations), in effective weights.
 
 mod error;
+pub mod fused;
 mod mlp;
 mod parameterisation;
 mod stack;

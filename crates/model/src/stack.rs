@@ -14,9 +14,9 @@
 //! measured in docs/PERFORMANCE.md. [`StackLayout::backward`] is the textbook backward pass of a
 //! ReLU MLP, written with Burn tensor ops and checked against Burn's autodiff in this crate's tests.
 
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::fused;
 use crate::weights::{Layer, MlpShape, MlpWeights};
 
 /// The input of a packed forward pass (cloning shares the tensors).
@@ -166,10 +166,10 @@ impl StackLayout {
             StackInput::Shared(x) => hidden[0].w.clone().matmul(x.clone().transpose().unsqueeze_dim::<3>(0)),
             StackInput::PerModel(x) => hidden[0].w.clone().matmul(x.clone().swap_dims(1, 2)),
         };
-        let mut activations = vec![relu(first + hidden[0].b.clone())];
+        let mut activations = vec![fused::bias_relu(first, &hidden[0].b)];
         for layer in &hidden[1..] {
             let previous = activations.last().expect("one activation per hidden layer").clone();
-            activations.push(relu(layer.w.clone().matmul(previous) + layer.b.clone()));
+            activations.push(fused::bias_relu(layer.w.clone().matmul(previous), &layer.b));
         }
         let last = activations.last().expect("one activation per hidden layer").clone();
         let out = readout.w.clone().matmul(last) + readout.b.clone();
@@ -190,8 +190,9 @@ impl StackLayout {
             let back = params.layers[l].w.clone().swap_dims(1, 2).matmul(delta);
             // ReLU: the gradient passes where the unit was active (its output > 0). A multiply by the
             // 0/1 mask rather than `mask_fill`: flex's in-place mask_fill branches per element, which is
-            // slow on real (unpredictable) activation patterns (measured: docs/PERFORMANCE.md).
-            delta = back * input.greater_elem(0.0).float();
+            // slow on real (unpredictable) activation patterns (measured: docs/PERFORMANCE.md); fused
+            // into one pass over `back`.
+            delta = fused::relu_mask(back, &input);
         }
         let b = delta.clone().sum_dim(2);
         let w = match tape.input {

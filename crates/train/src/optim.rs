@@ -7,7 +7,7 @@
 
 use burn::tensor::Tensor;
 use ddlab_config::Optimizer;
-use ddlab_model::StackParams;
+use ddlab_model::{StackParams, fused};
 
 /// Optimiser state for packed parameters: one moment list per moment kind (SGD: velocity;
 /// Adam: first and second moments), each shaped like the parameters.
@@ -33,15 +33,21 @@ impl OptimState {
     pub fn update(&mut self, params: &mut StackParams, grads: StackParams, lr: f64, rates: Option<&StackParams>) {
         self.step += 1;
         let mut rates = rates.map(|r| r.tensors());
-        let mut scaled = |step: Tensor<3>, lr: f64| match rates.as_mut() {
-            Some(rates) => step.mul_scalar(lr) * rates.next().expect("a rate per parameter tensor").clone(),
+        let scaled = |step: Tensor<3>, lr: f64, rate: Option<&Tensor<3>>| match rate {
+            Some(rate) => step.mul_scalar(lr) * rate.clone(),
             None => step.mul_scalar(lr),
         };
+        // Each tensor in one fused pass where flex allows it (ddlab_model::fused: the same numbers);
+        // otherwise the unfused ops.
         match self.kind {
             Optimizer::Sgd { momentum } => {
                 for ((p, g), v) in params.tensors_mut().zip(grads.into_tensors()).zip(self.moments[0].tensors_mut()) {
+                    let rate = rates.as_mut().map(|r| r.next().expect("a rate per parameter tensor"));
+                    if fused::sgd(p, &g, v, momentum, lr, rate) {
+                        continue;
+                    }
                     let velocity = if momentum > 0.0 { v.clone().mul_scalar(momentum) + g } else { g };
-                    *p = p.clone() - scaled(velocity.clone(), lr);
+                    *p = p.clone() - scaled(velocity.clone(), lr, rate);
                     *v = velocity;
                 }
             }
@@ -49,14 +55,19 @@ impl OptimState {
                 let t = self.step as i32;
                 let bias1 = 1.0 - beta1.powi(t);
                 let bias2 = 1.0 - beta2.powi(t);
+                let step = fused::AdamStep { beta1, beta2, eps, bias1, bias2, lr };
                 let (first, second) = self.moments.split_at_mut(1);
                 for (((p, g), m), v) in
                     params.tensors_mut().zip(grads.into_tensors()).zip(first[0].tensors_mut()).zip(second[0].tensors_mut())
                 {
+                    let rate = rates.as_mut().map(|r| r.next().expect("a rate per parameter tensor"));
+                    if fused::adam(p, &g, m, v, step, rate) {
+                        continue;
+                    }
                     *m = m.clone().mul_scalar(beta1) + g.clone().mul_scalar(1.0 - beta1);
                     *v = v.clone().mul_scalar(beta2) + (g.clone() * g).mul_scalar(1.0 - beta2);
                     let denom = v.clone().div_scalar(bias2).sqrt().add_scalar(eps);
-                    *p = p.clone() - scaled(m.clone() / denom, lr / bias1);
+                    *p = p.clone() - scaled(m.clone() / denom, lr / bias1, rate);
                 }
             }
         }

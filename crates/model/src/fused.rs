@@ -1,0 +1,362 @@
+//! Fused element-wise kernels on flex's f32 buffers: one pass over memory where Burn's tensor ops take
+//! several, each with its own allocation (docs/PERFORMANCE.md, "Where a training step's time goes").
+//!
+//! Every kernel computes exactly what the unfused Burn ops compute, operation for operation in f32 (flex
+//! casts a scalar to f32 before it applies it), so results are bit for bit the same; the tests below
+//! compare each kernel with its unfused path. A kernel works in place on a tensor that is on flex, f32,
+//! contiguous and not shared; otherwise it hands the tensors back untouched and the caller runs the
+//! unfused ops (ndarray, a GPU, a shared buffer): the same numbers, only slower.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::{BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind, Flex};
+use burn::tensor::{DType, Tensor};
+
+/// The flex primitive of a plain f32 tensor, or the tensor back untouched.
+fn into_flex<const D: usize>(t: Tensor<D>) -> Result<FlexTensor, Tensor<D>> {
+    match t.into_dispatch() {
+        DispatchTensor {
+            kind: DispatchTensorKind::Flex(BackendTensor::Float(f)),
+            autodiff: DispatchAutodiffContext::Disabled,
+        } if f.dtype() == DType::F32 => Ok(f),
+        other => Err(Tensor::from_dispatch(other)),
+    }
+}
+
+fn from_flex<const D: usize>(f: FlexTensor) -> Tensor<D> {
+    Tensor::from_primitive::<Flex>(f)
+}
+
+/// Whether `f` can be written in place: contiguous from offset 0 and not shared.
+fn writable(f: &FlexTensor) -> bool {
+    f.is_unique() && matches!(f.layout().contiguous_offsets(), Some((0, _)))
+}
+
+fn slice(f: &FlexTensor) -> Option<&[f32]> {
+    f.as_slice::<f32>()
+}
+
+fn slice_mut(f: &mut FlexTensor) -> &mut [f32] {
+    let (_, end) = f.layout().contiguous_offsets().expect("checked writable");
+    &mut f.try_storage_mut::<f32>().expect("checked writable")[..end]
+}
+
+/// Takes the flex primitives of `tensors` when all are on flex, or puts every tensor back.
+fn take_all<const D: usize, const N: usize>(tensors: [Tensor<D>; N]) -> Result<[FlexTensor; N], [Tensor<D>; N]> {
+    let taken: Vec<Result<FlexTensor, Tensor<D>>> = tensors.into_iter().map(into_flex).collect();
+    if taken.iter().all(Result::is_ok) {
+        Ok(taken.into_iter().map(|t| t.ok().expect("all flex")).collect::<Vec<_>>().try_into().ok().expect("N tensors"))
+    } else {
+        Err(taken.into_iter().map(|t| t.map_or_else(|t| t, from_flex)).collect::<Vec<_>>().try_into().ok().expect("N tensors"))
+    }
+}
+
+/// `relu(z + b)` with `z` `[M, units, n]` and `b` `[M, units, 1]`: the forward pass's bias and ReLU in one
+/// pass over `z` (flex's ReLU: NaN propagates, everything not above 0 becomes +0).
+pub fn bias_relu(z: Tensor<3>, b: &Tensor<3>) -> Tensor<3> {
+    let [m, units, n] = z.dims();
+    if b.dims() != [m, units, 1] {
+        return burn::tensor::activation::relu(z + b.clone());
+    }
+    match take_all([z, b.clone()]) {
+        Ok([mut z, b]) if writable(&z) && slice(&b).is_some() => {
+            let bias = slice(&b).expect("checked").to_vec();
+            for (row, bias) in slice_mut(&mut z).chunks_exact_mut(n).zip(bias) {
+                for x in row {
+                    let y = *x + bias;
+                    *x = if y.is_nan() || y > 0.0 { y } else { 0.0 };
+                }
+            }
+            from_flex(z)
+        }
+        Ok([z, b]) => burn::tensor::activation::relu(from_flex::<3>(z) + from_flex::<3>(b)),
+        Err([z, b]) => burn::tensor::activation::relu(z + b),
+    }
+}
+
+/// `back * (activation > 0 as 0/1)`: the ReLU's backward pass in one pass over `back` (the same multiply
+/// as the unfused ops, so a negative gradient at an inactive unit gives -0 there too).
+pub fn relu_mask(back: Tensor<3>, activation: &Tensor<3>) -> Tensor<3> {
+    let unfused = |back: Tensor<3>, activation: Tensor<3>| back * activation.greater_elem(0.0).float();
+    if back.dims() != activation.dims() {
+        return unfused(back, activation.clone());
+    }
+    match take_all([back, activation.clone()]) {
+        Ok([mut back, a]) if writable(&back) && slice(&a).is_some() => {
+            let a = slice(&a).expect("checked");
+            for (g, a) in slice_mut(&mut back).iter_mut().zip(a) {
+                *g *= if *a > 0.0 { 1.0 } else { 0.0 };
+            }
+            from_flex(back)
+        }
+        Ok([back, a]) => unfused(from_flex(back), from_flex(a)),
+        Err([back, a]) => unfused(back, a),
+    }
+}
+
+/// Adam's constants for one step, as the unfused ops apply them (f64 scalars cast to f32 by flex).
+#[derive(Clone, Copy, Debug)]
+pub struct AdamStep {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// 1 - beta1^t and 1 - beta2^t.
+    pub bias1: f64,
+    pub bias2: f64,
+    pub lr: f64,
+}
+
+/// One Adam step of one parameter tensor in place (crate `ddlab-train`'s `OptimState::update`):
+/// m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g g; p -= ((m / (sqrt(v / bias2) + eps)) (lr /
+/// bias1)) rate, `rate` per model (`[M, 1, 1]`) when given. Returns false, touching nothing, when the
+/// tensors cannot be written in place on flex; the caller then runs the unfused ops.
+pub fn adam(
+    p: &mut Tensor<3>,
+    g: &Tensor<3>,
+    m: &mut Tensor<3>,
+    v: &mut Tensor<3>,
+    s: AdamStep,
+    rate: Option<&Tensor<3>>,
+) -> bool {
+    let (b1, c1) = (s.beta1 as f32, (1.0 - s.beta1) as f32);
+    let (b2, c2) = (s.beta2 as f32, (1.0 - s.beta2) as f32);
+    let (bias2, eps, lr) = (s.bias2 as f32, s.eps as f32, (s.lr / s.bias1) as f32);
+    in_place(p, g, [m, v], rate, |p, g, [m, v], rate| {
+        for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m = *m * b1 + *g * c1;
+            *v = *v * b2 + (*g * *g) * c2;
+            let step = (*m / ((*v / bias2).sqrt() + eps)) * lr;
+            *p -= match rate {
+                Some(r) => step * r,
+                None => step,
+            };
+        }
+    })
+}
+
+/// One SGD-with-momentum step of one parameter tensor in place: velocity = momentum velocity + g (g alone
+/// without momentum); p -= (velocity lr) rate. Returns false, touching nothing, as [`adam`] does.
+pub fn sgd(p: &mut Tensor<3>, g: &Tensor<3>, velocity: &mut Tensor<3>, momentum: f64, lr: f64, rate: Option<&Tensor<3>>) -> bool {
+    let (momentum_f32, lr) = (momentum as f32, lr as f32);
+    in_place(p, g, [velocity], rate, |p, g, [v], rate| {
+        for ((p, g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
+            *v = if momentum > 0.0 { *v * momentum_f32 + *g } else { *g };
+            let step = *v * lr;
+            *p -= match rate {
+                Some(r) => step * r,
+                None => step,
+            };
+        }
+    })
+}
+
+/// Runs `update(p, g, moments, rate)` model by model over a parameter tensor `[M, ..]`, its gradient and
+/// its moments (all the same shape; `p` and the moments written in place), `rate` the model's factor
+/// from `[M, 1, 1]`. False, with every tensor as it was, when one cannot be used in place.
+fn in_place<const K: usize>(
+    p: &mut Tensor<3>,
+    g: &Tensor<3>,
+    moments: [&mut Tensor<3>; K],
+    rate: Option<&Tensor<3>>,
+    update: impl Fn(&mut [f32], &[f32], [&mut [f32]; K], Option<f32>),
+) -> bool {
+    let dims = p.dims();
+    let models = dims[0];
+    if models == 0
+        || g.dims() != dims
+        || moments.iter().any(|m| m.dims() != dims)
+        || rate.is_some_and(|r| r.dims() != [models, 1, 1])
+    {
+        return false;
+    }
+    let device = p.device();
+    let empty = || Tensor::<3>::empty([0, 0, 0], &device);
+    // Take p and the moments out (each put back below, written or not).
+    let mut moments = moments;
+    let mut taken: Vec<Result<FlexTensor, Tensor<3>>> = vec![into_flex(std::mem::replace(p, empty()))];
+    taken.extend(moments.iter_mut().map(|m| into_flex(std::mem::replace(*m, empty()))));
+    let g_flex = into_flex(g.clone());
+    let rate_flex = rate.map(|r| into_flex(r.clone()));
+    let readable = |t: &Result<FlexTensor, Tensor<3>>| t.as_ref().is_ok_and(|f| slice(f).is_some());
+    let ok = taken.iter().all(|t| t.as_ref().is_ok_and(writable)) && readable(&g_flex) && rate_flex.as_ref().is_none_or(readable);
+    if ok {
+        let g = slice(g_flex.as_ref().ok().expect("checked")).expect("checked");
+        let rates: Option<Vec<f32>> =
+            rate_flex.as_ref().map(|r| slice(r.as_ref().ok().expect("checked")).expect("checked").to_vec());
+        let per_model = g.len() / models;
+        let mut slices: Vec<std::slice::ChunksExactMut<'_, f32>> =
+            taken.iter_mut().map(|t| slice_mut(t.as_mut().ok().expect("checked")).chunks_exact_mut(per_model)).collect();
+        for (model, g) in g.chunks_exact(per_model).enumerate() {
+            let mut chunks = slices.iter_mut().map(|s| s.next().expect("one chunk per model"));
+            let p = chunks.next().expect("p");
+            let ms: [&mut [f32]; K] = std::array::from_fn(|_| chunks.next().expect("K moments"));
+            update(p, g, ms, rates.as_ref().map(|r| r[model]));
+        }
+    }
+    let mut restored = taken.into_iter().map(|t| t.map_or_else(|t| t, from_flex::<3>));
+    *p = restored.next().expect("p");
+    for m in moments {
+        *m = restored.next().expect("a moment");
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, TensorData};
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// A `[m, a, b]` tensor of values from `values` (a fresh buffer each call, so not shared).
+    fn tensor(device: &Device, dims: [usize; 3], values: &[f32]) -> Tensor<3> {
+        Tensor::from_data(TensorData::new(values.to_vec(), dims), device)
+    }
+
+    /// Values around 0 with exact zeros, negative zeros and a NaN among them: the cases where ReLU and
+    /// its mask must agree bit for bit with the unfused ops.
+    fn values(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| match i % 17 {
+                3 => 0.0,
+                5 => -0.0,
+                11 if i % 3 == 0 => f32::NAN,
+                _ => rng.random_range(-1.0..1.0),
+            })
+            .collect()
+    }
+
+    fn bits(t: Tensor<3>) -> Vec<u32> {
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn bias_relu_and_the_mask_equal_the_unfused_ops_bit_for_bit() {
+        let device = Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let dims = [3, 5, 7];
+        let z = values(&mut rng, 105);
+        let b = values(&mut rng, 15);
+        let fused = bias_relu(tensor(&device, dims, &z), &tensor(&device, [3, 5, 1], &b));
+        let unfused = burn::tensor::activation::relu(tensor(&device, dims, &z) + tensor(&device, [3, 5, 1], &b));
+        assert_eq!(bits(fused), bits(unfused));
+
+        // Shifted against each other, so that zeros of the activation meet non-zero gradients.
+        let mut back = values(&mut rng, 105);
+        back.rotate_left(1);
+        let activation = values(&mut rng, 105);
+        let a = tensor(&device, dims, &activation);
+        let fused = relu_mask(tensor(&device, dims, &back), &a);
+        let unfused = tensor(&device, dims, &back) * a.clone().greater_elem(0.0).float();
+        assert_eq!(bits(fused), bits(unfused));
+    }
+
+    /// The unfused Adam and SGD steps, as `ddlab-train`'s optimiser wrote them before the kernels.
+    fn unfused_adam(
+        p: Tensor<3>,
+        g: Tensor<3>,
+        m: Tensor<3>,
+        v: Tensor<3>,
+        s: AdamStep,
+        rate: Option<&Tensor<3>>,
+    ) -> [Tensor<3>; 3] {
+        let m = m.mul_scalar(s.beta1) + g.clone().mul_scalar(1.0 - s.beta1);
+        let v = v.mul_scalar(s.beta2) + (g.clone() * g).mul_scalar(1.0 - s.beta2);
+        let denom = v.clone().div_scalar(s.bias2).sqrt().add_scalar(s.eps);
+        let step = (m.clone() / denom).mul_scalar(s.lr / s.bias1);
+        let step = match rate {
+            Some(r) => step * r.clone(),
+            None => step,
+        };
+        [p - step, m, v]
+    }
+
+    fn unfused_sgd(p: Tensor<3>, g: Tensor<3>, v: Tensor<3>, momentum: f64, lr: f64, rate: Option<&Tensor<3>>) -> [Tensor<3>; 2] {
+        let velocity = if momentum > 0.0 { v.mul_scalar(momentum) + g } else { g };
+        let step = velocity.clone().mul_scalar(lr);
+        let step = match rate {
+            Some(r) => step * r.clone(),
+            None => step,
+        };
+        [p - step, velocity]
+    }
+
+    #[test]
+    fn adam_and_sgd_steps_equal_the_unfused_ops_bit_for_bit_with_and_without_rates() {
+        let device = Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let dims = [3, 4, 6];
+        let n = 72;
+        let rates = [0.5f32, 1.0, 4.0];
+        for with_rates in [false, true] {
+            let rate = with_rates.then(|| tensor(&device, [3, 1, 1], &rates));
+            let (p0, g0, m0, v0): (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) = (
+                (0..n).map(|_| rng.random_range(-1.0..1.0)).collect(),
+                (0..n).map(|_| rng.random_range(-1.0..1.0)).collect(),
+                (0..n).map(|_| rng.random_range(-0.1..0.1)).collect(),
+                (0..n).map(|_| rng.random_range(0.0..0.01)).collect(),
+            );
+            let s = AdamStep {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                bias1: 1.0 - 0.9f64.powi(3),
+                bias2: 1.0 - 0.999f64.powi(3),
+                lr: 0.003,
+            };
+            let (mut p, mut m, mut v) = (tensor(&device, dims, &p0), tensor(&device, dims, &m0), tensor(&device, dims, &v0));
+            assert!(adam(&mut p, &tensor(&device, dims, &g0), &mut m, &mut v, s, rate.as_ref()), "not fused on flex");
+            let [pu, mu, vu] = unfused_adam(
+                tensor(&device, dims, &p0),
+                tensor(&device, dims, &g0),
+                tensor(&device, dims, &m0),
+                tensor(&device, dims, &v0),
+                s,
+                rate.as_ref(),
+            );
+            assert_eq!((bits(p), bits(m), bits(v)), (bits(pu), bits(mu), bits(vu)), "adam, rates {with_rates}");
+
+            for momentum in [0.0, 0.9] {
+                let (mut p, mut v) = (tensor(&device, dims, &p0), tensor(&device, dims, &m0));
+                assert!(sgd(&mut p, &tensor(&device, dims, &g0), &mut v, momentum, 0.05, rate.as_ref()));
+                let [pu, vu] = unfused_sgd(
+                    tensor(&device, dims, &p0),
+                    tensor(&device, dims, &g0),
+                    tensor(&device, dims, &m0),
+                    momentum,
+                    0.05,
+                    rate.as_ref(),
+                );
+                assert_eq!((bits(p), bits(v)), (bits(pu), bits(vu)), "sgd momentum {momentum}, rates {with_rates}");
+            }
+        }
+    }
+
+    /// A shared parameter buffer (another handle holds it) or a backend other than flex: nothing is
+    /// touched and the caller is told to run the unfused ops.
+    #[test]
+    fn a_shared_tensor_or_another_backend_is_left_untouched() {
+        let device = Device::flex();
+        let dims = [2, 2, 2];
+        let ones = [1.0f32; 8];
+        let mut p = tensor(&device, dims, &ones);
+        let other_handle = p.clone();
+        let mut v = tensor(&device, dims, &ones);
+        assert!(!sgd(&mut p, &tensor(&device, dims, &ones), &mut v, 0.9, 0.1, None));
+        assert_eq!(bits(p), bits(other_handle));
+        assert_eq!(bits(v), bits(tensor(&device, dims, &ones)));
+
+        #[allow(deprecated)]
+        let nd = Device::ndarray();
+        let (mut p, mut v) = (tensor(&nd, dims, &ones), tensor(&nd, dims, &ones));
+        assert!(!sgd(&mut p, &tensor(&nd, dims, &ones), &mut v, 0.9, 0.1, None));
+        assert_eq!(bits(p), bits(tensor(&nd, dims, &ones)));
+        // The forward kernels fall back to the unfused ops on ndarray, with the same numbers.
+        let z = [-1.0f32, 2.0, -0.0, 0.5, 3.0, -2.0, 0.0, 1.0];
+        let b = [0.5f32, -0.5, 0.25, 1.0];
+        assert_eq!(
+            bits(bias_relu(tensor(&nd, dims, &z), &tensor(&nd, [2, 2, 1], &b))),
+            bits(bias_relu(tensor(&device, dims, &z), &tensor(&device, [2, 2, 1], &b)))
+        );
+    }
+}
