@@ -276,8 +276,10 @@ pub struct BenchArgs {
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
     pub torch_device: String,
     /// The PyTorch reference's strategies (scripts/bench_torch.py): model by model, the seeds of a width
-    /// packed in one batched model, and that under torch.compile. ddlab is compared with the fastest.
-    #[arg(long, value_delimiter = ',', default_value = "separate,packed,compiled", value_parser = ["separate", "packed", "compiled"])]
+    /// packed in one batched model, and that under torch.compile (not by default: on 2 cores its compile
+    /// time made the default sweep 4.9x slower than packed, README "Speed"). ddlab is compared with the
+    /// fastest of those run.
+    #[arg(long, value_delimiter = ',', default_value = "separate,packed", value_parser = ["separate", "packed", "compiled"])]
     pub torch_strategies: Vec<String>,
     /// Time the probes instead: for each width of the experiment, one model (its first seed) trained
     /// and then probed, each in a process of its own; prints seconds and peak memory of both per model.

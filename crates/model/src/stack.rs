@@ -161,9 +161,11 @@ impl StackLayout {
     /// - output: `[M, classes, n]`
     pub fn forward_train(&self, params: &StackParams, input: StackInput) -> (Tensor<3>, Tape) {
         let (readout, hidden) = params.layers.split_last().expect("a stack has a readout");
-        // A shared input is broadcast over the model axis: one matmul [M, width, d] x [1, d, n].
+        // A shared input is broadcast over the model axis: one matmul [M, width, d] x [1, d, n], the
+        // right side a transposed view of x (flex's matmul reads strides; transposing the 2-d x first
+        // and then adding the axis copied x on every step).
         let first = match &input {
-            StackInput::Shared(x) => hidden[0].w.clone().matmul(x.clone().transpose().unsqueeze_dim::<3>(0)),
+            StackInput::Shared(x) => hidden[0].w.clone().matmul(x.clone().unsqueeze_dim::<3>(0).swap_dims(1, 2)),
             StackInput::PerModel(x) => hidden[0].w.clone().matmul(x.clone().swap_dims(1, 2)),
         };
         let mut activations = vec![fused::bias_relu(first, &hidden[0].b)];
