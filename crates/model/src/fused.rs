@@ -11,19 +11,44 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind, Flex};
 use burn::tensor::{DType, Tensor};
 
-/// The flex primitive of a plain f32 tensor, or the tensor back untouched.
-fn into_flex<const D: usize>(t: Tensor<D>) -> Result<FlexTensor, Tensor<D>> {
+/// A tensor taken apart: its flex primitive (a plain f32 tensor on flex), or the tensor itself.
+enum Taken<const D: usize> {
+    Flex(FlexTensor),
+    Other(Tensor<D>),
+}
+
+impl<const D: usize> Taken<D> {
+    fn flex(&self) -> Option<&FlexTensor> {
+        match self {
+            Taken::Flex(f) => Some(f),
+            Taken::Other(_) => None,
+        }
+    }
+
+    fn flex_mut(&mut self) -> Option<&mut FlexTensor> {
+        match self {
+            Taken::Flex(f) => Some(f),
+            Taken::Other(_) => None,
+        }
+    }
+
+    /// The tensor again, as it was given or as written.
+    fn into_tensor(self) -> Tensor<D> {
+        match self {
+            Taken::Flex(f) => Tensor::from_primitive::<Flex>(f),
+            Taken::Other(t) => t,
+        }
+    }
+}
+
+fn take<const D: usize>(t: Tensor<D>) -> Taken<D> {
     match t.into_dispatch() {
         DispatchTensor {
             kind: DispatchTensorKind::Flex(BackendTensor::Float(f)),
             autodiff: DispatchAutodiffContext::Disabled,
-        } if f.dtype() == DType::F32 => Ok(f),
-        other => Err(Tensor::from_dispatch(other)),
+        } if f.dtype() == DType::F32 => Taken::Flex(f),
+        other => Taken::Other(Tensor::from_dispatch(other)),
     }
-}
-
-fn from_flex<const D: usize>(f: FlexTensor) -> Tensor<D> {
-    Tensor::from_primitive::<Flex>(f)
 }
 
 /// Whether `f` can be written in place: contiguous from offset 0 and not shared.
@@ -40,16 +65,6 @@ fn slice_mut(f: &mut FlexTensor) -> &mut [f32] {
     &mut f.try_storage_mut::<f32>().expect("checked writable")[..end]
 }
 
-/// Takes the flex primitives of `tensors` when all are on flex, or puts every tensor back.
-fn take_all<const D: usize, const N: usize>(tensors: [Tensor<D>; N]) -> Result<[FlexTensor; N], [Tensor<D>; N]> {
-    let taken: Vec<Result<FlexTensor, Tensor<D>>> = tensors.into_iter().map(into_flex).collect();
-    if taken.iter().all(Result::is_ok) {
-        Ok(taken.into_iter().map(|t| t.ok().expect("all flex")).collect::<Vec<_>>().try_into().ok().expect("N tensors"))
-    } else {
-        Err(taken.into_iter().map(|t| t.map_or_else(|t| t, from_flex)).collect::<Vec<_>>().try_into().ok().expect("N tensors"))
-    }
-}
-
 /// `relu(z + b)` with `z` `[M, units, n]` and `b` `[M, units, 1]`: the forward pass's bias and ReLU in one
 /// pass over `z` (flex's ReLU: NaN propagates, everything not above 0 becomes +0).
 pub fn bias_relu(z: Tensor<3>, b: &Tensor<3>) -> Tensor<3> {
@@ -57,19 +72,18 @@ pub fn bias_relu(z: Tensor<3>, b: &Tensor<3>) -> Tensor<3> {
     if b.dims() != [m, units, 1] {
         return burn::tensor::activation::relu(z + b.clone());
     }
-    match take_all([z, b.clone()]) {
-        Ok([mut z, b]) if writable(&z) && slice(&b).is_some() => {
-            let bias = slice(&b).expect("checked").to_vec();
-            for (row, bias) in slice_mut(&mut z).chunks_exact_mut(n).zip(bias) {
+    let (mut z, b) = (take(z), take(b.clone()));
+    match (z.flex_mut(), b.flex().and_then(slice)) {
+        (Some(out), Some(bias)) if writable(out) => {
+            for (row, bias) in slice_mut(out).chunks_exact_mut(n).zip(bias) {
                 for x in row {
                     let y = *x + bias;
                     *x = if y.is_nan() || y > 0.0 { y } else { 0.0 };
                 }
             }
-            from_flex(z)
+            z.into_tensor()
         }
-        Ok([z, b]) => burn::tensor::activation::relu(from_flex::<3>(z) + from_flex::<3>(b)),
-        Err([z, b]) => burn::tensor::activation::relu(z + b),
+        _ => burn::tensor::activation::relu(z.into_tensor() + b.into_tensor()),
     }
 }
 
@@ -80,16 +94,15 @@ pub fn relu_mask(back: Tensor<3>, activation: &Tensor<3>) -> Tensor<3> {
     if back.dims() != activation.dims() {
         return unfused(back, activation.clone());
     }
-    match take_all([back, activation.clone()]) {
-        Ok([mut back, a]) if writable(&back) && slice(&a).is_some() => {
-            let a = slice(&a).expect("checked");
-            for (g, a) in slice_mut(&mut back).iter_mut().zip(a) {
+    let (mut back, a) = (take(back), take(activation.clone()));
+    match (back.flex_mut(), a.flex().and_then(slice)) {
+        (Some(out), Some(a)) if writable(out) => {
+            for (g, a) in slice_mut(out).iter_mut().zip(a) {
                 *g *= if *a > 0.0 { 1.0 } else { 0.0 };
             }
-            from_flex(back)
+            back.into_tensor()
         }
-        Ok([back, a]) => unfused(from_flex(back), from_flex(a)),
-        Err([back, a]) => unfused(back, a),
+        _ => unfused(back.into_tensor(), a.into_tensor()),
     }
 }
 
@@ -172,32 +185,34 @@ fn in_place<const K: usize>(
     let empty = || Tensor::<3>::empty([0, 0, 0], &device);
     // Take p and the moments out (each put back below, written or not).
     let mut moments = moments;
-    let mut taken: Vec<Result<FlexTensor, Tensor<3>>> = vec![into_flex(std::mem::replace(p, empty()))];
-    taken.extend(moments.iter_mut().map(|m| into_flex(std::mem::replace(*m, empty()))));
-    let g_flex = into_flex(g.clone());
-    let rate_flex = rate.map(|r| into_flex(r.clone()));
-    let readable = |t: &Result<FlexTensor, Tensor<3>>| t.as_ref().is_ok_and(|f| slice(f).is_some());
-    let ok = taken.iter().all(|t| t.as_ref().is_ok_and(writable)) && readable(&g_flex) && rate_flex.as_ref().is_none_or(readable);
-    if ok {
-        let g = slice(g_flex.as_ref().ok().expect("checked")).expect("checked");
-        let rates: Option<Vec<f32>> =
-            rate_flex.as_ref().map(|r| slice(r.as_ref().ok().expect("checked")).expect("checked").to_vec());
+    let mut done = false;
+    let mut taken: Vec<Taken<3>> = vec![take(std::mem::replace(p, empty()))];
+    taken.extend(moments.iter_mut().map(|m| take(std::mem::replace(*m, empty()))));
+    let g = take(g.clone());
+    let rate = rate.map(|r| take(r.clone()));
+    let g_values = g.flex().and_then(slice);
+    let rates = match &rate {
+        Some(r) => r.flex().and_then(slice).map(Some),
+        None => Some(None),
+    };
+    if let (Some(g), Some(rates), true) = (g_values, rates, taken.iter().all(|t| t.flex().is_some_and(writable))) {
         let per_model = g.len() / models;
         let mut slices: Vec<std::slice::ChunksExactMut<'_, f32>> =
-            taken.iter_mut().map(|t| slice_mut(t.as_mut().ok().expect("checked")).chunks_exact_mut(per_model)).collect();
+            taken.iter_mut().filter_map(Taken::flex_mut).map(|f| slice_mut(f).chunks_exact_mut(per_model)).collect();
         for (model, g) in g.chunks_exact(per_model).enumerate() {
             let mut chunks = slices.iter_mut().map(|s| s.next().expect("one chunk per model"));
             let p = chunks.next().expect("p");
             let ms: [&mut [f32]; K] = std::array::from_fn(|_| chunks.next().expect("K moments"));
-            update(p, g, ms, rates.as_ref().map(|r| r[model]));
+            update(p, g, ms, rates.map(|r| r[model]));
         }
+        done = true;
     }
-    let mut restored = taken.into_iter().map(|t| t.map_or_else(|t| t, from_flex::<3>));
+    let mut restored = taken.into_iter().map(Taken::into_tensor);
     *p = restored.next().expect("p");
     for m in moments {
         *m = restored.next().expect("a moment");
     }
-    ok
+    done
 }
 
 #[cfg(test)]
