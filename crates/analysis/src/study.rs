@@ -152,11 +152,14 @@ fn study_effect(name: &str, per_setting: &[(String, Vec<f64>)]) -> StudyEffect {
     StudyEffect { name: name.into(), settings, pooled, why_not_pooled, incomplete_draws: Vec::new(), interventions: Vec::new() }
 }
 
+/// One intervention of a setting: its name (`<sweep>/<setting>`) and its (draw, value) pairs.
+type Intervention = (String, Vec<(u64, f64)>);
+
 /// The study's analysis from each sweep's (folder name, experiment, analysis).
 pub fn study_analysis(sweeps: &[(String, String, Analysis)], alpha: f64) -> StudyAnalysis {
     // Effects: name -> setting -> intervention -> (draw, value), in the order first seen.
     let mut order: Vec<String> = Vec::new();
-    let mut by_effect: BTreeMap<String, BTreeMap<String, Vec<(String, Vec<(u64, f64)>)>>> = BTreeMap::new();
+    let mut by_effect: BTreeMap<String, BTreeMap<String, Vec<Intervention>>> = BTreeMap::new();
     let mut unreplicated = Vec::new();
     for (name, _, analysis) in sweeps {
         for r in &analysis.replicated {
