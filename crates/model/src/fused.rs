@@ -9,7 +9,7 @@
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::{BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind, Flex};
-use burn::tensor::{DType, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 
 /// A tensor taken apart: its flex primitive (a plain f32 tensor on flex), or the tensor itself.
 enum Taken<const D: usize> {
@@ -41,6 +41,12 @@ impl<const D: usize> Taken<D> {
     }
 }
 
+/// Whether a tensor lives on flex (checked before anything is taken apart, so that other backends pay
+/// nothing for the kernels).
+fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
+    t.device() == Device::flex()
+}
+
 fn take<const D: usize>(t: Tensor<D>) -> Taken<D> {
     match t.into_dispatch() {
         DispatchTensor {
@@ -69,7 +75,7 @@ fn slice_mut(f: &mut FlexTensor) -> &mut [f32] {
 /// pass over `z` (flex's ReLU: NaN propagates, everything not above 0 becomes +0).
 pub fn bias_relu(z: Tensor<3>, b: &Tensor<3>) -> Tensor<3> {
     let [m, units, n] = z.dims();
-    if b.dims() != [m, units, 1] {
+    if b.dims() != [m, units, 1] || !on_flex(&z) {
         return burn::tensor::activation::relu(z + b.clone());
     }
     let (mut z, b) = (take(z), take(b.clone()));
@@ -91,7 +97,7 @@ pub fn bias_relu(z: Tensor<3>, b: &Tensor<3>) -> Tensor<3> {
 /// as the unfused ops, so a negative gradient at an inactive unit gives -0 there too).
 pub fn relu_mask(back: Tensor<3>, activation: &Tensor<3>) -> Tensor<3> {
     let unfused = |back: Tensor<3>, activation: Tensor<3>| back * activation.greater_elem(0.0).float();
-    if back.dims() != activation.dims() {
+    if back.dims() != activation.dims() || !on_flex(&back) {
         return unfused(back, activation.clone());
     }
     let (mut back, a) = (take(back), take(activation.clone()));
@@ -175,6 +181,7 @@ fn in_place<const K: usize>(
     let dims = p.dims();
     let models = dims[0];
     if models == 0
+        || !on_flex(p)
         || g.dims() != dims
         || moments.iter().any(|m| m.dims() != dims)
         || rate.is_some_and(|r| r.dims() != [models, 1, 1])
