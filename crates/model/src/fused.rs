@@ -75,7 +75,7 @@ fn slice_mut(f: &mut FlexTensor) -> &mut [f32] {
 /// pass over `z` (flex's ReLU: NaN propagates, everything not above 0 becomes +0).
 pub fn bias_relu(z: Tensor<3>, b: &Tensor<3>) -> Tensor<3> {
     let [m, units, n] = z.dims();
-    if b.dims() != [m, units, 1] || !on_flex(&z) {
+    if n == 0 || b.dims() != [m, units, 1] || !on_flex(&z) {
         return burn::tensor::activation::relu(z + b.clone());
     }
     let (mut z, b) = (take(z), take(b.clone()));
@@ -180,7 +180,7 @@ fn in_place<const K: usize>(
 ) -> bool {
     let dims = p.dims();
     let models = dims[0];
-    if models == 0
+    if dims.iter().product::<usize>() == 0
         || !on_flex(p)
         || g.dims() != dims
         || moments.iter().any(|m| m.dims() != dims)
@@ -354,8 +354,8 @@ mod tests {
         }
     }
 
-    /// A shared parameter buffer (another handle holds it) or a backend other than flex: nothing is
-    /// touched and the caller is told to run the unfused ops.
+    /// A shared parameter buffer (another handle holds it), tensors without elements or a backend other
+    /// than flex: nothing is touched and the caller is told to run the unfused ops.
     #[test]
     fn a_shared_tensor_or_another_backend_is_left_untouched() {
         let device = Device::flex();
@@ -367,6 +367,13 @@ mod tests {
         assert!(!sgd(&mut p, &tensor(&device, dims, &ones), &mut v, 0.9, 0.1, None));
         assert_eq!(bits(p), bits(other_handle));
         assert_eq!(bits(v), bits(tensor(&device, dims, &ones)));
+
+        // Tensors without elements (a layer of width 0, an empty batch): the unfused ops, no panic.
+        let none = [0f32; 0];
+        let (mut p, mut v) = (tensor(&device, [2, 0, 3], &none), tensor(&device, [2, 0, 3], &none));
+        assert!(!sgd(&mut p, &tensor(&device, [2, 0, 3], &none), &mut v, 0.9, 0.1, None));
+        assert_eq!((p.dims(), v.dims()), ([2, 0, 3], [2, 0, 3]));
+        assert_eq!(bias_relu(tensor(&device, [2, 3, 0], &none), &tensor(&device, [2, 3, 1], &[1.0; 6])).dims(), [2, 3, 0]);
 
         #[allow(deprecated)]
         let nd = Device::ndarray();
