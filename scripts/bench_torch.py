@@ -37,25 +37,30 @@ def load(path, rows, cols):
     return t.reshape(rows, cols) if cols else t
 
 
+def condition_data(cfg, c):
+    """The device, condition c's settings and its data on the device: x, y (train), xt, yt (test)."""
+    import torch
+
+    dev = torch.device(cfg.get("device", "cpu"))
+    cond = cfg["conditions"][c]
+    n, d = cond["n_train"], cond["dim"]
+    n_test = len(load(cond["y_test"], -1, 0))
+    x = load(cond["x_train"], n, d).to(dev)
+    y = load(cond["y_train"], n, 0).long().to(dev)
+    xt = load(cond["x_test"], n_test, d).to(dev)
+    yt = load(cond["y_test"], n_test, 0).long().to(dev)
+    return dev, cond, (x, y, xt, yt)
+
+
 def train_one(args):
     import torch
 
     torch.set_num_threads(1)
     cfg, c, width, seed = args
-    dev = torch.device(cfg.get("device", "cpu"))
-    cond = cfg["conditions"][c]
+    dev, cond, (x, y, xt, yt) = condition_data(cfg, c)
     n, d, k = cond["n_train"], cond["dim"], cond["classes"]
-    x = load(cond["x_train"], n, d).to(dev)
-    y = load(cond["y_train"], n, 0).long().to(dev)
-    n_test = len(load(cond["y_test"], -1, 0))
-    xt = load(cond["x_test"], n_test, d).to(dev)
-    yt = load(cond["y_test"], n_test, 0).long().to(dev)
-    torch.manual_seed(seed)
-    layers, fan_in = [], d
-    for _ in range(cfg["depth"]):
-        layers += [torch.nn.Linear(fan_in, width), torch.nn.ReLU()]
-        fan_in = width
-    layers.append(torch.nn.Linear(fan_in, k))
+    linear = initial_layers(cfg, width, seed, d, k)
+    layers = [m for hidden in linear[:-1] for m in (hidden, torch.nn.ReLU())] + [linear[-1]]
     model = torch.nn.Sequential(*layers).to(dev)
     if cfg["optimizer"] == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
@@ -92,7 +97,8 @@ def train_one(args):
 
 
 def initial_layers(cfg, width, seed, d, k):
-    """The layers `separate` builds for this seed (nn.Linear's default initialisation)."""
+    """The linear layers of this seed's network (nn.Linear's default initialisation, drawn after
+    torch.manual_seed(seed)): `separate` trains them, `packed` stacks them."""
     import torch
 
     torch.manual_seed(seed)
@@ -110,14 +116,8 @@ def train_packed(args):
 
     torch.set_num_threads(1)
     cfg, c, width, compiled = args
-    dev = torch.device(cfg.get("device", "cpu"))
-    cond = cfg["conditions"][c]
+    dev, cond, (x, y, xt, yt) = condition_data(cfg, c)
     n, d, k = cond["n_train"], cond["dim"], cond["classes"]
-    x = load(cond["x_train"], n, d).to(dev)
-    y = load(cond["y_train"], n, 0).long().to(dev)
-    n_test = len(load(cond["y_test"], -1, 0))
-    xt = load(cond["x_test"], n_test, d).to(dev)
-    yt = load(cond["y_test"], n_test, 0).long().to(dev)
     seeds = cfg["seeds"]
     per_seed = [initial_layers(cfg, width, s, d, k) for s in seeds]
     weights, biases = [], []
