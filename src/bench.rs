@@ -90,11 +90,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     std::fs::write(&spec_path, toml::to_string(&spec)?)?;
     let exe = std::env::current_exe()?;
     println!(
-        "ddlab bench: {} ({} runs, {} of its epochs, {cores} cores) on {}",
+        "ddlab bench: {} ({} runs, {} of its epochs, {cores} cores) on {}; flex's matmuls: {}",
         file.display(),
         spec.runs().len(),
         spec.train.epochs,
-        chosen.label
+        chosen.label,
+        matmul_kernels()
     );
     let plan_text = match (packing, budget) {
         (Packing::Wide { overhead_units }, Some(b)) => format!(
@@ -318,4 +319,18 @@ pub fn child_main(args: BenchChildArgs) -> anyhow::Result<()> {
     let outcome = train_sweep(&ctx, &device, &spec.runs(), options, Mode::Quiet, &stop)?;
     anyhow::ensure!(outcome.failed == 0, "{} runs failed", outcome.failed);
     Ok(())
+}
+
+/// Which gemm kernels flex's matmuls run here: the figures of a build with `--features avx512` on an
+/// AVX-512 CPU are not comparable with the default build's (README, Speed).
+fn matmul_kernels() -> &'static str {
+    #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        return "AVX-512 (the avx512 feature)";
+    }
+    if cfg!(feature = "avx512") {
+        "AVX2 or narrower (the avx512 feature is on, but this CPU has no AVX-512)"
+    } else {
+        "AVX2 or narrower (the default build; `--features avx512` uses AVX-512 where the CPU has it)"
+    }
 }

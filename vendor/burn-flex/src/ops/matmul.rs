@@ -261,8 +261,7 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
     let rhs_ptr = unsafe { rhs_data.as_ptr().add(rhs.layout().start_offset()) };
 
     let out_shape = Shape::from(vec![m, n]);
-    let mut output = FlexTensor::empty(out_shape, T::dtype());
-    let out_data: &mut [T] = output.storage_mut();
+    let mut out = uninit_output::<T>(&out_shape);
 
     let parallelism = get_parallelism(m, n, k);
 
@@ -271,7 +270,7 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
             m,
             n,
             k,
-            out_data.as_mut_ptr(),
+            out.as_mut_ptr(),
             1,
             n as isize,
             lhs_ptr,
@@ -282,9 +281,25 @@ fn matmul_2d_strided<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexTen
             rhs_row_stride,
             parallelism,
         );
+        // SAFETY: gemm with `read_dst = false` has written all m x n elements.
+        written_output(out, out_shape)
     }
+}
 
-    output
+/// ddlab patch: a matmul's output buffer, allocated but not zeroed. `gemm::gemm` with
+/// `read_dst = false` (every call here) writes each element of `dst` (zeros when k = 0) before it
+/// reads it, so the zeroing `FlexTensor::empty` did was a wasted pass over the output.
+fn uninit_output<T>(shape: &Shape) -> Vec<T> {
+    Vec::with_capacity(shape.num_elements())
+}
+
+/// ddlab patch: the output tensor once gemm has filled `out`'s capacity.
+///
+/// # Safety
+/// Every one of `shape.num_elements()` elements of `out`'s spare capacity has been written.
+unsafe fn written_output<T: GemmScalar>(mut out: Vec<T>, shape: Shape) -> FlexTensor {
+    unsafe { out.set_len(shape.num_elements()) };
+    FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(shape), T::dtype())
 }
 
 /// Strided gemm call for one matrix. Wraps `gemm::gemm` with GemmScalar zero/one.
@@ -364,13 +379,14 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
     out_dims.push(n);
     let out_shape = Shape::from(out_dims);
 
-    let mut output = FlexTensor::empty(out_shape, T::dtype());
+    let mut out = uninit_output::<T>(&out_shape);
 
     let lhs_data: &[T] = lhs.storage();
     let rhs_data: &[T] = rhs.storage();
     let lhs_start = lhs.layout().start_offset() as isize;
     let rhs_start = rhs.layout().start_offset() as isize;
-    let out_data: &mut [T] = output.storage_mut();
+    let out_data: &mut [core::mem::MaybeUninit<T>] =
+        &mut out.spare_capacity_mut()[..batch_size * out_matrix_size];
 
     let per_matrix_ops = m.saturating_mul(n).saturating_mul(k);
 
@@ -409,7 +425,7 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
         if per_matrix_ops >= PARALLEL_THRESHOLD && !prefer_batch_parallel {
             let parallelism = gemm::Parallelism::Rayon(0);
             for b in 0..batch_size {
-                run_one(out_data[b * out_matrix_size..].as_mut_ptr(), b, parallelism);
+                run_one(out_data[b * out_matrix_size..].as_mut_ptr().cast(), b, parallelism);
             }
         } else if total_ops >= BATCH_PARALLEL_THRESHOLD && batch_size > 1 {
             use rayon::prelude::*;
@@ -418,12 +434,12 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
                 .par_chunks_mut(out_matrix_size)
                 .enumerate()
                 .for_each(|(b, out_chunk)| {
-                    run_one(out_chunk.as_mut_ptr(), b, gemm::Parallelism::None);
+                    run_one(out_chunk.as_mut_ptr().cast(), b, gemm::Parallelism::None);
                 });
         } else {
             for b in 0..batch_size {
                 run_one(
-                    out_data[b * out_matrix_size..].as_mut_ptr(),
+                    out_data[b * out_matrix_size..].as_mut_ptr().cast(),
                     b,
                     gemm::Parallelism::None,
                 );
@@ -436,14 +452,15 @@ fn matmul_batched_gemm<T: GemmScalar>(lhs: FlexTensor, rhs: FlexTensor) -> FlexT
         let _ = per_matrix_ops;
         for b in 0..batch_size {
             run_one(
-                out_data[b * out_matrix_size..].as_mut_ptr(),
+                out_data[b * out_matrix_size..].as_mut_ptr().cast(),
                 b,
                 gemm::Parallelism::None,
             );
         }
     }
 
-    output
+    // SAFETY: gemm with `read_dst = false` has written each batch's m x n elements.
+    unsafe { written_output(out, out_shape) }
 }
 
 // ============================================================================
