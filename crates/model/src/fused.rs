@@ -112,6 +112,76 @@ pub fn relu_mask(back: Tensor<3>, activation: &Tensor<3>) -> Tensor<3> {
     }
 }
 
+/// The cross-entropy gradient `(softmax(out, 1) - target) / n` of `out` and `target` `[M, classes, n]`, in
+/// place over `out`. Flex's softmax along axis 1 copies `out` into `[M, n, classes]` rows first, and the
+/// subtraction (strided) and the division are two more passes with their allocations. Column by column this
+/// computes what flex's row kernel computes: the max (a value any order finds; a NaN makes the column NaN
+/// either way), e = exp(x - max) summed in class order from 0, e * (1 / sum), then minus the target and
+/// divided by n as an f32.
+pub fn softmax_minus_target(out: Tensor<3>, target: &Tensor<3>) -> Tensor<3> {
+    let [_, classes, n] = out.dims();
+    let unfused = |out: Tensor<3>, target: Tensor<3>| (burn::tensor::activation::softmax(out, 1) - target).div_scalar(n as f64);
+    if n == 0 || classes == 0 || target.dims() != out.dims() || !on_flex(&out) {
+        return unfused(out, target.clone());
+    }
+    let (mut out, t) = (take(out), take(target.clone()));
+    match (out.flex_mut(), t.flex().and_then(slice)) {
+        (Some(o), Some(t)) if writable(o) => {
+            let n_f32 = n as f64 as f32;
+            let (mut max, mut sum) = (vec![0f32; n], vec![0f32; n]);
+            for (o, t) in slice_mut(o).chunks_exact_mut(classes * n).zip(t.chunks_exact(classes * n)) {
+                max.fill(f32::NEG_INFINITY);
+                sum.fill(0.0);
+                for row in o.chunks_exact(n) {
+                    for (m, x) in max.iter_mut().zip(row) {
+                        if *x > *m {
+                            *m = *x;
+                        }
+                    }
+                }
+                for row in o.chunks_exact_mut(n) {
+                    for ((x, m), s) in row.iter_mut().zip(&max).zip(sum.iter_mut()) {
+                        *x = (*x - m).exp();
+                        *s += *x;
+                    }
+                }
+                for s in sum.iter_mut() {
+                    *s = 1.0 / *s;
+                }
+                for (row, t) in o.chunks_exact_mut(n).zip(t.chunks_exact(n)) {
+                    for ((x, inv), t) in row.iter_mut().zip(&sum).zip(t) {
+                        *x = (*x * inv - t) / n_f32;
+                    }
+                }
+            }
+            out.into_tensor()
+        }
+        _ => unfused(out.into_tensor(), t.into_tensor()),
+    }
+}
+
+/// The squared loss's gradient `(out - target) (2 / n)` of `out` and `target` `[M, outputs, n]`, in place
+/// over `out`: one pass instead of two (the factor cast to f32 as flex casts it).
+pub fn difference_times_two_over_n(out: Tensor<3>, target: &Tensor<3>) -> Tensor<3> {
+    let n = out.dims()[2];
+    let factor = 2.0 / n as f64;
+    let unfused = |out: Tensor<3>, target: Tensor<3>| (out - target).mul_scalar(factor);
+    if target.dims() != out.dims() || !on_flex(&out) {
+        return unfused(out, target.clone());
+    }
+    let (mut out, t) = (take(out), take(target.clone()));
+    match (out.flex_mut(), t.flex().and_then(slice)) {
+        (Some(o), Some(t)) if writable(o) => {
+            let factor = factor as f32;
+            for (x, t) in slice_mut(o).iter_mut().zip(t) {
+                *x = (*x - t) * factor;
+            }
+            out.into_tensor()
+        }
+        _ => unfused(out.into_tensor(), t.into_tensor()),
+    }
+}
+
 /// Adam's constants for one step, as the unfused ops apply them (f64 scalars cast to f32 by flex).
 #[derive(Clone, Copy, Debug)]
 pub struct AdamStep {
@@ -250,6 +320,50 @@ mod tests {
 
     fn bits(t: Tensor<3>) -> Vec<u32> {
         t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// Bits, with every NaN as one pattern: a column holding a NaN is NaN in both paths, its payload
+    /// depending on which operand carried it.
+    fn bits_or_nan(t: Tensor<3>) -> Vec<u32> {
+        t.into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|v| if v.is_nan() { f32::NAN.to_bits() } else { v.to_bits() })
+            .collect()
+    }
+
+    #[test]
+    fn the_loss_gradients_equal_the_unfused_ops_bit_for_bit() {
+        let device = Device::flex();
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        // 3 models, 10 classes, 37 examples: logits up to +-60 (exp overflows without the max), ties,
+        // zeros of both signs, and a NaN in one column.
+        let dims = [3, 10, 37];
+        let len = 3 * 10 * 37;
+        let mut out: Vec<f32> = (0..len).map(|_| rng.random_range(-60.0..60.0)).collect();
+        out[5] = 0.0;
+        out[5 + 37] = -0.0;
+        out[8] = 1.5;
+        out[8 + 37] = 1.5;
+        out[400] = f32::NAN;
+        let target: Vec<f32> = (0..len).map(|i| if (i / 37) % 10 == i % 37 % 10 { 1.0 } else { 0.0 }).collect();
+        let n = dims[2] as f64;
+        let unfused_ce =
+            (burn::tensor::activation::softmax(tensor(&device, dims, &out), 1) - tensor(&device, dims, &target)).div_scalar(n);
+        let fused_ce = softmax_minus_target(tensor(&device, dims, &out), &tensor(&device, dims, &target));
+        let (expected, got) = (bits_or_nan(unfused_ce), bits_or_nan(fused_ce));
+        assert_eq!(got.iter().filter(|b| **b == f32::NAN.to_bits()).count(), 10, "the NaN's column, and only it");
+        assert_eq!(got, expected, "cross-entropy gradient");
+        let unfused_mse = (tensor(&device, dims, &out) - tensor(&device, dims, &target)).mul_scalar(2.0 / n);
+        let fused_mse = difference_times_two_over_n(tensor(&device, dims, &out), &tensor(&device, dims, &target));
+        assert_eq!(bits_or_nan(fused_mse), bits_or_nan(unfused_mse), "squared-loss gradient");
+        // A shared `out` takes the unfused ops, and is not written.
+        let shared = tensor(&device, dims, &out);
+        let keep = shared.clone();
+        let _ = softmax_minus_target(shared, &tensor(&device, dims, &target));
+        assert_eq!(bits_or_nan(keep), bits_or_nan(tensor(&device, dims, &out)), "a shared output is left as it was");
     }
 
     #[test]

@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor};
 use ddlab_config::{Intervention, Loss, Optimizer, Parameterisation, TrainSpec};
-use ddlab_model::{LayerFactors, MlpWeights, StackInput, StackLayer, StackLayout, StackParams, rate_factors};
+use ddlab_model::{LayerFactors, MlpWeights, StackInput, StackLayer, StackLayout, StackParams, fused, rate_factors};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -69,10 +69,9 @@ pub fn per_example_loss(out: Tensor<3>, target: Tensor<3>, loss: Loss) -> Tensor
 
 /// d(sum over models of the mean loss) / d output, `[M, classes, n]`: each model's own mean-loss gradient.
 pub fn loss_gradient(out: Tensor<3>, target: Tensor<3>, loss: Loss) -> Tensor<3> {
-    let [_, _, n] = out.dims();
     match loss {
-        Loss::Mse => (out - target).mul_scalar(2.0 / n as f64),
-        Loss::Ce => (softmax(out, 1) - target).div_scalar(n as f64),
+        Loss::Mse => fused::difference_times_two_over_n(out, &target),
+        Loss::Ce => fused::softmax_minus_target(out, &target),
     }
 }
 
