@@ -488,15 +488,12 @@ pub fn verdict_markdown(analysis: &Analysis, sweep_name: &str) -> String {
 
 /// A study's pool in words: `mean [lo, hi] over K settings, I^2 = x%`.
 fn pooled_words(p: &Pooled) -> String {
-    format!(
-        "{} [{}, {}] over {} settings, I^2 = {:.0}% (tau^2 = {})",
-        num(p.mean),
-        num(p.lo),
-        num(p.hi),
-        p.settings,
-        100.0 * p.i2,
-        num(p.tau2)
-    )
+    let floor = if p.floored { " (interval from the settings' own sampling error, which exceeds their spread)" } else { "" };
+    let heterogeneity = match (p.i2, p.tau2) {
+        (Some(i2), Some(tau2)) => format!("I^2 = {:.0}% (tau^2 = {})", 100.0 * i2, num(tau2)),
+        _ => "I^2 undefined (a setting's draws agree exactly)".to_string(),
+    };
+    format!("{} [{}, {}] over {} settings{floor}, {heterogeneity}", num(p.mean), num(p.lo), num(p.hi), p.settings)
 }
 
 /// One effect's forest as a table: each setting, then the pool.
@@ -544,7 +541,7 @@ pub fn forest_name(effect: &str) -> String {
 /// effect's pool), the sweeps with links to their reports, then each forest.
 pub fn study_markdown(study: &StudyAnalysis, folder: &str) -> String {
     let mut out = format!("# Study: {folder}\n\n");
-    out.push_str("Hypothesis: the second descent of the test error coincides with the growth of the network's internal ensemble of sub-functions. Rival: it is the seed variance decaying with width. A study pools several sweeps (docs/SCIENCE.md, Statistics, \"Studies: several sweeps as one\"): each setting (a sweep's setting without its intervention, replicated over data draws) is a unit; its value in a draw is the mean over its interventions, which share the draw, its estimate the mean over its draws, and the settings are pooled with a random-effects model (DerSimonian-Laird tau^2, Hartung-Knapp 95% interval, I^2 the share of the spread that is heterogeneity).\n\n## Answer\n\n");
+    out.push_str("Hypothesis: the second descent of the test error coincides with the growth of the network's internal ensemble of sub-functions. Rival: it is the seed variance decaying with width. A study pools several sweeps (docs/SCIENCE.md, Statistics, \"Studies: several sweeps as one\"): each setting (a sweep's setting without its intervention, replicated over data draws) is a unit; its value in a draw is the mean over its interventions, which share the draw, its estimate the mean over its draws, and the settings are pooled with a two-stage random-effects model (the mean over settings, each weighted equally, with a 95% t interval on K - 1 degrees of freedom never narrower than the settings' own sampling error; DerSimonian-Laird tau^2 and I^2, the share of the spread that is heterogeneity, beside it).\n\n## Answer\n\n");
     match &study.decision {
         Some(d) => out.push_str(&format!("**Which account** (over {} {}): {}\n\n", d.units, d.unit, decision_line(d))),
         None => out.push_str("**Which account**: no sweep of this study crosses interventions, so the decision between the accounts is not made.\n\n"),
