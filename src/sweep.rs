@@ -77,6 +77,9 @@ pub fn sweep_one(args: &SweepOptions, experiment: std::path::PathBuf, spec: Spec
             "another ddlab process is training {} runs: run this command again when it is done to probe and report",
             outcome.busy
         ),
+        SweepEnd::Reported { diverged, .. } if *diverged > 0 => println!(
+            "{diverged} of the sweep's runs diverged (listed in runs.csv, left out of the analysis; --retry-failed trains them again): exit status 2"
+        ),
         SweepEnd::Trained(_) | SweepEnd::Reported { .. } => {}
     }
     Ok(end)

@@ -110,6 +110,17 @@ fn a_diverged_run_is_reported_and_the_sweep_goes_on() {
     assert!(status_out.contains(&format!("diverged: {}", diverged.len())), "{status_out}");
     let analysis = std::fs::read_to_string(sweep.join("analysis.md")).expect("analysis.md written");
     assert!(analysis.contains("diverged"), "analysis.md says how many runs diverged:\n{analysis}");
+    // Resumed, or finished again, the same folder gives the same exit status: the diverged runs are
+    // still the sweep's, though no run is trained now.
+    let file = dir.path().join("exp.toml");
+    let runs = dir.path().join("runs");
+    for extra in [None, Some("--finish")] {
+        let mut args = vec!["sweep", file.to_str().unwrap(), "--runs-dir", runs.to_str().unwrap()];
+        args.extend(extra);
+        let (code, again) = run_with_deadline(&args, dir.path(), Duration::from_secs(120));
+        assert_eq!(code, Some(2), "{extra:?}: diverged runs still make the exit code 2:\n{again}");
+        assert!(again.contains(&format!("{} of the sweep's runs diverged", diverged.len())), "{extra:?}:\n{again}");
+    }
 }
 
 /// A dataset too small for the probes used to panic in CKA after training: now refused before.

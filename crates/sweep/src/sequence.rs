@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Device;
 use ddlab_config::Spec;
-use ddlab_store::{Phases, RunPhase, SweepDir};
+use ddlab_store::{Phases, RunOutcome, RunPhase, SweepDir};
 
 use crate::context::SweepContext;
 use crate::{FitData, Mode, Probed, Reported, Shard, SweepError, TrainOptions, TrainOutcome};
@@ -67,8 +67,9 @@ pub enum SweepEnd {
     /// Trained what this process could; another process still trains `outcome.busy` runs and reports
     /// when it is done.
     OthersTraining(TrainOutcome),
-    /// Probed, analysed, plotted and reported; `unfinished` runs were not finished (the finish job).
-    Reported { outcome: TrainOutcome, unfinished: usize },
+    /// Probed, analysed, plotted and reported; `unfinished` runs are not finished (failed, or not yet
+    /// trained: the finish job) and `diverged` runs finished diverged, now or in an earlier process.
+    Reported { outcome: TrainOutcome, unfinished: usize, diverged: usize },
 }
 
 impl SweepEnd {
@@ -77,7 +78,7 @@ impl SweepEnd {
         match self {
             SweepEnd::Interrupted | SweepEnd::EmptyShard(_) | SweepEnd::OthersTraining(_) => false,
             SweepEnd::Shard { outcome, .. } | SweepEnd::Trained(outcome) => outcome.failed > 0,
-            SweepEnd::Reported { outcome, unfinished } => outcome.failed > 0 || *unfinished > 0,
+            SweepEnd::Reported { outcome, unfinished, diverged } => outcome.failed > 0 || *unfinished > 0 || *diverged > 0,
         }
     }
 }
@@ -144,7 +145,19 @@ pub fn run_sweep(request: SweepRequest, device: &Device, events: &dyn SweepEvent
         return Ok(SweepEnd::OthersTraining(outcome));
     }
     report_all(&ctx, &phases, device, options.jobs, events)?;
-    Ok(SweepEnd::Reported { outcome, unfinished: 0 })
+    // Runs that failed or diverged in an earlier process count as they did then: the same sweep folder
+    // gives the same exit status however often it is resumed.
+    let (unfinished, diverged) = not_done(ctx.spec(), &phases);
+    Ok(SweepEnd::Reported { outcome, unfinished, diverged })
+}
+
+/// The sweep's runs that are not finished (failed, started, never started) and those that finished
+/// diverged.
+fn not_done(spec: &Spec, phases: &Phases) -> (usize, usize) {
+    let runs = spec.runs();
+    let unfinished = runs.iter().filter(|key| !matches!(phases.get(key), RunPhase::Finished(_))).count();
+    let diverged = runs.iter().filter(|key| phases.record(key).is_some_and(|r| r.summary.status != RunOutcome::Done)).count();
+    (unfinished, diverged)
 }
 
 /// The finish job: runs.csv, then probes, analysis, figures and report of what is finished; the runs
@@ -166,7 +179,8 @@ fn finish(ctx: &SweepContext, device: &Device, jobs: usize, events: &dyn SweepEv
         return Err(SweepError::file(&ctx.dir.root, "no run is finished, nothing to probe"));
     }
     report_all(ctx, &phases, device, jobs, events)?;
-    Ok(SweepEnd::Reported { outcome: TrainOutcome::default(), unfinished: unfinished.len() })
+    let (_, diverged) = not_done(ctx.spec(), &phases);
+    Ok(SweepEnd::Reported { outcome: TrainOutcome::default(), unfinished: unfinished.len(), diverged })
 }
 
 /// Probes, analysis, figures and report of the runs finished in `phases`.
