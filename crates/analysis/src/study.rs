@@ -162,11 +162,7 @@ fn study_effect(name: &str, per_setting: &[(String, Vec<f64>)]) -> StudyEffect {
     let usable: Vec<(f64, f64)> = settings.iter().filter_map(|e| e.variance.map(|v| (e.mean, v))).collect();
     let pooled = random_effects(&usable);
     let why_not_pooled = pooled.is_none().then(|| {
-        format!(
-            "{} of {} settings have an estimate over at least 2 draws; pooling needs 2",
-            usable.len(),
-            settings.len()
-        )
+        format!("{} of {} settings have an estimate over at least 2 draws; pooling needs 2", usable.len(), settings.len())
     });
     StudyEffect { name: name.into(), settings, pooled, why_not_pooled, incomplete_draws: Vec::new(), interventions: Vec::new() }
 }
@@ -339,9 +335,12 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
         let z = Normal::new(0.0, 1.0).unwrap();
         let studies = 4000;
-        for (sds, tau, hk_below) in
-            [([1.0, 1.0, 1.0], 0.0, false), ([0.2, 1.0, 5.0], 0.5, true), ([0.2, 1.0, 5.0], 1.0, true), ([1.0, 0.5, 2.0], 2.0, false)]
-        {
+        for (sds, tau, hk_below) in [
+            ([1.0, 1.0, 1.0], 0.0, false),
+            ([0.2, 1.0, 5.0], 0.5, true),
+            ([0.2, 1.0, 5.0], 1.0, true),
+            ([1.0, 0.5, 2.0], 2.0, false),
+        ] {
             let (mut covered, mut hk_covered) = (0, 0);
             for _ in 0..studies {
                 let estimates: Vec<(f64, f64)> = sds
